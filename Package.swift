@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "edgenode",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "edgenode", targets: ["EdgeNode"]),
+        .library(name: "Replication", targets: ["Replication"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries. The SQLite shim defines SQLITE_ENABLE_SESSION and
+        // SQLITE_ENABLE_PREUPDATE_HOOK before including sqlite3.h.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CAvahi", pkgConfig: "avahi-client", providers: [.apt(["libavahi-client-dev"])]),
+
+        // Identities, clocks, replicated tables, changesets, merge. Knows nothing about bookings.
+        .target(
+            name: "Replication",
+            dependencies: [
+                "CSQLite", "CSodium",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The `edgenode` command line.
+        .executableTarget(
+            name: "EdgeNode",
+            dependencies: [
+                "Replication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // `edgenode-bench`: the replication benchmark (run in release mode, see docs/benchmarks.md).
+        .executableTarget(
+            name: "ReplicationBenchmarks",
+            dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // `replication-torture`: a writer process that the crash-safety tests SIGKILL.
+        .executableTarget(
+            name: "ReplicationTorture",
+            dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "EdgeNodeTests",
+            dependencies: ["Replication"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,280 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Replication
+
+@main
+struct EdgeNodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgenode",
+        abstract: "The shop edge node: a replicated store of the business's data.",
+        subcommands: [Init.self, Join.self, Status.self, KeyGen.self, Certify.self, Revoke.self, Owner.self, ChangesetCommand.self, SnapshotCommand.self]
+    )
+}
+
+struct DataDirectoryOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The data directory (default: $EDGENODE_DATA_DIR or /var/lib/edgenode).")
+    var path: String = ProcessInfo.processInfo.environment["EDGENODE_DATA_DIR"] ?? "/var/lib/edgenode"
+
+    var directory: ReplicaDirectory { ReplicaDirectory(path: path) }
+}
+
+func makeLogger() -> Logger {
+    var logger = Logger(label: "edgenode")
+    logger.logLevel = .warning
+    return logger
+}
+
+func nowMilliseconds() -> Int64 { Int64(PhysicalClock.system.now()) }
+
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the first replica of a new business: owner key, replica key, certificate, database.")
+
+    @OptionGroup var data: DataDirectoryOption
+    @Option(help: "The branch this box serves.") var branch: String = "main"
+    @Option(help: "Years the box certificate stays valid.") var years: Int = 5
+    @Flag(help: "Read the owner's recovery phrase from standard input instead of creating a new owner key.") var importOwnerPhrase = false
+
+    func run() throws {
+        let directory = data.directory
+        guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised; see `edgenode status --data-dir \(directory.path)`") }
+        try directory.create()
+        let owner: SigningKey
+        if importOwnerPhrase {
+            let phrase = readLine(strippingNewline: true) ?? ""
+            owner = SigningKey(seed: try RecoveryPhrase.decode(phrase))!
+        } else if directory.hasOwnerKey {
+            owner = try directory.loadOwnerKey()
+        } else {
+            owner = SigningKey.generate()
+        }
+        try directory.writeSecret(owner.seed, to: directory.ownerKeyPath)
+        try directory.writeFile(Array(owner.publicKey.hex.utf8), to: directory.ownerPublicKeyPath)
+        let identity = try directory.loadOrCreateIdentity()
+        let now = nowMilliseconds()
+        let certificate = try Certificate.issue(by: owner, for: identity.publicKey, role: "box", branch: branch,
+                                                notBefore: now - 60_000, notAfter: now + Int64(years) * 365 * 86_400_000)
+        try directory.writeFile(certificate.encoded, to: directory.certificatePath)
+        let store = try directory.openStore(logger: makeLogger())
+        print("""
+            Initialised replica in \(directory.path)
+              business  \(store.business.hex)
+              site      \(store.site.hex)
+              branch    \(branch)
+
+            The owner key is in \(directory.ownerKeyPath). Write down its recovery phrase now:
+              edgenode owner export-phrase --data-dir \(directory.path)
+            then move the owner key off this box if it should not sign certificates here.
+            Next: edgenode status --data-dir \(directory.path)
+            """)
+    }
+}
+
+struct Join: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Initialise a further replica from a certificate issued by the owner (see keygen and certify).")
+
+    @OptionGroup var data: DataDirectoryOption
+    @Option(help: "The certificate file made by `edgenode certify`.") var certificate: String
+
+    func run() throws {
+        let directory = data.directory
+        guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised") }
+        let identity = try directory.loadIdentity()
+        let bytes = try directory.readFile(certificate)
+        let decoded = try Certificate.decode(bytes)
+        guard decoded.subjectKey == identity.publicKey else { throw CommandFailure("the certificate is for key \(decoded.subjectKey.hex), not this replica's \(identity.publicKey.hex)") }
+        try directory.writeFile(bytes, to: directory.certificatePath)
+        try directory.writeFile(Array(decoded.ownerKey.hex.utf8), to: directory.ownerPublicKeyPath)
+        let store = try directory.openStore(logger: makeLogger())
+        print("Joined business \(store.business.hex) as site \(store.site.hex) (branch \(decoded.branch)).")
+    }
+}
+
+struct KeyGen: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keygen", abstract: "Create this replica's key (before `join`) and print its public key.")
+    @OptionGroup var data: DataDirectoryOption
+    func run() throws {
+        let directory = data.directory
+        try directory.create()
+        let key = try directory.loadOrCreateIdentity()
+        print(key.publicKey.hex)
+    }
+}
+
+struct Certify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sign a certificate for another replica with the owner key held in this data directory.")
+    @OptionGroup var data: DataDirectoryOption
+    @Option(name: .customLong("public-key"), help: "The replica's public key (hex, from `edgenode keygen`).") var publicKey: String
+    @Option(help: "Role: box or owner.") var role: String = "box"
+    @Option(help: "Branch the replica serves.") var branch: String
+    @Option(help: "Days of validity.") var days: Int = 365 * 5
+    @Option(help: "Where to write the certificate.") var out: String
+
+    func run() throws {
+        let directory = data.directory
+        guard let subject = PublicKey(hex: publicKey) else { throw CommandFailure("--public-key must be 64 hexadecimal characters") }
+        guard ["box", "owner"].contains(role) else { throw CommandFailure("--role must be box or owner, not \(role)") }
+        let owner = try directory.loadOwnerKey()
+        let now = nowMilliseconds()
+        let certificate = try Certificate.issue(by: owner, for: subject, role: role, branch: branch, notBefore: now - 60_000, notAfter: now + Int64(days) * 86_400_000)
+        try directory.writeFile(certificate.encoded, to: out)
+        print("Certificate for site \(certificate.subjectSite.hex) written to \(out)")
+    }
+}
+
+struct Revoke: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Revoke a replica (owner key required); the revocation replicates.")
+    @OptionGroup var data: DataDirectoryOption
+    @Option(name: .customLong("public-key"), help: "The revoked replica's public key (hex).") var publicKey: String
+    @Option(help: "Why.") var reason: String = "revoked by owner"
+
+    func run() throws {
+        let directory = data.directory
+        guard let subject = PublicKey(hex: publicKey) else { throw CommandFailure("--public-key must be 64 hexadecimal characters") }
+        let owner = try directory.loadOwnerKey()
+        let revocation = try Revocation.issue(by: owner, revoking: subject, effectiveFrom: nowMilliseconds(), reason: reason)
+        let store = try directory.openStore(logger: makeLogger())
+        try store.record(revocation: revocation)
+        print("Revoked site \(revocation.subjectSite.hex) from \(revocation.effectiveFrom)")
+    }
+}
+
+struct Owner: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The owner's root key.", subcommands: [ExportPhrase.self, ImportPhrase.self])
+
+    struct ExportPhrase: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "export-phrase", abstract: "Print the owner key as a 24-word recovery phrase.")
+        @OptionGroup var data: DataDirectoryOption
+        func run() throws {
+            let owner = try data.directory.loadOwnerKey()
+            print(RecoveryPhrase.encode(seed: owner.seed).joined(separator: " "))
+        }
+    }
+
+    struct ImportPhrase: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "import-phrase", abstract: "Restore the owner key from a recovery phrase read from standard input.")
+        @OptionGroup var data: DataDirectoryOption
+        func run() throws {
+            let directory = data.directory
+            let seed = try RecoveryPhrase.decode(readLine(strippingNewline: true) ?? "")
+            let owner = SigningKey(seed: seed)!
+            if let expected = try? String(decoding: directory.readFile(directory.ownerPublicKeyPath), as: UTF8.self),
+               expected.trimmingCharacters(in: .whitespacesAndNewlines) != owner.publicKey.hex {
+                throw CommandFailure("this phrase is for owner key \(owner.publicKey.hex), but \(directory.path) belongs to owner \(expected)")
+            }
+            try directory.create()
+            try directory.writeSecret(owner.seed, to: directory.ownerKeyPath)
+            print("Owner key \(owner.publicKey.hex) restored to \(directory.ownerKeyPath)")
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the replica's identity, version vector, log and health.")
+    @OptionGroup var data: DataDirectoryOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let directory = data.directory
+        let certificate = try directory.loadCertificate()
+        let store = try directory.openStore(logger: makeLogger())
+        let statistics = try store.statistics()
+        let vector = store.versionVector
+        let health = try store.health()
+        if json {
+            let object: [String: Any] = [
+                "site": store.site.hex, "business": store.business.hex, "branch": certificate.branch, "role": certificate.role,
+                "certificate_valid_until": certificate.notAfter,
+                "vector": Dictionary(uniqueKeysWithValues: vector.entries.map { ($0.key.hex, $0.value) }),
+                "own_changesets": statistics.ownChangesets, "logged_changesets": statistics.loggedChangesets,
+                "waiting_changesets": statistics.waitingChangesets, "rejected_changesets": statistics.rejectedChangesets,
+                "parked_changes": statistics.parkedChanges, "tables": store.replicatedTables,
+                "health": health.map { ["kind": $0.kind, "message": $0.message] },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("site        \(store.site.hex)")
+        print("business    \(store.business.hex)")
+        print("branch      \(certificate.branch) (role \(certificate.role))")
+        print("tables      \(store.replicatedTables.joined(separator: ", "))")
+        print("vector      \(vector.entries.isEmpty ? "(empty)" : "")")
+        for (site, sequence) in vector.entries.sorted(by: { $0.key < $1.key }) {
+            print("  \(site.hex) \(sequence)\(site == store.site ? " (this replica)" : "")")
+        }
+        print("changesets  \(statistics.ownChangesets) own, \(statistics.loggedChangesets) logged, \(statistics.waitingChangesets) waiting, \(statistics.rejectedChangesets) refused")
+        print("health      \(health.isEmpty ? "ok" : "")")
+        for warning in health { print("  ! \(warning.message)") }
+    }
+}
+
+struct ChangesetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "changeset", abstract: "Export and apply signed changesets.", subcommands: [Export.self, Apply.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the exact bytes of one logged changeset to a file.")
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Author site id (hex); default: this replica.") var author: String?
+        @Option(help: "Sequence number.") var sequence: UInt64
+        @Option(help: "Output file.") var out: String
+
+        func run() throws {
+            let store = try data.directory.openStore(logger: makeLogger())
+            let site = try author.map { hex in
+                guard let site = SiteID(hex: hex) else { throw CommandFailure("--author must be 32 hexadecimal characters") }
+                return site
+            } ?? store.site
+            guard let bytes = try store.changesetBytes(author: site, sequence: sequence) else {
+                throw CommandFailure("no changeset \(sequence) of site \(site.hex) is in the log")
+            }
+            try data.directory.writeFile(bytes, to: out)
+            print("\(bytes.count) bytes written to \(out)")
+        }
+    }
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify and apply changeset files as one batch.")
+        @OptionGroup var data: DataDirectoryOption
+        @Argument(help: "Changeset files.") var files: [String]
+
+        func run() throws {
+            let store = try data.directory.openStore(logger: makeLogger())
+            let report = try store.apply(try files.map { try data.directory.readFile($0) })
+            print("applied \(report.applied.count), duplicates \(report.duplicates.count), waiting \(report.waiting.count), refused \(report.rejected.count)")
+            for rejection in report.rejected { print("  refused \(rejection)") }
+            for gap in report.gaps { print("  gap \(gap)") }
+            if !report.rejected.isEmpty { throw ExitCode(2) }
+        }
+    }
+}
+
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "snapshot", abstract: "Export or merge a signed snapshot of the replicated state.", subcommands: [Export.self, Apply.self])
+
+    struct Export: ParsableCommand {
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Output file.") var out: String
+        func run() throws {
+            let store = try data.directory.openStore(logger: makeLogger())
+            let bytes = try store.makeSnapshot()
+            try data.directory.writeFile(bytes, to: out)
+            print("snapshot of \(store.versionVector) (\(bytes.count) bytes) written to \(out)")
+        }
+    }
+
+    struct Apply: ParsableCommand {
+        @OptionGroup var data: DataDirectoryOption
+        @Argument(help: "Snapshot file.") var file: String
+        func run() throws {
+            let store = try data.directory.openStore(logger: makeLogger())
+            let vector = try store.applySnapshot(try data.directory.readFile(file))
+            print("merged; vector now \(vector)")
+        }
+    }
+}

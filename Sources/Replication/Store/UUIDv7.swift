@@ -1,0 +1,65 @@
+import Foundation
+
+/// UUID version 7 (RFC 9562): 48-bit Unix milliseconds, version 7, 74 random bits.
+/// Primary keys of replicated tables are UUIDv7, generated locally without coordination.
+public enum UUIDv7 {
+    /// A new UUIDv7 as 16 bytes.
+    public static func generateBytes(milliseconds: UInt64 = PhysicalClock.system.now()) -> [UInt8] {
+        var bytes = Sodium.randomBytes(16)
+        stamp(&bytes, milliseconds: milliseconds)
+        return bytes
+    }
+
+    /// A new UUIDv7 in its canonical lower-case text form.
+    public static func generate(milliseconds: UInt64 = PhysicalClock.system.now()) -> String {
+        format(generateBytes(milliseconds: milliseconds))
+    }
+
+    /// A UUIDv7 derived deterministically from a hash, for content-addressed rows
+    /// (the same content gets the same key on every replica).
+    public static func derived(from hash: [UInt8], milliseconds: UInt64) -> String {
+        var bytes = Array(hash.prefix(16))
+        stamp(&bytes, milliseconds: milliseconds)
+        return format(bytes)
+    }
+
+    static func stamp(_ bytes: inout [UInt8], milliseconds: UInt64) {
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> UInt64(8 * (5 - i))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)
+    }
+
+    /// The canonical 8-4-4-4-12 text form.
+    public static func format(_ bytes: [UInt8]) -> String {
+        let hex = bytes.hexString
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+
+    /// Whether `text` is a UUIDv7 in canonical form (lower or upper case hex).
+    public static func isValid(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return false }
+        for (i, c) in utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !((48...57).contains(c) || (97...102).contains(c) || (65...70).contains(c)) {
+                return false
+            }
+        }
+        guard utf8[14] == UInt8(ascii: "7") else { return false }
+        return [UInt8(ascii: "8"), UInt8(ascii: "9"), UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "A"), UInt8(ascii: "B")].contains(utf8[19])
+    }
+
+    /// Whether 16 bytes are a UUIDv7.
+    public static func isValid(_ bytes: [UInt8]) -> Bool {
+        bytes.count == 16 && bytes[6] >> 4 == 7 && bytes[8] >> 6 == 0b10
+    }
+
+    /// The millisecond timestamp of a UUIDv7 in text form.
+    public static func milliseconds(of text: String) -> UInt64? {
+        guard isValid(text) else { return nil }
+        let hex = text.replacingOccurrences(of: "-", with: "").prefix(12)
+        return UInt64(hex, radix: 16)
+    }
+}

@@ -124,6 +124,17 @@ extension ReplicaStore {
         let key: PublicKey
         do {
             key = try authorKey(for: signed)
+        } catch let error where error.code == .unknownAuthor && changeset.sequence > 1 {
+            // The author's certificate travels in its first changeset, which has not arrived yet:
+            // keep this one (it is verified in full once it is next in line).
+            let authorIndex = try index(of: changeset.author)
+            if changeset.sequence > (vector[authorIndex] ?? 0) + 1 {
+                try connection.execute("INSERT OR IGNORE INTO edgenode_pending (site, seq, bytes) VALUES (?, ?, ?)",
+                                       [.integer(Int64(authorIndex)), .integer(Int64(changeset.sequence)), .blob(signed.bytes)])
+                report.waiting.append(id)
+                return false
+            }
+            return reject(.unknownAuthor, error.message)
         } catch {
             let reason: RejectionReason = switch error.code {
             case .revoked: .revoked

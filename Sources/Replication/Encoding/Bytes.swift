@@ -95,7 +95,10 @@ public struct ByteReader {
             let byte = try readByte()
             if shift == 63 && byte > 1 { throw DecodingError("varint overflows 64 bits", at: start) }
             result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { break }
+            if byte & 0x80 == 0 {
+                if byte == 0 && shift > 0 { throw DecodingError("non-canonical (overlong) varint", at: start) }
+                break
+            }
             shift += 7
             if shift > 63 { throw DecodingError("varint longer than 10 bytes", at: start) }
         }

@@ -165,7 +165,9 @@ public struct SignedChangeset: Hashable, Sendable {
         let author = SiteID(bytes: try reader.readBytes(16))!
         let sequenceOffset = reader.offset
         let sequence = try reader.readVarint()
-        guard sequence >= 1 else { throw DecodingError("sequence numbers start at 1", at: sequenceOffset) }
+        guard sequence >= 1, sequence <= UInt64(Int64.max) else {
+            throw DecodingError(sequence == 0 ? "sequence numbers start at 1" : "sequence number \(sequence) exceeds 2^63-1", at: sequenceOffset)
+        }
         let previousHash = try reader.readBytes(32)
         let clockMin = HLCTimestamp(rawValue: try reader.readUInt64())
         let clockMax = HLCTimestamp(rawValue: try reader.readUInt64())
@@ -176,6 +178,7 @@ public struct SignedChangeset: Hashable, Sendable {
         for _ in 0..<tableCount {
             let tableOffset = reader.offset
             let table = try reader.readString(limit: 256)
+            guard isPlainName(table) else { throw DecodingError("table name must be printable ASCII", at: tableOffset) }
             guard !table.isEmpty, seenTables.insert(table).inserted else {
                 throw DecodingError(table.isEmpty ? "empty table name" : "table \(table) appears twice", at: tableOffset)
             }
@@ -185,6 +188,7 @@ public struct SignedChangeset: Hashable, Sendable {
             for _ in 0..<columnCount {
                 let columnOffset = reader.offset
                 let column = try reader.readString(limit: 256)
+                guard isPlainName(column) else { throw DecodingError("column name must be printable ASCII", at: columnOffset) }
                 guard !column.isEmpty, !columns.contains(column) else {
                     throw DecodingError(column.isEmpty ? "empty column name" : "column \(column) appears twice", at: columnOffset)
                 }
@@ -203,7 +207,9 @@ public struct SignedChangeset: Hashable, Sendable {
                 }
                 let clOffset = reader.offset
                 let causalLength = try reader.readVarint()
-                guard causalLength >= 1 else { throw DecodingError("causal length must be at least 1", at: clOffset) }
+                guard causalLength >= 1, causalLength <= UInt64(Int64.max) else {
+                    throw DecodingError("causal length must be between 1 and 2^63-1", at: clOffset)
+                }
                 let cellCount = try reader.readCount(limit: min(columnCount, reader.remaining), what: "cell count")
                 if causalLength % 2 == 0 && cellCount > 0 {
                     throw DecodingError("a delete (even causal length) carries no cells", at: clOffset)
@@ -230,6 +236,11 @@ public struct SignedChangeset: Hashable, Sendable {
         let changeset = Changeset(business: business, author: author, sequence: sequence, previousHash: previousHash, clockMin: clockMin, clockMax: clockMax, rows: rows)
         return SignedChangeset(bytes: bytes, changeset: changeset)
     }
+}
+
+/// Table and column names on the wire are printable ASCII, so that names compare byte for byte.
+func isPlainName(_ name: String) -> Bool {
+    name.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
 }
 
 extension ByteWriter {

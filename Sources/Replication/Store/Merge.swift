@@ -75,18 +75,28 @@ extension ReplicaStore {
     }
 
     private func applyChain(startingWith first: SignedChangeset, report: inout ApplyReport) throws {
-        var next: SignedChangeset? = first
-        while let signed = next {
-            next = nil
+        var queue: [SignedChangeset] = [first]
+        while !queue.isEmpty {
+            let signed = queue.removeFirst()
             guard try applyOne(signed, report: &report) else { continue }
-            let authorIndex = siteIndex[signed.changeset.author]!
-            let successor = signed.changeset.sequence + 1
-            if let bytes = try connection.scalar("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ?",
-                                                 [.integer(Int64(authorIndex)), .integer(Int64(successor))])?.blobValue {
-                try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(Int64(authorIndex)), .integer(Int64(successor))])
-                next = try? SignedChangeset.decode(bytes, limits: configuration.limits)
-            }
+            // Every waiting candidate for the next sequence number (normally one; several only
+            // when unverified or conflicting copies arrived) is tried in turn.
+            let authorIndex = Int64(siteIndex[signed.changeset.author]!)
+            let successor = Int64(signed.changeset.sequence + 1)
+            let candidates = try connection.rows("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ? ORDER BY verified DESC, hash",
+                                                 [.integer(authorIndex), .integer(successor)])
+            guard !candidates.isEmpty else { continue }
+            try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(authorIndex), .integer(successor)])
+            queue.append(contentsOf: candidates.compactMap { try? SignedChangeset.decode($0[0].blobValue ?? [], limits: configuration.limits) })
         }
+    }
+
+    /// Keeps a changeset whose predecessors have not arrived. Copies are kept per hash, so a
+    /// forged copy cannot displace the genuine one; all are verified when their turn comes.
+    private func keepWaiting(_ signed: SignedChangeset, authorIndex: Int, verified: Bool) throws {
+        try connection.execute("INSERT OR IGNORE INTO edgenode_pending (site, seq, hash, bytes, verified) VALUES (?, ?, ?, ?, ?)",
+                               [.integer(Int64(authorIndex)), .integer(Int64(signed.changeset.sequence)), .blob(signed.hash),
+                                .blob(signed.bytes), .integer(verified ? 1 : 0)])
     }
 
     /// The key that must have signed `signed`, from known certificates or one carried in the changeset itself.
@@ -129,8 +139,7 @@ extension ReplicaStore {
             // keep this one (it is verified in full once it is next in line).
             let authorIndex = try index(of: changeset.author)
             if changeset.sequence > (vector[authorIndex] ?? 0) + 1 {
-                try connection.execute("INSERT OR IGNORE INTO edgenode_pending (site, seq, bytes) VALUES (?, ?, ?)",
-                                       [.integer(Int64(authorIndex)), .integer(Int64(changeset.sequence)), .blob(signed.bytes)])
+                try keepWaiting(signed, authorIndex: authorIndex, verified: false)
                 report.waiting.append(id)
                 return false
             }
@@ -161,8 +170,7 @@ extension ReplicaStore {
         }
         let authorIndex = try index(of: changeset.author)
         if changeset.sequence > current + 1 {
-            try connection.execute("INSERT OR IGNORE INTO edgenode_pending (site, seq, bytes) VALUES (?, ?, ?)",
-                                   [.integer(Int64(authorIndex)), .integer(Int64(changeset.sequence)), .blob(signed.bytes)])
+            try keepWaiting(signed, authorIndex: authorIndex, verified: true)
             report.waiting.append(id)
             return false
         }

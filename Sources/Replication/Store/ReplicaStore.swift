@@ -103,7 +103,8 @@ public final class ReplicaStore: @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS edgenode_vector (site INTEGER PRIMARY KEY, seq INTEGER NOT NULL, head BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS edgenode_changesets (site INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
                     clock_max INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (site, seq));
-                CREATE TABLE IF NOT EXISTS edgenode_pending (site INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (site, seq));
+                CREATE TABLE IF NOT EXISTS edgenode_pending (site INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, bytes BLOB NOT NULL,
+                    verified INTEGER NOT NULL, PRIMARY KEY (site, seq, hash));
                 CREATE TABLE IF NOT EXISTS edgenode_tombstones (tbl TEXT NOT NULL, key NOT NULL, cl INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS edgenode_parked (id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key NOT NULL, cl INTEGER NOT NULL,
                     col TEXT, value, ts INTEGER NOT NULL, site INTEGER NOT NULL);

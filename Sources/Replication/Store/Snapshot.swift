@@ -17,14 +17,14 @@ extension ReplicaStore {
                 writer.append(contentsOf: business.bytes)
                 writer.append(contentsOf: site.bytes)
                 writer.writeInt64(Int64(configuration.physicalClock.now()))
-                let known = sites.enumerated().compactMap { index, id in id.map { (index, $0) } }
+                let known = sites.enumerated().compactMap { index, id in id.map { (index, $0) } }.sorted { $0.1 < $1.1 }
                 writer.writeVarint(known.count)
                 var snapshotIndex: [Int: Int] = [:]
                 for (position, entry) in known.enumerated() {
                     writer.append(contentsOf: entry.1.bytes)
                     snapshotIndex[entry.0] = position + 1
                 }
-                let vectorEntries = vector.sorted { $0.key < $1.key }
+                let vectorEntries = vector.sorted { snapshotIndex[$0.key]! < snapshotIndex[$1.key]! }
                 writer.writeVarint(vectorEntries.count)
                 for (index, sequence) in vectorEntries {
                     writer.writeVarint(snapshotIndex[index]!)
@@ -40,7 +40,7 @@ extension ReplicaStore {
                     writer.writeVarint(schema.columns.count)
                     for column in schema.columns { writer.writeString(column) }
                     let select = ([schema.keyColumn] + schema.columns + [TableSchema.metaColumn]).map(quoteIdentifier).joined(separator: ", ")
-                    let rows = try connection.rows("SELECT \(select) FROM \(quoteIdentifier(name))")
+                    let rows = try connection.rows("SELECT \(select) FROM \(quoteIdentifier(name)) ORDER BY 1")
                     writer.writeVarint(rows.count)
                     for row in rows {
                         let meta = try row.last!.blobValue.map { try RowMeta.decode($0) } ?? RowMeta(causalLength: 1, base: .zero, exceptions: [])
@@ -89,7 +89,7 @@ extension ReplicaStore {
     @discardableResult
     public func applySnapshot(_ bytes: [UInt8]) throws -> VersionVector {
         func invalid(_ message: String) -> ReplicationError { ReplicationError(.invalidSnapshot, message) }
-        guard bytes.count > 64 + 41 else { throw invalid("snapshot is too short") }
+        guard bytes.count >= 4 + 1 + 16 + 16 + 8 + 5 + 64 else { throw invalid("snapshot is too short") }
         let body = Array(bytes[..<(bytes.count - 64)])
         let signature = Array(bytes[(bytes.count - 64)...])
         var reader = ByteReader(body)
@@ -116,7 +116,9 @@ extension ReplicaStore {
             for _ in 0..<vectorCount {
                 let number = try siteNumber()
                 guard number > 0 else { throw invalid("vector entry names no site") }
-                vectorEntries.append((number, try reader.readVarint(), try reader.readBytes(32)))
+                let sequence = try reader.readVarint()
+                guard sequence <= UInt64(Int64.max) else { throw invalid("vector entry beyond 2^63-1") }
+                vectorEntries.append((number, sequence, try reader.readBytes(32)))
             }
             let tableCount = try reader.readCount(limit: reader.remaining, what: "table count")
             for _ in 0..<tableCount {
@@ -129,6 +131,7 @@ extension ReplicaStore {
                 for _ in 0..<rowCount {
                     let key = try reader.readValue()
                     let causalLength = try reader.readVarint()
+                    guard causalLength % 2 == 1, causalLength <= UInt64(Int64.max) else { throw invalid("a snapshot row must have an odd causal length below 2^63") }
                     let cellCount = try reader.readCount(limit: columnCount, what: "cell count")
                     var cells: [(String, SQLValue, HLCTimestamp, Int)] = []
                     for _ in 0..<cellCount {
@@ -141,11 +144,17 @@ extension ReplicaStore {
                 }
             }
             let tombstoneCount = try reader.readCount(limit: reader.remaining / 3, what: "tombstone count")
-            for _ in 0..<tombstoneCount { tombstones.append((try reader.readString(limit: 256), try reader.readValue(), try reader.readVarint())) }
+            for _ in 0..<tombstoneCount {
+                let entry = (try reader.readString(limit: 256), try reader.readValue(), try reader.readVarint())
+                guard entry.2 % 2 == 0, entry.2 > 0, entry.2 <= UInt64(Int64.max) else { throw invalid("a tombstone must have an even causal length below 2^63") }
+                tombstones.append(entry)
+            }
             let parkedCount = try reader.readCount(limit: reader.remaining / 6, what: "parked count")
             for _ in 0..<parkedCount {
-                parked.append((try reader.readString(limit: 256), try reader.readValue(), try reader.readVarint(), try reader.readString(limit: 256),
-                               try reader.readValue(), try reader.readVarint(), try siteNumber()))
+                let entry = (try reader.readString(limit: 256), try reader.readValue(), try reader.readVarint(), try reader.readString(limit: 256),
+                             try reader.readValue(), try reader.readVarint(), try siteNumber())
+                guard entry.2 > 0, entry.2 <= UInt64(Int64.max) else { throw invalid("a parked change has an impossible causal length") }
+                parked.append(entry)
             }
             guard reader.isAtEnd else { throw invalid("trailing bytes in the snapshot") }
         } catch let error as DecodingError {
@@ -175,6 +184,10 @@ extension ReplicaStore {
                     for (number, id) in snapshotSites.enumerated() { if let id { local[number] = try index(of: id) } }
                     for row in rows {
                         guard var schema = tables[row.table] else {
+                            if row.cells.isEmpty {
+                                try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, NULL, NULL, 0, 0)",
+                                                       [.text(row.table), row.key, .integer(Int64(row.causalLength))])
+                            }
                             for cell in row.cells {
                                 try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                                        [.text(row.table), row.key, .integer(Int64(row.causalLength)), .text(cell.0), cell.1,
@@ -198,7 +211,12 @@ extension ReplicaStore {
                         }
                     }
                     for (table, key, causalLength) in tombstones {
-                        guard var schema = tables[table], schema.kind == .lastWriterWins else { continue }
+                        guard var schema = tables[table] else {
+                            try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, NULL, NULL, 0, 0)",
+                                                   [.text(table), key, .integer(Int64(causalLength))])
+                            continue
+                        }
+                        guard schema.kind == .lastWriterWins, schema.isValidKey(key) else { throw invalid("tombstone \(key) of \(table) is not valid") }
                         try mergeRow(&schema, key: key, causalLength: causalLength, cells: [])
                         tables[table] = schema
                     }
@@ -216,10 +234,11 @@ extension ReplicaStore {
                         try connection.execute("INSERT OR REPLACE INTO edgenode_vector (site, seq, head) VALUES (?, ?, ?)",
                                                [.integer(Int64(index)), .integer(Int64(sequence)), .blob(head)])
                         try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq <= ?", [.integer(Int64(index)), .integer(Int64(sequence))])
-                        if let next = try connection.scalar("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ?",
-                                                            [.integer(Int64(index)), .integer(Int64(sequence + 1))])?.blobValue {
-                            try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(Int64(index)), .integer(Int64(sequence + 1))])
-                            if let signed = try? SignedChangeset.decode(next, limits: configuration.limits) {
+                        let candidates = try connection.rows("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ? ORDER BY verified DESC, hash",
+                                                             [.integer(Int64(index)), .integer(Int64(sequence + 1))])
+                        try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(Int64(index)), .integer(Int64(sequence + 1))])
+                        for candidate in candidates {
+                            if let signed = try? SignedChangeset.decode(candidate[0].blobValue ?? [], limits: configuration.limits) {
                                 try applyChainFromSnapshot(signed, report: &report)
                             }
                         }

@@ -41,9 +41,15 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         var reader = ByteReader(bytes)
         let count = try reader.readCount(limit: reader.remaining / 17, what: "vector entry count")
         var entries: [SiteID: UInt64] = [:]
+        var previous: SiteID?
         for _ in 0..<count {
+            let offset = reader.offset
             let site = SiteID(bytes: try reader.readBytes(16))!
-            entries[site] = try reader.readVarint()
+            if let previous, !(previous < site) { throw DecodingError("vector entries must be sorted by site id without repeats", at: offset) }
+            previous = site
+            let sequence = try reader.readVarint()
+            guard sequence > 0 else { throw DecodingError("vector entries must not be zero", at: offset) }
+            entries[site] = sequence
         }
         guard reader.isAtEnd else { throw DecodingError("trailing bytes after the version vector", at: reader.offset) }
         return VersionVector(entries)

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "edgenode", targets: ["EdgeNode"]),
+        .executable(name: "edgenode-bench", targets: ["ReplicationBenchmarks"]),
+        .executable(name: "replication-torture", targets: ["ReplicationTorture"]),
         .library(name: "Replication", targets: ["Replication"]),
     ],
     dependencies: [

@@ -188,7 +188,7 @@ struct Status: ParsableCommand {
         let health = try store.health()
         if json {
             let object: [String: Any] = [
-                "site": store.site.hex, "business": store.business.hex, "branch": certificate.branch, "role": certificate.role,
+                "site": store.site.hex, "public_key": store.identity.publicKey.hex, "business": store.business.hex, "branch": certificate.branch, "role": certificate.role,
                 "certificate_valid_until": certificate.notAfter,
                 "vector": Dictionary(uniqueKeysWithValues: vector.entries.map { ($0.key.hex, $0.value) }),
                 "own_changesets": statistics.ownChangesets, "logged_changesets": statistics.loggedChangesets,

@@ -1,1 +1,222 @@
+// `edgenode-bench`: replication overhead against plain SQLite, measured in the same run.
+//
+//   swift run -c release edgenode-bench [--rows 100000] [--batch 100] [--synchronous NORMAL]
+//
+// Every figure is printed next to its baseline (the same work on plain SQLite through the same
+// thin wrapper, with the same pragmas) and as a ratio. See docs/benchmarks.md.
+import Foundation
+import Logging
 import Replication
+
+let arguments = CommandLine.arguments
+@MainActor func option(_ name: String, _ fallback: String) -> String {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
+    return arguments[index + 1]
+}
+let rowCount = Int(option("--rows", "100000"))!
+let batchSize = Int(option("--batch", "100"))!
+let synchronous = option("--synchronous", "NORMAL")
+let repetitions = Int(option("--repeat", "3"))!
+
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    return logger
+}()
+let workDirectory = NSTemporaryDirectory() + "edgenode-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+
+let createTable = """
+    CREATE TABLE clients (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '', visits INTEGER NOT NULL DEFAULT 0, balance INTEGER NOT NULL DEFAULT 0)
+    """
+let columns = ["name", "phone", "email", "visits", "balance"]
+
+struct Row {
+    let id: String
+    let values: [SQLValue]
+}
+let firstNames = ["Aigerim", "Dana", "Sultan", "Askar", "Ольга", "Иван", "Rahim", "Chloe"]
+let rows: [Row] = (0..<rowCount).map { n in
+    Row(id: UUIDv7.generate(milliseconds: 1_790_000_000_000 + UInt64(n)), values: [
+        .text("\(firstNames[n % firstNames.count]) \(n)"), .text("+7701\(String(format: "%07d", n))"),
+        .text("client\(n)@example.kz"), .integer(Int64(n % 40)), .integer(Int64(n * 100)),
+    ])
+}
+var generator = SystemRandomNumberGenerator()
+let updates: [(Int, Int64)] = (0..<rowCount).map { _ in (Int.random(in: 0..<rowCount, using: &generator), Int64.random(in: 0...1000, using: &generator)) }
+
+var fileCounter = 0
+@MainActor func freshPath() -> String {
+    fileCounter += 1
+    return workDirectory + "/db\(fileCounter).sqlite"
+}
+
+@MainActor func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+@MainActor func measure(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    return seconds(ContinuousClock.now - start)
+}
+
+@MainActor func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+@MainActor func plainDatabase() throws -> SQLiteConnection {
+    let connection = try SQLiteConnection(path: freshPath())
+    try connection.execute("PRAGMA journal_mode = WAL")
+    try connection.execute("PRAGMA synchronous = \(synchronous)")
+    try connection.execute(createTable)
+    return connection
+}
+
+let owner = SigningKey.generate()
+@MainActor func replica() throws -> ReplicaStore {
+    let key = SigningKey.generate()
+    var configuration = ReplicaConfiguration(path: freshPath())
+    configuration.synchronous = synchronous
+    let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: "box", branch: "bench", notBefore: 0, notAfter: Int64.max / 2)
+    let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: logger)
+    try store.migrate([("1", createTable)])
+    try store.register("clients", as: .lastWriterWins)
+    return store
+}
+
+@MainActor func plainInsert(_ db: SQLiteConnection) throws {
+    let insert = try db.prepare("INSERT INTO clients (id, name, phone, email, visits, balance) VALUES (?, ?, ?, ?, ?, ?)")
+    var index = 0
+    while index < rows.count {
+        try db.execute("BEGIN")
+        for row in rows[index..<min(index + batchSize, rows.count)] { try insert.run([.text(row.id)] + row.values) }
+        try db.execute("COMMIT")
+        index += batchSize
+    }
+}
+
+@MainActor func replicaInsert(_ store: ReplicaStore) throws {
+    var index = 0
+    while index < rows.count {
+        try store.write { tx in
+            for row in rows[index..<min(index + batchSize, rows.count)] {
+                var values: [String: SQLValue] = ["id": .text(row.id)]
+                for (column, value) in zip(columns, row.values) { values[column] = value }
+                try tx.insert("clients", values)
+            }
+        }
+        index += batchSize
+    }
+}
+
+@MainActor func plainUpdate(_ db: SQLiteConnection) throws {
+    let update = try db.prepare("UPDATE clients SET visits = ? WHERE id = ?")
+    var index = 0
+    while index < updates.count {
+        try db.execute("BEGIN")
+        for (row, value) in updates[index..<min(index + batchSize, updates.count)] { try update.run([.integer(value), .text(rows[row].id)]) }
+        try db.execute("COMMIT")
+        index += batchSize
+    }
+}
+
+@MainActor func replicaUpdate(_ store: ReplicaStore) throws {
+    var index = 0
+    while index < updates.count {
+        try store.write { tx in
+            for (row, value) in updates[index..<min(index + batchSize, updates.count)] {
+                try tx.update("clients", key: .text(rows[row].id), ["visits": .integer(value)])
+            }
+        }
+        index += batchSize
+    }
+}
+
+print("edgenode-bench: \(rowCount) rows, \(batchSize) per transaction, synchronous=\(synchronous), median of \(repetitions) runs")
+print("")
+
+// 1. Local writes.
+var plainInsertTimes: [Double] = [], replicaInsertTimes: [Double] = []
+var plainUpdateTimes: [Double] = [], replicaUpdateTimes: [Double] = []
+var lastReplica: ReplicaStore!
+var lastPlain: SQLiteConnection!
+for _ in 0..<repetitions {
+    let db = try plainDatabase()
+    plainInsertTimes.append(try measure { try plainInsert(db) })
+    plainUpdateTimes.append(try measure { try plainUpdate(db) })
+    let store = try replica()
+    replicaInsertTimes.append(try measure { try replicaInsert(store) })
+    replicaUpdateTimes.append(try measure { try replicaUpdate(store) })
+    lastReplica = store
+    lastPlain = db
+}
+@MainActor func line(_ label: String, _ replica: Double, _ plain: Double, unit: Int) {
+    let replicaRate = Double(unit) / replica, plainRate = Double(unit) / plain
+    print(String(format: "%-34@ replica %8.3f s (%9.0f/s)   plain SQLite %8.3f s (%9.0f/s)   ratio %.2fx", label as NSString, replica, replicaRate, plain, plainRate, replica / plain))
+}
+line("inserts", median(replicaInsertTimes), median(plainInsertTimes), unit: rowCount)
+line("single-column updates", median(replicaUpdateTimes), median(plainUpdateTimes), unit: rowCount)
+
+// 2. Metadata and wire size after the insert + update run.
+let (userBytes, metaBytes, logBytes, cellChanges, changesetCount): (Int64, Int64, Int64, Int64, Int64) = try lastReplica.read { tx in
+    let user = try tx.scalar("SELECT sum(length(CAST(id AS BLOB)) + length(CAST(name AS BLOB)) + length(CAST(phone AS BLOB)) + length(CAST(email AS BLOB)) + 8 + 8) FROM clients")!.integerValue!
+    let meta = try tx.scalar("SELECT sum(length(crdt_meta)) FROM clients")!.integerValue!
+    let log = try tx.scalar("SELECT sum(length(bytes)) FROM edgenode_changesets")!.integerValue!
+    let count = try tx.scalar("SELECT count(*) FROM edgenode_changesets")!.integerValue!
+    return (user, meta, log, Int64(rowCount * (columns.count + 1) + rowCount), count)
+}
+print("")
+print(String(format: "metadata: %lld bytes of crdt_meta for %lld bytes of user data = %.3f per byte (goal <= 0.5)", metaBytes, userBytes, Double(metaBytes) / Double(userBytes)))
+print(String(format: "changeset log: %lld bytes in %lld changesets = %.2f per byte of user data (kept until compaction)", logBytes, changesetCount, Double(logBytes) / Double(userBytes)))
+print(String(format: "wire: %.1f bytes per column change (inserts: key + 5 columns a row; updates: one column), %lld changes", Double(logBytes) / Double(cellChanges), cellChanges))
+let replicaFile = (try FileManager.default.attributesOfItem(atPath: lastReplica.configuration.path)[.size] as? Int) ?? 0
+let replicaWal = (try? FileManager.default.attributesOfItem(atPath: lastReplica.configuration.path + "-wal")[.size] as? Int) ?? 0
+_ = lastPlain
+
+// 3. Merge: 100,000 remote column changes (rows x 5 columns).
+let mergeRows = rowCount / columns.count
+let source = try replica()
+var index = 0
+while index < mergeRows {
+    try source.write { tx in
+        for row in rows[index..<min(index + batchSize, mergeRows)] {
+            var values: [String: SQLValue] = ["id": .text(row.id)]
+            for (column, value) in zip(columns, row.values) { values[column] = value }
+            try tx.insert("clients", values)
+        }
+    }
+    index += batchSize
+}
+let changesets = try source.changesets(missingFrom: VersionVector(), limit: .max).map(\.bytes)
+let columnChanges = mergeRows * columns.count
+var plainMergeTimes: [Double] = [], replicaMergeTimes: [Double] = []
+for _ in 0..<repetitions {
+    let db = try plainDatabase()
+    plainMergeTimes.append(try measure {
+        let upsert = try db.prepare("INSERT OR REPLACE INTO clients (id, name, phone, email, visits, balance) VALUES (?, ?, ?, ?, ?, ?)")
+        var start = 0
+        while start < mergeRows {
+            try db.execute("BEGIN")
+            for row in rows[start..<min(start + batchSize * 50, mergeRows)] { try upsert.run([.text(row.id)] + row.values) }
+            try db.execute("COMMIT")
+            start += batchSize * 50
+        }
+    })
+    let target = try replica()
+    replicaMergeTimes.append(try measure {
+        var start = 0
+        while start < changesets.count {
+            let report = try target.apply(Array(changesets[start..<min(start + 50, changesets.count)]))
+            precondition(report.rejected.isEmpty, "\(report.rejected)")
+            start += 50
+        }
+    })
+    let merged = try target.read { try $0.scalar("SELECT count(*) FROM clients") }
+    precondition(merged == .integer(Int64(mergeRows)))
+}
+print("")
+line("merge (verify + apply changesets)", median(replicaMergeTimes), median(plainMergeTimes), unit: columnChanges)
+print(String(format: "merge throughput: %.0f column changes/s (%d changes in %d changesets, 50 changesets per batch)", Double(columnChanges) / median(replicaMergeTimes), columnChanges, changesets.count))
+print("")
+print("replica file after inserts+updates: \(replicaFile + replicaWal) bytes (database + WAL)")

@@ -66,34 +66,38 @@ public struct Changeset: Hashable, Sendable {
         writer.writeUInt64(clockMin.rawValue)
         writer.writeUInt64(clockMax.rawValue)
 
-        // Group rows by table, in order of first appearance; each table carries its own column dictionary.
+        // Group rows by table, in order of first appearance; each table carries its own column
+        // dictionary. Tables and columns per changeset are few: linear search beats hashing.
         var tableOrder: [String] = []
-        var rowsByTable: [String: [RowChange]] = [:]
-        for row in rows {
-            if rowsByTable[row.table] == nil { tableOrder.append(row.table) }
-            rowsByTable[row.table, default: []].append(row)
+        var rowsByTable: [[Int]] = []
+        for (position, row) in rows.enumerated() {
+            if let index = tableOrder.firstIndex(of: row.table) {
+                rowsByTable[index].append(position)
+            } else {
+                tableOrder.append(row.table)
+                rowsByTable.append([position])
+            }
         }
         writer.writeVarint(tableOrder.count)
-        for table in tableOrder {
-            let tableRows = rowsByTable[table]!
+        for (tableIndex, table) in tableOrder.enumerated() {
+            let positions = rowsByTable[tableIndex]
             var columns: [String] = []
-            var columnIndex: [String: Int] = [:]
-            for row in tableRows {
-                for cell in row.cells where columnIndex[cell.column] == nil {
-                    columnIndex[cell.column] = columns.count
+            for position in positions {
+                for cell in rows[position].cells where !columns.contains(cell.column) {
                     columns.append(cell.column)
                 }
             }
             writer.writeString(table)
             writer.writeVarint(columns.count)
             for column in columns { writer.writeString(column) }
-            writer.writeVarint(tableRows.count)
-            for row in tableRows {
+            writer.writeVarint(positions.count)
+            for position in positions {
+                let row = rows[position]
                 writer.writeValue(row.key)
                 writer.writeVarint(row.causalLength)
                 writer.writeVarint(row.cells.count)
                 for cell in row.cells {
-                    writer.writeVarint(columnIndex[cell.column]!)
+                    writer.writeVarint(columns.firstIndex(of: cell.column)!)
                     writer.writeVarint(cell.timestamp.rawValue &- clockMin.rawValue)
                     writer.writeValue(cell.value)
                 }

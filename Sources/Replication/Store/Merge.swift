@@ -334,9 +334,11 @@ extension ReplicaStore {
             if deleted >= causalLength { return }   // deleted later than this incarnation
             try removeTombstone(&schema, key: key)
         }
+        // Most merged rows are new here: try the insert first and fall back to a merge only if the row exists.
+        try insertMerged(schema, key: key, causalLength: causalLength, cells: cells, conflictDoNothing: true)
+        if connection.changes == 1 { return }
         guard let (target, meta) = try existingRow(schema, key: key) else {
-            try insertMerged(schema, key: key, causalLength: causalLength, cells: cells, conflictDoNothing: false)
-            return
+            throw ReplicationError(.storage, "\(schema.name) row \(key) neither inserted nor found")
         }
         if causalLength < meta.causalLength { return }
         if causalLength > meta.causalLength {

@@ -279,6 +279,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 ordered.append(column)
             }
             schema = TableSchema(name: table, kind: kind, keyColumn: schema.keyColumn, keyIsBlob: schema.keyIsBlob, hasRowID: schema.hasRowID, columns: ordered)
+            schema.id = tables[table]?.id ?? (tables.values.map(\.id).max() ?? 0) + 1
             schema.tombstoneCount = Int(try connection.scalar("SELECT count(*) FROM edgenode_tombstones WHERE tbl = ?", [.text(table)])?.integerValue ?? 0)
             try connection.execute("INSERT OR IGNORE INTO edgenode_tables (name, kind) VALUES (?, ?)", [.text(table), .text(kind.rawValue)])
             tables[table] = schema

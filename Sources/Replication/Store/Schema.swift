@@ -26,6 +26,8 @@ struct TableSchema {
     var columns: [String]
     var columnIndex: [String: Int]
     var tombstoneCount: Int = 0
+    /// A small integer naming the table in statement caches (assigned at registration).
+    var id: Int = 0
 
     static let metaColumn = "crdt_meta"
 

@@ -31,16 +31,37 @@ public enum UUIDv7 {
 
     /// The canonical 8-4-4-4-12 text form.
     public static func format(_ bytes: [UInt8]) -> String {
-        let hex = bytes.hexString
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var position = 0
+            for (index, byte) in bytes.prefix(16).enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    buffer[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                buffer[position] = digits[Int(byte >> 4)]
+                buffer[position + 1] = digits[Int(byte & 0x0F)]
+                position += 2
+            }
+            return position
+        }
     }
 
     /// Whether `text` is a UUIDv7 in canonical form (lower or upper case hex).
     public static func isValid(_ text: String) -> Bool {
-        let utf8 = Array(text.utf8)
+        var utf8 = text.utf8
+        return utf8.withContiguousStorageIfAvailable(isValid(utf8:)) ?? {
+            var copy = text
+            copy.makeContiguousUTF8()
+            utf8 = copy.utf8
+            return utf8.withContiguousStorageIfAvailable(isValid(utf8:)) ?? false
+        }()
+    }
+
+    private static func isValid(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard utf8.count == 36 else { return false }
-        for (i, c) in utf8.enumerated() {
+        for i in 0..<36 {
+            let c = utf8[i]
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 if c != UInt8(ascii: "-") { return false }
             } else if !((48...57).contains(c) || (97...102).contains(c) || (65...70).contains(c)) {
@@ -48,7 +69,10 @@ public enum UUIDv7 {
             }
         }
         guard utf8[14] == UInt8(ascii: "7") else { return false }
-        return [UInt8(ascii: "8"), UInt8(ascii: "9"), UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "A"), UInt8(ascii: "B")].contains(utf8[19])
+        switch utf8[19] {
+        case UInt8(ascii: "8"), UInt8(ascii: "9"), UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "A"), UInt8(ascii: "B"): return true
+        default: return false
+        }
     }
 
     /// Whether 16 bytes are a UUIDv7.

@@ -8,7 +8,8 @@ public final class WriteTransaction {
     public let timestamp: HLCTimestamp
     let siteIndex: Int
     var rows: [RowChange] = []
-    var rowPosition: [RowReference: Int] = [:]
+    /// Built on first need: a transaction that only inserts new rows never hashes their keys.
+    var rowPosition: [RowReference: Int]?
 
     struct RowReference: Hashable {
         let table: String
@@ -61,10 +62,21 @@ public final class WriteTransaction {
         }
     }
 
+    /// Records a brand-new row (an insert that found no tombstone): it cannot be in this transaction yet.
+    func recordNewRow(table: String, key: SQLValue, cells: [CellChange]) {
+        rowPosition?[RowReference(table: table, key: key)] = rows.count
+        rows.append(RowChange(table: table, key: key, causalLength: 1, cells: cells))
+    }
+
     func record(table: String, key: SQLValue, causalLength: UInt64, cells: [CellChange]) {
+        if rowPosition == nil {
+            var index: [RowReference: Int] = [:]
+            for (position, row) in rows.enumerated() { index[RowReference(table: row.table, key: row.key)] = position }
+            rowPosition = index
+        }
         let reference = RowReference(table: table, key: key)
-        guard let position = rowPosition[reference] else {
-            rowPosition[reference] = rows.count
+        guard let position = rowPosition![reference] else {
+            rowPosition![reference] = rows.count
             rows.append(RowChange(table: table, key: key, causalLength: causalLength, cells: cells))
             return
         }
@@ -84,7 +96,7 @@ public final class WriteTransaction {
 
 struct StatementKey: Hashable {
     let operation: UInt8
-    let table: String
+    let table: Int
     let mask: UInt64
 }
 
@@ -229,7 +241,7 @@ extension ReplicaStore {
     }
 
     func insertStatement(_ schema: TableSchema, ids: [Int], mask: UInt64, conflictDoNothing: Bool) throws -> SQLiteStatement {
-        try statement(StatementKey(operation: conflictDoNothing ? 1 : 0, table: schema.name, mask: mask)) {
+        try statement(StatementKey(operation: conflictDoNothing ? 1 : 0, table: schema.id, mask: mask)) {
             let names = [schema.keyColumn] + ids.map { schema.columns[$0] } + [TableSchema.metaColumn]
             let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
             return "INSERT INTO \(quoteIdentifier(schema.name)) (\(names.map(quoteIdentifier).joined(separator: ", "))) VALUES (\(placeholders))"
@@ -238,13 +250,13 @@ extension ReplicaStore {
     }
 
     func metaStatement(_ schema: TableSchema) throws -> SQLiteStatement {
-        try statement(StatementKey(operation: 2, table: schema.name, mask: 0)) {
+        try statement(StatementKey(operation: 2, table: schema.id, mask: 0)) {
             "SELECT \(schema.hasRowID ? "rowid" : "NULL"), \(TableSchema.metaColumn) FROM \(quoteIdentifier(schema.name)) WHERE \(quoteIdentifier(schema.keyColumn)) = ?"
         }
     }
 
     func updateStatement(_ schema: TableSchema, ids: [Int], mask: UInt64) throws -> SQLiteStatement {
-        try statement(StatementKey(operation: 3, table: schema.name, mask: mask)) {
+        try statement(StatementKey(operation: 3, table: schema.id, mask: mask)) {
             let sets = (ids.map { schema.columns[$0] } + [TableSchema.metaColumn]).map { "\(quoteIdentifier($0)) = ?" }.joined(separator: ", ")
             let target = schema.hasRowID ? "rowid" : quoteIdentifier(schema.keyColumn)
             return "UPDATE \(quoteIdentifier(schema.name)) SET \(sets) WHERE \(target) = ?"
@@ -252,7 +264,7 @@ extension ReplicaStore {
     }
 
     func deleteStatement(_ schema: TableSchema) throws -> SQLiteStatement {
-        try statement(StatementKey(operation: 4, table: schema.name, mask: 0)) {
+        try statement(StatementKey(operation: 4, table: schema.id, mask: 0)) {
             "DELETE FROM \(quoteIdentifier(schema.name)) WHERE \(quoteIdentifier(schema.keyColumn)) = ?"
         }
     }
@@ -319,7 +331,11 @@ extension ReplicaStore {
         for (offset, id) in ids.enumerated() {
             cells.append(CellChange(column: schema.columns[id], value: ordered[offset], timestamp: transaction.timestamp))
         }
-        transaction.record(table: table, key: key, causalLength: causalLength, cells: cells)
+        if causalLength == 1 {
+            transaction.recordNewRow(table: table, key: key, cells: cells)
+        } else {
+            transaction.record(table: table, key: key, causalLength: causalLength, cells: cells)
+        }
     }
 
     func localUpdate(_ transaction: WriteTransaction, _ table: String, _ key: SQLValue, _ values: [String: SQLValue]) throws {

@@ -51,6 +51,8 @@ struct ClockTests {
         try sane.write { try $0.update("clients", key: .text(key), ["name": "Dana (corrected)"]) }
         try syncAll([sane, skewed])
         for replica in [sane, skewed] { #expect(try replica.value("clients", key, "name") == .text("Dana (corrected)")) }
+        // Overwriting the future-stamped cell did not drag the sane box's clock a year ahead either.
+        #expect(sane.clock.current.milliseconds <= normalTime.physical.now() + sane.configuration.maxForwardDriftMilliseconds)
         // A concurrent edit of another column by the sane box is not affected by the skew.
         try sane.write { try $0.update("clients", key: .text(key), ["phone": "+77010000002"]) }
         try syncAll([sane, skewed])
@@ -124,13 +126,24 @@ struct TrustTests {
     @Test("a replica file opened with another identity or business is refused")
     func identityMismatch() throws {
         let business = TestBusiness()
-        let store = try business.makeReplica(name: "owned")
-        let path = store.configuration.path
+        let path = try business.makeReplica(name: "owned").configuration.path   // closed again at once
         let stranger = SigningKey.generate()
         let error = #expect(throws: ReplicationError.self) {
             try ReplicaStore(configuration: ReplicaConfiguration(path: path), identity: stranger, ownerKey: business.owner.publicKey,
                              certificate: business.certificate(for: stranger), logger: TestBusiness.logger)
         }
         #expect(error?.code == .identityMismatch)
+    }
+
+    @Test("a replica file is used by one process at a time")
+    func exclusiveLock() throws {
+        let business = TestBusiness()
+        let key = SigningKey.generate()
+        let store = try business.makeReplica(key: key, name: "locked")
+        let error = #expect(throws: ReplicationError.self) {
+            try ReplicaStore(configuration: ReplicaConfiguration(path: store.configuration.path), identity: key, ownerKey: business.owner.publicKey,
+                             certificate: nil, logger: TestBusiness.logger)
+        }
+        #expect(error?.message.contains("in use") == true)
     }
 }

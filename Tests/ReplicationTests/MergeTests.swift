@@ -184,6 +184,36 @@ struct MergeTests {
         #expect(try old.canonicalDump() == new.canonicalDump())
     }
 
+    @Test("a column an old replica learns later does not inherit the clock of the insert it missed")
+    func addedColumnStartsUnwritten() throws {
+        let business = TestBusiness()
+        let new = try business.makeReplica(schemaVersion: 2)
+        let old = try business.makeReplica(schemaVersion: 1)
+        let key = newKey()
+        try new.write { try $0.insert("clients", ["id": .text(key), "name": "Dana", "phone": "+7", "visits": 1, "balance": .real(2), "photo": .null, "email": "dana@example.com"]) }
+        try sync(new, to: old)
+        try TestSchema.install(on: old, version: 2)
+        #expect(try old.value("clients", key, "email") == .text("dana@example.com"))
+        try syncAll([old, new])
+        #expect(try old.canonicalDump() == new.canonicalDump())
+    }
+
+    @Test("migrations cannot drop or rename replicated tables and columns, nor touch the store's own tables")
+    func schemaGuards() throws {
+        let business = TestBusiness()
+        let store = try business.makeReplica()
+        for sql in ["ALTER TABLE clients DROP COLUMN phone", "ALTER TABLE clients RENAME COLUMN phone TO mobile", "ALTER TABLE clients RENAME TO customers", "DROP TABLE clients"] {
+            #expect(throws: (any Error).self, "\(sql)") { try store.migrate([("bad-\(sql.hashValue)", sql)]) }
+        }
+        #expect(try store.read { try $0.scalar("SELECT count(*) FROM pragma_table_info('clients') WHERE name = 'phone'") } == .integer(1))
+        for sql in ["DELETE FROM edgenode_vector", "UPDATE edgenode_changesets SET bytes = x''", "INSERT INTO edgenode_tombstones VALUES ('clients', 'x', 2)"] {
+            let error = #expect(throws: ReplicationError.self) { try store.write { try $0.execute(sql) } }
+            #expect(error?.code == .directWriteRefused)
+        }
+        let reopened = store.versionVector
+        #expect(reopened[store.site] >= 1)
+    }
+
     @Test("a new replica starts from a snapshot and continues with changesets")
     func snapshotBootstrap() throws {
         let business = TestBusiness()

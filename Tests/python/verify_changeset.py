@@ -8,7 +8,7 @@
 Prints one JSON object; exits 0 when the changeset verifies, 1 otherwise.
 Needs PyNaCl (libsodium): Ed25519 and BLAKE2b.
 """
-import argparse, json, math, struct, sys, unicodedata
+import argparse, json, math, re, struct, sys, unicodedata
 
 import nacl.encoding, nacl.exceptions, nacl.hash, nacl.signing
 
@@ -100,6 +100,9 @@ class Reader:
             return self.string(MAX_TEXT)
         if tag == 4:
             return bytes(self.take(self.count(min(MAX_BLOB, self.remaining()), "blob length")))
+        if tag == 5:  # a UUID in canonical lower-case text form, sent as its 16 bytes
+            h = bytes(self.take(16)).hex()
+            return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
         self.fail(f"unknown value tag {tag}", start)
 
 
@@ -213,6 +216,9 @@ def varint(n):
     return bytes(out + bytes([n]))
 
 
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def tagged(v):
     if v is None:
         return b"\x00"
@@ -220,6 +226,8 @@ def tagged(v):
         return b"\x01" + varint(((v << 1) ^ (v >> 63)) & (2**64 - 1))
     if isinstance(v, float):
         return b"\x02" + struct.pack(">d", v)
+    if isinstance(v, str) and UUID_TEXT.fullmatch(v):
+        return b"\x05" + bytes.fromhex(v.replace("-", ""))
     raw = v.encode() if isinstance(v, str) else v
     return (b"\x03" if isinstance(v, str) else b"\x04") + varint(len(raw)) + raw
 
@@ -240,7 +248,7 @@ def example():
              (varint(1), "table count 1"), (varint(5) + b"items", 'table name "items"'),
              (varint(2), "column count 2"), (varint(4) + b"name", 'column 0 "name"'),
              (varint(5) + b"price", 'column 1 "price"'), (varint(1), "row count 1"),
-             (tagged("018bcfe5-6800-7000-8000-000000000001"), "key: tag 3 text, length 36, UUIDv7"),
+             (tagged("018bcfe5-6800-7000-8000-000000000001"), "key: tag 5 UUID text as 16 bytes (018bcfe5-6800-7000-8000-000000000001)"),
              (varint(1), "causal length 1 (row exists)"), (varint(2), "cell count 2"),
              (varint(0), "cell: column index 0 (name)"), (varint(0), "      timestamp delta 0"),
              (tagged("tea"), '      value: tag 3 text "tea"'),

@@ -249,13 +249,21 @@ func isPlainName(_ name: String) -> Bool {
 
 extension ByteWriter {
     /// A tagged SQLite value: 0 null, 1 integer (zig-zag varint), 2 real (IEEE 754 binary64,
-    /// big-endian), 3 text (varint length + UTF-8), 4 blob (varint length + bytes).
+    /// big-endian), 3 text (varint length + UTF-8), 4 blob (varint length + bytes), 5 text that is
+    /// a UUID in canonical lower-case form, as its 16 bytes.
     public mutating func writeValue(_ value: SQLValue) {
         switch value {
         case .null: append(0)
         case .integer(let v): append(1); writeSignedVarint(v)
         case .real(let v): append(2); writeUInt64(v.bitPattern)
-        case .text(let v): append(3); writeString(v)
+        case .text(let v):
+            if let uuid = UUIDv7.compactBytes(v) {
+                append(5)
+                append(contentsOf: uuid)
+            } else {
+                append(3)
+                writeString(v)
+            }
         case .blob(let v): append(4); writeBlob(v)
         }
     }
@@ -270,6 +278,7 @@ extension ByteReader {
         case 2: return .real(Double(bitPattern: try readUInt64()))
         case 3: return .text(try readString())
         case 4: return .blob(try readBlob())
+        case 5: return .text(UUIDv7.format(try readBytes(16)))
         case let tag: throw DecodingError("unknown value tag \(tag)", at: offset)
         }
     }

@@ -47,7 +47,7 @@ final class Authorizer: @unchecked Sendable {
             }
             guard let table else { return SQLITE_OK }
             let name = String(cString: table)
-            if replicated.contains(name) {
+            if replicated.contains(name) || name.hasPrefix("edgenode_") {
                 lastDenied = name
                 return SQLITE_DENY
             }

@@ -197,7 +197,6 @@ extension ReplicaStore {
     }
 
     private func recordSkew(site: Int, aheadMilliseconds: UInt64, timestamp: HLCTimestamp) throws {
-        futureCeiling = max(futureCeiling, timestamp)
         try connection.execute("""
             INSERT INTO edgenode_clock_skew (site, max_ahead_ms, max_timestamp, last_seen) VALUES (?, ?, ?, ?)
             ON CONFLICT (site) DO UPDATE SET max_ahead_ms = max(max_ahead_ms, excluded.max_ahead_ms),
@@ -315,7 +314,14 @@ extension ReplicaStore {
             let causalLength = UInt64(groupKey[1].integerValue!)
             if schema.isValidKey(groupKey[0]) {
                 switch schema.kind {
-                case .appendOnly: try? mergeAppendOnly(schema, key: groupKey[0], causalLength: causalLength, cells: group.cells, hasUnknown: false)
+                case .appendOnly:
+                    do {
+                        try mergeAppendOnly(schema, key: groupKey[0], causalLength: causalLength, cells: group.cells, hasUnknown: false)
+                    } catch let rejection as ContentRejection {
+                        // The changeset was accepted before this replica knew the table; the row
+                        // already here stays, and the conflicting copy is reported.
+                        logger.warning("parked append-only row conflicts with the stored one", metadata: ["table": "\(table)", "detail": "\(rejection.message)"])
+                    }
                 case .lastWriterWins: try mergeRow(&schema, key: groupKey[0], causalLength: causalLength, cells: group.cells)
                 }
             }
@@ -325,7 +331,8 @@ extension ReplicaStore {
     }
 
     /// Last-writer-wins merge of one row (see docs/replication.md for the rules).
-    func mergeRow(_ schema: inout TableSchema, key: SQLValue, causalLength: UInt64, cells: [IncomingCell]) throws {
+    func mergeRow(_ schema: inout TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell]) throws {
+        let cells = strongestPerColumn(incoming)
         if causalLength % 2 == 0 {
             try mergeDelete(&schema, key: key, causalLength: causalLength)
             return
@@ -380,9 +387,9 @@ extension ReplicaStore {
         let sorted = cells.sorted { $0.column < $1.column }
         var mask: UInt64 = 0
         for cell in sorted { mask |= 1 << UInt64(cell.column) }
-        var meta = RowMeta(causalLength: causalLength, base: .zero, exceptions: [])
+        var meta = RowMeta(causalLength: causalLength)
         if sorted.count == schema.columns.count, let first = sorted.first, sorted.allSatisfy({ $0.clock == first.clock }) {
-            meta.base = first.clock
+            meta = RowMeta(causalLength: causalLength, base: first.clock, baseCount: schema.columns.count)
         } else {
             for cell in sorted { meta.setClock(cell.clock, of: cell.column) }
         }
@@ -394,8 +401,26 @@ extension ReplicaStore {
         _ = try statement.step()
     }
 
+    /// One cell per column: the one with the greatest clock (several arrive only from parked
+    /// changes or snapshots; a changeset names each column of a row once).
+    func strongestPerColumn(_ cells: [IncomingCell]) -> [IncomingCell] {
+        guard cells.count > 1 else { return cells }
+        var best: [Int: IncomingCell] = [:]
+        var duplicate = false
+        for cell in cells {
+            if let current = best[cell.column] {
+                duplicate = true
+                if isGreater(cell.clock, than: current.clock) { best[cell.column] = cell }
+            } else {
+                best[cell.column] = cell
+            }
+        }
+        return duplicate ? best.values.sorted { $0.column < $1.column } : cells
+    }
+
     /// Append-only rows: the union; the same key with different content is a tamper.
-    func mergeAppendOnly(_ schema: TableSchema, key: SQLValue, causalLength: UInt64, cells: [IncomingCell], hasUnknown: Bool) throws {
+    func mergeAppendOnly(_ schema: TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell], hasUnknown: Bool) throws {
+        let cells = strongestPerColumn(incoming)
         guard causalLength == 1 else {
             throw ContentRejection(reason: .appendOnlyTamper, message: "append-only \(schema.name) row \(key) cannot be deleted or re-created")
         }

@@ -40,14 +40,14 @@ public final class ReplicaStore: @unchecked Sendable {
     let lock = NSLock()
     let connection: SQLiteConnection
     let authorizer = Authorizer()
+    /// An exclusive flock on `<path>.lock`: one process owns a replica file at a time.
+    private let lockDescriptor: Int32
     var tables: [String: TableSchema] = [:]
     var sites: [SiteID?] = [nil]          // index 0: "never written"
     var siteIndex: [SiteID: Int] = [:]
     var vector: [Int: UInt64] = [:]
     var heads: [Int: [UInt8]] = [:]
     var trust: TrustStore
-    /// The greatest cell timestamp that came in beyond the allowed drift (local writes must exceed it).
-    var futureCeiling: HLCTimestamp = .zero
     var statements: [StatementKey: SQLiteStatement] = [:]
 
     static let systemTables: [(String, ReplicatedTableKind, String)] = [
@@ -72,7 +72,21 @@ public final class ReplicaStore: @unchecked Sendable {
         self.business = BusinessID(ownerKey: ownerKey)
         self.logger = logger
         self.trust = TrustStore(ownerKey: ownerKey)
-        self.connection = try SQLiteConnection(path: configuration.path)
+        let descriptor = open(configuration.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ReplicationError(.storage, "cannot create \(configuration.path).lock: \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw ReplicationError(.storage, "the replica \(configuration.path) is in use by another process (is edgenode already running?)")
+        }
+        self.lockDescriptor = descriptor
+        do {
+            self.connection = try SQLiteConnection(path: configuration.path)
+        } catch {
+            close(descriptor)
+            throw error
+        }
         self.clock = HybridLogicalClock(physical: configuration.physicalClock, maxForwardDriftMilliseconds: configuration.maxForwardDriftMilliseconds)
 
         let authorizerContext = Unmanaged.passUnretained(authorizer).toOpaque()
@@ -91,6 +105,10 @@ public final class ReplicaStore: @unchecked Sendable {
             try loadState()
         }
         if let certificate { try record(certificate: certificate) }
+    }
+
+    deinit {
+        close(lockDescriptor)
     }
 
     private func createSystemSchema() throws {
@@ -153,9 +171,6 @@ public final class ReplicaStore: @unchecked Sendable {
         }
         let hlc = try connection.scalar("SELECT value FROM edgenode_state WHERE key = 'hlc'")?.integerValue ?? 0
         clock.observeLocal(HLCTimestamp(rawValue: UInt64(bitPattern: hlc)))
-        if let ceiling = try connection.scalar("SELECT max(max_timestamp) FROM edgenode_clock_skew")?.integerValue {
-            futureCeiling = HLCTimestamp(rawValue: UInt64(bitPattern: ceiling))
-        }
         for row in try connection.rows("SELECT certificate FROM edgenode_certificates") {
             if let bytes = row[0].blobValue, let certificate = try? Certificate.decode(bytes) { try? trust.add(certificate) }
         }
@@ -223,6 +238,15 @@ public final class ReplicaStore: @unchecked Sendable {
                 do {
                     try authorizer.with(.schema) { try connection.execute(migration.sql) }
                     try authorizer.with(.internal) {
+                        for (name, schema) in tables {
+                            let present = Set(try connection.rows("SELECT name FROM pragma_table_info(?)", [.text(name)]).compactMap { $0[0].textValue })
+                            let lost = ([schema.keyColumn] + schema.columns).filter { !present.contains($0) }
+                            if !lost.isEmpty {
+                                throw ReplicationError(.schema, present.isEmpty
+                                    ? "migration \(migration.id) removes or renames the replicated table \(name); replicated schema changes must be additive"
+                                    : "migration \(migration.id) removes or renames column(s) \(lost.joined(separator: ", ")) of the replicated table \(name); replicated schema changes must be additive")
+                            }
+                        }
                         try connection.execute("INSERT INTO edgenode_migrations (id, applied_at) VALUES (?, ?)",
                                                [.text(migration.id), .integer(Int64(configuration.physicalClock.now()))])
                     }

@@ -43,7 +43,7 @@ extension ReplicaStore {
                     let rows = try connection.rows("SELECT \(select) FROM \(quoteIdentifier(name)) ORDER BY 1")
                     writer.writeVarint(rows.count)
                     for row in rows {
-                        let meta = try row.last!.blobValue.map { try RowMeta.decode($0) } ?? RowMeta(causalLength: 1, base: .zero, exceptions: [])
+                        let meta = try row.last!.blobValue.map { try RowMeta.decode($0) } ?? RowMeta(causalLength: 1)
                         writer.writeValue(row[0])
                         writer.writeVarint(meta.causalLength)
                         let written = (0..<schema.columns.count).filter { meta.clock(of: $0).site != 0 }

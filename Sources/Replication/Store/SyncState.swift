@@ -106,11 +106,12 @@ extension ReplicaStore {
                     warnings.append(HealthWarning(kind: "local_clock_behind", site: site,
                         message: "this replica (site \(site.hex)) has issued timestamps \(formatDuration(lead)) ahead of its clock: its clock went back or was wrong; its own writes keep winning until real time catches up"))
                 }
-                for row in try connection.rows("SELECT site, max_ahead_ms FROM edgenode_clock_skew ORDER BY site") {
+                let recent = Int64(configuration.physicalClock.now()) - 7 * 86_400_000
+                for row in try connection.rows("SELECT site, max_ahead_ms FROM edgenode_clock_skew WHERE last_seen >= ? ORDER BY site", [.integer(recent)]) {
                     let index = Int(row[0].integerValue!)
                     guard index < sites.count, let skewed = sites[index] else { continue }
                     warnings.append(HealthWarning(kind: "remote_clock_ahead", site: skewed,
-                        message: "site \(skewed.hex) wrote timestamps up to \(formatDuration(row[1].integerValue!)) ahead of this replica's clock: its edits win over concurrent ones until real time catches up; fix that box's clock"))
+                        message: "site \(skewed.hex) wrote timestamps up to \(formatDuration(row[1].integerValue!)) beyond this replica's clock plus the allowed drift: its edits win over concurrent ones until real time catches up; fix that box's clock"))
                 }
                 for gap in try gapsLocked() {
                     warnings.append(HealthWarning(kind: "gap", site: gap.author, message: "waiting for changesets \(gap.missing.lowerBound)…\(gap.missing.upperBound) of site \(gap.author.hex)"))
@@ -149,7 +150,7 @@ extension ReplicaStore {
                     let rows = try connection.rows("SELECT \(select) FROM \(quoteIdentifier(name))")
                         .sorted { $0[0].description < $1.first!.description }
                     for row in rows {
-                        let meta = try row.last!.blobValue.map { try RowMeta.decode($0) } ?? RowMeta(causalLength: 1, base: .zero, exceptions: [])
+                        let meta = try row.last!.blobValue.map { try RowMeta.decode($0) } ?? RowMeta(causalLength: 1)
                         out += "  row \(row[0]) cl=\(meta.causalLength)"
                         for (offset, column) in columns.enumerated() {
                             out += " \(column)=\(canonical(row[offset + 1]))"

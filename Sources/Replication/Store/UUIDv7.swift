@@ -86,4 +86,32 @@ public enum UUIDv7 {
         let hex = text.replacingOccurrences(of: "-", with: "").prefix(12)
         return UInt64(hex, radix: 16)
     }
+
+    /// The 16 bytes of a UUID in canonical lower-case text form (any version), or nil when `text`
+    /// is not exactly that form. Used by the wire encoding (value tag 5).
+    static func compactBytes(_ text: String) -> [UInt8]? {
+        guard text.utf8.count == 36 else { return nil }
+        var copy = text
+        return copy.withUTF8 { utf8 -> [UInt8]? in
+            var out = [UInt8](repeating: 0, count: 16)
+            var position = 0
+            for index in 0..<16 {
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    guard utf8[position] == UInt8(ascii: "-") else { return nil }
+                    position += 1
+                }
+                func nibble(_ c: UInt8) -> UInt8? {
+                    switch c {
+                    case 48...57: c - 48
+                    case 97...102: c - 87
+                    default: nil
+                    }
+                }
+                guard let high = nibble(utf8[position]), let low = nibble(utf8[position + 1]) else { return nil }
+                out[index] = high << 4 | low
+                position += 2
+            }
+            return out
+        }
+    }
 }

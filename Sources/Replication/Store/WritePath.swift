@@ -134,12 +134,11 @@ extension ReplicaStore {
         let vector: [Int: UInt64]
         let heads: [Int: [UInt8]]
         let trust: TrustStore
-        let futureCeiling: HLCTimestamp
         let replicated: Set<String>
     }
 
     func saveState() -> SavedState {
-        SavedState(tables: tables, sites: sites, siteIndex: siteIndex, vector: vector, heads: heads, trust: trust, futureCeiling: futureCeiling, replicated: authorizer.replicated)
+        SavedState(tables: tables, sites: sites, siteIndex: siteIndex, vector: vector, heads: heads, trust: trust, replicated: authorizer.replicated)
     }
 
     func restoreState(_ saved: SavedState) {
@@ -149,7 +148,6 @@ extension ReplicaStore {
         vector = saved.vector
         heads = saved.heads
         trust = saved.trust
-        futureCeiling = saved.futureCeiling
         authorizer.replicated = saved.replicated
     }
 
@@ -170,7 +168,8 @@ extension ReplicaStore {
         let signed = changeset.signed(with: identity)
         let hash = signed.hash
         try appendToLog(signed, hash: hash, siteIndex: selfIndex)
-        clock.observeUnbounded(clockMax)
+        // Bounded: overwriting a cell stamped far in the future must not drag this clock along.
+        clock.observe(clockMax)
         try persistClock()
     }
 
@@ -280,7 +279,7 @@ extension ReplicaStore {
             do { return try RowMeta.decode(bytes) } catch {
                 throw ReplicationError(.storage, "corrupt replication metadata in \(schema.name) row \(key): \(error)")
             }
-        } ?? RowMeta(causalLength: 1, base: .zero, exceptions: [])
+        } ?? RowMeta(causalLength: 1)
         return (target, meta)
     }
 
@@ -315,7 +314,9 @@ extension ReplicaStore {
         }
         let clock = CellClock(timestamp: transaction.timestamp, site: transaction.siteIndex)
         let coversAll = ids.count == schema.columns.count
-        let meta = RowMeta(causalLength: causalLength, base: coversAll ? clock : .zero, exceptions: coversAll ? [] : ids.map { ($0, clock) })
+        let meta = coversAll
+            ? RowMeta(causalLength: causalLength, base: clock, baseCount: schema.columns.count)
+            : RowMeta(causalLength: causalLength, exceptions: ids.map { ($0, clock) })
         let statement = try insertStatement(schema, ids: ids, mask: mask, conflictDoNothing: false)
         do {
             try statement.bind(key, at: 1)

@@ -23,7 +23,7 @@ let logger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
-let workDirectory = NSTemporaryDirectory() + "edgenode-bench-\(getpid())"
+let workDirectory = option("--dir", NSTemporaryDirectory()) + "/edgenode-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: workDirectory) }
 
@@ -69,6 +69,7 @@ var fileCounter = 0
     let connection = try SQLiteConnection(path: freshPath())
     try connection.execute("PRAGMA journal_mode = WAL")
     try connection.execute("PRAGMA synchronous = \(synchronous)")
+    try connection.execute("PRAGMA cache_size = -\(16 * 1024)")   // the store's default
     try connection.execute(createTable)
     return connection
 }
@@ -133,7 +134,7 @@ let owner = SigningKey.generate()
     }
 }
 
-print("edgenode-bench: \(rowCount) rows, \(batchSize) per transaction, synchronous=\(synchronous), median of \(repetitions) runs")
+print("edgenode-bench: \(rowCount) rows, \(batchSize) per transaction, synchronous=\(synchronous), files in \(workDirectory), median of \(repetitions) runs")
 print("")
 
 // 1. Local writes.
@@ -151,12 +152,16 @@ for _ in 0..<repetitions {
     lastReplica = store
     lastPlain = db
 }
-@MainActor func line(_ label: String, _ replica: Double, _ plain: Double, unit: Int) {
-    let replicaRate = Double(unit) / replica, plainRate = Double(unit) / plain
-    print(String(format: "%-34@ replica %8.3f s (%9.0f/s)   plain SQLite %8.3f s (%9.0f/s)   ratio %.2fx", label as NSString, replica, replicaRate, plain, plainRate, replica / plain))
+/// Prints medians and the median of the per-run ratios (each run measures both sides back to back).
+@MainActor func line(_ label: String, _ replica: [Double], _ plain: [Double], unit: Int) {
+    let ratios = zip(replica, plain).map { $0 / $1 }.sorted()
+    let r = median(replica), p = median(plain)
+    let padded = label.padding(toLength: 24, withPad: " ", startingAt: 0)
+    print(String(format: "%@ replica %7.3f s (%8.0f/s)  plain SQLite %7.3f s (%8.0f/s)  ratio %.2fx (runs %.2f–%.2f)",
+                 padded, r, Double(unit) / r, p, Double(unit) / p, ratios[ratios.count / 2], ratios.first!, ratios.last!))
 }
-line("inserts", median(replicaInsertTimes), median(plainInsertTimes), unit: rowCount)
-line("single-column updates", median(replicaUpdateTimes), median(plainUpdateTimes), unit: rowCount)
+line("inserts", replicaInsertTimes, plainInsertTimes, unit: rowCount)
+line("single-column updates", replicaUpdateTimes, plainUpdateTimes, unit: rowCount)
 
 // 2. Metadata and wire size after the insert + update run.
 let (userBytes, metaBytes, logBytes, cellChanges, changesetCount): (Int64, Int64, Int64, Int64, Int64) = try lastReplica.read { tx in
@@ -216,7 +221,16 @@ for _ in 0..<repetitions {
     precondition(merged == .integer(Int64(mergeRows)))
 }
 print("")
-line("merge (verify + apply changesets)", median(replicaMergeTimes), median(plainMergeTimes), unit: columnChanges)
+line("merge", replicaMergeTimes, plainMergeTimes, unit: columnChanges)
 print(String(format: "merge throughput: %.0f column changes/s (%d changes in %d changesets, 50 changesets per batch)", Double(columnChanges) / median(replicaMergeTimes), columnChanges, changesets.count))
+print("")
+// 4. The fixed costs per changeset: Ed25519 signature and verification, BLAKE2b hash.
+let signer = SigningKey.generate()
+let message = [UInt8](repeating: 7, count: changesets.count > 1 ? changesets[1].count : 6000)
+var signature: [UInt8] = []
+let signTime = measure { for _ in 0..<500 { signature = signer.sign(message) } } / 500
+let verifyTime = measure { for _ in 0..<500 { precondition(signer.publicKey.verify(signature, over: message)) } } / 500
+let hashTime = measure { for _ in 0..<500 { _ = Sodium.blake2b(message) } } / 500
+print(String(format: "per changeset of %d bytes: sign %.1f µs, verify %.1f µs, BLAKE2b-256 %.1f µs", message.count, signTime * 1e6, verifyTime * 1e6, hashTime * 1e6))
 print("")
 print("replica file after inserts+updates: \(replicaFile + replicaWal) bytes (database + WAL)")

@@ -7,8 +7,21 @@
 
 Prints one JSON object; exits 0 when the changeset verifies, 1 otherwise.
 Needs PyNaCl (libsodium): Ed25519 and BLAKE2b.
+
+The decoder refuses exactly what SignedChangeset.decode (Sources/Replication/Encoding/Changeset.swift,
+with ByteReader in Bytes.swift) refuses; in particular:
+  - varints that are not canonical: a final 00 byte after one or more continuation bytes
+    ("80 00" is refused, "00" alone is 0), or a 10th byte other than 01 (so at most 10 bytes, 64 bits);
+  - a sequence number or a causal length of 0 or above 2^63-1;
+  - table and column names that are empty, repeated, or not printable ASCII (bytes 0x20-0x7E);
+    names are compared byte for byte, with no Unicode normalisation;
+  - strings that are not valid UTF-8, lengths and counts beyond their limits or the bytes left,
+    unknown value tags, row keys that are not text or blob of at most 256 bytes, an even causal
+    length with cells, a column named twice in a row, a cell timestamp outside the clock range,
+    an inverted clock range, and trailing bytes before the signature.
+Value tag 5 carries a UUID as its 16 bytes and decodes to canonical lower-case 8-4-4-4-12 text.
 """
-import argparse, json, math, re, struct, sys, unicodedata
+import argparse, json, math, re, struct, sys
 
 import nacl.encoding, nacl.exceptions, nacl.hash, nacl.signing
 
@@ -16,6 +29,7 @@ MAGIC, VERSION, SIG_LEN = b"EDGC", 1, 64
 MAX_BYTES, MAX_TABLES, MAX_COLUMNS, MAX_KEY_BYTES = 16 << 20, 1024, 2000, 256  # ChangesetLimits.standard
 MAX_NAME, MAX_TEXT, MAX_BLOB = 256, 1 << 24, 1 << 26
 MIN_LEN = 4 + 1 + 16 + 16 + 1 + 32 + 16 + 1 + SIG_LEN  # 151: the smallest possible changeset
+MAX_INT64 = 2**63 - 1  # sequence numbers and causal lengths must fit in a signed 64-bit integer
 
 
 class Invalid(Exception):
@@ -58,7 +72,7 @@ class Reader:
         self.pos += n
         return self.data[self.pos - n:self.pos]
 
-    def varint(self):  # LEB128, at most 10 bytes, must fit in 64 bits
+    def varint(self):  # LEB128, canonical (shortest form), at most 10 bytes, must fit in 64 bits
         start, result, shift = self.pos, 0, 0
         while True:
             b = self.byte()
@@ -66,6 +80,8 @@ class Reader:
                 self.fail("varint overflows 64 bits", start)
             result |= (b & 0x7F) << shift
             if not b & 0x80:
+                if b == 0 and shift > 0:
+                    self.fail("non-canonical (overlong) varint", start)
                 return result
             shift += 7
 
@@ -106,9 +122,9 @@ class Reader:
         self.fail(f"unknown value tag {tag}", start)
 
 
-def same_name(a, b):
-    # Swift compares Strings by Unicode canonical equivalence; NFC comparison matches that.
-    return unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+def is_plain_name(name):
+    # Names on the wire are printable ASCII (isPlainName), so they compare byte for byte.
+    return all(0x20 <= b < 0x7F for b in name.encode("utf-8"))
 
 
 def decode(data):
@@ -126,8 +142,8 @@ def decode(data):
     cs = {"business": bytes(r.take(16)), "author": bytes(r.take(16))}
     at = r.pos
     cs["sequence"] = r.varint()
-    if cs["sequence"] < 1:
-        r.fail("sequence numbers start at 1", at)
+    if not 1 <= cs["sequence"] <= MAX_INT64:
+        r.fail("sequence numbers start at 1" if cs["sequence"] == 0 else f"sequence number {cs['sequence']} exceeds 2^63-1", at)
     cs["previous_hash"] = bytes(r.take(32))
     cs["clock_min"], cs["clock_max"] = r.u64(), r.u64()
     if cs["clock_min"] > cs["clock_max"]:
@@ -136,14 +152,18 @@ def decode(data):
     for _ in range(r.count(MAX_TABLES, "table count")):
         at = r.pos
         table = r.string(MAX_NAME)
-        if not table or any(same_name(table, t) for t in tables):
+        if not is_plain_name(table):
+            r.fail("table name must be printable ASCII", at)
+        if not table or table in tables:
             r.fail("empty table name" if not table else f"table {table!r} appears twice", at)
         tables.append(table)
         columns = []
         for _ in range(r.count(min(MAX_COLUMNS, r.remaining()), "column count")):
             at = r.pos
             column = r.string(MAX_NAME)
-            if not column or any(same_name(column, c) for c in columns):
+            if not is_plain_name(column):
+                r.fail("column name must be printable ASCII", at)
+            if not column or column in columns:
                 r.fail("empty column name" if not column else f"column {column!r} appears twice", at)
             columns.append(column)
         for _ in range(r.count(r.remaining() // 3, "row count")):
@@ -154,8 +174,8 @@ def decode(data):
                 r.fail(f"row key must be text or blob of at most {MAX_KEY_BYTES} bytes", at)
             at = r.pos
             causal_length = r.varint()
-            if causal_length < 1:
-                r.fail("causal length must be at least 1", at)
+            if not 1 <= causal_length <= MAX_INT64:
+                r.fail("causal length must be between 1 and 2^63-1", at)
             cell_count = r.count(min(len(columns), r.remaining()), "cell count")
             if causal_length % 2 == 0 and cell_count > 0:
                 r.fail("a delete (even causal length) carries no cells", at)
@@ -299,6 +319,25 @@ def selftest():
         check(f"{name} is refused: {result.get('error')}", not result["ok"] and expected in result["error"])
     result = outcome(data, key=bytes(nacl.signing.SigningKey(OWNER_SEED).verify_key))
     check(f"another key is refused: {result.get('error', '')[:40]}…", not result["ok"] and "site/key mismatch" in result["error"])
+
+    def resigned(label, replacement):
+        """The example with the part whose annotation starts with `label` replaced, signed again,
+        so that only the decoder can refuse it."""
+        unsigned = b"".join(replacement if lbl.startswith(label) else chunk for chunk, lbl in parts[:-1])
+        assert any(lbl.startswith(label) for _, lbl in parts[:-1]), label
+        return unsigned + nacl.signing.SigningKey(SITE_SEED).sign(unsigned).signature
+
+    for name, blob, expected in [
+            ("overlong varint (sequence 1 as 81 00)", resigned("sequence", b"\x81\x00"), "non-canonical (overlong) varint"),
+            ("overlong varint (row count 1 as 81 80 00)", resigned("row count", b"\x81\x80\x00"), "non-canonical (overlong) varint"),
+            ("sequence 2^63", resigned("sequence", varint(2**63)), "exceeds 2^63-1"),
+            ("causal length 2^63+1", resigned("causal length", varint(2**63 + 1)), "between 1 and 2^63-1"),
+            ("non-ASCII table name 'itéms'", resigned("table name", varint(6) + "itéms".encode()), "table name must be printable ASCII"),
+            ("column name with byte 0x7f", resigned("column 0", varint(4) + b"nam\x7f"), "column name must be printable ASCII")]:
+        result = outcome(blob)
+        check(f"{name} is refused: {result.get('error')}", not result["ok"] and expected in result["error"])
+    result = outcome(resigned("sequence", varint(2**63 - 1)))
+    check("sequence 2^63-1 (the largest allowed) verifies", result["ok"] and result["sequence"] == 2**63 - 1)
     refused = [not outcome(data[:i] + bytes([data[i] ^ m]) + data[i + 1:])["ok"] for i in range(len(data)) for m in (0x01, 0x80, 0xFF)]
     refused += [not outcome(data[:n])["ok"] for n in range(len(data))]
     check(f"all {len(refused)} single-byte mutations and truncations are refused without an exception", all(refused))

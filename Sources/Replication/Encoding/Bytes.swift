@@ -133,8 +133,8 @@ public struct ByteReader {
     public mutating func readString(limit: Int = 1 << 24) throws(DecodingError) -> String {
         let count = try readCount(limit: min(limit, remaining), what: "string length")
         let start = offset
-        let raw = try readBytes(count)
-        guard let string = String(validating: raw, as: UTF8.self) else {
+        offset += count
+        guard let string = String(validating: bytes[start..<(start + count)], as: UTF8.self) else {
             throw DecodingError("string is not valid UTF-8", at: start)
         }
         return string

@@ -8,6 +8,8 @@ public struct ReplicaConfiguration: Sendable {
     public var path: String
     /// `PRAGMA synchronous`: FULL (default) makes every acknowledged write survive a power cut.
     public var synchronous: String = "FULL"
+    /// SQLite page cache of the store's connection, in KiB (`PRAGMA cache_size = -N`).
+    public var cacheSizeKiB: Int = 16 * 1024
     public var limits: ChangesetLimits = .standard
     /// How far ahead of this box's clock a received timestamp may pull its hybrid logical clock.
     public var maxForwardDriftMilliseconds: UInt64 = 5 * 60 * 1000
@@ -99,6 +101,7 @@ public final class ReplicaStore: @unchecked Sendable {
         try authorizer.with(.internal) {
             try connection.execute("PRAGMA journal_mode = WAL")
             try connection.execute("PRAGMA synchronous = \(configuration.synchronous)")
+            try connection.execute("PRAGMA cache_size = -\(configuration.cacheSizeKiB)")
             try connection.execute("PRAGMA foreign_keys = OFF")
             try createSystemSchema()
             try checkIdentity()

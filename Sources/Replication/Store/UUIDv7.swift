@@ -91,27 +91,36 @@ public enum UUIDv7 {
     /// is not exactly that form. Used by the wire encoding (value tag 5).
     static func compactBytes(_ text: String) -> [UInt8]? {
         guard text.utf8.count == 36 else { return nil }
-        var copy = text
-        return copy.withUTF8 { utf8 -> [UInt8]? in
-            var out = [UInt8](repeating: 0, count: 16)
-            var position = 0
-            for index in 0..<16 {
-                if position == 8 || position == 13 || position == 18 || position == 23 {
-                    guard utf8[position] == UInt8(ascii: "-") else { return nil }
-                    position += 1
+        guard text.utf8.withContiguousStorageIfAvailable({ _ in true }) != nil else {
+            var contiguous = text
+            contiguous.makeContiguousUTF8()
+            return compactBytes(contiguous)
+        }
+        return text.utf8.withContiguousStorageIfAvailable { utf8 -> [UInt8]? in
+            guard utf8[8] == 0x2D, utf8[13] == 0x2D, utf8[18] == 0x2D, utf8[23] == 0x2D else { return nil }
+            return [UInt8](unsafeUninitializedCapacity: 16) { out, count in
+                count = 0
+                var position = 0
+                var index = 0
+                while index < 16 {
+                    if position == 8 || position == 13 || position == 18 || position == 23 { position += 1 }
+                    let high = hexValue[Int(utf8[position])], low = hexValue[Int(utf8[position + 1])]
+                    guard high < 16, low < 16 else { return }
+                    out[index] = high << 4 | low
+                    position += 2
+                    index += 1
                 }
-                func nibble(_ c: UInt8) -> UInt8? {
-                    switch c {
-                    case 48...57: c - 48
-                    case 97...102: c - 87
-                    default: nil
-                    }
-                }
-                guard let high = nibble(utf8[position]), let low = nibble(utf8[position + 1]) else { return nil }
-                out[index] = high << 4 | low
-                position += 2
+                count = 16
             }
-            return out
+        }.flatMap { $0?.count == 16 ? $0 : nil }
+    }
+
+    /// Lower-case hexadecimal digit values; 0xFF for every other byte.
+    private static let hexValue: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 48...57: UInt8(byte - 48)
+        case 97...102: UInt8(byte - 87)
+        default: 0xFF
         }
     }
 }

@@ -198,6 +198,21 @@ struct MergeTests {
         #expect(try old.canonicalDump() == new.canonicalDump())
     }
 
+    @Test("a snapshot keeps values of columns the receiver does not know yet")
+    func snapshotParksUnknownColumns() throws {
+        let business = TestBusiness()
+        let new = try business.makeReplica(schemaVersion: 2)
+        let key = newKey()
+        try new.write { try $0.insert("clients", ["id": .text(key), "name": "Dana", "email": "dana@example.com"]) }
+        let old = try business.makeReplica(schemaVersion: 1)
+        try old.applySnapshot(try new.makeSnapshot())
+        #expect(try old.statistics().parkedChanges == 1)
+        try TestSchema.install(on: old, version: 2)
+        #expect(try old.value("clients", key, "email") == .text("dana@example.com"))
+        try syncAll([old, new])
+        #expect(try old.canonicalDump() == new.canonicalDump())
+    }
+
     @Test("migrations cannot drop or rename replicated tables and columns, nor touch the store's own tables")
     func schemaGuards() throws {
         let business = TestBusiness()

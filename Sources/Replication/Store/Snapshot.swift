@@ -196,6 +196,12 @@ extension ReplicaStore {
                             continue
                         }
                         guard schema.isValidKey(row.key) else { throw invalid("row key \(row.key) of \(row.table) is not a UUIDv7") }
+                        for cell in row.cells where schema.columnIndex[cell.0] == nil {
+                            // A column this version does not know yet: kept until the upgrade, as for changesets.
+                            try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                                   [.text(row.table), row.key, .integer(Int64(row.causalLength)), .text(cell.0), cell.1,
+                                                    .integer(Int64(bitPattern: cell.2.rawValue)), .integer(Int64(local[cell.3] ?? 0))])
+                        }
                         let cells = row.cells.compactMap { cell in
                             schema.columnIndex[cell.0].map { IncomingCell(column: $0, value: cell.1, clock: CellClock(timestamp: cell.2, site: local[cell.3] ?? 0)) }
                         }

@@ -86,51 +86,54 @@ let owner = SigningKey.generate()
     return store
 }
 
-@MainActor func plainInsert(_ db: SQLiteConnection) throws {
-    let insert = try db.prepare("INSERT INTO clients (id, name, phone, email, visits, balance) VALUES (?, ?, ?, ?, ?, ?)")
-    var index = 0
-    while index < rows.count {
-        try db.execute("BEGIN")
-        for row in rows[index..<min(index + batchSize, rows.count)] { try insert.run([.text(row.id)] + row.values) }
-        try db.execute("COMMIT")
-        index += batchSize
+/// Calls `body` with consecutive slices of at most `size` elements.
+func forEachBatch<T>(_ items: ArraySlice<T>, size: Int, _ body: (ArraySlice<T>) throws -> Void) rethrows {
+    var start = items.startIndex
+    while start < items.endIndex {
+        let end = min(start + size, items.endIndex)
+        try body(items[start..<end])
+        start = end
     }
 }
 
-@MainActor func replicaInsert(_ store: ReplicaStore) throws {
-    var index = 0
-    while index < rows.count {
+/// The insert of `row` as the replica's API takes it.
+@MainActor func replicaValues(_ row: Row) -> [String: SQLValue] {
+    var values: [String: SQLValue] = ["id": .text(row.id)]
+    for (column, value) in zip(columns, row.values) { values[column] = value }
+    return values
+}
+
+@MainActor func plainInsert(_ db: SQLiteConnection) throws {
+    let insert = try db.prepare("INSERT INTO clients (id, name, phone, email, visits, balance) VALUES (?, ?, ?, ?, ?, ?)")
+    try forEachBatch(rows[...], size: batchSize) { batch in
+        try db.execute("BEGIN")
+        for row in batch { try insert.run([.text(row.id)] + row.values) }
+        try db.execute("COMMIT")
+    }
+}
+
+@MainActor func replicaInsert(_ store: ReplicaStore, _ rows: ArraySlice<Row>) throws {
+    try forEachBatch(rows, size: batchSize) { batch in
         try store.write { tx in
-            for row in rows[index..<min(index + batchSize, rows.count)] {
-                var values: [String: SQLValue] = ["id": .text(row.id)]
-                for (column, value) in zip(columns, row.values) { values[column] = value }
-                try tx.insert("clients", values)
-            }
+            for row in batch { try tx.insert("clients", replicaValues(row)) }
         }
-        index += batchSize
     }
 }
 
 @MainActor func plainUpdate(_ db: SQLiteConnection) throws {
     let update = try db.prepare("UPDATE clients SET visits = ? WHERE id = ?")
-    var index = 0
-    while index < updates.count {
+    try forEachBatch(updates[...], size: batchSize) { batch in
         try db.execute("BEGIN")
-        for (row, value) in updates[index..<min(index + batchSize, updates.count)] { try update.run([.integer(value), .text(rows[row].id)]) }
+        for (row, value) in batch { try update.run([.integer(value), .text(rows[row].id)]) }
         try db.execute("COMMIT")
-        index += batchSize
     }
 }
 
 @MainActor func replicaUpdate(_ store: ReplicaStore) throws {
-    var index = 0
-    while index < updates.count {
+    try forEachBatch(updates[...], size: batchSize) { batch in
         try store.write { tx in
-            for (row, value) in updates[index..<min(index + batchSize, updates.count)] {
-                try tx.update("clients", key: .text(rows[row].id), ["visits": .integer(value)])
-            }
+            for (row, value) in batch { try tx.update("clients", key: .text(rows[row].id), ["visits": .integer(value)]) }
         }
-        index += batchSize
     }
 }
 
@@ -147,7 +150,7 @@ for _ in 0..<repetitions {
     plainInsertTimes.append(try measure { try plainInsert(db) })
     plainUpdateTimes.append(try measure { try plainUpdate(db) })
     let store = try replica()
-    replicaInsertTimes.append(try measure { try replicaInsert(store) })
+    replicaInsertTimes.append(try measure { try replicaInsert(store, rows[...]) })
     replicaUpdateTimes.append(try measure { try replicaUpdate(store) })
     lastReplica = store
     lastPlain = db
@@ -182,17 +185,7 @@ _ = lastPlain
 // 3. Merge: 100,000 remote column changes (rows x 5 columns).
 let mergeRows = rowCount / columns.count
 let source = try replica()
-var index = 0
-while index < mergeRows {
-    try source.write { tx in
-        for row in rows[index..<min(index + batchSize, mergeRows)] {
-            var values: [String: SQLValue] = ["id": .text(row.id)]
-            for (column, value) in zip(columns, row.values) { values[column] = value }
-            try tx.insert("clients", values)
-        }
-    }
-    index += batchSize
-}
+try replicaInsert(source, rows[..<mergeRows])
 let changesets = try source.changesets(missingFrom: VersionVector(), limit: .max).map(\.bytes)
 let columnChanges = mergeRows * columns.count
 var plainMergeTimes: [Double] = [], replicaMergeTimes: [Double] = []
@@ -200,21 +193,17 @@ for _ in 0..<repetitions {
     let db = try plainDatabase()
     plainMergeTimes.append(try measure {
         let upsert = try db.prepare("INSERT OR REPLACE INTO clients (id, name, phone, email, visits, balance) VALUES (?, ?, ?, ?, ?, ?)")
-        var start = 0
-        while start < mergeRows {
+        try forEachBatch(rows[..<mergeRows], size: batchSize * 50) { batch in
             try db.execute("BEGIN")
-            for row in rows[start..<min(start + batchSize * 50, mergeRows)] { try upsert.run([.text(row.id)] + row.values) }
+            for row in batch { try upsert.run([.text(row.id)] + row.values) }
             try db.execute("COMMIT")
-            start += batchSize * 50
         }
     })
     let target = try replica()
     replicaMergeTimes.append(try measure {
-        var start = 0
-        while start < changesets.count {
-            let report = try target.apply(Array(changesets[start..<min(start + 50, changesets.count)]))
+        try forEachBatch(changesets[...], size: 50) { batch in
+            let report = try target.apply(Array(batch))
             precondition(report.rejected.isEmpty, "\(report.rejected)")
-            start += 50
         }
     })
     let merged = try target.read { try $0.scalar("SELECT count(*) FROM clients") }

@@ -58,10 +58,10 @@ struct CommandLineTests {
         // A corrupted file is refused with its reason and a non-zero exit.
         var bytes = [UInt8](FileManager.default.contents(atPath: second + "/c1")!)
         bytes[bytes.count - 10] ^= 0xFF
-        FileManager.default.createFile(atPath: second + "/bad", contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: second + "/bad", contents: Data(bytes)))
         let refused = try run(Binaries.edgenode, ["changeset", "apply", "--data-dir", second, second + "/bad"], expectSuccess: false)
         #expect(refused.status != 0)
-        #expect(refused.output.contains("duplicate") || refused.output.contains("bad_signature") || refused.output.contains("equivocation"))
+        #expect(refused.output.contains("bad_signature"))
     }
 
     @Test("an independent implementation (PyNaCl) decodes an exported changeset and verifies its signature")
@@ -83,7 +83,7 @@ struct CommandLineTests {
         // One flipped byte: the independent verifier refuses it too.
         var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
         bytes[60] ^= 0x01
-        FileManager.default.createFile(atPath: file + ".bad", contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: file + ".bad", contents: Data(bytes)))
         let refused = try run("/usr/bin/env", ["python3", script, file + ".bad", status["public_key"] as! String], expectSuccess: false)
         #expect(refused.status == 1)
         #expect(refused.output.contains("\"ok\": false"))

@@ -217,10 +217,12 @@ struct MergeTests {
     func schemaGuards() throws {
         let business = TestBusiness()
         let store = try business.makeReplica()
-        for sql in ["ALTER TABLE clients DROP COLUMN phone", "ALTER TABLE clients RENAME COLUMN phone TO mobile", "ALTER TABLE clients RENAME TO customers", "DROP TABLE clients"] {
+        for sql in ["ALTER TABLE clients DROP COLUMN phone", "ALTER TABLE clients RENAME COLUMN phone TO mobile", "ALTER TABLE clients RENAME TO customers", "DROP TABLE clients",
+                    "CREATE UNIQUE INDEX clients_phone ON clients (phone)"] {
             #expect(throws: (any Error).self, "\(sql)") { try store.migrate([("bad-\(sql.hashValue)", sql)]) }
         }
         #expect(try store.read { try $0.scalar("SELECT count(*) FROM pragma_table_info('clients') WHERE name = 'phone'") } == .integer(1))
+        #expect(try store.read { try $0.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'clients_phone'") } == .integer(0))
         for sql in ["DELETE FROM edgenode_vector", "UPDATE edgenode_changesets SET bytes = x''", "INSERT INTO edgenode_tombstones VALUES ('clients', 'x', 2)"] {
             let error = #expect(throws: ReplicationError.self) { try store.write { try $0.execute(sql) } }
             #expect(error?.code == .directWriteRefused)

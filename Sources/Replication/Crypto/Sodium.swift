@@ -38,12 +38,6 @@ public enum Sodium {
         return out
     }
 
-    /// Constant-time comparison.
-    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
-        return sodium_memcmp(a, b, a.count) == 0
-    }
 }
 
 /// An Ed25519 public key (32 bytes).

@@ -22,13 +22,6 @@ public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
     public var integerValue: Int64? { if case .integer(let v) = self { v } else { nil } }
     public var textValue: String? { if case .text(let v) = self { v } else { nil } }
     public var blobValue: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
-    public var realValue: Double? {
-        switch self {
-        case .real(let v): v
-        case .integer(let v): Double(v)
-        default: nil
-        }
-    }
     public var isNull: Bool { if case .null = self { true } else { false } }
 }
 
@@ -48,11 +41,6 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         if let sql { return "SQLite error \(code): \(message) (in: \(sql))" }
         return "SQLite error \(code): \(message)"
     }
-
-    /// Whether the error is a constraint violation (SQLITE_CONSTRAINT and its extended codes).
-    public var isConstraintViolation: Bool { code & 0xFF == SQLITE_CONSTRAINT }
-    /// Whether the disk or the database quota is full.
-    public var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
 }
 
 /// A thin owner of one `sqlite3*` handle. Not thread-safe: the store serialises access.

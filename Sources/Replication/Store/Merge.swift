@@ -40,7 +40,7 @@ extension ReplicaStore {
                             report.rejected.append(Rejection(id: nil, reason: reason, message: "\(error)"))
                             continue
                         }
-                        try applyChain(startingWith: signed, report: &report)
+                        try applyChain(startingWith: [signed], report: &report)
                     }
                     let now = Int64(configuration.physicalClock.now())
                     for rejection in report.rejected {
@@ -70,25 +70,23 @@ extension ReplicaStore {
     }
 
     /// Applies `first`, then every waiting successor it unblocks (iteratively, not recursively).
-    func applyChainFromSnapshot(_ first: SignedChangeset, report: inout ApplyReport) throws {
-        try applyChain(startingWith: first, report: &report)
-    }
-
-    private func applyChain(startingWith first: SignedChangeset, report: inout ApplyReport) throws {
-        var queue: [SignedChangeset] = [first]
+    func applyChain(startingWith first: [SignedChangeset], report: inout ApplyReport) throws {
+        var queue = first
         while !queue.isEmpty {
             let signed = queue.removeFirst()
             guard try applyOne(signed, report: &report) else { continue }
-            // Every waiting candidate for the next sequence number (normally one; several only
-            // when unverified or conflicting copies arrived) is tried in turn.
-            let authorIndex = Int64(siteIndex[signed.changeset.author]!)
-            let successor = Int64(signed.changeset.sequence + 1)
-            let candidates = try connection.rows("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ? ORDER BY verified DESC, hash",
-                                                 [.integer(authorIndex), .integer(successor)])
-            guard !candidates.isEmpty else { continue }
-            try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(authorIndex), .integer(successor)])
-            queue.append(contentsOf: candidates.compactMap { try? SignedChangeset.decode($0[0].blobValue ?? [], limits: configuration.limits) })
+            queue.append(contentsOf: try takeWaiting(siteIndex: siteIndex[signed.changeset.author]!, sequence: signed.changeset.sequence + 1))
         }
+    }
+
+    /// Removes and returns every waiting copy of one author's changeset `sequence` (normally one;
+    /// several only when unverified or conflicting copies arrived), verified copies first.
+    func takeWaiting(siteIndex: Int, sequence: UInt64) throws -> [SignedChangeset] {
+        let arguments: [SQLValue] = [.integer(Int64(siteIndex)), .integer(Int64(sequence))]
+        let candidates = try connection.rows("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ? ORDER BY verified DESC, hash", arguments)
+        guard !candidates.isEmpty else { return [] }
+        try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", arguments)
+        return candidates.compactMap { try? SignedChangeset.decode($0[0].blobValue ?? [], limits: configuration.limits) }
     }
 
     /// Keeps a changeset whose predecessors have not arrived. Copies are kept per hash, so a
@@ -235,7 +233,7 @@ extension ReplicaStore {
                 }
                 switch schema.kind {
                 case .appendOnly:
-                    try mergeAppendOnly(schema, key: row.key, causalLength: row.causalLength, cells: known, hasUnknown: !unknown.isEmpty)
+                    try mergeAppendOnly(schema, key: row.key, causalLength: row.causalLength, cells: known)
                 case .lastWriterWins:
                     try mergeRow(&schema, key: row.key, causalLength: row.causalLength, cells: known)
                     tables[row.table] = schema
@@ -278,14 +276,21 @@ extension ReplicaStore {
     }
 
     private func park(_ row: RowChange, authorIndex: Int) throws {
-        let sql = "INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)"
         if row.cells.isEmpty {
-            try connection.execute(sql, [.text(row.table), row.key, .integer(Int64(row.causalLength)), .null, .null, .integer(0), .integer(Int64(authorIndex))])
+            try park(table: row.table, key: row.key, causalLength: row.causalLength, column: nil, value: .null, clock: CellClock(timestamp: .zero, site: authorIndex))
         }
         for cell in row.cells {
-            try connection.execute(sql, [.text(row.table), row.key, .integer(Int64(row.causalLength)), .text(cell.column), cell.value,
-                                         .integer(Int64(bitPattern: cell.timestamp.rawValue)), .integer(Int64(authorIndex))])
+            try park(table: row.table, key: row.key, causalLength: row.causalLength, column: cell.column, value: cell.value,
+                     clock: CellClock(timestamp: cell.timestamp, site: authorIndex))
         }
+    }
+
+    /// Keeps one change (a cell, or with no column a row's existence or deletion) for a table or
+    /// column this replica does not know yet; `applyParked` applies it after the upgrade.
+    func park(table: String, key: SQLValue, causalLength: UInt64, column: String?, value: SQLValue, clock: CellClock) throws {
+        try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [.text(table), key, .integer(Int64(causalLength)), column.map { .text($0) } ?? .null, value,
+                                .integer(Int64(bitPattern: clock.timestamp.rawValue)), .integer(Int64(clock.site))])
     }
 
     /// Applies parked changes whose table and columns this replica now knows.
@@ -316,7 +321,7 @@ extension ReplicaStore {
                 switch schema.kind {
                 case .appendOnly:
                     do {
-                        try mergeAppendOnly(schema, key: groupKey[0], causalLength: causalLength, cells: group.cells, hasUnknown: false)
+                        try mergeAppendOnly(schema, key: groupKey[0], causalLength: causalLength, cells: group.cells)
                     } catch let rejection as ContentRejection {
                         // The changeset was accepted before this replica knew the table; the row
                         // already here stays, and the conflicting copy is reported.
@@ -419,7 +424,7 @@ extension ReplicaStore {
     }
 
     /// Append-only rows: the union; the same key with different content is a tamper.
-    func mergeAppendOnly(_ schema: TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell], hasUnknown: Bool) throws {
+    func mergeAppendOnly(_ schema: TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell]) throws {
         let cells = strongestPerColumn(incoming)
         guard causalLength == 1 else {
             throw ContentRejection(reason: .appendOnlyTamper, message: "append-only \(schema.name) row \(key) cannot be deleted or re-created")

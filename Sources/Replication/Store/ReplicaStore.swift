@@ -173,7 +173,7 @@ public final class ReplicaStore: @unchecked Sendable {
             heads[index] = row[2].blobValue
         }
         let hlc = try connection.scalar("SELECT value FROM edgenode_state WHERE key = 'hlc'")?.integerValue ?? 0
-        clock.observeLocal(HLCTimestamp(rawValue: UInt64(bitPattern: hlc)))
+        clock.observeUnbounded(HLCTimestamp(rawValue: UInt64(bitPattern: hlc)))
         for row in try connection.rows("SELECT certificate FROM edgenode_certificates") {
             if let bytes = row[0].blobValue, let certificate = try? Certificate.decode(bytes) { try? trust.add(certificate) }
         }
@@ -232,6 +232,7 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Migrations may create tables and add columns; they may not write replicated tables.
     public func migrate(_ migrations: [(id: String, sql: String)]) throws {
         try lock.withLock {
+            var applied = false
             for migration in migrations {
                 let done = try authorizer.with(.internal) {
                     try connection.scalar("SELECT 1 FROM edgenode_migrations WHERE id = ?", [.text(migration.id)]) != nil
@@ -241,19 +242,22 @@ public final class ReplicaStore: @unchecked Sendable {
                 do {
                     try authorizer.with(.schema) { try connection.execute(migration.sql) }
                     try authorizer.with(.internal) {
+                        // Replicated tables must still pass the lint and keep every column (changes are additive).
                         for (name, schema) in tables {
-                            let present = Set(try connection.rows("SELECT name FROM pragma_table_info(?)", [.text(name)]).compactMap { $0[0].textValue })
-                            let lost = ([schema.keyColumn] + schema.columns).filter { !present.contains($0) }
+                            guard try connection.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(name)]) != nil else {
+                                throw ReplicationError(.schema, "migration \(migration.id) removes or renames the replicated table \(name); replicated schema changes must be additive")
+                            }
+                            let linted = try SchemaLinter.lint(table: name, kind: schema.kind, connection: connection)
+                            let lost = ([schema.keyColumn] + schema.columns).filter { $0 != linted.keyColumn && linted.columnIndex[$0] == nil }
                             if !lost.isEmpty {
-                                throw ReplicationError(.schema, present.isEmpty
-                                    ? "migration \(migration.id) removes or renames the replicated table \(name); replicated schema changes must be additive"
-                                    : "migration \(migration.id) removes or renames column(s) \(lost.joined(separator: ", ")) of the replicated table \(name); replicated schema changes must be additive")
+                                throw ReplicationError(.schema, "migration \(migration.id) removes or renames column(s) \(lost.joined(separator: ", ")) of the replicated table \(name); replicated schema changes must be additive")
                             }
                         }
                         try connection.execute("INSERT INTO edgenode_migrations (id, applied_at) VALUES (?, ?)",
                                                [.text(migration.id), .integer(Int64(configuration.physicalClock.now()))])
                     }
                     try connection.execute("COMMIT")
+                    applied = true
                     connection.clearStatementCache()
                     statements.removeAll()
                 } catch {
@@ -261,8 +265,10 @@ public final class ReplicaStore: @unchecked Sendable {
                     throw refusal(error, context: "migration \(migration.id)")
                 }
             }
-            // Re-read registered tables: a migration may have added columns.
-            for (name, schema) in tables { try authorizer.with(.internal) { try registerLocked(name, as: schema.kind) } }
+            // Re-read registered tables once if a migration ran: it may have added columns.
+            if applied {
+                for (name, schema) in tables { try authorizer.with(.internal) { try registerLocked(name, as: schema.kind) } }
+            }
         }
     }
 
@@ -365,7 +371,9 @@ public final class ReplicaStore: @unchecked Sendable {
     public func statistics() throws -> ReplicaStatistics {
         try lock.withLock {
             try authorizer.with(.internal) {
-                let own = try connection.scalar("SELECT count(*) FROM edgenode_changesets WHERE site = ?", [.integer(Int64(try index(of: site)))])?.integerValue ?? 0
+                let own = try siteIndex[site].map { index in
+                    try connection.scalar("SELECT count(*) FROM edgenode_changesets WHERE site = ?", [.integer(Int64(index))])?.integerValue ?? 0
+                } ?? 0
                 let logged = try connection.scalar("SELECT count(*) FROM edgenode_changesets")?.integerValue ?? 0
                 let pending = try connection.scalar("SELECT count(*) FROM edgenode_pending")?.integerValue ?? 0
                 let rejected = try connection.scalar("SELECT count(*) FROM edgenode_rejections")?.integerValue ?? 0
@@ -402,11 +410,4 @@ public struct ReplicaStatistics: Sendable, Hashable {
     public let waitingChangesets: Int
     public let rejectedChangesets: Int
     public let parkedChanges: Int
-}
-
-extension HybridLogicalClock {
-    /// Restores the last persisted timestamp at start-up (never moves the clock back).
-    func observeLocal(_ timestamp: HLCTimestamp) {
-        observeUnbounded(timestamp)
-    }
 }

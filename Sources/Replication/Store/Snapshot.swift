@@ -183,25 +183,20 @@ extension ReplicaStore {
                     var local: [Int: Int] = [:]
                     for (number, id) in snapshotSites.enumerated() { if let id { local[number] = try index(of: id) } }
                     for row in rows {
+                        func parkCell(_ cell: (String, SQLValue, HLCTimestamp, Int)) throws {
+                            try park(table: row.table, key: row.key, causalLength: row.causalLength, column: cell.0, value: cell.1,
+                                     clock: CellClock(timestamp: cell.2, site: local[cell.3] ?? 0))
+                        }
                         guard var schema = tables[row.table] else {
                             if row.cells.isEmpty {
-                                try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, NULL, NULL, 0, 0)",
-                                                       [.text(row.table), row.key, .integer(Int64(row.causalLength))])
+                                try park(table: row.table, key: row.key, causalLength: row.causalLength, column: nil, value: .null, clock: .zero)
                             }
-                            for cell in row.cells {
-                                try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                                       [.text(row.table), row.key, .integer(Int64(row.causalLength)), .text(cell.0), cell.1,
-                                                        .integer(Int64(bitPattern: cell.2.rawValue)), .integer(Int64(local[cell.3] ?? 0))])
-                            }
+                            for cell in row.cells { try parkCell(cell) }
                             continue
                         }
                         guard schema.isValidKey(row.key) else { throw invalid("row key \(row.key) of \(row.table) is not a UUIDv7") }
-                        for cell in row.cells where schema.columnIndex[cell.0] == nil {
-                            // A column this version does not know yet: kept until the upgrade, as for changesets.
-                            try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                                   [.text(row.table), row.key, .integer(Int64(row.causalLength)), .text(cell.0), cell.1,
-                                                    .integer(Int64(bitPattern: cell.2.rawValue)), .integer(Int64(local[cell.3] ?? 0))])
-                        }
+                        // Columns this version does not know yet are kept until the upgrade, as for changesets.
+                        for cell in row.cells where schema.columnIndex[cell.0] == nil { try parkCell(cell) }
                         let cells = row.cells.compactMap { cell in
                             schema.columnIndex[cell.0].map { IncomingCell(column: $0, value: cell.1, clock: CellClock(timestamp: cell.2, site: local[cell.3] ?? 0)) }
                         }
@@ -210,7 +205,7 @@ extension ReplicaStore {
                                                         cells: row.cells.map { CellChange(column: $0.0, value: $0.1, timestamp: $0.2) }))
                         }
                         if schema.kind == .appendOnly {
-                            try mergeAppendOnly(schema, key: row.key, causalLength: row.causalLength, cells: cells, hasUnknown: false)
+                            try mergeAppendOnly(schema, key: row.key, causalLength: row.causalLength, cells: cells)
                         } else {
                             try mergeRow(&schema, key: row.key, causalLength: row.causalLength, cells: cells)
                             tables[row.table] = schema
@@ -218,8 +213,7 @@ extension ReplicaStore {
                     }
                     for (table, key, causalLength) in tombstones {
                         guard var schema = tables[table] else {
-                            try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, NULL, NULL, 0, 0)",
-                                                   [.text(table), key, .integer(Int64(causalLength))])
+                            try park(table: table, key: key, causalLength: causalLength, column: nil, value: .null, clock: .zero)
                             continue
                         }
                         guard schema.kind == .lastWriterWins, schema.isValidKey(key) else { throw invalid("tombstone \(key) of \(table) is not valid") }
@@ -227,9 +221,8 @@ extension ReplicaStore {
                         tables[table] = schema
                     }
                     for entry in parked {
-                        try connection.execute("INSERT INTO edgenode_parked (tbl, key, cl, col, value, ts, site) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                               [.text(entry.0), entry.1, .integer(Int64(entry.2)), entry.3.isEmpty ? .null : .text(entry.3), entry.4,
-                                                .integer(Int64(bitPattern: entry.5)), .integer(Int64(local[entry.6] ?? 0))])
+                        try park(table: entry.0, key: entry.1, causalLength: entry.2, column: entry.3.isEmpty ? nil : entry.3, value: entry.4,
+                                 clock: CellClock(timestamp: HLCTimestamp(rawValue: entry.5), site: local[entry.6] ?? 0))
                     }
                     var report = ApplyReport()
                     for (number, sequence, head) in vectorEntries {
@@ -240,14 +233,7 @@ extension ReplicaStore {
                         try connection.execute("INSERT OR REPLACE INTO edgenode_vector (site, seq, head) VALUES (?, ?, ?)",
                                                [.integer(Int64(index)), .integer(Int64(sequence)), .blob(head)])
                         try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq <= ?", [.integer(Int64(index)), .integer(Int64(sequence))])
-                        let candidates = try connection.rows("SELECT bytes FROM edgenode_pending WHERE site = ? AND seq = ? ORDER BY verified DESC, hash",
-                                                             [.integer(Int64(index)), .integer(Int64(sequence + 1))])
-                        try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq = ?", [.integer(Int64(index)), .integer(Int64(sequence + 1))])
-                        for candidate in candidates {
-                            if let signed = try? SignedChangeset.decode(candidate[0].blobValue ?? [], limits: configuration.limits) {
-                                try applyChainFromSnapshot(signed, report: &report)
-                            }
-                        }
+                        try applyChain(startingWith: try takeWaiting(siteIndex: index, sequence: sequence + 1), report: &report)
                     }
                     try persistClock()
                     try connection.execute("COMMIT")

@@ -49,13 +49,10 @@ public enum UUIDv7 {
 
     /// Whether `text` is a UUIDv7 in canonical form (lower or upper case hex).
     public static func isValid(_ text: String) -> Bool {
-        var utf8 = text.utf8
-        return utf8.withContiguousStorageIfAvailable(isValid(utf8:)) ?? {
-            var copy = text
-            copy.makeContiguousUTF8()
-            utf8 = copy.utf8
-            return utf8.withContiguousStorageIfAvailable(isValid(utf8:)) ?? false
-        }()
+        if let valid = text.utf8.withContiguousStorageIfAvailable(isValid(utf8:)) { return valid }
+        var contiguous = text
+        contiguous.makeContiguousUTF8()
+        return contiguous.utf8.withContiguousStorageIfAvailable(isValid(utf8:)) ?? false
     }
 
     private static func isValid(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -78,13 +75,6 @@ public enum UUIDv7 {
     /// Whether 16 bytes are a UUIDv7.
     public static func isValid(_ bytes: [UInt8]) -> Bool {
         bytes.count == 16 && bytes[6] >> 4 == 7 && bytes[8] >> 6 == 0b10
-    }
-
-    /// The millisecond timestamp of a UUIDv7 in text form.
-    public static func milliseconds(of text: String) -> UInt64? {
-        guard isValid(text) else { return nil }
-        let hex = text.replacingOccurrences(of: "-", with: "").prefix(12)
-        return UInt64(hex, radix: 16)
     }
 
     /// The 16 bytes of a UUID in canonical lower-case text form (any version), or nil when `text`

@@ -15,13 +15,6 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         other.entries.allSatisfy { self[$0.key] >= $0.value }
     }
 
-    /// The element-wise maximum.
-    public func merged(with other: VersionVector) -> VersionVector {
-        var result = self
-        for (site, sequence) in other.entries where sequence > result[site] { result[site] = sequence }
-        return result
-    }
-
     public var description: String {
         "{" + entries.sorted { $0.key < $1.key }.map { "\($0.key.hex.prefix(8)):\($0.value)" }.joined(separator: ", ") + "}"
     }

@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "edgenode-bench", targets: ["ReplicationBenchmarks"]),
         .executable(name: "replication-torture", targets: ["ReplicationTorture"]),
         .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "Domain", targets: ["Domain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -28,6 +29,12 @@ let package = Package(
                 "CSQLite", "CSodium",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // Shops, branches, staff, offerings, clients, availability, appointments. No HTTP, no sockets.
+        .target(
+            name: "Domain",
+            dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The `edgenode` command line.
@@ -55,6 +62,10 @@ let package = Package(
         .testTarget(
             name: "ReplicationTests",
             dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "DomainTests",
+            dependencies: ["Domain", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EdgeNodeTests",

@@ -50,6 +50,7 @@ extension ReplicaStore {
                                                 .text(rejection.reason.rawValue), .text(rejection.message)])
                     }
                     report.gaps = try gapsLocked()
+                    try flushChanges()
                     try persistClock()
                     try connection.execute("COMMIT")
                     for rejection in report.rejected {
@@ -337,6 +338,7 @@ extension ReplicaStore {
 
     /// Last-writer-wins merge of one row (see docs/replication.md for the rules).
     func mergeRow(_ schema: inout TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell]) throws {
+        changed.insert(table: schema.name, key: key)
         let cells = strongestPerColumn(incoming)
         if causalLength % 2 == 0 {
             try mergeDelete(&schema, key: key, causalLength: causalLength)
@@ -425,6 +427,7 @@ extension ReplicaStore {
 
     /// Append-only rows: the union; the same key with different content is a tamper.
     func mergeAppendOnly(_ schema: TableSchema, key: SQLValue, causalLength: UInt64, cells incoming: [IncomingCell]) throws {
+        changed.insert(table: schema.name, key: key)
         let cells = strongestPerColumn(incoming)
         guard causalLength == 1 else {
             throw ContentRejection(reason: .appendOnlyTamper, message: "append-only \(schema.name) row \(key) cannot be deleted or re-created")

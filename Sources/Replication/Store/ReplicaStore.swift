@@ -51,6 +51,9 @@ public final class ReplicaStore: @unchecked Sendable {
     var heads: [Int: [UInt8]] = [:]
     var trust: TrustStore
     var statements: [StatementKey: SQLiteStatement] = [:]
+    /// Rows changed by the current transaction, handed to `changeObserver` before it commits.
+    var changed = ChangedRows()
+    var changeObserver: ChangeObserver?
 
     static let systemTables: [(String, ReplicatedTableKind, String)] = [
         ("edgenode_certificates", .appendOnly,
@@ -318,6 +321,7 @@ public final class ReplicaStore: @unchecked Sendable {
             tables[table] = schema
             authorizer.replicated.insert(table)
             try applyParked(table: table)
+            try flushChanges()
         }
         connection.clearStatementCache()
         statements.removeAll()

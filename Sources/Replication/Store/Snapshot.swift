@@ -235,6 +235,7 @@ extension ReplicaStore {
                         try connection.execute("DELETE FROM edgenode_pending WHERE site = ? AND seq <= ?", [.integer(Int64(index)), .integer(Int64(sequence))])
                         try applyChain(startingWith: try takeWaiting(siteIndex: index, sequence: sequence + 1), report: &report)
                     }
+                    try flushChanges()
                     try persistClock()
                     try connection.execute("COMMIT")
                     return versionVectorLocked()

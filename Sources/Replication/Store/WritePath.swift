@@ -62,6 +62,13 @@ public final class WriteTransaction {
         }
     }
 
+    /// Brings derived local state (see `observeChanges`) up to date with what this transaction
+    /// wrote so far, so later reads in the same transaction see it. Commit does it anyway.
+    public func refreshDerivedState() throws {
+        for row in rows { store.changed.insert(table: row.table, key: row.key) }
+        try store.authorizer.with(.internal) { try store.flushChanges() }
+    }
+
     /// Records a brand-new row (an insert that found no tombstone): it cannot be in this transaction yet.
     func recordNewRow(table: String, key: SQLValue, cells: [CellChange]) {
         rowPosition?[RowReference(table: table, key: key)] = rows.count
@@ -115,7 +122,11 @@ extension ReplicaStore {
                 let transaction = WriteTransaction(store: self, timestamp: clock.now(), siteIndex: selfIndex)
                 let result = try authorizer.with(.application) { try body(transaction) }
                 if !transaction.rows.isEmpty {
-                    try authorizer.with(.internal) { try commitChangeset(of: transaction) }
+                    for row in transaction.rows { changed.insert(table: row.table, key: row.key) }
+                    try authorizer.with(.internal) {
+                        try flushChanges()
+                        try commitChangeset(of: transaction)
+                    }
                 }
                 try connection.execute("COMMIT")
                 return result
@@ -149,6 +160,7 @@ extension ReplicaStore {
         heads = saved.heads
         trust = saved.trust
         authorizer.replicated = saved.replicated
+        changed = ChangedRows()
     }
 
     private func commitChangeset(of transaction: WriteTransaction) throws {

@@ -1,0 +1,59 @@
+/// A domain error: a stable, extensible code plus a message for people.
+/// Only the HTTP layer maps codes to status codes.
+public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case invalidArgument = "invalid_argument"
+            case invalidTimeZone = "invalid_time_zone"
+            case invalidPhone = "invalid_phone"
+            case notFound = "not_found"
+            case duplicatePhone = "duplicate_phone"
+            case slotTaken = "slot_taken"
+            case notAvailable = "not_available"
+            case illegalTransition = "illegal_transition"
+            case insideCancellationCutoff = "inside_cancellation_cutoff"
+            case invalidToken = "invalid_token"
+            case notAuthority = "not_authority"
+            case storage = "storage"
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// A value the caller sent is malformed or out of range.
+        public static let invalidArgument = Code(.invalidArgument)
+        /// A time-zone name the database does not know.
+        public static let invalidTimeZone = Code(.invalidTimeZone)
+        /// A phone number that cannot be normalised to E.164.
+        public static let invalidPhone = Code(.invalidPhone)
+        /// The named record does not exist (or was deleted).
+        public static let notFound = Code(.notFound)
+        /// Another client already has this phone number.
+        public static let duplicatePhone = Code(.duplicatePhone)
+        /// The time was free when offered but is taken now.
+        public static let slotTaken = Code(.slotTaken)
+        /// The time is not bookable (outside working hours, notice or horizon, or not a slot).
+        public static let notAvailable = Code(.notAvailable)
+        /// The appointment's status does not allow this change.
+        public static let illegalTransition = Code(.illegalTransition)
+        /// A guest may not cancel or move this close to the start.
+        public static let insideCancellationCutoff = Code(.insideCancellationCutoff)
+        /// The tracking token does not name a booking.
+        public static let invalidToken = Code(.invalidToken)
+        /// Only the home branch's replica may confirm or reject this booking.
+        public static let notAuthority = Code(.notAuthority)
+        /// The replica failed to read or write.
+        public static let storage = Code(.storage)
+
+        public var description: String { value.rawValue }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Replication
+
+/// The booking domain on one replica: catalogue, clients, availability, appointments, series,
+/// waitlist and conflicts. Every write goes through the replica store's one write path; every
+/// booking is checked and written in the same transaction.
+public final class Shop: Sendable {
+    public let store: ReplicaStore
+    let logger: Logger
+    /// The branch this replica is the authority for (its certificate's branch), if any.
+    public let homeBranch: BranchID?
+    /// The per-replica prefix of guest order numbers.
+    public let orderPrefix: String
+
+    /// Opens the domain on a replica: runs the domain's migrations, registers its replicated
+    /// tables and keeps the derived local tables current.
+    /// - Parameters:
+    ///   - homeBranch: the branch this replica confirms bookings for; by default the branch named
+    ///     in the replica's certificate when it is a UUIDv7.
+    public init(store: ReplicaStore, homeBranch: BranchID? = nil, logger: Logger) throws {
+        self.store = store
+        self.logger = logger
+        let certified = store.trustStore.certificates[store.site]?.last.flatMap { BranchID($0.branch) }
+        self.homeBranch = homeBranch ?? certified
+        self.orderPrefix = Shop.orderPrefix(for: store.site)
+        try store.migrate(DomainSchema.migrations)
+        store.observeChanges { changes, transaction in
+            try DerivedState.update(changes, in: transaction)
+        }
+        for (table, kind) in DomainSchema.replicated { try store.register(table, as: kind) }
+        try rebuildDerivedStateIfNeeded()
+    }
+
+    /// The store's physical clock, as an instant.
+    public var now: Instant { Instant(milliseconds: Int64(store.configuration.physicalClock.now())) }
+
+    /// Four Crockford base-32 characters from the site id: order numbers need no coordination.
+    static func orderPrefix(for site: SiteID) -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        let bytes = site.bytes
+        let bits = UInt32(bytes[0]) << 16 | UInt32(bytes[1]) << 8 | UInt32(bytes[2])
+        return String((0..<4).map { alphabet[Int(bits >> (19 - 5 * $0) & 31)] })
+    }
+
+    func rebuildDerivedStateIfNeeded() throws {
+        try store.write { transaction in
+            let version = try transaction.scalar("SELECT value FROM local_domain_state WHERE key = 'derived_version'", [])?.integerValue
+            if version != DerivedState.version {
+                try DerivedState.rebuild(in: transaction)
+                try transaction.execute("INSERT OR REPLACE INTO local_domain_state (key, value) VALUES ('derived_version', ?)", [.integer(DerivedState.version)])
+            }
+        }
+    }
+
+    /// Rebuilds every derived local table from the replicated ones (search index, occupancy, conflicts).
+    public func rebuildDerivedState() throws {
+        try store.write { transaction in try DerivedState.rebuild(in: transaction) }
+    }
+
+    // MARK: Reading and writing
+
+    func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        do { return try store.read(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
+    }
+
+    func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        do { return try store.write(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
+    }
+
+    private func storageError(_ error: any Error) -> DomainError {
+        logger.error("replica store failed", metadata: ["error": "\(error)"])
+        return DomainError(.storage, "\(error)")
+    }
+}
+
+// MARK: JSON columns
+
+enum JSONColumn {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ value: SQLValue, default fallback: T) -> T {
+        guard let text = value.textValue, let data = text.data(using: .utf8) else { return fallback }
+        return (try? JSONDecoder().decode(type, from: data)) ?? fallback
+    }
+}
+
+extension SQLValue {
+    var string: String { textValue ?? "" }
+    var int: Int { Int(integerValue ?? 0) }
+    var int64: Int64 { integerValue ?? 0 }
+    var bool: Bool { (integerValue ?? 0) != 0 }
+    static func bool(_ value: Bool) -> SQLValue { .integer(value ? 1 : 0) }
+    static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+    static func instant(_ value: Instant) -> SQLValue { .integer(value.milliseconds) }
+}
+
+/// A key derived from its natural key, so two replicas that create "the override of branch B
+/// on 2024-03-08" write the same row and last-writer-wins merges them.
+func derivedKey(_ parts: String...) -> String {
+    UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16), milliseconds: 1)
+}

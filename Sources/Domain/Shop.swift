@@ -104,3 +104,14 @@ extension SQLValue {
 func derivedKey(_ parts: String...) -> String {
     UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16), milliseconds: 1)
 }
+
+extension Shop {
+    /// Applies changesets from another replica (see `ReplicaStore.apply`), then — on a home
+    /// replica — confirms or rejects the requested bookings they brought.
+    @discardableResult
+    public func apply(_ batch: [[UInt8]]) throws -> ApplyReport {
+        let report = try store.apply(batch)
+        if !report.applied.isEmpty { try reviewRequests() }
+        return report
+    }
+}

@@ -116,7 +116,7 @@ extension Shop {
     /// The status history and other changes of an appointment, oldest first.
     public func history(of id: AppointmentID) throws -> [AppointmentEvent] {
         try read { transaction in
-            try transaction.rows("SELECT id, at, actor, action, from_status, to_status, detail FROM appointment_events WHERE appointment_id = ? ORDER BY at, id",
+            try transaction.rows("SELECT id, at, actor, action, from_status, to_status, detail FROM appointment_events WHERE appointment_id = ? ORDER BY hlc, id",
                                  [.text(id.rawValue)]).map { row in
                 AppointmentEvent(id: row[0].string, appointmentID: id, at: Instant(milliseconds: row[1].int64), actor: row[2].string,
                                  action: row[3].string, fromStatus: AppointmentStatus(rawValue: row[4].string),
@@ -377,6 +377,8 @@ extension Shop {
             "id": .text(UUIDv7.generate(milliseconds: UInt64(max(0, now.milliseconds)))), "appointment_id": .text(id.rawValue),
             "at": .instant(now), "actor": .text(actor), "action": .text(action), "from_status": .text(from?.rawValue ?? ""),
             "to_status": .text(to?.rawValue ?? ""), "detail": .text(detail),
+            // The transaction's hybrid logical clock orders events causally, also within one millisecond.
+            "hlc": .integer(Int64(bitPattern: transaction.timestamp.rawValue)),
         ])
         // Later checks in this transaction (a series, a review, a waitlist offer) must see this change.
         try transaction.refreshDerivedState()

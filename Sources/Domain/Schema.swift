@@ -77,8 +77,8 @@ enum DomainSchema {
             CREATE TABLE appointment_events (
                 id TEXT PRIMARY KEY NOT NULL, appointment_id TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0,
                 actor TEXT NOT NULL DEFAULT '', action TEXT NOT NULL DEFAULT '', from_status TEXT NOT NULL DEFAULT '',
-                to_status TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');
-            CREATE INDEX appointment_events_by_appointment ON appointment_events (appointment_id, at);
+                to_status TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', hlc INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX appointment_events_by_appointment ON appointment_events (appointment_id, hlc);
             CREATE TABLE series (
                 id TEXT PRIMARY KEY NOT NULL, branch_id TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '',
                 frequency TEXT NOT NULL DEFAULT 'weekly', occurrences INTEGER NOT NULL DEFAULT 0, until_date TEXT NOT NULL DEFAULT '',

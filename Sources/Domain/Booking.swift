@@ -84,7 +84,15 @@ extension Shop {
         empty.ignoresOccupancy = true
         let zone = try ZoneRules.named(branch.timeZone)
         let local = start.iso8601(offsetSeconds: zone.offsetSeconds(at: start))
-        if try empty.slot(for: parts, at: start) != nil {
+        if let ideal = try empty.slot(for: parts, at: start) {
+            var engine = try AvailabilityEngine(context: transaction, branch: branch, now: now, excluding: excluding)
+            if try engine.problem(with: ideal.items) == nil {
+                // Free, but not where the grid restarts after the neighbouring bookings.
+                let offered = try engine.slots(for: parts, on: zone.localDate(of: start))
+                let before = offered.last { $0.start < start }, after = offered.first { $0.start > start }
+                let nearest = [before, after].compactMap { $0?.localStart }
+                return DomainError(.notAvailable, "\(local) is not on the slot grid\(nearest.isEmpty ? "" : "; nearest offered starts: \(nearest.joined(separator: ", "))")")
+            }
             return DomainError(.slotTaken, "\(local) was just taken; choose another time")
         }
         if start < now.adding(minutes: branch.policy.minimumNoticeMinutes) {

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "edgenode", targets: ["EdgeNode"]),
         .executable(name: "edgenode-bench", targets: ["ReplicationBenchmarks"]),
         .executable(name: "replication-torture", targets: ["ReplicationTorture"]),
+        .executable(name: "edgenode-domain-bench", targets: ["DomainBenchmarks"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
     ],
@@ -51,6 +52,12 @@ let package = Package(
         .executableTarget(
             name: "ReplicationBenchmarks",
             dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // `edgenode-domain-bench`: availability latency with a large calendar (docs/benchmarks.md).
+        .executableTarget(
+            name: "DomainBenchmarks",
+            dependencies: ["Domain", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
 
         // `replication-torture`: a writer process that the crash-safety tests SIGKILL.

@@ -25,6 +25,8 @@ struct AvailabilityEngine {
     let excluding: String?
     /// Ignore every appointment (used to tell "taken" from "never bookable").
     var ignoresOccupancy = false
+    /// Ignore requests still waiting for the home replica (its review decides them oldest first).
+    var ignoresRequests = false
 
     private var occupancyCache: [String: [Occupancy]] = [:]
     private var occupancyWindow: [String: TimeRange] = [:]
@@ -251,13 +253,13 @@ struct AvailabilityEngine {
         // Items last at most a day plus buffers: look two days back for ones reaching in.
         let window = TimeRange(start: range.start.adding(minutes: -2 * 1440), end: range.end.adding(minutes: 1440))
         let rows = try context.rows("""
-            SELECT appointment_id, offering_id, session_start, occupied_start, occupied_end, units, capacity, booked_minutes
+            SELECT appointment_id, offering_id, session_start, occupied_start, occupied_end, units, capacity, booked_minutes, status
             FROM local_occupancy WHERE subject = ? AND occupied_start >= ? AND occupied_start < ?
               AND (status <> 'held' OR hold_expires_at > ?)
             """, [.text(subject), .instant(window.start), .instant(window.end), .instant(now)])
         var entries: [Occupancy] = []
         entries.reserveCapacity(rows.count)
-        for row in rows where row[0].string != excluding {
+        for row in rows where row[0].string != excluding && !(ignoresRequests && row[8].string == "requested") {
             entries.append(Occupancy(appointment: row[0].string, offering: row[1].string, sessionStart: Instant(milliseconds: row[2].int64),
                                      range: TimeRange(start: Instant(milliseconds: row[3].int64), end: Instant(milliseconds: row[4].int64)),
                                      units: row[5].int, capacity: row[6].int, bookedMinutes: row[7].int))

@@ -192,6 +192,8 @@ extension Shop {
         }
         if status == .confirmed || status == .requested {
             var engine = try AvailabilityEngine(context: transaction, branch: branch, now: now, excluding: id.rawValue)
+            // Confirming on the home replica decides between pending requests; they do not block each other.
+            engine.ignoresRequests = status == .confirmed && homeBranch == appointment.branchID
             if let problem = try engine.problem(with: appointment.items) {
                 throw DomainError(.slotTaken, "cannot \(status == .confirmed ? "confirm" : "request") \(appointment.orderNumber): \(problem)")
             }
@@ -292,6 +294,8 @@ extension Shop {
                 guard let id = AppointmentID(row[0].string) else { continue }
                 let appointment = try Loader.appointment(id, in: transaction)
                 var engine = try AvailabilityEngine(context: transaction, branch: branch, now: now, excluding: id.rawValue)
+                // Requests not reviewed yet do not count against this one: the oldest request wins.
+                engine.ignoresRequests = true
                 if let problem = try engine.problem(with: appointment.items) {
                     try changeStatus(id, to: .rejected, actor: actor, reason: problem, cancelledBy: nil, in: transaction)
                     outcomes.append(ReviewOutcome(appointment: id, status: .rejected, reason: problem))

@@ -51,7 +51,9 @@ extension Shop {
                 var occurrence = request
                 occurrence.start = resolution.instant
                 do {
-                    report.booked.append(try book(occurrence, seriesID: id, in: transaction).appointment)
+                    let booking = try book(occurrence, seriesID: id, in: transaction)
+                    report.booked.append(booking.appointment)
+                    if let token = booking.trackingToken { report.trackingTokens[booking.appointment.id] = token }
                 } catch let error as DomainError where error.code != .storage {
                     report.failed.append((resolution.instant, date, error))
                 }

@@ -64,6 +64,25 @@ struct ConflictTests {
         #expect(try owner.conflicts().isEmpty && f.shop.conflicts().isEmpty)
     }
 
+    @Test("overlapping requests from elsewhere: the home replica confirms the oldest and rejects the later one")
+    func oldestRequestWins() throws {
+        let f = try ShopFixture()
+        let cut = try f.addOffering("Cut", minutes: 60, staff: [try f.addStaff("Anna")])
+        let phone = try f.world.makeShop(home: nil), web = try f.world.makeShop(home: nil)
+        try syncAll([f.shop, phone, web])
+        let older = try phone.book(BookingRequest(branchID: f.branchID, parts: [VisitPart(offeringID: cut)], start: f.at("2024-05-07", "10:00"), guest: Guest(name: "Phone")))
+        f.clock.advance(minutes: 1)
+        let newer = try web.book(BookingRequest(branchID: f.branchID, parts: [VisitPart(offeringID: cut)], start: f.at("2024-05-07", "10:30"), guest: Guest(name: "Web")))
+        try sync(web, to: phone)
+        // Both requests are known to the phone device: they overlap, and that is flagged until the home replica decides.
+        #expect(try phone.conflicts().map { Set($0.appointments) } == [[older.appointment.id, newer.appointment.id]])
+        try sync(phone, to: f.shop)
+        #expect(try f.shop.appointment(older.appointment.id).status == .confirmed)
+        #expect(try f.shop.appointment(newer.appointment.id).status == .rejected)
+        try syncAll([f.shop, phone, web])
+        for shop in [f.shop, phone, web] { #expect(try shop.conflicts().isEmpty) }
+    }
+
     @Test("two boxes that both confirm for one branch: the overlap is flagged identically on both, and a resolution replicates")
     func detectedAndResolved() throws {
         let f = try ShopFixture()

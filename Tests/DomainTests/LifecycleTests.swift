@@ -182,6 +182,7 @@ struct LifecycleTests {
         #expect(report.failed.map(\.date.description) == ["2024-05-21", "2024-06-04"])
         #expect(report.failed.map(\.reason.code) == [.slotTaken, .notAvailable])
         #expect(report.booked.allSatisfy { $0.seriesID == report.seriesID })
+        #expect(try report.booked.allSatisfy { try f.shop.guestBooking(token: try #require(report.trackingTokens[$0.id])).id == $0.id })
         // Move from 2024-05-28 on to 15:00; cancel from 2024-06-11 on.
         let moved = try f.shop.moveSeries(report.seriesID, from: date("2024-05-28"), to: WallTime("15:00")!, actor: "desk")
         #expect(moved.booked.map { f.local($0.start) } == ["15:00", "15:00"] && moved.failed.isEmpty)

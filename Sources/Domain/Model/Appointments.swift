@@ -188,6 +188,8 @@ public struct SeriesReport: Hashable, Sendable {
     public var booked: [Appointment]
     /// Occurrences that could not be booked, with why.
     public var failed: [(start: Instant?, date: LocalDate, reason: DomainError)]
+    /// For a guest's series: each booked occurrence's tracking token (shown once).
+    public var trackingTokens: [AppointmentID: String] = [:]
 
     public static func == (lhs: SeriesReport, rhs: SeriesReport) -> Bool {
         lhs.seriesID == rhs.seriesID && lhs.booked == rhs.booked && lhs.failed.map(\.date) == rhs.failed.map(\.date)

@@ -31,6 +31,9 @@ struct AvailabilityEngine {
     private var occupancyCache: [String: [Occupancy]] = [:]
     private var occupancyWindow: [String: TimeRange] = [:]
     private var workingCache: [String: RangeSet] = [:]
+    private var freeCache: [String: RangeSet] = [:]
+    private var dayRangeCache: [LocalDate: TimeRange] = [:]
+    private var bookedCache: [String: Int] = [:]
     private var branchHoursCache: [LocalDate: RangeSet] = [:]
     private var offeringCache: [String: Offering] = [:]
     private var resourceCache: [String: Resource?] = [:]
@@ -84,10 +87,14 @@ struct AvailabilityEngine {
 
     /// Minutes a staff member is booked on a local date (for "any staff" assignment).
     mutating func bookedMinutes(staff: StaffID, date: LocalDate) throws -> Int {
+        let key = staff.rawValue + date.description
+        if let cached = bookedCache[key] { return cached }
         let day = dayRange(date)
-        return try occupancy(subject: staff.rawValue, around: day)
-            .filter { zone.localDate(of: $0.sessionStart) == date }
+        let minutes = try occupancy(subject: staff.rawValue, around: day)
+            .filter { day.contains($0.sessionStart) }
             .reduce(0) { $0 + $1.bookedMinutes }
+        bookedCache[key] = minutes
+        return minutes
     }
 
     // MARK: Rules
@@ -192,10 +199,14 @@ struct AvailabilityEngine {
 
     /// Rules 1–3: working time minus occupied time.
     private mutating func freeTime(staff: StaffID, date: LocalDate) throws -> RangeSet {
+        let key = staff.rawValue + date.description
+        if let cached = freeCache[key] { return cached }
         let working = try workingTime(staff: staff, date: date)
         guard !working.isEmpty else { return working }
         let busy = try occupancy(subject: staff.rawValue, around: dayRange(date)).map(\.range)
-        return working.subtracting(RangeSet(busy))
+        let free = working.subtracting(RangeSet(busy))
+        freeCache[key] = free
+        return free
     }
 
     /// Rule 1: the staff member's hours for the date (an override replaces the weekday's hours and
@@ -240,8 +251,11 @@ struct AvailabilityEngine {
                                            end: zone.resolve(date, minutes: $0.end.minutes).instant) })
     }
 
-    func dayRange(_ date: LocalDate) -> TimeRange {
-        TimeRange(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
+    mutating func dayRange(_ date: LocalDate) -> TimeRange {
+        if let cached = dayRangeCache[date] { return cached }
+        let range = TimeRange(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
+        dayRangeCache[date] = range
+        return range
     }
 
     // MARK: Loading, cached for one computation

@@ -67,8 +67,12 @@ enum ConflictDetector {
             let rows = try transaction.rows("""
                 SELECT appointment_id, offering_id, session_start, occupied_start, occupied_end, units, capacity, booked_minutes, kind
                 FROM local_occupancy WHERE subject = ? AND status <> 'held' AND occupied_start <= ? AND occupied_end >= ?
+                  AND occupied_start >= ?
                 ORDER BY occupied_start
-                """, [.text(subject), .instant(window.end), .instant(window.start)])
+                """, [.text(subject), .instant(window.end), .instant(window.start),
+                      // An item occupies less than three days (1440 minutes plus two 720-minute buffers), so
+                      // this bound keeps the index scan short without missing any entry that reaches in.
+                      .instant(window.start.adding(minutes: -3 * 1440))])
             entries = rows.map { row in
                 Occupancy(appointment: row[0].string, offering: row[1].string, sessionStart: Instant(milliseconds: row[2].int64),
                           range: TimeRange(start: Instant(milliseconds: row[3].int64), end: Instant(milliseconds: row[4].int64)),

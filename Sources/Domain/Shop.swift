@@ -83,9 +83,36 @@ enum JSONColumn {
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ value: SQLValue, default fallback: T) -> T {
-        guard let text = value.textValue, let data = text.data(using: .utf8) else { return fallback }
-        return (try? JSONDecoder().decode(type, from: data)) ?? fallback
+    static func decode<T: Decodable & Sendable>(_ type: T.Type, _ value: SQLValue, default fallback: T) -> T {
+        guard let text = value.textValue else { return fallback }
+        let key = DecodeCache.Key(type: ObjectIdentifier(type), text: text)
+        if let cached = DecodeCache.shared.get(key) as? T { return cached }
+        guard let data = text.data(using: .utf8), let decoded = try? JSONDecoder().decode(type, from: data) else { return fallback }
+        DecodeCache.shared.put(key, decoded)
+        return decoded
+    }
+}
+
+/// Decoded JSON columns by their text: schedules, names and items repeat across rows and
+/// queries, and Foundation's decoder dominated an availability query without it.
+final class DecodeCache: @unchecked Sendable {
+    struct Key: Hashable {
+        let type: ObjectIdentifier
+        let text: String
+    }
+
+    static let shared = DecodeCache()
+    private let lock = NSLock()
+    private var values: [Key: any Sendable] = [:]
+    private let limit = 8192
+
+    func get(_ key: Key) -> (any Sendable)? { lock.withLock { values[key] } }
+
+    func put(_ key: Key, _ value: any Sendable) {
+        lock.withLock {
+            if values.count >= limit { values.removeAll(keepingCapacity: true) }
+            values[key] = value
+        }
     }
 }
 

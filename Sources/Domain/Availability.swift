@@ -111,7 +111,7 @@ struct AvailabilityEngine {
             var best: (staff: StaffID, booked: Int, item: AppointmentItem)?
             for staff in try staffFor(part) {
                 guard let item = try fit(offering, staff: staff, at: cursor, date: date) else { continue }
-                let booked = parts.count == 1 && part.staffID != nil ? 0 : try bookedMinutes(staff: staff, date: date)
+                let booked = part.staffID != nil ? 0 : try bookedMinutes(staff: staff, date: date)
                 if best == nil || booked < best!.booked || (booked == best!.booked && staff < best!.staff) {
                     best = (staff, booked, item)
                 }
@@ -127,7 +127,7 @@ struct AvailabilityEngine {
     /// with enough resource units (rules 4 and 8), or joining an open group session (rule 7).
     private mutating func fit(_ offering: Offering, staff: StaffID, at start: Instant, date: LocalDate) throws -> AppointmentItem? {
         let duration = try durationMinutes(offering, staff: staff)
-        let price = try assignment(staff: staff, offering: offering.id)??.priceMinor ?? offering.price.amountMinor
+        let price = try assignment(staff: staff, offering: offering.id)?.priceMinor ?? offering.price.amountMinor
         let item = AppointmentItem(offeringID: offering.id, staffID: staff, start: start, end: start.adding(minutes: duration),
                                    bufferBeforeMinutes: offering.bufferBeforeMinutes, bufferAfterMinutes: offering.bufferAfterMinutes,
                                    priceMinor: price, resources: offering.resources, capacity: offering.capacity)
@@ -218,7 +218,7 @@ struct AvailabilityEngine {
         var hours: RangeSet
         if let override = try context.row("SELECT intervals FROM staff_overrides WHERE id = ? AND active = 1",
                                           [.text(derivedKey("staff-override", staff.rawValue, date.description))]) {
-            hours = ranges(JSONColumn.decodeIntervals(override[0]), on: date)
+            hours = ranges(JSONColumn.decode([WallInterval].self, override[0], default: []), on: date)
         } else {
             hours = ranges(member.schedule[date.weekday], on: date).subtracting(ranges(member.breaks[date.weekday], on: date))
         }
@@ -237,7 +237,7 @@ struct AvailabilityEngine {
         let hours: RangeSet
         if let override = try context.row("SELECT intervals FROM branch_overrides WHERE id = ? AND active = 1",
                                           [.text(derivedKey("branch-override", branch.id.rawValue, date.description))]) {
-            hours = ranges(JSONColumn.decodeIntervals(override[0]), on: date)
+            hours = ranges(JSONColumn.decode([WallInterval].self, override[0], default: []), on: date)
         } else {
             hours = ranges(branch.openingHours[date.weekday], on: date)
         }
@@ -304,16 +304,17 @@ struct AvailabilityEngine {
         return member
     }
 
-    private mutating func assignment(staff: StaffID, offering: OfferingID) throws -> StaffOffering?? {
+    /// The staff member's own duration and price for an offering; nil if they do not perform it.
+    private mutating func assignment(staff: StaffID, offering: OfferingID) throws -> StaffOffering? {
         let key = staff.rawValue + offering.rawValue
-        if let cached = assignmentCache[key] { return .some(cached) }
+        if let cached = assignmentCache[key] { return cached }
         let assignment = try Loader.assignment(staff: staff, offering: offering, in: context)
         assignmentCache[key] = assignment
-        return .some(assignment)
+        return assignment
     }
 
     private mutating func durationMinutes(_ offering: Offering, staff: StaffID) throws -> Int {
-        try assignment(staff: staff, offering: offering.id)??.durationMinutes ?? offering.durationMinutes
+        try assignment(staff: staff, offering: offering.id)?.durationMinutes ?? offering.durationMinutes
     }
 
     /// Rule 9: the named staff member, or every active staff member of the branch who performs the offering.
@@ -340,16 +341,10 @@ struct AvailabilityEngine {
                 guard member.isActive, member.branchID == branch.id else {
                     throw DomainError(.notAvailable, "\(member.name) does not take bookings at this branch")
                 }
-                guard try assignment(staff: staffID, offering: offering.id)! != nil else {
+                guard try assignment(staff: staffID, offering: offering.id) != nil else {
                     throw DomainError(.invalidArgument, "\(member.name) does not perform \(offering.name(in: "en"))")
                 }
             }
         }
-    }
-}
-
-extension JSONColumn {
-    static func decodeIntervals(_ value: SQLValue) -> [WallInterval] {
-        decode([WallInterval].self, value, default: [])
     }
 }

@@ -371,7 +371,7 @@ extension Shop {
     }
 
     static func tokenHash(_ token: String) -> String {
-        Sodium.blake2b(Array(("edgenode.guest-token.v1:" + token).utf8), length: 32).map { String(format: "%02x", $0) }.joined()
+        Sodium.blake2b(Array(("edgenode.guest-token.v1:" + token).utf8), length: 32).hexString
     }
 
     /// `PREFIX-NNNNN`: the per-replica prefix and the next number after this replica's highest.

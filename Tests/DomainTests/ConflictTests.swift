@@ -83,6 +83,23 @@ struct ConflictTests {
         for shop in [f.shop, phone, web] { #expect(try shop.conflicts().isEmpty) }
     }
 
+    @Test("on the home replica a person may confirm one of two overlapping pending requests: pending requests do not block it")
+    func manualConfirmAmongRequests() throws {
+        let f = try ShopFixture()
+        let cut = try f.addOffering("Cut", minutes: 60, staff: [try f.addStaff("Anna")])
+        let phone = try f.world.makeShop(home: nil), web = try f.world.makeShop(home: nil)
+        try syncAll([f.shop, phone, web])
+        let first = try phone.book(BookingRequest(branchID: f.branchID, parts: [VisitPart(offeringID: cut)], start: f.at("2024-05-07", "10:00"), guest: Guest(name: "A")))
+        let second = try web.book(BookingRequest(branchID: f.branchID, parts: [VisitPart(offeringID: cut)], start: f.at("2024-05-07", "10:30"), guest: Guest(name: "B")))
+        // Applied through the store, so the automatic review does not run.
+        for device in [phone, web] {
+            _ = try f.shop.store.apply(try device.store.changesets(missingFrom: f.shop.store.versionVector, limit: .max).map(\.bytes))
+        }
+        try f.shop.confirm(second.appointment.id, actor: "desk")
+        #expect(try f.shop.appointment(second.appointment.id).status == .confirmed)
+        #expect { try f.shop.confirm(first.appointment.id, actor: "desk") } throws: { ($0 as? DomainError)?.code == .slotTaken }
+    }
+
     @Test("two boxes that both confirm for one branch: the overlap is flagged identically on both, and a resolution replicates")
     func detectedAndResolved() throws {
         let f = try ShopFixture()

@@ -145,6 +145,20 @@ struct LifecycleTests {
         #expect(try f.shop.appointments(branch: f.branchID, date: date("2024-05-07")).isEmpty)
     }
 
+    @Test("a free start off the grid left by a neighbouring booking is not_available and names the nearest offered starts")
+    func offGrid() throws {
+        let f = try ShopFixture()
+        let anna = try f.addStaff("Anna")
+        let odd = try f.addOffering("Consultation", minutes: 37, staff: [anna])
+        let cut = try f.addOffering("Cut", minutes: 30, staff: [anna])
+        try f.book(odd, "2024-05-07", "09:00") // the grid now restarts at 09:37
+        #expect { try f.book(cut, "2024-05-07", "10:00") } throws: { error in
+            guard let error = error as? DomainError else { return false }
+            return error.code == .notAvailable && error.message.contains("09:52:00+05:00, 2024-05-07T10:07:00+05:00")
+        }
+        #expect { try f.book(cut, "2024-05-07", "09:15") } throws: { ($0 as? DomainError)?.code == .slotTaken }
+    }
+
     @Test("two concurrent requests for the last free slot: one succeeds, the other gets slot_taken")
     func lastSlotRace() async throws {
         let f = try ShopFixture(hours: .every(Weekday.allCases, [WallInterval("10:00", "11:00")!]))

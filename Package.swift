@@ -11,10 +11,18 @@ let package = Package(
         .executable(name: "edgenode-domain-bench", targets: ["DomainBenchmarks"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
+        .library(name: "LocalAPI", targets: ["LocalAPI"]),
+        .library(name: "EdgeNodeApp", targets: ["EdgeNodeApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries. The SQLite shim defines SQLITE_ENABLE_SESSION and
@@ -38,14 +46,46 @@ let package = Package(
             dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // The demo shop that `edgenode serve --demo` seeds: a salon in Atyrau.
+        .target(
+            name: "DemoShop",
+            dependencies: ["Domain", "Replication"]
+        ),
+
+        // The local JSON API: routes, request/response types, tablet auth, error mapping. No SQL.
+        .target(
+            name: "LocalAPI",
+            dependencies: [
+                "Domain", "Replication",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The node: command line, configuration, services and their wiring. The `edgenode`
+        // executable is a thin `main` over it, so tests build a whole node in-process.
+        .target(
+            name: "EdgeNodeApp",
+            dependencies: [
+                "Replication", "Domain", "LocalAPI", "DemoShop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
         // The `edgenode` command line.
         .executableTarget(
             name: "EdgeNode",
-            dependencies: [
-                "Replication",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["EdgeNodeApp"]
         ),
 
         // `edgenode-bench`: the replication benchmark (run in release mode, see docs/benchmarks.md).
@@ -77,6 +117,26 @@ let package = Package(
         .testTarget(
             name: "EdgeNodeTests",
             dependencies: ["Replication"]
+        ),
+        .testTarget(
+            name: "DemoShopTests",
+            dependencies: ["DemoShop", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "LocalAPITests",
+            dependencies: [
+                "LocalAPI", "Domain", "Replication",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "EdgeNodeAppTests",
+            dependencies: [
+                "EdgeNodeApp", "LocalAPI", "Domain", "Replication",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -41,6 +41,7 @@ enum DerivedState {
     static let version: Int64 = 1
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction) throws {
+        try ChangeFeed.record(changes, in: transaction)
         for key in changes["clients"] { try reindexClient(key.string, in: transaction) }
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {

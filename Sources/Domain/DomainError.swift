@@ -15,6 +15,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
             case invalidToken = "invalid_token"
             case notAuthority = "not_authority"
             case storage = "storage"
+            case unauthenticated = "unauthenticated"
+            case locked = "locked"
+            case expired = "expired"
+            case conflict = "conflict"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -43,6 +47,14 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let notAuthority = Code(.notAuthority)
         /// The replica failed to read or write.
         public static let storage = Code(.storage)
+        /// A device token, session or PIN that does not identify anyone (or no longer does).
+        public static let unauthenticated = Code(.unauthenticated)
+        /// Too many wrong attempts: locked out until the time in the message.
+        public static let locked = Code(.locked)
+        /// A pairing request or session that ran out of time or was already used.
+        public static let expired = Code(.expired)
+        /// The request contradicts the current state in a way retrying will not fix (e.g. an idempotency key reused for another request).
+        public static let conflict = Code(.conflict)
 
         public var description: String { value.rawValue }
     }
@@ -50,9 +62,13 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     public let code: Code
     public let message: String
 
-    public init(_ code: Code, _ message: String) {
+    /// For `.locked`: when the next attempt is allowed.
+    public var retryAt: Instant?
+
+    public init(_ code: Code, _ message: String, retryAt: Instant? = nil) {
         self.code = code
         self.message = message
+        self.retryAt = retryAt
     }
 
     public var description: String { "\(code): \(message)" }

@@ -107,6 +107,39 @@ enum DomainSchema {
             CREATE TABLE local_conflict_members (conflict_id TEXT NOT NULL, appointment_id TEXT NOT NULL, PRIMARY KEY (appointment_id, conflict_id));
             CREATE TABLE local_domain_state (key TEXT PRIMARY KEY NOT NULL, value);
             """),
+        ("domain-4-access", """
+            CREATE TABLE people (
+                id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT 'staff',
+                pin_hash TEXT NOT NULL DEFAULT '', staff_id TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
+                created_at INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE audit_events (
+                id TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL DEFAULT 0, site TEXT NOT NULL DEFAULT '',
+                device_id TEXT NOT NULL DEFAULT '', device_name TEXT NOT NULL DEFAULT '', person_id TEXT NOT NULL DEFAULT '',
+                person_name TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '', operation TEXT NOT NULL DEFAULT '',
+                request_id TEXT NOT NULL DEFAULT '');
+            CREATE INDEX audit_events_by_time ON audit_events (at);
+            CREATE TABLE local_devices (
+                id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                paired_at INTEGER NOT NULL, paired_by TEXT NOT NULL, last_used_at INTEGER NOT NULL DEFAULT 0,
+                revoked_at INTEGER NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '');
+            CREATE TABLE local_pairing_requests (
+                id_hash TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, device_name TEXT NOT NULL, remote TEXT NOT NULL,
+                requested_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, status TEXT NOT NULL, role TEXT NOT NULL DEFAULT '',
+                decided_by TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL DEFAULT '');
+            CREATE INDEX local_pairing_requests_by_code ON local_pairing_requests (code, status);
+            CREATE TABLE local_sessions (
+                token_hash TEXT PRIMARY KEY NOT NULL, person_id TEXT NOT NULL, device_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+            CREATE TABLE local_attempts (
+                key TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT NULL, window_start INTEGER NOT NULL,
+                locked_until INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE local_events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL);
+            CREATE TABLE local_idempotency (
+                key TEXT PRIMARY KEY NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL, location TEXT NOT NULL,
+                body BLOB NOT NULL, created_at INTEGER NOT NULL);
+            CREATE INDEX local_idempotency_by_time ON local_idempotency (created_at);
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [
@@ -115,6 +148,7 @@ enum DomainSchema {
         ("staff_overrides", .lastWriterWins), ("staff_time_off", .lastWriterWins), ("clients", .lastWriterWins),
         ("client_notes", .appendOnly), ("appointments", .lastWriterWins), ("appointment_events", .appendOnly),
         ("series", .lastWriterWins), ("waitlist", .lastWriterWins), ("conflict_resolutions", .appendOnly),
+        ("people", .lastWriterWins), ("audit_events", .appendOnly),
     ]
 }
 

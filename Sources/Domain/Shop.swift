@@ -12,6 +12,10 @@ public final class Shop: Sendable {
     public let homeBranch: BranchID?
     /// The per-replica prefix of guest order numbers.
     public let orderPrefix: String
+    /// Every committed change, for live updates.
+    public let changeFeed = ChangeFeed()
+    /// Paired devices, people and their PIN sessions.
+    let access = AccessCache()
 
     /// Opens the domain on a replica: runs the domain's migrations, registers its replicated
     /// tables and keeps the derived local tables current.
@@ -64,8 +68,17 @@ public final class Shop: Sendable {
         do { return try store.read(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
+    /// Runs a write transaction. When a request is acting (`AuditContext.current`), the
+    /// transaction also appends who did it to `audit_events`, so the record replicates with the change.
     func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        do { return try store.write(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
+        defer { changeFeed.signal() }
+        do {
+            return try store.write { transaction in
+                let result = try body(transaction)
+                if let context = AuditContext.current { try context.record(in: transaction, site: store.site.hex, at: now) }
+                return result
+            }
+        } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
     private func storageError(_ error: any Error) -> DomainError {
@@ -138,6 +151,7 @@ extension Shop {
     @discardableResult
     public func apply(_ batch: [[UInt8]]) throws -> ApplyReport {
         let report = try store.apply(batch)
+        changeFeed.signal()
         if !report.applied.isEmpty { try reviewRequests() }
         return report
     }

@@ -44,6 +44,8 @@ public enum SeriesTag: Sendable {}
 public enum WaitlistTag: Sendable {}
 public enum TimeOffTag: Sendable {}
 public enum ConflictTag: Sendable {}
+public enum PersonTag: Sendable {}
+public enum DeviceTag: Sendable {}
 
 public typealias BranchID = Identifier<BranchTag>
 public typealias OfferingID = Identifier<OfferingTag>
@@ -55,6 +57,8 @@ public typealias SeriesID = Identifier<SeriesTag>
 public typealias WaitlistEntryID = Identifier<WaitlistTag>
 public typealias TimeOffID = Identifier<TimeOffTag>
 public typealias ConflictID = Identifier<ConflictTag>
+public typealias PersonID = Identifier<PersonTag>
+public typealias DeviceID = Identifier<DeviceTag>
 
 /// An amount of money in minor units (tiyn, pence, poisha) of an ISO 4217 currency. Never floating point.
 public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {

@@ -30,6 +30,29 @@ public enum Sodium {
         return out
     }
 
+    /// An Argon2id hash string of a short secret (a PIN), with a random salt, in libsodium's
+    /// `$argon2id$…` format. Memory is kept at 8 MiB so a small box can verify it quickly; a PIN's
+    /// real protection is the online attempt limit, not the hash.
+    public static func passwordHash(_ secret: String) -> String? {
+        ensureInitialised()
+        var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
+        let bytes = Array(secret.utf8).map { CChar(bitPattern: $0) } + [0]
+        let result = bytes.withUnsafeBufferPointer { pointer in
+            crypto_pwhash_str(&out, pointer.baseAddress!, UInt64(bytes.count - 1), 2, 8 * 1024 * 1024)
+        }
+        guard result == 0, let end = out.firstIndex(of: 0) else { return nil }
+        return String(decoding: out[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether `secret` matches a hash made by `passwordHash`.
+    public static func passwordVerify(_ secret: String, hash: String) -> Bool {
+        ensureInitialised()
+        let bytes = Array(secret.utf8).map { CChar(bitPattern: $0) } + [0]
+        return bytes.withUnsafeBufferPointer { pointer in
+            hash.withCString { crypto_pwhash_str_verify($0, pointer.baseAddress!, UInt64(bytes.count - 1)) == 0 }
+        }
+    }
+
     /// SHA-256.
     public static func sha256(_ input: [UInt8]) -> [UInt8] {
         ensureInitialised()

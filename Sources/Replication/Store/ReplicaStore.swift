@@ -117,6 +117,11 @@ public final class ReplicaStore: @unchecked Sendable {
         close(lockDescriptor)
     }
 
+    /// Folds the write-ahead log into the database file (before a clean shutdown or a backup).
+    public func checkpoint() throws {
+        try lock.withLock { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     private func createSystemSchema() throws {
         try connection.transaction {
             try connection.execute("""

@@ -1,14 +1,23 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Domain
 import Replication
 
-@main
-struct EdgeNodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `edgenode` command line; the executable's `main` calls `EdgeNodeCLI.main()`.
+public struct EdgeNodeCLI: AsyncParsableCommand {
+    public init() {}
+
+    /// Parses the command line and runs the command (async, so `serve` can run its services).
+    public static func runMain() async {
+        let command: any AsyncParsableCommand.Type = EdgeNodeCLI.self
+        await command.main()
+    }
+
+    public static let configuration = CommandConfiguration(
         commandName: "edgenode",
         abstract: "The shop edge node: a replicated store of the business's data.",
-        subcommands: [Init.self, Join.self, Status.self, KeyGen.self, Certify.self, Revoke.self, Owner.self, ChangesetCommand.self, SnapshotCommand.self]
+        subcommands: [Init.self, Serve.self, Pair.self, Status.self, Join.self, KeyGen.self, Certify.self, Revoke.self, Owner.self, ChangesetCommand.self, SnapshotCommand.self]
     )
 }
 
@@ -33,44 +42,51 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create the first replica of a new business: owner key, replica key, certificate, database.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create a new business on this box: owner key, box key and certificate, database, first branch, owner credentials.")
 
     @OptionGroup var data: DataDirectoryOption
-    @Option(help: "The branch this box serves.") var branch: String = "main"
+    @Option(help: "The name of the branch this box serves.") var branch: String = "Main branch"
+    @Option(name: .customLong("time-zone"), help: "The branch's IANA time zone (default: the system's).") var timeZone: String?
+    @Option(help: "ISO 4217 currency (default from the time zone for KZ, GB and BD).") var currency: String?
+    @Option(help: "ISO 3166 region for local phone numbers (default from the time zone).") var region: String?
+    @Option(help: "BCP 47 locale (default from the time zone, else en).") var locale: String?
+    @Option(name: .customLong("owner-name"), help: "The owner's name, for signing in with a PIN.") var ownerName: String = "Owner"
     @Option(help: "Years the box certificate stays valid.") var years: Int = 5
     @Flag(help: "Read the owner's recovery phrase from standard input instead of creating a new owner key.") var importOwnerPhrase = false
 
     func run() throws {
         let directory = data.directory
         guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised; see `edgenode status --data-dir \(directory.path)`") }
-        try directory.create()
-        let owner: SigningKey
+        let zone = timeZone ?? Provisioning.systemTimeZone
+        let defaults = Provisioning.regionalDefaults[zone]
+        guard let currency = currency ?? defaults?.currency, let region = region ?? defaults?.region else {
+            throw CommandFailure("give --currency and --region for the time zone \(zone), e.g. --currency EUR --region DE")
+        }
+        var owner: SigningKey?
         if importOwnerPhrase {
             let phrase = readLine(strippingNewline: true) ?? ""
-            owner = SigningKey(seed: try RecoveryPhrase.decode(phrase))!
-        } else if directory.hasOwnerKey {
-            owner = try directory.loadOwnerKey()
-        } else {
-            owner = SigningKey.generate()
+            owner = SigningKey(seed: try RecoveryPhrase.decode(phrase))
         }
-        try directory.writeSecret(owner.seed, to: directory.ownerKeyPath)
-        try directory.writeFile(Array(owner.publicKey.hex.utf8), to: directory.ownerPublicKeyPath)
-        let identity = try directory.loadOrCreateIdentity()
-        let now = nowMilliseconds()
-        let certificate = try Certificate.issue(by: owner, for: identity.publicKey, role: "box", branch: branch,
-                                                notBefore: now - 60_000, notAfter: now + Int64(years) * 365 * 86_400_000)
-        try directory.writeFile(certificate.encoded, to: directory.certificatePath)
-        let store = try directory.openStore(logger: makeLogger())
+        var provisioning = Provisioning(branchName: branch, timeZone: zone, currency: currency, region: region,
+                                        locale: locale ?? defaults?.locale ?? "en", ownerName: ownerName)
+        provisioning.certificateYears = years
+        let result = try provisioning.run(in: directory, ownerKey: owner, logger: makeLogger())
         print("""
             Initialised replica in \(directory.path)
-              business  \(store.business.hex)
-              site      \(store.site.hex)
-              branch    \(branch)
+              business  \(result.business)
+              site      \(result.site)
+              branch    \(branch) (\(result.branchID), \(zone), \(currency))
 
+            Owner \(ownerName) signs in on tablets with the PIN \(result.ownerPIN) (shown once; change it in the API).
+            The box console's token is in \(result.consoleTokenPath) (edgenode pair and status use it).
             The owner key is in \(directory.ownerKeyPath). Write down its recovery phrase now:
               edgenode owner export-phrase --data-dir \(directory.path)
             then move the owner key off this box if it should not sign certificates here.
-            Next: edgenode status --data-dir \(directory.path)
+            Next:
+              edgenode serve --data-dir \(directory.path)          (or: systemctl enable --now edgenode, see docs/install.md)
+              edgenode pair CODE --role front_desk --data-dir \(directory.path)   (approve a tablet showing CODE)
+              edgenode status --data-dir \(directory.path)
             """)
     }
 }
@@ -174,43 +190,48 @@ struct Owner: ParsableCommand {
     }
 }
 
-struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the replica's identity, version vector, log and health.")
-    @OptionGroup var data: DataDirectoryOption
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the box's identity, branch, replica vector, changesets, peers and health (from the running daemon if there is one).")
+    @OptionGroup var options: NodeOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let directory = data.directory
-        let certificate = try directory.loadCertificate()
-        let store = try directory.openStore(logger: makeLogger())
-        let statistics = try store.statistics()
-        let vector = store.versionVector
-        let health = try store.health()
+    func run() async throws {
+        let configuration = try options.load()
+        let directory = ReplicaDirectory(path: configuration.dataDirectory)
+        guard directory.isInitialised else { throw CommandFailure("\(directory.path) is not initialised; see `edgenode init --help`") }
+        var document: [String: Any]
+        var source = "data directory (the daemon is not running)"
+        if let client = try? ConsoleClient(configuration: configuration), case let (200, body)? = try? client.request("GET", "/v1/status"),
+           let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] {
+            document = object
+            source = "running daemon on port \(configuration.http.port)"
+        } else {
+            let store = try directory.openStore(logger: makeLogger())
+            let shop = try Shop(store: store, logger: makeLogger())
+            let status = try NodeStatus.document(store: store, shop: shop, dataDirectory: directory.path, startedAt: nil)
+            document = try JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) as? [String: Any] ?? [:]
+        }
         if json {
-            let object: [String: Any] = [
-                "site": store.site.hex, "public_key": store.identity.publicKey.hex, "business": store.business.hex, "branch": certificate.branch, "role": certificate.role,
-                "certificate_valid_until": certificate.notAfter,
-                "vector": Dictionary(uniqueKeysWithValues: vector.entries.map { ($0.key.hex, $0.value) }),
-                "own_changesets": statistics.ownChangesets, "logged_changesets": statistics.loggedChangesets,
-                "waiting_changesets": statistics.waitingChangesets, "rejected_changesets": statistics.rejectedChangesets,
-                "parked_changes": statistics.parkedChanges, "tables": store.replicatedTables,
-                "health": health.map { ["kind": $0.kind, "message": $0.message] },
-            ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("site        \(store.site.hex)")
-        print("business    \(store.business.hex)")
-        print("branch      \(certificate.branch) (role \(certificate.role))")
-        print("tables      \(store.replicatedTables.joined(separator: ", "))")
-        print("vector      \(vector.entries.isEmpty ? "(empty)" : "")")
-        for (site, sequence) in vector.entries.sorted(by: { $0.key < $1.key }) {
-            print("  \(site.hex) \(sequence)\(site == store.site ? " (this replica)" : "")")
+        print("source      \(source)")
+        print("site        \(document["site"] ?? "")")
+        print("business    \(document["business"] ?? "")")
+        print("branch      \(document["branch"] ?? "") (\(document["branch_id"] as? String ?? "no home branch"), role \(document["role"] ?? ""))")
+        let vector = document["vector"] as? [String: Any] ?? [:]
+        print("vector      \(vector.isEmpty ? "(empty)" : "")")
+        for (site, sequence) in vector.sorted(by: { $0.key < $1.key }) {
+            print("  \(site) \(sequence)\(site == document["site"] as? String ? " (this box)" : "")")
         }
-        print("changesets  \(statistics.ownChangesets) own, \(statistics.loggedChangesets) logged, \(statistics.waitingChangesets) waiting, \(statistics.rejectedChangesets) refused")
+        print("changesets  \(document["own_changesets"] ?? 0) own, \(document["logged_changesets"] ?? 0) logged, \(document["waiting_changesets"] ?? 0) waiting, \(document["rejected_changesets"] ?? 0) refused")
+        let peers = document["peers"] as? [Any] ?? []
+        print("peers       \(peers.isEmpty ? "none (LAN sync and the relay come in later versions)" : "\(peers.count)")")
+        print("last sync   \(document["last_sync"] as? String ?? "never")")
+        let health = document["health"] as? [[String: Any]] ?? []
         print("health      \(health.isEmpty ? "ok" : "")")
-        for warning in health { print("  ! \(warning.message)") }
+        for warning in health { print("  ! \(warning["message"] ?? "")") }
     }
 }
 

@@ -1,0 +1,488 @@
+import Domain
+import Replication
+
+/// What `DemoShop.seed` created.
+public struct DemoSummary: Sendable, Hashable {
+    public var branchID: BranchID
+    public var staff: Int
+    public var services: Int
+    public var categories: Int
+    public var clients: Int
+    /// Appointments (of any status) that started before the end of seeding.
+    public var pastAppointments: Int
+    /// Appointments (confirmed or cancelled) that start later.
+    public var futureAppointments: Int
+}
+
+/// The demo shop that `edgenode serve --demo` seeds into a throw-away replica: a beauty salon in
+/// Atyrau, Kazakhstan, with five staff, fifteen services in four categories, two hundred clients
+/// and a calendar of two weeks back and two weeks ahead.
+public enum DemoShop {
+    /// Seeds an empty replica with the Atyrau salon. `clock` must be the clock the shop's store was opened with.
+    /// The branch id is `branchID` (the box's home branch). Throws if the replica already has branches.
+    ///
+    /// The one exception is the home branch itself, as `edgenode init`-style provisioning leaves it
+    /// (a branch and nothing else): its name is kept and everything else (address, zone, hours,
+    /// policy) is set to the salon's. Any other branch, or any service, staff member, resource,
+    /// client or appointment, makes it throw `DomainError(.invalidArgument)` before writing anything.
+    ///
+    /// Everything is written through the `Shop` API, as a front desk would: the clock is walked
+    /// forward through the past two weeks (bookings made two days ahead, walk-ins at 11:00, check-ins,
+    /// completions, no-shows and cancellations at their own times), then reset to now for the
+    /// future bookings. The same seed gives the same people and services, and on the same date the
+    /// same past two weeks.
+    public static func seed(_ shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64 = 2026) throws -> DemoSummary {
+        defer { clock.reset() }
+        let seeder = try Seeder(shop: shop, branchID: branchID, clock: clock, seed: seed)
+        return try seeder.run()
+    }
+}
+
+/// One seeding run; not shared between threads.
+private final class Seeder {
+    typealias ServiceKey = DemoCatalogue.ServiceKey
+    typealias StaffKey = DemoCatalogue.StaffKey
+
+    struct SeededClient {
+        var id: ClientID
+        var person: DemoPeople.Person
+        var favourite: StaffKey?
+    }
+
+    /// A booked appointment as the seeder tracks it.
+    struct Booked {
+        var id: AppointmentID
+        var date: LocalDate
+        var start: Instant
+        var end: Instant
+        var createdAt: Instant
+        var clientID: ClientID?
+        var staffID: StaffID?
+        var cancelled = false
+    }
+
+    enum Action {
+        case checkIn(Int)
+        case complete(Int)
+        case noShow(Int)
+        case lateCancel(Int)
+        case note(Int)
+        case walkIns
+    }
+
+    let shop: Shop
+    let branchID: BranchID
+    let clock: DemoClock
+    let zone: ZoneRules
+    let startedAt: Instant
+    /// The name of the home branch when provisioning created it already (it is kept).
+    let existingName: String?
+    let today: LocalDate
+    var data: SplitMix64
+    var ids: SplitMix64
+    /// The walk's current pretend time (the clock may read a few milliseconds more).
+    var pretend: Instant
+    /// Whether the clock is still walking through the past (false once it is back to real time).
+    var walking = true
+
+    var staffIDs: [StaffKey: StaffID] = [:]
+    var staffNames: [StaffID: String] = [:]
+    var offeringIDs: [ServiceKey: OfferingID] = [:]
+    var performers: [ServiceKey: Set<StaffKey>] = [:]
+    var clients: [SeededClient] = []
+    var women: [(Int, Int)] = []
+    var men: [(Int, Int)] = []
+    var everyone: [(Int, Int)] = []
+    var usedPhones: Set<String> = []
+    var usedNames: Set<String> = []
+    var booked: [Booked] = []
+    /// Starts of face-fitness group sessions per date, so later clients can join them.
+    var sessions: [LocalDate: [Instant]] = [:]
+
+    init(shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64) throws {
+        let branches = try shop.branches()
+        guard branches.allSatisfy({ $0.id == branchID }) else {
+            throw DomainError(.invalidArgument, "the demo shop seeds only an empty replica, and this one already has other branches")
+        }
+        let hasData = try shop.store.read { transaction in
+            try ["offerings", "staff", "resources", "clients", "appointments"].contains { table in
+                try transaction.scalar("SELECT EXISTS (SELECT 1 FROM \(table))")?.integerValue == 1
+            }
+        }
+        guard !hasData else {
+            throw DomainError(.invalidArgument, "the demo shop seeds only an empty replica, and this one already has services, staff, clients or appointments")
+        }
+        existingName = branches.first?.name
+        self.shop = shop
+        self.branchID = branchID
+        self.clock = clock
+        zone = try ZoneRules.named(DemoCatalogue.timeZone)
+        clock.reset()
+        startedAt = clock.now
+        today = zone.localDate(of: startedAt)
+        data = SplitMix64(seed: seed)
+        // Record ids depend on the branch too, so two demo boxes never share ids.
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in branchID.rawValue.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        ids = SplitMix64(seed: seed ^ hash)
+        pretend = startedAt
+    }
+
+    func run() throws -> DemoSummary {
+        // The catalogue and the client book exist a little before the calendar starts: the one
+        // step back in time, after which the clock only moves forward.
+        pretend = at(today.adding(days: -16), "09:00").adding(milliseconds: 30_000)
+        clock.set(pretend)
+        guard abs(shop.now.milliseconds - pretend.milliseconds) < 60_000 else {
+            throw DomainError(.invalidArgument, "the shop's replica store must be opened with the demo clock's physicalClock")
+        }
+        try createCatalogue()
+        try createClients()
+
+        // The past two weeks and today: each day is booked two evenings before, then lived through.
+        let first = today.adding(days: -14)
+        for day in first.daysSinceEpoch...today.daysSinceEpoch {
+            let date = LocalDate(daysSinceEpoch: day)
+            advance(to: at(date.adding(days: -2), "20:30"))
+            let new = try bookDay(date, target: pastTarget(date), sources: [(.phone, 45), (.online, 35), (.frontDesk, 20)])
+            try cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
+            if date > first { try live(date.adding(days: -1), until: startedAt) }
+        }
+        try live(today, until: startedAt)
+
+        // The next two weeks, booked now.
+        finishWalk()
+        for ahead in 1...14 {
+            let date = today.adding(days: ahead)
+            // Fuller tomorrow than in two weeks.
+            let target = max(3, weekdayBase(date) * (92 - 4 * ahead) / 100)
+            let new = try bookDay(date, target: target, sources: [(.online, 45), (.phone, 40), (.frontDesk, 15)])
+            try cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
+        }
+
+        let now = clock.now
+        return DemoSummary(branchID: branchID, staff: staffIDs.count, services: offeringIDs.count,
+                           categories: Set(DemoCatalogue.services.map(\.category)).count, clients: clients.count,
+                           pastAppointments: booked.filter { $0.start < now }.count,
+                           futureAppointments: booked.filter { $0.start >= now }.count)
+    }
+
+    // MARK: The walk
+
+    /// Moves the clock forward to `instant`, never back and never past real time; once it
+    /// reaches real time it stays there.
+    ///
+    /// The clock keeps running between two steps, so every step lands half a minute past a whole
+    /// minute: "now + minimum notice" then never falls exactly on a slot start (slot starts are
+    /// whole minutes), and the milliseconds the clock runs on cannot change what is offered.
+    func advance(to instant: Instant) {
+        guard walking else { return }
+        var target = max(instant, pretend)
+        let halfPast = target.milliseconds / 60_000 * 60_000 + 30_000
+        target = Instant(milliseconds: halfPast >= target.milliseconds ? halfPast : halfPast + 60_000)
+        // The clock has run on (milliseconds) since the last step: a step always moves a whole
+        // minute at least, so it never goes back, and the times do not depend on how fast we are.
+        if target <= pretend { target = pretend.adding(minutes: 1) }
+        if target.milliseconds >= Int64(PhysicalClock.system.now()) {
+            finishWalk()
+        } else {
+            pretend = target
+            clock.set(target)
+        }
+    }
+
+    /// Returns the clock to real time (forward: the walk never passes it).
+    func finishWalk() {
+        walking = false
+        clock.reset()
+        pretend = clock.now
+    }
+
+    /// A little time passes between two actions at the desk.
+    func tick(seconds: ClosedRange<Int>) {
+        let seconds = data.int(seconds)
+        advance(to: pretend.adding(milliseconds: Int64(seconds) * 1000))
+    }
+
+    func at(_ date: LocalDate, _ time: String) -> Instant {
+        zone.resolve(date, minutes: WallTime(time)?.minutes ?? 0).instant
+    }
+
+    // MARK: Catalogue
+
+    func makeID<Tag>() throws -> Identifier<Tag> {
+        let raw = UUIDv7.derived(from: ids.bytes16(), milliseconds: UInt64(max(0, pretend.milliseconds)))
+        guard let id = Identifier<Tag>(raw) else { throw DomainError(.invalidArgument, "\(raw) is not a UUIDv7") }
+        return id
+    }
+
+    func weeklyHours(_ days: [Weekday: [(String, String)]]) throws -> WeeklyHours {
+        var result = WeeklyHours()
+        for (weekday, intervals) in days {
+            result.days[weekday] = try intervals.map { start, end in
+                guard let interval = WallInterval(start, end) else { throw DomainError(.invalidArgument, "bad interval \(start)–\(end)") }
+                return interval
+            }
+        }
+        return result
+    }
+
+    func createCatalogue() throws {
+        try shop.save(Branch(id: branchID, name: existingName ?? DemoCatalogue.branchName, address: DemoCatalogue.address, phone: DemoCatalogue.phone,
+                             timeZone: DemoCatalogue.timeZone, currency: DemoCatalogue.currency, locale: "ru-KZ", region: "KZ",
+                             openingHours: try weeklyHours(DemoCatalogue.openingHours),
+                             policy: BookingPolicy(minimumNoticeMinutes: 60, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)))
+        var resourceIDs: [DemoCatalogue.ResourceKey: ResourceID] = [:]
+        for spec in DemoCatalogue.resources {
+            tick(seconds: 20...60)
+            let id: ResourceID = try makeID()
+            try shop.save(Resource(id: id, branchID: branchID, name: spec.name, kind: spec.kind, units: spec.units))
+            resourceIDs[spec.key] = id
+        }
+        for (order, spec) in DemoCatalogue.services.enumerated() {
+            tick(seconds: 20...90)
+            let id: OfferingID = try makeID()
+            let requirements = try spec.resources.map { key in
+                guard let resource = resourceIDs[key] else { throw DomainError(.notFound, "demo resource \(key) missing") }
+                return ResourceRequirement(resource: resource)
+            }
+            try shop.save(Offering(id: id, branchID: branchID, category: spec.category.rawValue,
+                                   names: ["en": spec.en, "ru": spec.ru, "kk": spec.kk],
+                                   descriptions: ["en": spec.descriptionEn, "ru": spec.descriptionRu],
+                                   durationMinutes: spec.minutes, price: Money(amountMinor: spec.priceTenge * 100, currency: DemoCatalogue.currency),
+                                   bufferBeforeMinutes: spec.bufferBefore, bufferAfterMinutes: spec.bufferAfter, slotStepMinutes: spec.step,
+                                   capacity: spec.capacity, resources: requirements, displayOrder: order + 1))
+            offeringIDs[spec.key] = id
+        }
+        for (order, spec) in DemoCatalogue.staff.enumerated() {
+            tick(seconds: 20...60)
+            let id: StaffID = try makeID()
+            try shop.save(StaffMember(id: id, branchID: branchID, name: spec.name, schedule: try weeklyHours(spec.schedule),
+                                      breaks: try weeklyHours(spec.breaks), displayOrder: order + 1))
+            staffIDs[spec.key] = id
+            staffNames[id] = spec.name
+        }
+        for spec in DemoCatalogue.assignments {
+            guard let staff = staffIDs[spec.staff], let offering = offeringIDs[spec.service] else {
+                throw DomainError(.notFound, "demo assignment \(spec.staff) → \(spec.service) names a missing record")
+            }
+            try shop.assign(StaffOffering(staffID: staff, offeringID: offering, durationMinutes: spec.minutes, priceMinor: spec.priceTenge.map { $0 * 100 }))
+            performers[spec.service, default: []].insert(spec.staff)
+        }
+    }
+
+    // MARK: Clients
+
+    func uniquePerson(_ gender: DemoPeople.Gender) -> DemoPeople.Person {
+        var person = DemoPeople.person(gender, &data)
+        var attempts = 0
+        while usedNames.contains(person.name), attempts < 20 {
+            person = DemoPeople.person(gender, &data)
+            attempts += 1
+        }
+        usedNames.insert(person.name)
+        return person
+    }
+
+    func newPhone() -> String {
+        let national = DemoPeople.mobileNumber(&data, avoiding: usedPhones)
+        usedPhones.insert(national)
+        return national
+    }
+
+    func createClients() throws {
+        let staffFirstNames = Dictionary(uniqueKeysWithValues: DemoCatalogue.staff.map { ($0.key, $0.firstName) })
+        for index in 0..<200 {
+            tick(seconds: 40...150)
+            let gender: DemoPeople.Gender = data.chance(82) ? .female : .male
+            let person = uniquePerson(gender)
+            let phone = DemoPeople.typed(newPhone(), &data)
+            let email = data.chance(40) ? DemoPeople.email(for: person, &data) : ""
+            var tags: [String] = []
+            for _ in 0..<(data.weighted([(0, 45), (1, 40), (2, 15)]) ?? 0) {
+                if let tag = data.weighted(DemoPeople.tags) { tags.append(tag) }
+            }
+            var favourite: StaffKey?
+            var preferences: [String] = []
+            if data.chance(30) {
+                favourite = gender == .male ? data.pick([StaffKey.dinara, .svetlana]) : data.pick(StaffKey.allCases)
+                if let favourite, let name = staffFirstNames[favourite] { preferences.append("Любимый мастер — \(name).") }
+            }
+            if data.chance(20), let preference = data.pick(DemoPeople.preferences) { preferences.append(preference) }
+            let client = try shop.createClient(ClientDraft(name: person.name, phone: phone, email: email, tags: tags,
+                                                           preferences: preferences.joined(separator: " "), marketingConsent: data.chance(55)),
+                                               branch: branchID)
+            clients.append(SeededClient(id: client.id, person: person, favourite: favourite))
+            // A quarter of the clients are regulars who come four times as often.
+            let weight = index < 50 ? 4 : 1
+            everyone.append((index, weight))
+            if gender == .female { women.append((index, weight)) } else { men.append((index, weight)) }
+            if data.chance(8), let body = data.pick(DemoPeople.notes) {
+                try shop.addNote(to: client.id, body: body, author: "Администратор")
+            }
+        }
+    }
+
+    // MARK: Booking
+
+    func weekdayBase(_ date: LocalDate) -> Int {
+        switch date.weekday {
+        case .monday, .tuesday: 12
+        case .wednesday, .thursday: 15
+        case .friday: 17
+        case .saturday: 21
+        case .sunday: 10
+        }
+    }
+
+    func pastTarget(_ date: LocalDate) -> Int { weekdayBase(date) * data.int(90...110) / 100 }
+
+    struct Visit {
+        var services: [ServiceKey]
+        var parts: [VisitPart]
+        var client: Int?
+        var guest: Guest?
+    }
+
+    func drawVisit() -> Visit? {
+        var services: [ServiceKey]
+        if data.chance(12), let combination = data.weighted(DemoCatalogue.combinations) {
+            services = combination
+        } else if let single = data.weighted(DemoCatalogue.services.map { ($0.key, $0.demand) }) {
+            services = [single]
+        } else {
+            return nil
+        }
+        let audience = DemoCatalogue.services.first { $0.key == services[0] }?.audience ?? .women
+        let pool: [(Int, Int)] = switch audience {
+        case .women: women
+        case .men: men
+        case .anyone: everyone
+        }
+        var visit = Visit(services: services, parts: [], client: nil, guest: nil)
+        var favourite: StaffKey?
+        if data.chance(10) {
+            let person = uniquePerson(audience == .men ? .male : (audience == .women || data.chance(75) ? .female : .male))
+            visit.guest = Guest(name: person.name, phone: data.chance(90) ? "+7" + newPhone() : "",
+                                email: data.chance(30) ? DemoPeople.email(for: person, &data) : "")
+        } else {
+            guard let index = data.weighted(pool) else { return nil }
+            visit.client = index
+            favourite = clients[index].favourite
+        }
+        // Clients with a favourite master usually ask for them; others take whoever is free.
+        let asksForFavourite = favourite != nil && data.chance(70)
+        let named = asksForFavourite ? nil : (data.chance(45) ? data.pick(StaffKey.allCases.filter { performers[services[0]]?.contains($0) ?? false }) : nil)
+        visit.parts = services.compactMap { key in
+            guard let offering = offeringIDs[key] else { return nil }
+            let performs = performers[key] ?? []
+            let wanted = asksForFavourite ? favourite : named
+            let staff = wanted.flatMap { performs.contains($0) ? staffIDs[$0] : nil }
+            return VisitPart(offeringID: offering, staffID: staff)
+        }
+        return visit.parts.count == services.count ? visit : nil
+    }
+
+    func chooseSlot(_ slots: [Slot], for visit: Visit, on date: LocalDate) -> Slot? {
+        if visit.services == [.faceFitness] {
+            let open = slots.filter { sessions[date, default: []].contains($0.start) }
+            if !open.isEmpty, data.chance(85) { return data.pick(open) }
+            let classTimes = slots.filter { [11 * 60, 18 * 60].contains(zone.localMinutes(of: $0.start)) }
+            if !classTimes.isEmpty, data.chance(80) { return data.pick(classTimes) }
+        }
+        // People mostly ask for round times when there are any.
+        let round = slots.filter { zone.localMinutes(of: $0.start) % 30 == 0 }
+        if !round.isEmpty, data.chance(65) { return data.pick(round) }
+        return data.pick(slots)
+    }
+
+    /// Books about `target` visits on `date` at the current clock, only at offered starts.
+    func bookDay(_ date: LocalDate, target: Int, sources: [(BookingSource, Int)]) throws -> [Int] {
+        var new: [Int] = []
+        var attempts = 0
+        while new.count < target, attempts < target * 3 + 5 {
+            attempts += 1
+            guard let visit = drawVisit() else { continue }
+            let slots = try shop.availability(branch: branchID, parts: visit.parts, dates: [date])
+            guard let slot = chooseSlot(slots, for: visit, on: date) else { continue }
+            let source = visit.guest != nil ? .online : (data.weighted(sources) ?? .phone)
+            let requests = data.chance(8) ? (data.pick(DemoPeople.specialRequests) ?? "") : ""
+            let request = BookingRequest(branchID: branchID, parts: visit.parts, start: slot.start, clientID: visit.client.map { clients[$0].id },
+                                         guest: visit.guest, source: source, specialRequests: requests,
+                                         actor: source == .online ? "online" : "front-desk")
+            let appointment: Appointment
+            do {
+                appointment = try shop.book(request).appointment
+            } catch let error as DomainError where error.code == .slotTaken || error.code == .notAvailable {
+                continue
+            }
+            if visit.services == [.faceFitness] { sessions[date, default: []].append(appointment.start) }
+            booked.append(Booked(id: appointment.id, date: date, start: appointment.start, end: appointment.end, createdAt: appointment.createdAt,
+                                 clientID: appointment.clientID, staffID: appointment.items.first?.staffID))
+            new.append(booked.count - 1)
+            tick(seconds: 30...150)
+        }
+        return new
+    }
+
+    /// Cancels about `percent` of `indices` now, by the client.
+    func cancelSome(_ indices: [Int], percent: Int, reasons: [String]) throws {
+        for index in indices where data.chance(percent) {
+            tick(seconds: 60...600)
+            try shop.cancel(booked[index].id, by: .client, reason: data.pick(reasons) ?? "", actor: "front-desk")
+            booked[index].cancelled = true
+        }
+    }
+
+    /// Lives through one day up to `limit`: walk-ins at 11:00, check-ins, completions, no-shows,
+    /// late cancellations and notes, each at its own time.
+    func live(_ date: LocalDate, until limit: Instant) throws {
+        var events: [(at: Instant, order: Int, action: Action)] = []
+        var order = 0
+        func schedule(_ at: Instant, _ action: Action) {
+            order += 1
+            events.append((at, order, action))
+        }
+        func plan(_ index: Int) {
+            let appointment = booked[index]
+            let roll = data.int(0...99)
+            if roll < 5 {
+                schedule(appointment.start.adding(minutes: data.int(15...30)), .noShow(index))
+            } else if roll < 9 {
+                let early = appointment.start.adding(minutes: -60 * data.int(1...5))
+                schedule(max(early, at(date, "07:00"), appointment.createdAt.adding(minutes: 20)), .lateCancel(index))
+            } else {
+                schedule(appointment.start.adding(minutes: -data.int(0...10)), .checkIn(index))
+                let done = appointment.end.adding(minutes: data.int(2...12))
+                schedule(done, .complete(index))
+                if data.chance(8) { schedule(done.adding(minutes: data.int(1...20)), .note(index)) }
+            }
+        }
+        for index in booked.indices where booked[index].date == date && !booked[index].cancelled { plan(index) }
+        schedule(at(date, "11:00"), .walkIns)
+
+        while let next = events.min(by: { ($0.at, $0.order) < ($1.at, $1.order) }) {
+            guard next.at <= limit else { break }
+            events.removeAll { $0.order == next.order }
+            advance(to: next.at)
+            switch next.action {
+            case .walkIns:
+                let new = try bookDay(date, target: data.int(2...3), sources: [(.frontDesk, 70), (.phone, 30)])
+                for index in new { plan(index) }
+            case .checkIn(let index):
+                try shop.checkIn(booked[index].id, actor: "front-desk")
+            case .complete(let index):
+                try shop.complete(booked[index].id, actor: "front-desk")
+            case .noShow(let index):
+                try shop.markNoShow(booked[index].id, actor: "front-desk")
+            case .lateCancel(let index):
+                try shop.cancel(booked[index].id, by: .client, reason: data.pick(DemoPeople.lateCancelReasons) ?? "", actor: "front-desk")
+                booked[index].cancelled = true
+            case .note(let index):
+                if let client = booked[index].clientID, let body = data.pick(DemoPeople.notes) {
+                    try shop.addNote(to: client, body: body, author: booked[index].staffID.flatMap { staffNames[$0] } ?? "Администратор")
+                }
+            }
+        }
+    }
+}

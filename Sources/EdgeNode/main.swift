@@ -1,0 +1,3 @@
+import EdgeNodeApp
+
+await EdgeNodeCLI.runMain()

@@ -1,0 +1,400 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Logging
+
+/// The node's settings. Each comes from, in increasing precedence: its default, the TOML file,
+/// the environment (`EDGENODE_…`), the command line. See docs/configuration.md.
+public struct NodeConfiguration: Sendable, Hashable {
+    /// `data_dir`: the replica's data directory.
+    public var dataDirectory: String = "/var/lib/edgenode"
+    public var http = HTTP()
+    public struct HTTP: Sendable, Hashable {
+        /// `http.bind`: an IPv4 or IPv6 literal, or "localhost".
+        public var bind: String = "0.0.0.0"
+        /// `http.port`: 1…65535, or 0 for any free port (tests).
+        public var port: Int = 8470
+        /// `http.max_body_bytes`: the largest request body accepted, 1024…67108864.
+        public var maxBodyBytes: Int = 1_048_576
+        /// `http.idle_timeout_seconds`: how long an idle keep-alive connection stays open, 1…3600.
+        public var idleTimeoutSeconds: Int = 75
+        public init() {}
+    }
+    public var log = Log()
+    public struct Log: Sendable, Hashable {
+        /// `log.level`: trace, debug, info, notice, warning, error or critical.
+        public var level: String = "info"
+        /// `log.format`: text or json.
+        public var format: String = "text"
+        public init() {}
+    }
+    public var auth = Auth()
+    public struct Auth: Sendable, Hashable {
+        /// `auth.pin_attempts`: wrong PINs before lock-out, 1…20.
+        public var pinAttempts: Int = 5
+        /// `auth.lockout_minutes`: 1…1440.
+        public var lockoutMinutes: Int = 15
+        /// `auth.pairing_code_minutes`: how long a pairing code is valid, 1…60.
+        public var pairingCodeMinutes: Int = 10
+        /// `auth.session_hours`: a person's PIN session on a shared tablet, 1…168.
+        public var sessionHours: Int = 12
+        public init() {}
+    }
+    public var events = Events()
+    public struct Events: Sendable, Hashable {
+        /// `events.retention_days`: how long `Last-Event-ID` can resume, 1…90.
+        public var retentionDays: Int = 7
+        public init() {}
+    }
+    public var idempotency = Idempotency()
+    public struct Idempotency: Sendable, Hashable {
+        /// `idempotency.retention_hours`: how long an `Idempotency-Key` is remembered, 1…720.
+        public var retentionHours: Int = 24
+        public init() {}
+    }
+    /// `shutdown_grace_seconds`: how long a shutdown waits for work in flight, 1…300.
+    public var shutdownGraceSeconds: Int = 10
+
+    public init() {}
+
+    /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
+    public static let defaultFile = "/etc/edgenode/edgenode.toml"
+
+    /// The log level as swift-log's type.
+    public var loggerLevel: Logger.Level { Logger.Level(rawValue: log.level) ?? .info }
+}
+
+/// A configuration problem: which key (when known), where it came from, and what is wrong.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Hashable {
+    /// The dotted key concerned; nil when the problem is not about one known key (an unknown key,
+    /// a TOML syntax error, a missing file).
+    public let key: String?
+    /// Where the bad input came from: "/etc/edgenode/edgenode.toml line 7",
+    /// "environment EDGENODE_HTTP_PORT", "flag --port", "file /etc/…", "flag --config".
+    public let source: String
+    public let message: String
+
+    public init(key: String?, source: String, message: String) {
+        self.key = key
+        self.source = source
+        self.message = message
+    }
+
+    /// `http.port (environment EDGENODE_HTTP_PORT): "80x" is not an integer`, or without a key
+    /// `/etc/edgenode/edgenode.toml line 7: unknown key "http.prot"; did you mean "http.port"?`
+    public var description: String {
+        if let key { "\(key) (\(source)): \(message)" } else { "\(source): \(message)" }
+    }
+}
+
+// MARK: - Loading
+
+extension NodeConfiguration {
+    /// Loads the configuration: defaults < TOML file < environment < flags.
+    ///
+    /// - file: an explicit path (`--config`); it must exist. When nil, `EDGENODE_CONFIG` from
+    ///   `environment` names the file, and it must exist; when that is unset too, `defaultFile` is
+    ///   read if it exists, and otherwise there is no file.
+    /// - environment: the process environment; only `EDGENODE_*` variables are read. Each key has
+    ///   one (`environmentVariable(for:)`); any other `EDGENODE_*` variable except `EDGENODE_CONFIG`
+    ///   is an error.
+    /// - flags: dotted key → the raw string from the command line (`commandLineFlags` lists the
+    ///   flags the CLI offers).
+    public static func load(file: String?, environment: [String: String], flags: [String: String]) throws(ConfigurationError) -> NodeConfiguration {
+        try loadWithSources(file: file, environment: environment, flags: flags).configuration
+    }
+
+    /// As `load`, and also which source set each key: key → "default", "file /etc/…",
+    /// "environment EDGENODE_HTTP_PORT" or "flag --port". `defaultFile` can be replaced (tests) or
+    /// nil (never read a file unless one is named).
+    public static func loadWithSources(
+        file: String?, environment: [String: String], flags: [String: String],
+        defaultFile: String? = NodeConfiguration.defaultFile
+    ) throws(ConfigurationError) -> (configuration: NodeConfiguration, sources: [String: String]) {
+        var configuration = NodeConfiguration()
+        var sources: [String: String] = [:]
+        for setting in settings { sources[setting.key] = "default" }
+
+        // The file.
+        var path: String?
+        if let file {
+            try checkExplicitFile(file, source: "flag --config")
+            path = file
+        } else if let named = environment["EDGENODE_CONFIG"] {
+            try checkExplicitFile(named, source: "environment EDGENODE_CONFIG")
+            path = named
+        } else if let defaultFile, isExistingFile(defaultFile) {
+            path = defaultFile
+        }
+        if let path {
+            let document = try readFile(path)
+            try apply(document, from: path, to: &configuration, sources: &sources)
+        }
+
+        // The environment.
+        for name in environment.keys.sorted() where name.hasPrefix("EDGENODE_") && name != "EDGENODE_CONFIG" {
+            let source = "environment \(name)"
+            guard let setting = settings.first(where: { $0.environmentVariable == name }) else {
+                let hint = suggestion(for: name, among: settings.map(\.environmentVariable) + ["EDGENODE_CONFIG"]).map { "; did you mean \($0)?" } ?? " (\(documentation))"
+                throw ConfigurationError(key: nil, source: source, message: "unknown variable\(hint)")
+            }
+            try setting.apply(.raw(environment[name]!), to: &configuration, source: source)
+            sources[setting.key] = source
+        }
+
+        // The command line.
+        for key in flags.keys.sorted() {
+            guard let setting = settings.first(where: { $0.key == key }) else {
+                let hint = suggestion(for: key, among: keys).map { "; did you mean \"\($0)\"?" } ?? " (\(documentation))"
+                throw ConfigurationError(key: nil, source: "flag \(key)", message: "unknown key \"\(key)\"\(hint)")
+            }
+            let source = setting.flag.map { "flag --\($0)" } ?? "flag \(key)"
+            try setting.apply(.raw(flags[key]!), to: &configuration, source: source)
+            sources[setting.key] = source
+        }
+        return (configuration, sources)
+    }
+
+    /// Every known key, in the order of docs/configuration.md.
+    public static var keys: [String] { settings.map(\.key) }
+
+    /// The environment variable for a dotted key: "EDGENODE_" + the key uppercased, "." → "_".
+    public static func environmentVariable(for key: String) -> String {
+        "EDGENODE_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// The command-line flags the CLI offers (without "--") and the key each sets.
+    public static let commandLineFlags: [String: String] = [
+        "data-dir": "data_dir", "bind": "http.bind", "port": "http.port", "log-level": "log.level",
+    ]
+
+    /// The configuration as a TOML file, each key with its source as a comment when `sources`
+    /// has it (for `edgenode config show`). The text reads back as the same configuration.
+    public func describe(sources: [String: String] = [:]) -> String {
+        var lines: [String] = []
+        var table = ""
+        for setting in Self.settings {
+            let parts = setting.key.split(separator: ".", maxSplits: 1).map(String.init)
+            let (settingTable, name) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts[0])
+            if settingTable != table {
+                table = settingTable
+                lines.append("")
+                lines.append("[\(table)]")
+            }
+            var line = "\(name) = \(setting.value(in: self))"
+            if let source = sources[setting.key] { line += "  # \(source)" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Internals
+
+    static let documentation = "see docs/configuration.md for the known keys"
+
+    static func checkExplicitFile(_ path: String, source: String) throws(ConfigurationError) {
+        guard !path.isEmpty else { throw ConfigurationError(key: nil, source: source, message: "the configuration file path is empty") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigurationError(key: nil, source: source, message: "configuration file \(path) does not exist")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigurationError(key: nil, source: source, message: "\(path) is a directory, not a configuration file")
+        }
+    }
+
+    static func isExistingFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    static func readFile(_ path: String) throws(ConfigurationError) -> TOMLDocument {
+        let source = "file \(path)"
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+            throw ConfigurationError(key: nil, source: source, message: "cannot read the file: \(reason)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ConfigurationError(key: nil, source: source, message: "the file is not valid UTF-8")
+        }
+        do {
+            return try TOMLDocument.parse(text)
+        } catch {
+            throw ConfigurationError(key: nil, source: "\(path) line \(error.line)", message: error.message)
+        }
+    }
+
+    static func apply(_ document: TOMLDocument, from path: String, to configuration: inout NodeConfiguration, sources: inout [String: String]) throws(ConfigurationError) {
+        let knownTables = Set(keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
+        for (table, line) in document.tables.sorted(by: { $0.value < $1.value }) where !knownTables.contains(table) {
+            let hint = suggestion(for: table, among: knownTables.sorted()).map { "; did you mean [\($0)]?" } ?? " (\(documentation))"
+            throw ConfigurationError(key: nil, source: "\(path) line \(line)", message: "unknown table [\(table)]\(hint)")
+        }
+        for (key, line) in document.lines.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            guard let setting = settings.first(where: { $0.key == key }) else {
+                let hint = suggestion(for: key, among: keys).map { "; did you mean \"\($0)\"?" } ?? " (\(documentation))"
+                throw ConfigurationError(key: nil, source: "\(path) line \(line)", message: "unknown key \"\(key)\"\(hint)")
+            }
+            try setting.apply(.toml(document.values[key]!), to: &configuration, source: "\(path) line \(line)")
+            sources[key] = "file \(path)"
+        }
+    }
+
+    /// The known name closest to `name` (a typo, or the right key in the wrong table), if any is close.
+    static func suggestion(for name: String, among candidates: [String]) -> String? {
+        let lowered = name.lowercased()
+        let scored = candidates.map { ($0, editDistance(lowered, $0.lowercased())) }
+        if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 4) {
+            return best.0
+        }
+        // `port = 80` outside [http]: the same last segment under another table.
+        var tail = lowered
+        if let dot = tail.lastIndex(of: ".") {
+            tail = String(tail[tail.index(after: dot)...])
+        } else if tail.hasPrefix("edgenode_") {
+            tail = String(tail.dropFirst("edgenode_".count))
+        }
+        let sameLast = candidates.filter { candidate in
+            let c = candidate.lowercased()
+            return c.hasSuffix("." + tail) || c.hasSuffix("_" + tail)
+        }
+        return sameLast.count == 1 ? sameLast[0] : nil
+    }
+
+    /// Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[a.count][b.count]
+    }
+}
+
+// MARK: - The settings
+
+/// One configuration key: its name, how its value is checked, and where it lives in the struct.
+struct ConfigurationSetting: Sendable {
+    enum Rule: Sendable {
+        case integer(WritableKeyPath<NodeConfiguration, Int> & Sendable, ClosedRange<Int>)
+        case choice(WritableKeyPath<NodeConfiguration, String> & Sendable, [String])
+        case path(WritableKeyPath<NodeConfiguration, String> & Sendable)
+        case bindAddress(WritableKeyPath<NodeConfiguration, String> & Sendable)
+    }
+
+    /// A value as it arrives: typed from the file, a raw string from the environment or a flag.
+    enum Input {
+        case toml(TOMLValue)
+        case raw(String)
+    }
+
+    let key: String
+    let rule: Rule
+    /// The command-line flag (without "--") that sets it, if any.
+    var flag: String? { NodeConfiguration.commandLineFlags.first(where: { $0.value == key })?.key }
+    var environmentVariable: String { NodeConfiguration.environmentVariable(for: key) }
+
+    init(_ key: String, _ rule: Rule) {
+        self.key = key
+        self.rule = rule
+    }
+
+    func apply(_ input: Input, to configuration: inout NodeConfiguration, source: String) throws(ConfigurationError) {
+        func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: key, source: source, message: message) }
+        switch rule {
+        case .integer(let path, let range):
+            let value: Int
+            switch input {
+            case .toml(.integer(let i)): value = i
+            case .toml(let other): throw fail("expected an integer, found \(other.kindDescription) (\(other))")
+            case .raw(let raw):
+                guard let i = Int(raw) else { throw fail("\(TOMLValue.quoted(raw)) is not an integer") }
+                value = i
+            }
+            guard range.contains(value) else { throw fail("\(value) is out of range \(range.lowerBound)…\(range.upperBound)") }
+            configuration[keyPath: path] = value
+        case .choice(let path, let choices):
+            let value = try string(input, fail)
+            guard choices.contains(value) else {
+                throw fail("\(TOMLValue.quoted(value)) is not one of \(choices.joined(separator: ", "))")
+            }
+            configuration[keyPath: path] = value
+        case .path(let path):
+            let value = try string(input, fail)
+            guard !value.isEmpty else { throw fail("must not be empty") }
+            guard !value.unicodeScalars.contains("\0") else { throw fail("must not contain a NUL character") }
+            configuration[keyPath: path] = value
+        case .bindAddress(let path):
+            let value = try string(input, fail)
+            guard ConfigurationSetting.isValidBindAddress(value) else {
+                throw fail("\(TOMLValue.quoted(value)) is not an IPv4 or IPv6 address or \"localhost\" (the port is http.port)")
+            }
+            configuration[keyPath: path] = value
+        }
+    }
+
+    private func string(_ input: Input, _ fail: (String) -> ConfigurationError) throws(ConfigurationError) -> String {
+        switch input {
+        case .toml(.string(let s)): return s
+        case .toml(let other): throw fail("expected a string, found \(other.kindDescription) (\(other))")
+        case .raw(let raw): return raw
+        }
+    }
+
+    /// The current value written as TOML.
+    func value(in configuration: NodeConfiguration) -> TOMLValue {
+        switch rule {
+        case .integer(let path, _): .integer(configuration[keyPath: path])
+        case .choice(let path, _), .path(let path), .bindAddress(let path): .string(configuration[keyPath: path])
+        }
+    }
+
+    /// "localhost", or a numeric IPv4 (dotted quad) or IPv6 address.
+    static func isValidBindAddress(_ value: String) -> Bool {
+        if value == "localhost" { return true }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, value, &v4) == 1 || inet_pton(AF_INET6, value, &v6) == 1
+    }
+}
+
+extension NodeConfiguration {
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Every key, in the order of docs/configuration.md; the one table of names, ranges and places.
+    static let settings: [ConfigurationSetting] = [
+        ConfigurationSetting("data_dir", .path(\.dataDirectory)),
+        ConfigurationSetting("shutdown_grace_seconds", .integer(\.shutdownGraceSeconds, 1...300)),
+        ConfigurationSetting("http.bind", .bindAddress(\.http.bind)),
+        ConfigurationSetting("http.port", .integer(\.http.port, 0...65535)),
+        ConfigurationSetting("http.max_body_bytes", .integer(\.http.maxBodyBytes, 1024...67_108_864)),
+        ConfigurationSetting("http.idle_timeout_seconds", .integer(\.http.idleTimeoutSeconds, 1...3600)),
+        ConfigurationSetting("log.level", .choice(\.log.level, logLevels)),
+        ConfigurationSetting("log.format", .choice(\.log.format, ["text", "json"])),
+        ConfigurationSetting("auth.pin_attempts", .integer(\.auth.pinAttempts, 1...20)),
+        ConfigurationSetting("auth.lockout_minutes", .integer(\.auth.lockoutMinutes, 1...1440)),
+        ConfigurationSetting("auth.pairing_code_minutes", .integer(\.auth.pairingCodeMinutes, 1...60)),
+        ConfigurationSetting("auth.session_hours", .integer(\.auth.sessionHours, 1...168)),
+        ConfigurationSetting("events.retention_days", .integer(\.events.retentionDays, 1...90)),
+        ConfigurationSetting("idempotency.retention_hours", .integer(\.idempotency.retentionHours, 1...720)),
+    ]
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Replication
+
+/// A minimal HTTP/1.1 client for the box's own daemon on loopback, authenticated with the box
+/// console's device token. Used by `edgenode pair` and `edgenode status`.
+struct ConsoleClient {
+    let host: String
+    let port: Int
+    let token: String
+
+    init(configuration: NodeConfiguration) throws {
+        let directory = ReplicaDirectory(path: configuration.dataDirectory)
+        let path = Provisioning.consoleTokenPath(directory)
+        guard let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+            throw CommandFailure("cannot read the console token \(path); run this as the daemon's user (e.g. sudo -u edgenode) with the same --data-dir")
+        }
+        let bind = configuration.http.bind
+        host = bind == "0.0.0.0" || bind == "localhost" ? "127.0.0.1" : (bind == "::" ? "::1" : bind)
+        port = configuration.http.port
+        self.token = token
+    }
+
+    static func describe(_ status: Int, _ body: String) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let detail = object["detail"] as? String {
+            return "the daemon refused (\(status)): \(detail)"
+        }
+        return "the daemon answered \(status): \(body.prefix(300))"
+    }
+
+    /// Sends one request and returns the status and body. Throws if the daemon is not reachable.
+    func request(_ method: String, _ path: String, json: [String: String]? = nil) throws -> (Int, String) {
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        if json != nil { head += "Content-Type: application/json\r\n" }
+        head += "\r\n"
+        let response = try exchange(Array(head.utf8) + Array(body))
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n"), let statusLine = text.split(separator: "\r\n").first else {
+            throw CommandFailure("the daemon at \(host):\(port) sent a malformed response")
+        }
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw CommandFailure("the daemon at \(host):\(port) sent a malformed status line") }
+        let headers = text[..<split.lowerBound].lowercased()
+        var payload = String(text[split.upperBound...])
+        if headers.contains("transfer-encoding: chunked") { payload = Self.dechunk(payload) }
+        return (status, payload)
+    }
+
+    static func dechunk(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound].trimmingCharacters(in: .whitespaces), radix: 16), size > 0 {
+            let start = lineEnd.upperBound
+            let bytes = Array(rest[start...].utf8)
+            guard bytes.count >= size else { break }
+            result += String(decoding: bytes[0..<size], as: UTF8.self)
+            rest = Substring(String(decoding: bytes[size...], as: UTF8.self)).dropFirst(2)
+        }
+        return result
+    }
+
+    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
+            throw CommandFailure("cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(info) }
+        let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw CommandFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
+            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(String(cString: strerror(errno))))")
+        }
+        var sent = 0
+        while sent < request.count {
+            let result = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard result > 0 else { throw CommandFailure("sending to the daemon failed: \(String(cString: strerror(errno)))") }
+            sent += result
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        return response
+    }
+}
+
+struct DaemonUnreachable: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

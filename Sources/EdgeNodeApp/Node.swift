@@ -1,0 +1,174 @@
+import Domain
+import Foundation
+import Hummingbird
+import LocalAPI
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Replication
+import ServiceLifecycle
+import Synchronization
+
+/// A running box: the replica store, the booking domain, housekeeping and the HTTP API, as
+/// services in one `ServiceGroup` that starts them in that order and stops them in reverse.
+public final class EdgeNodeRuntime: Sendable {
+    public let configuration: NodeConfiguration
+    public let store: ReplicaStore
+    public let shop: Shop
+    public let api: LocalAPI
+    let logger: Logger
+    let registry: PrometheusCollectorRegistry
+    let state = NodeState()
+    let startedAt = Date()
+
+    /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
+    public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+        let directory = ReplicaDirectory(path: configuration.dataDirectory)
+        guard directory.isInitialised else {
+            throw CommandFailure("\(directory.path) is not initialised; run `edgenode init --data-dir \(directory.path)` first (see docs/install.md)")
+        }
+        store = try directory.openStore(logger: logger) { $0.physicalClock = physicalClock }
+        shop = try Shop(store: store, logger: logger)
+        var apiConfiguration = LocalAPIConfiguration()
+        apiConfiguration.maxBodyBytes = configuration.http.maxBodyBytes
+        apiConfiguration.access.pinAttempts = configuration.auth.pinAttempts
+        apiConfiguration.access.lockoutMinutes = configuration.auth.lockoutMinutes
+        apiConfiguration.access.pairingCodeMinutes = configuration.auth.pairingCodeMinutes
+        apiConfiguration.access.sessionHours = configuration.auth.sessionHours
+        apiConfiguration.eventRetentionDays = configuration.events.retentionDays
+        apiConfiguration.idempotencyRetentionHours = configuration.idempotency.retentionHours
+        apiConfiguration.openAPIDocument = OpenAPIDocument.json
+        let store = self.store
+        let shop = self.shop
+        let state = self.state
+        let startedAt = self.startedAt
+        let directoryPath = directory.path
+        apiConfiguration.isReady = { state.ready.load(ordering: .relaxed) }
+        apiConfiguration.metricsText = { [registry] in
+            NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath)
+            return registry.emitToString()
+        }
+        apiConfiguration.status = { try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt) }
+        api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
+    }
+
+    /// The port the server listens on (after it started; useful with port 0).
+    public var port: Int { state.port.load(ordering: .relaxed) }
+
+    /// Runs until SIGTERM/SIGINT (or the task is cancelled), then shuts down gracefully.
+    public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let router = api.makeRouter()
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let logger = self.logger
+        let state = self.state
+        let api = self.api
+        let bind = configuration.http.bind
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.http.port), serverName: "edgenode"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                state.port.store(port, ordering: .relaxed)
+                state.ready.store(true, ordering: .relaxed)
+                logger.notice("edgenode listening on http://\(bind == "0.0.0.0" ? "127.0.0.1" : bind):\(port)", metadata: ["port": "\(port)"])
+                try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
+                onReady(port)
+            },
+            logger: logger
+        )
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store, logger: logger)),
+            .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
+            .init(service: WatchdogService(notifier: notifier, logger: logger)),
+            .init(service: application),
+            // Last, so it is the first told to stop: not ready, STOPPING=1, event streams end.
+            .init(service: APIShutdownService(api: api, state: state, notifier: notifier)),
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+}
+
+/// Owns the replica store: on shutdown (after every later service stopped) it folds the WAL
+/// into the database so the files are clean.
+struct StoreService: Service {
+    let store: ReplicaStore
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        do {
+            try store.checkpoint()
+            logger.info("replica store closed cleanly")
+        } catch {
+            logger.warning("checkpoint at shutdown failed; SQLite recovers from the WAL at the next start", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Periodic upkeep: expire holds, let the home replica review requests, prune the event log
+/// and stored idempotent responses.
+struct HousekeepingService: Service {
+    let shop: Shop
+    let configuration: NodeConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                let expired = try shop.expireHolds()
+                if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }
+                _ = try shop.reviewRequests()
+                try shop.pruneEvents(before: shop.now.adding(minutes: -24 * 60 * configuration.events.retentionDays))
+                try shop.pruneStoredResponses(before: shop.now.adding(minutes: -60 * configuration.idempotency.retentionHours))
+            } catch {
+                logger.warning("housekeeping failed; will retry", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
+        }
+    }
+}
+
+/// Sends `WATCHDOG=1` at half the interval systemd asked for.
+struct WatchdogService: Service {
+    let notifier: SystemdNotifier?
+    let logger: Logger
+
+    func run() async throws {
+        guard let notifier, let interval = SystemdNotifier.watchdogInterval(environment: ProcessInfo.processInfo.environment) else {
+            try? await gracefulShutdown()
+            return
+        }
+        logger.info("systemd watchdog enabled", metadata: ["interval": "\(interval)"])
+        while !Task.isShuttingDownGracefully {
+            try? notifier.notify("WATCHDOG=1")
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
+        }
+    }
+}
+
+/// Whether the node serves, and on which port.
+final class NodeState: Sendable {
+    let ready = Atomic<Bool>(false)
+    let port = Atomic<Int>(0)
+}
+
+/// Started after the HTTP server, so it is the first told to shut down: marks the node not
+/// ready, tells systemd, and ends live event streams so the server's in-flight requests finish.
+struct APIShutdownService: Service {
+    let api: LocalAPI
+    let state: NodeState
+    let notifier: SystemdNotifier?
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.ready.store(false, ordering: .relaxed)
+        try? notifier?.notify("STOPPING=1")
+        api.beginShutdown()
+    }
+}

@@ -1,0 +1,53 @@
+import Domain
+import Foundation
+import LocalAPI
+import Metrics
+import Replication
+
+/// The gauges of /metrics that are read when scraped.
+enum NodeMetrics {
+    static func update(store: ReplicaStore, shop: Shop, databasePath: String) {
+        let size = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: databasePath + $0)[.size] as? Int }.reduce(0, +)
+        Gauge(label: "edgenode_replica_bytes").record(size)
+        if let statistics = try? store.statistics() {
+            Gauge(label: "edgenode_changesets", dimensions: [("kind", "own")]).record(statistics.ownChangesets)
+            Gauge(label: "edgenode_changesets", dimensions: [("kind", "logged")]).record(statistics.loggedChangesets)
+            Gauge(label: "edgenode_changesets", dimensions: [("kind", "waiting")]).record(statistics.waitingChangesets)
+            Gauge(label: "edgenode_changesets", dimensions: [("kind", "refused")]).record(statistics.rejectedChangesets)
+            // Until LAN and relay sync exist (later issues), every own changeset is pending for the other boxes.
+            Gauge(label: "edgenode_pending_changesets", dimensions: [("direction", "incoming")]).record(statistics.waitingChangesets)
+        }
+        Gauge(label: "edgenode_event_stream_clients").record(shop.changeFeed.readerCount)
+    }
+}
+
+/// `GET /v1/status` and `edgenode status`: identity, branch, replica vector, changesets, peers.
+enum NodeStatus {
+    static func document(store: ReplicaStore, shop: Shop, dataDirectory: String, startedAt: Date?) throws -> [String: StatusValue] {
+        let statistics = try store.statistics()
+        let certificate = store.trustStore.certificates[store.site]?.last
+        var branchName = certificate?.branch ?? ""
+        if let home = shop.homeBranch, let branch = try? shop.branch(home) { branchName = branch.name }
+        var document: [String: StatusValue] = [
+            "site": .string(store.site.hex),
+            "public_key": .string(store.identity.publicKey.hex),
+            "business": .string(store.business.hex),
+            "branch": .string(branchName),
+            "branch_id": shop.homeBranch.map { .string($0.rawValue) } ?? .null,
+            "role": .string(certificate?.role ?? ""),
+            "data_directory": .string(dataDirectory),
+            "vector": .object(Dictionary(uniqueKeysWithValues: store.versionVector.entries.map { ($0.key.hex, StatusValue.integer(Int64($0.value))) })),
+            "own_changesets": .integer(Int64(statistics.ownChangesets)),
+            "logged_changesets": .integer(Int64(statistics.loggedChangesets)),
+            "waiting_changesets": .integer(Int64(statistics.waitingChangesets)),
+            "rejected_changesets": .integer(Int64(statistics.rejectedChangesets)),
+            "parked_changes": .integer(Int64(statistics.parkedChanges)),
+            // LAN peers and the relay uplink come with later issues; until then the box has none.
+            "peers": .array([]),
+            "last_sync": .null,
+            "health": .array(try store.health().map { .object(["kind": .string($0.kind), "message": .string($0.message)]) }),
+        ]
+        if let startedAt { document["started_at"] = .string(Instant(milliseconds: Int64(startedAt.timeIntervalSince1970 * 1000)).description) }
+        return document
+    }
+}

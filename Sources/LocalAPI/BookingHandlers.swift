@@ -1,0 +1,542 @@
+import Domain
+import Foundation
+
+enum BookingHandlers {
+    // MARK: Availability
+
+    struct AvailabilityBody: Encodable {
+        var branch: String
+        var timeZone: String
+        var services: [String]
+        var dates: [String]
+        /// For one service: each qualified staff member's offered starts.
+        var staff: [StaffSlots]
+        /// Bookable visits (one entry per start; for several services, the chain's items).
+        var slots: [SlotBody]
+    }
+
+    struct StaffSlots: Encodable {
+        var staff: String
+        var name: String
+        var starts: [String]
+    }
+
+    struct SlotBody: Encodable {
+        var start: String
+        var end: String
+        var items: [Item]
+
+        struct Item: Encodable {
+            var service: String
+            var staff: String
+            var start: String
+            var end: String
+        }
+    }
+
+    static func availability(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let services = query.ids("service", required: true, maxCount: 5, as: OfferingID.self)
+        let date = query.date("date", required: true)
+        let staff = query.id("staff", as: StaffID.self)
+        let days = query.int("days", range: 1...31) ?? 1
+        let named = query.id("branch", as: BranchID.self)
+        try query.validate()
+        guard let services, !services.isEmpty, let date else { throw APIError.invalidParameters([FieldError(field: "service", message: "is required")]) }
+        let result = try await call.domain { shop -> (Branch, [(StaffID, String, [Slot])], [Slot]) in
+            let branchID: BranchID
+            if let named { branchID = named } else { branchID = try shop.offering(services[0]).branchID }
+            let branch = try shop.branch(branchID)
+            let dates = (0..<days).map { date.adding(days: $0) }
+            if services.count == 1 {
+                let perStaff = try shop.availabilityByStaff(branch: branchID, offering: services[0], staff: staff, dates: dates)
+                let names = try Dictionary(perStaff.map { ($0.staff, try shop.staffMember($0.staff).name) }, uniquingKeysWith: { first, _ in first })
+                var seen: Set<Instant> = []
+                var union: [Slot] = []
+                for (_, slots) in perStaff { for slot in slots where seen.insert(slot.start).inserted { union.append(slot) } }
+                union.sort { $0.start < $1.start }
+                return (branch, perStaff.map { ($0.staff, names[$0.staff] ?? "", $0.slots) }, union)
+            }
+            let parts = services.map { VisitPart(offeringID: $0, staffID: staff) }
+            return (branch, [], try shop.availability(branch: branchID, parts: parts, dates: dates))
+        }
+        let (branch, perStaff, slots) = result
+        let body = AvailabilityBody(
+            branch: branch.id.rawValue, timeZone: branch.timeZone, services: services.map(\.rawValue),
+            dates: (0..<days).map { date.adding(days: $0).description },
+            staff: perStaff.map { StaffSlots(staff: $0.0.rawValue, name: $0.1, starts: $0.2.map(\.localStart)) },
+            slots: slots.map { slot in
+                SlotBody(start: slot.localStart, end: slot.end.iso8601(offsetSeconds: slot.offsetSeconds), items: slot.items.map {
+                    SlotBody.Item(service: $0.offeringID.rawValue, staff: $0.staffID.rawValue, start: call.zones.format($0.start, branch: branch.id),
+                                  end: call.zones.format($0.end, branch: branch.id))
+                })
+            })
+        return .json(body)
+    }
+
+    // MARK: Appointments
+
+    /// Reads the fields of a booking request shared by appointments and series.
+    static func bookingRequest(_ body: BodyReader, call: Call) throws -> BookingRequest? {
+        let branch = body.id("branch", as: BranchID.self)
+        var parts: [VisitPart] = []
+        for reader in body.objects("services", required: true, maxCount: 5) ?? [] {
+            let service = reader.id("service", required: true, as: OfferingID.self)
+            let staff = reader.id("staff", as: StaffID.self)
+            reader.finish()
+            if let service { parts.append(VisitPart(offeringID: service, staffID: staff)) }
+        }
+        let start = body.instant("start", required: true)
+        let client = body.id("client", as: ClientID.self)
+        var guest: Guest?
+        if let reader = body.object("guest") {
+            let name = reader.string("name", required: true, maxLength: 200, allowEmpty: false)
+            let phone = reader.string("phone", maxLength: 40) ?? ""
+            let email = reader.string("email", maxLength: 254) ?? ""
+            reader.finish()
+            if let name { guest = Guest(name: name, phone: phone, email: email) }
+        }
+        let kiosk = call.role == .kiosk
+        let source = body.enumeration("source", as: BookingSource.self, allowed: kiosk ? [.kiosk] : BookingSource.allCases) ?? (kiosk ? .kiosk : .frontDesk)
+        let requests = body.string("special_requests", maxLength: 2000) ?? ""
+        let hold = body.bool("hold") ?? false
+        if body.has("services"), parts.isEmpty, body.errors.errors.isEmpty { body.errors.add("services", "must name at least one service") }
+        if kiosk, client != nil { body.errors.add("client", "a kiosk books for guests only") }
+        if client == nil, guest == nil, !body.has("guest") { body.errors.add("client", "name a client or a guest") }
+        guard let start, !parts.isEmpty else { return nil }
+        let branchID: BranchID
+        if let branch { branchID = branch } else if let home = call.shop.homeBranch { branchID = home } else {
+            body.errors.add("branch", "is required: this box has no home branch")
+            return nil
+        }
+        return BookingRequest(branchID: branchID, parts: parts, start: start, clientID: client, guest: guest, source: source,
+                              specialRequests: requests, hold: hold, actor: call.actor)
+    }
+
+    static func create(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let request = try bookingRequest(body, call: call)
+        try body.validate()
+        guard let request else { throw APIError.validation([]) }
+        let booking = try await call.domain { try $0.book(request) }
+        let id = booking.appointment.id
+        return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201, location: "/v1/appointments/\(id)")
+    }
+
+    static func list(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let from = query.instant("from", required: true)
+        let to = query.instant("to", required: true)
+        let staff = query.id("staff", as: StaffID.self)
+        let client = query.id("client", as: ClientID.self)
+        let branch = query.id("branch", as: BranchID.self)
+        let statuses = query.enumeration("status", as: AppointmentStatus.self) ?? []
+        let limit = query.int("limit", range: 1...500) ?? 50
+        let cursor = query.string("cursor", maxLength: 512)
+        try query.validate()
+        guard let from, let to else { throw APIError.invalidParameters([]) }
+        var after: (start: Instant, id: AppointmentID)?
+        if let cursor {
+            guard let fields = Cursor.decode(cursor), let start = fields["s"].flatMap({ Int64($0) }), let id = fields["i"].flatMap(AppointmentID.init) else {
+                throw APIError.invalidParameters([FieldError(field: "cursor", message: "is not a cursor this endpoint returned")])
+            }
+            after = (Instant(milliseconds: start), id)
+        }
+        let resume = after
+        let shopQuery = Shop.AppointmentQuery(branch: branch, from: from, to: to, staff: staff, client: client, statuses: Set(statuses), after: resume, limit: limit + 1)
+        var appointments = try await call.domain { try $0.appointments(matching: shopQuery) }
+        var next: String?
+        if appointments.count > limit {
+            appointments.removeLast()
+            if let last = appointments.last { next = Cursor.encode(["s": String(last.start.milliseconds), "i": last.id.rawValue]) }
+        }
+        return .json(Page(items: appointments.map { AppointmentBody($0, zones: call.zones) }, nextCursor: next))
+    }
+
+    static func get(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: AppointmentID.self)
+        return .json(AppointmentBody(try await call.domain { try $0.appointment(id) }, zones: call.zones))
+    }
+
+    /// PATCH moves an appointment: a new `start` and/or staff per item (`staff`: one id per item).
+    static func patch(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: AppointmentID.self)
+        let body = try call.bodyReader()
+        let start = body.instant("start")
+        let staff = body.strings("staff", maxCount: 5, maxLength: 64)
+        try body.validate()
+        var staffIDs: [StaffID?]?
+        if let staff {
+            var ids: [StaffID?] = []
+            for (index, text) in staff.enumerated() {
+                guard let parsed = StaffID(text) else { throw APIError.validation([FieldError(field: "staff[\(index)]", message: "\"\(text.prefix(64))\" is not a UUIDv7 id")]) }
+                ids.append(parsed)
+            }
+            staffIDs = ids
+        }
+        guard start != nil || staffIDs != nil else { throw APIError.validation([FieldError(field: "start", message: "send `start` and/or `staff` to move the appointment")]) }
+        let actor = call.actor
+        let newStaff = staffIDs
+        let moved = try await call.domain { shop in try shop.reschedule(id, to: start ?? shop.appointment(id).start, staff: newStaff, actor: actor) }
+        return .json(AppointmentBody(moved, zones: call.zones))
+    }
+
+    static func history(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: AppointmentID.self)
+        let events = try await call.domain { shop in
+            _ = try shop.appointment(id)
+            return try shop.history(of: id)
+        }
+        return .json(Page(items: events.map {
+            AppointmentEventBody(id: $0.id, at: call.zones.format($0.at, branch: nil), actor: $0.actor, action: $0.action,
+                                 fromStatus: $0.fromStatus?.rawValue, toStatus: $0.toStatus?.rawValue, detail: $0.detail)
+        }, nextCursor: nil))
+    }
+
+    static let actions = ["confirm", "reject", "check-in", "complete", "no-show", "cancel", "reschedule"]
+
+    /// `POST /v1/appointments/{id}/{action}`: confirm (also completes a hold), reject, check-in,
+    /// complete, no-show, cancel, reschedule.
+    static func action(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: AppointmentID.self)
+        let action = call.parameter("action")
+        guard actions.contains(action) else {
+            throw APIError.notFound("\(action.prefix(40)) is not an appointment action; use one of \(actions.joined(separator: ", "))")
+        }
+        let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
+        let actor = call.actor
+        let updated: Appointment
+        switch action {
+        case "reject":
+            let reason = body.string("reason", maxLength: 500) ?? ""
+            try body.validate()
+            updated = try await call.domain { shop in try shop.reject(id, reason: reason, actor: actor); return try shop.appointment(id) }
+        case "cancel":
+            let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
+            let reason = body.string("reason", maxLength: 500) ?? ""
+            try body.validate()
+            updated = try await call.domain { shop in try shop.cancel(id, by: party, reason: reason, actor: actor); return try shop.appointment(id) }
+        case "reschedule":
+            let start = body.instant("start", required: true)
+            try body.validate()
+            guard let start else { throw APIError.validation([]) }
+            updated = try await call.domain { try $0.reschedule(id, to: start, actor: actor) }
+        default:
+            try body.validate()
+            updated = try await call.domain { shop in
+                switch action {
+                case "confirm":
+                    if try shop.appointment(id).status == .held { try shop.completeHold(id, actor: actor) } else { try shop.confirm(id, actor: actor) }
+                case "check-in": try shop.checkIn(id, actor: actor)
+                case "complete": try shop.complete(id, actor: actor)
+                default: try shop.markNoShow(id, actor: actor)
+                }
+                return try shop.appointment(id)
+            }
+        }
+        return .json(AppointmentBody(updated, zones: call.zones))
+    }
+
+    // MARK: Series
+
+    static func seriesBody(_ report: SeriesReport, call: Call) -> SeriesReportBody {
+        SeriesReportBody(series: report.seriesID.rawValue,
+                         booked: report.booked.map { AppointmentBody($0, zones: call.zones, trackingToken: report.trackingTokens[$0.id]) },
+                         failed: report.failed.map {
+                             SeriesReportBody.Failure(date: $0.date.description, start: call.zones.format(optional: $0.start, branch: nil),
+                                                      problem: $0.reason.code.description, detail: $0.reason.message)
+                         })
+    }
+
+    static func createSeries(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let request = try bookingRequest(body, call: call)
+        let frequency = body.enumeration("frequency", required: true, as: SeriesFrequency.self, allowed: [.weekly, .everyTwoWeeks, .monthly])
+        let count = body.int("count", range: 1...104)
+        let until = body.date("until")
+        if count == nil, until == nil, body.errors.errors.isEmpty { body.errors.add("count", "send `count` or `until`") }
+        try body.validate()
+        guard let request, let frequency else { throw APIError.validation([]) }
+        let report = try await call.domain { try $0.bookSeries(request, frequency: frequency, count: count, until: until) }
+        return .json(seriesBody(report, call: call), status: 201, location: "/v1/series/\(report.seriesID)")
+    }
+
+    static func getSeries(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: SeriesID.self)
+        let occurrences = try await call.domain { try $0.occurrences(of: id) }
+        guard !occurrences.isEmpty else { throw APIError.notFound("no series \(id)") }
+        return .json(Page(items: occurrences.map { AppointmentBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func cancelSeries(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: SeriesID.self)
+        let body = try call.bodyReader()
+        let from = body.date("from", required: true)
+        let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
+        let reason = body.string("reason", maxLength: 500) ?? ""
+        try body.validate()
+        guard let from else { throw APIError.validation([]) }
+        let actor = call.actor
+        let cancelled = try await call.domain { try $0.cancelSeries(id, from: from, by: party, reason: reason, actor: actor) }
+        return .json(["cancelled": cancelled.map(\.rawValue)])
+    }
+
+    static func moveSeries(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: SeriesID.self)
+        let body = try call.bodyReader()
+        let from = body.date("from", required: true)
+        let time = body.wallTime("time", required: true)
+        let shift = body.int("shift_days", range: -6...6) ?? 0
+        try body.validate()
+        guard let from, let time else { throw APIError.validation([]) }
+        let actor = call.actor
+        let report = try await call.domain { try $0.moveSeries(id, from: from, to: time, shiftingDays: shift, actor: actor) }
+        return .json(seriesBody(report, call: call))
+    }
+
+    // MARK: Waitlist
+
+    static func listWaitlist(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let named = query.id("branch", as: BranchID.self)
+        try query.validate()
+        let branch = try call.branch(named)
+        let entries = try await call.domain { try $0.waitlist(branch: branch) }
+        return .json(Page(items: entries.map { WaitlistBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func joinWaitlist(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let client = body.id("client", required: true, as: ClientID.self)
+        let service = body.id("service", required: true, as: OfferingID.self)
+        let staff = body.id("staff", as: StaffID.self)
+        let branch = body.id("branch", as: BranchID.self)
+        let from = body.date("from", required: true)
+        let to = body.date("to", required: true)
+        try body.validate()
+        guard let client, let service, let from, let to else { throw APIError.validation([]) }
+        let branchID = try call.branch(branch)
+        let entry = try await call.domain { try $0.joinWaitlist(client: client, branch: branchID, offering: service, staff: staff, from: from, to: to) }
+        return .json(WaitlistBody(entry, zones: call.zones), status: 201, location: "/v1/waitlist/\(entry.id)")
+    }
+
+    static func getWaitlistEntry(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: WaitlistEntryID.self)
+        return .json(WaitlistBody(try await call.domain { try $0.waitlistEntry(id) }, zones: call.zones))
+    }
+
+    static func waitlistAction(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: WaitlistEntryID.self)
+        let action = call.parameter("action")
+        guard ["accept", "decline", "leave"].contains(action) else {
+            throw APIError.notFound("\(action.prefix(40)) is not a waitlist action; use accept, decline or leave")
+        }
+        if !call.body.isEmpty { try call.bodyReader().validate() }
+        let actor = call.actor
+        if action == "accept" {
+            let booking = try await call.domain { try $0.acceptWaitlistOffer(id, actor: actor) }
+            return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201,
+                         location: "/v1/appointments/\(booking.appointment.id)")
+        }
+        let entry = try await call.domain { shop in
+            if action == "decline" { try shop.declineWaitlistOffer(id) } else { try shop.leaveWaitlist(id) }
+            return try shop.waitlistEntry(id)
+        }
+        return .json(WaitlistBody(entry, zones: call.zones))
+    }
+
+    // MARK: Conflicts
+
+    static func listConflicts(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let accepted = query.bool("include_accepted") ?? true
+        try query.validate()
+        let conflicts = try await call.domain { try $0.conflicts(includeAccepted: accepted) }
+        return .json(Page(items: conflicts.map { ConflictBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func resolveConflict(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ConflictID.self)
+        let body = try call.bodyReader()
+        let action = body.enumeration("action", required: true, as: ConflictResolution.Action.self, allowed: [.accept, .move, .cancel])
+        let appointment = body.id("appointment", as: AppointmentID.self)
+        let start = body.instant("start")
+        let note = body.string("note", maxLength: 500) ?? ""
+        try body.validate()
+        guard let action else { throw APIError.validation([]) }
+        let actor = call.actor
+        let conflicts = try await call.domain { shop in
+            try shop.resolveConflict(id, action: action, appointment: appointment, newStart: start, actor: actor, note: note)
+            return try shop.conflicts()
+        }
+        return .json(Page(items: conflicts.map { ConflictBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+}
+
+/// What a guest can do with the tracking token from their confirmation — and nothing else.
+enum GuestHandlers {
+    static func get(_ call: Call) async throws -> Reply {
+        let token = call.parameter("token")
+        let appointment = try await call.domain { try $0.guestBooking(token: token) }
+        return .json(AppointmentBody(appointment, zones: call.zones))
+    }
+
+    static func cancel(_ call: Call) async throws -> Reply {
+        let token = call.parameter("token")
+        let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
+        let reason = body.string("reason", maxLength: 500) ?? ""
+        try body.validate()
+        let appointment = try await call.domain { shop in
+            try shop.cancelGuestBooking(token: token, reason: reason)
+            return try shop.guestBooking(token: token)
+        }
+        return .json(AppointmentBody(appointment, zones: call.zones))
+    }
+
+    static func reschedule(_ call: Call) async throws -> Reply {
+        let token = call.parameter("token")
+        let body = try call.bodyReader()
+        let start = body.instant("start", required: true)
+        try body.validate()
+        guard let start else { throw APIError.validation([]) }
+        let appointment = try await call.domain { try $0.rescheduleGuestBooking(token: token, to: start) }
+        return .json(AppointmentBody(appointment, zones: call.zones))
+    }
+}
+
+enum ClientHandlers {
+    static func list(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let text = query.string("q", maxLength: 200)
+        let limit = query.int("limit", range: 1...200) ?? 50
+        let cursor = query.string("cursor", maxLength: 512)
+        try query.validate()
+        let fields = try cursor.map { cursor throws(APIError) -> [String: String] in
+            guard let fields = Cursor.decode(cursor) else { throw APIError.invalidParameters([FieldError(field: "cursor", message: "is not a cursor this endpoint returned")]) }
+            return fields
+        }
+        if let text, !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            // Ranked search: the cursor is an offset into at most 200 best matches.
+            let offset = fields.flatMap { $0["o"].flatMap { Int($0) } } ?? 0
+            guard (0...200).contains(offset) else { throw APIError.invalidParameters([FieldError(field: "cursor", message: "is not a cursor this endpoint returned")]) }
+            let found = try await call.domain { try $0.searchClients(text, limit: min(200, offset + limit + 1)) }
+            let page = Array(found.dropFirst(offset).prefix(limit))
+            let next = found.count > offset + limit && offset + limit < 200 ? Cursor.encode(["o": String(offset + limit)]) : nil
+            return .json(Page(items: page.map { ClientBody($0, zones: call.zones) }, nextCursor: next))
+        }
+        var after: (name: String, id: ClientID)?
+        if let fields {
+            guard let name = fields["n"], let id = fields["i"].flatMap(ClientID.init) else {
+                throw APIError.invalidParameters([FieldError(field: "cursor", message: "is not a cursor this endpoint returned")])
+            }
+            after = (name, id)
+        }
+        let resume = after
+        var clients = try await call.domain { try $0.clients(after: resume, limit: limit + 1) }
+        var next: String?
+        if clients.count > limit {
+            clients.removeLast()
+            if let last = clients.last { next = Cursor.encode(["n": last.name, "i": last.id.rawValue]) }
+        }
+        return .json(Page(items: clients.map { ClientBody($0, zones: call.zones) }, nextCursor: next))
+    }
+
+    static func draft(_ body: BodyReader, base: Client?) -> ClientDraft? {
+        let name = body.string("name", required: base == nil, maxLength: 200, allowEmpty: false)
+        let phone = body.string("phone", maxLength: 40)
+        let email = body.string("email", maxLength: 254)
+        let tags = body.strings("tags", maxCount: 50, maxLength: 50)
+        let preferences = body.string("preferences", maxLength: 2000)
+        let consent = body.bool("marketing_consent")
+        guard let resolvedName = name ?? base?.name else { return nil }
+        return ClientDraft(name: resolvedName, phone: phone ?? base?.phone ?? "", email: email ?? base?.email ?? "", tags: tags ?? base?.tags ?? [],
+                           preferences: preferences ?? base?.preferences ?? "", marketingConsent: consent ?? base?.marketingConsent ?? false)
+    }
+
+    static func create(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let branch = body.id("branch", as: BranchID.self)
+        let draft = draft(body, base: nil)
+        try body.validate()
+        guard let draft else { throw APIError.validation([]) }
+        let branchID = try call.branch(branch)
+        let client = try await call.domain { try $0.createClient(draft, branch: branchID) }
+        return .json(ClientBody(client, zones: call.zones), status: 201, location: "/v1/clients/\(client.id)")
+    }
+
+    static func duplicates(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        struct DuplicateBody: Encodable { var phone: String; var clients: [String] }
+        let suggestions = try await call.domain { try $0.duplicateSuggestions() }
+        return .json(Page(items: suggestions.map { DuplicateBody(phone: $0.phone, clients: $0.clients.map(\.rawValue)) }, nextCursor: nil))
+    }
+
+    static func get(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        return .json(ClientBody(try await call.domain { try $0.client(id) }, zones: call.zones))
+    }
+
+    /// PATCH changes only the fields sent.
+    static func update(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        let body = try call.bodyReader()
+        let branch = body.id("branch", as: BranchID.self)
+        let raw = body
+        let branchID = try call.branch(branch)
+        let client = try await call.domain { shop -> Client in
+            let current = try shop.client(id)
+            let draft = draft(raw, base: current)
+            try raw.validate()
+            guard let draft else { throw APIError.validation([]) }
+            return try shop.updateClient(id, draft, branch: branchID)
+        }
+        return .json(ClientBody(client, zones: call.zones))
+    }
+
+    static func notes(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        try call.query().validate()
+        let notes = try await call.domain { shop in
+            _ = try shop.client(id)
+            return try shop.notes(of: id)
+        }
+        return .json(Page(items: notes.map { NoteBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func addNote(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        let body = try call.bodyReader()
+        let text = body.string("body", required: true, maxLength: 10_000, allowEmpty: false)
+        try body.validate()
+        guard let text else { throw APIError.validation([]) }
+        let actor = call.actor
+        let note = try await call.domain { try $0.addNote(to: id, body: text, author: actor) }
+        return .json(NoteBody(note, zones: call.zones), status: 201)
+    }
+
+    static func history(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        let history = try await call.domain { shop in
+            _ = try shop.client(id)
+            return try shop.history(of: id)
+        }
+        return .json(ClientHistoryBody(visits: history.visits.map { AppointmentBody($0, zones: call.zones) }, completedVisits: history.completedVisits,
+                                       noShows: history.noShows, lateCancellations: history.lateCancellations,
+                                       lifetimeSpend: history.lifetimeSpend.map(MoneyBody.init)))
+    }
+
+    /// Merges this client (a duplicate) into `into`, the record that survives.
+    static func merge(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ClientID.self)
+        let body = try call.bodyReader()
+        let into = body.id("into", required: true, as: ClientID.self)
+        try body.validate()
+        guard let into else { throw APIError.validation([]) }
+        let actor = call.actor
+        let survivor = try await call.domain { shop in
+            try shop.mergeClients(id, into: into, actor: actor)
+            return try shop.client(into)
+        }
+        return .json(ClientBody(survivor, zones: call.zones))
+    }
+}

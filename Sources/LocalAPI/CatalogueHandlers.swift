@@ -1,0 +1,383 @@
+import Domain
+import Foundation
+
+extension BodyReader {
+    /// `[["09:00", "13:00"], ["14:00", "18:00"]]`
+    func intervals(_ key: String, required: Bool = false) -> [WallInterval]? {
+        markSeen(key)
+        guard let value = object[key], value != .null else {
+            if required { errors.add(name(key), "is required") }
+            return nil
+        }
+        return parseIntervals(value, field: name(key))
+    }
+
+    private func parseIntervals(_ value: JSONValue, field: String) -> [WallInterval]? {
+        guard case .array(let items) = value, items.count <= 12 else { errors.add(field, "must be an array of at most 12 [\"HH:MM\", \"HH:MM\"] pairs"); return nil }
+        var result: [WallInterval] = []
+        for (index, item) in items.enumerated() {
+            guard case .array(let pair) = item, pair.count == 2, case .string(let start) = pair[0], case .string(let end) = pair[1],
+                  let interval = WallInterval(start, end) else {
+                errors.add("\(field)[\(index)]", "must be a pair of times, e.g. [\"09:00\", \"13:00\"]"); return nil
+            }
+            result.append(interval)
+        }
+        return result
+    }
+
+    /// `{"mon": [["09:00", "18:00"]], …}`; a missing weekday is closed.
+    func weeklyHours(_ key: String, required: Bool = false) -> WeeklyHours? {
+        markSeen(key)
+        guard let value = object[key], value != .null else {
+            if required { errors.add(name(key), "is required") }
+            return nil
+        }
+        guard case .object(let days) = value else { errors.add(name(key), "must be an object of weekdays (mon…sun), not \(value.typeName)"); return nil }
+        var hours: [Weekday: [WallInterval]] = [:]
+        for (day, intervals) in days.sorted(by: { $0.key < $1.key }) {
+            guard let weekday = Weekday(key: day) else { errors.add("\(name(key)).\(day)", "is not a weekday (mon, tue, wed, thu, fri, sat, sun)"); continue }
+            if let parsed = parseIntervals(intervals, field: "\(name(key)).\(day)") { hours[weekday] = parsed }
+        }
+        return WeeklyHours(hours)
+    }
+}
+
+enum CatalogueHandlers {
+    // MARK: Branches
+
+    static func listBranches(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        let branches = try await call.domain { try $0.branches() }
+        return .json(Page(items: branches.map(BranchBody.init), nextCursor: nil))
+    }
+
+    static func getBranch(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: BranchID.self)
+        return .json(BranchBody(try await call.domain { try $0.branch(id) }))
+    }
+
+    static func createBranch(_ call: Call) async throws -> Reply {
+        let now = call.shop.now
+        return try await saveBranch(call, id: .generate(at: now), status: 201)
+    }
+
+    static func replaceBranch(_ call: Call) async throws -> Reply {
+        try await saveBranch(call, id: try call.id("id", as: BranchID.self), status: 200)
+    }
+
+    private static func saveBranch(_ call: Call, id: BranchID, status: Int) async throws -> Reply {
+        let body = try call.bodyReader()
+        let name = body.string("name", required: true, maxLength: 200, allowEmpty: false)
+        let address = body.string("address", maxLength: 500) ?? ""
+        let phone = body.string("phone", maxLength: 40) ?? ""
+        let timeZone = body.string("time_zone", required: true, maxLength: 64, allowEmpty: false)
+        let currency = body.string("currency", required: true, maxLength: 3, allowEmpty: false)
+        let locale = body.string("locale", maxLength: 35) ?? "en"
+        let region = body.string("region", maxLength: 2) ?? ""
+        let hours = body.weeklyHours("opening_hours", required: true)
+        var policy = BookingPolicy()
+        if let reader = body.object("policy") {
+            policy.minimumNoticeMinutes = reader.int("minimum_notice_minutes", range: 0...525_600) ?? policy.minimumNoticeMinutes
+            policy.horizonDays = reader.int("horizon_days", range: 0...730) ?? policy.horizonDays
+            policy.cancellationCutoffHours = reader.int("cancellation_cutoff_hours", range: 0...8760) ?? policy.cancellationCutoffHours
+            policy.slotHoldMinutes = reader.int("slot_hold_minutes", range: 1...1440) ?? policy.slotHoldMinutes
+            reader.finish()
+        }
+        let active = body.bool("active") ?? true
+        try body.validate()
+        guard let name, let timeZone, let currency, let hours else { throw APIError.validation([]) }
+        let branch = Branch(id: id, name: name, address: address, phone: phone, timeZone: timeZone, currency: currency, locale: locale,
+                            region: region, openingHours: hours, policy: policy, isActive: active)
+        let saved = try await call.domain { shop -> Branch in
+            try shop.save(branch)
+            return try shop.branch(id)
+        }
+        return .json(BranchBody(saved), status: status, location: status == 201 ? "/v1/branches/\(id)" : nil)
+    }
+
+    static func listBranchOverrides(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: BranchID.self)
+        let query = call.query()
+        let from = query.date("from")
+        try query.validate()
+        let overrides = try await call.domain { shop in
+            try shop.overrides(branch: id, from: from ?? (try? ZoneRules.named(shop.branch(id).timeZone).localDate(of: shop.now)) ?? LocalDate(daysSinceEpoch: 0))
+        }
+        return .json(Page(items: overrides.map(OverrideBody.init), nextCursor: nil))
+    }
+
+    static func parseOverride(_ call: Call) throws -> DateOverride {
+        guard let date = LocalDate(call.parameter("date")) else {
+            throw APIError.invalidParameters([FieldError(field: "date", message: "\"\(call.parameter("date").prefix(32))\" is not a date (YYYY-MM-DD)")])
+        }
+        let body = try call.bodyReader()
+        let intervals = body.intervals("intervals", required: true)
+        let note = body.string("note", maxLength: 500) ?? ""
+        try body.validate()
+        return DateOverride(date: date, intervals: intervals ?? [], note: note)
+    }
+
+    static func setBranchOverride(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: BranchID.self)
+        let override = try parseOverride(call)
+        try await call.domain { try $0.setOverride(override, branch: id) }
+        return .json(OverrideBody(override))
+    }
+
+    static func removeBranchOverride(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: BranchID.self)
+        guard let date = LocalDate(call.parameter("date")) else { throw APIError.invalidParameters([FieldError(field: "date", message: "is not a date (YYYY-MM-DD)")]) }
+        try await call.domain { try $0.removeOverride(on: date, branch: id) }
+        return .noContent
+    }
+
+    // MARK: Services
+
+    static func listCategories(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let named = query.id("branch", as: BranchID.self)
+        try query.validate()
+        let branch = try call.branch(named)
+        let categories = try await call.domain { try $0.categories(branch: branch) }
+        return .json(Page(items: categories.map { CategoryBody(name: $0.name, services: $0.offerings) }, nextCursor: nil))
+    }
+
+    static func listServices(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let named = query.id("branch", as: BranchID.self)
+        let inactive = query.bool("include_inactive") ?? false
+        let category = query.string("category")
+        try query.validate()
+        let branch = try call.branch(named)
+        let offerings = try await call.domain { try $0.offerings(branch: branch, includeInactive: inactive) }
+        return .json(Page(items: offerings.filter { category == nil || $0.category == category }.map(ServiceBody.init), nextCursor: nil))
+    }
+
+    static func getService(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: OfferingID.self)
+        return .json(ServiceBody(try await call.domain { try $0.offering(id) }))
+    }
+
+    static func createService(_ call: Call) async throws -> Reply {
+        try await saveService(call, id: .generate(at: call.shop.now), status: 201)
+    }
+
+    static func replaceService(_ call: Call) async throws -> Reply {
+        try await saveService(call, id: try call.id("id", as: OfferingID.self), status: 200)
+    }
+
+    private static func saveService(_ call: Call, id: OfferingID, status: Int) async throws -> Reply {
+        let body = try call.bodyReader()
+        let branch = body.id("branch", as: BranchID.self)
+        let category = body.string("category", maxLength: 100) ?? ""
+        let names = body.stringMap("names", required: true, maxLength: 200)
+        let descriptions = body.stringMap("descriptions") ?? [:]
+        let duration = body.int("duration_minutes", required: true, range: 1...1440)
+        var price: Money?
+        if let reader = body.object("price", required: true) {
+            let amount = reader.integer("amount_minor", required: true, range: 0...1_000_000_000_000)
+            let currency = reader.string("currency", required: true, maxLength: 3, allowEmpty: false)
+            reader.finish()
+            if let amount, let currency { price = Money(amountMinor: amount, currency: currency) }
+        }
+        let before = body.int("buffer_before_minutes", range: 0...240) ?? 0
+        let after = body.int("buffer_after_minutes", range: 0...240) ?? 0
+        let step = body.int("slot_step_minutes", range: 1...240) ?? 15
+        let capacity = body.int("capacity", range: 1...1000) ?? 1
+        var resources: [ResourceRequirement] = []
+        for reader in body.objects("resources", maxCount: 10) ?? [] {
+            let resource = reader.id("resource", required: true, as: ResourceID.self)
+            let quantity = reader.int("quantity", range: 1...1000) ?? 1
+            reader.finish()
+            if let resource { resources.append(ResourceRequirement(resource: resource, quantity: quantity)) }
+        }
+        let active = body.bool("active") ?? true
+        let order = body.int("display_order", range: -1_000_000...1_000_000) ?? 0
+        try body.validate()
+        let branchID = try call.branch(branch)
+        guard let names, let duration, let price else { throw APIError.validation([]) }
+        let offering = Offering(id: id, branchID: branchID, category: category, names: names, descriptions: descriptions, durationMinutes: duration,
+                                price: price, bufferBeforeMinutes: before, bufferAfterMinutes: after, slotStepMinutes: step, capacity: capacity,
+                                resources: resources, isActive: active, displayOrder: order)
+        let saved = try await call.domain { shop -> Offering in
+            try shop.save(offering)
+            return try shop.offering(id)
+        }
+        return .json(ServiceBody(saved), status: status, location: status == 201 ? "/v1/services/\(id)" : nil)
+    }
+
+    // MARK: Staff
+
+    static func listStaff(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let named = query.id("branch", as: BranchID.self)
+        let inactive = query.bool("include_inactive") ?? false
+        try query.validate()
+        let branch = try call.branch(named)
+        let staff = try await call.domain { try $0.staff(branch: branch, includeInactive: inactive) }
+        return .json(Page(items: staff.map(StaffBody.init), nextCursor: nil))
+    }
+
+    static func getStaff(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        return .json(StaffBody(try await call.domain { try $0.staffMember(id) }))
+    }
+
+    static func createStaff(_ call: Call) async throws -> Reply {
+        try await saveStaff(call, id: .generate(at: call.shop.now), status: 201)
+    }
+
+    static func replaceStaff(_ call: Call) async throws -> Reply {
+        try await saveStaff(call, id: try call.id("id", as: StaffID.self), status: 200)
+    }
+
+    private static func saveStaff(_ call: Call, id: StaffID, status: Int) async throws -> Reply {
+        let body = try call.bodyReader()
+        let branch = body.id("branch", as: BranchID.self)
+        let name = body.string("name", required: true, maxLength: 200, allowEmpty: false)
+        let schedule = body.weeklyHours("schedule", required: true)
+        let breaks = body.weeklyHours("breaks") ?? WeeklyHours()
+        let active = body.bool("active") ?? true
+        let order = body.int("display_order", range: -1_000_000...1_000_000) ?? 0
+        try body.validate()
+        let branchID = try call.branch(branch)
+        guard let name, let schedule else { throw APIError.validation([]) }
+        let member = StaffMember(id: id, branchID: branchID, name: name, schedule: schedule, breaks: breaks, isActive: active, displayOrder: order)
+        let saved = try await call.domain { shop -> StaffMember in
+            try shop.save(member)
+            return try shop.staffMember(id)
+        }
+        return .json(StaffBody(saved), status: status, location: status == 201 ? "/v1/staff/\(id)" : nil)
+    }
+
+    static func listStaffServices(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        try call.query().validate()
+        let assignments = try await call.domain { try $0.assignments(staff: id) }
+        return .json(Page(items: assignments.map(StaffServiceBody.init), nextCursor: nil))
+    }
+
+    static func assignService(_ call: Call) async throws -> Reply {
+        let staff = try call.id("id", as: StaffID.self)
+        let service = try call.id("service", as: OfferingID.self)
+        var duration: Int?
+        var price: Int64?
+        if !call.body.isEmpty {
+            let body = try call.bodyReader()
+            duration = body.int("duration_minutes", range: 1...1440)
+            price = body.integer("price_minor", range: 0...1_000_000_000_000)
+            try body.validate()
+        }
+        let assignment = StaffOffering(staffID: staff, offeringID: service, durationMinutes: duration, priceMinor: price)
+        try await call.domain { try $0.assign(assignment) }
+        return .json(StaffServiceBody(assignment))
+    }
+
+    static func unassignService(_ call: Call) async throws -> Reply {
+        let staff = try call.id("id", as: StaffID.self)
+        let service = try call.id("service", as: OfferingID.self)
+        try await call.domain { try $0.unassign(staff: staff, offering: service) }
+        return .noContent
+    }
+
+    static func listStaffOverrides(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        let query = call.query()
+        let from = query.date("from")
+        try query.validate()
+        let overrides = try await call.domain { shop in
+            try shop.overrides(staff: id, from: from ?? LocalDate(daysSinceEpoch: Int(shop.now.milliseconds / 86_400_000) - 1))
+        }
+        return .json(Page(items: overrides.map(OverrideBody.init), nextCursor: nil))
+    }
+
+    static func setStaffOverride(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        let override = try parseOverride(call)
+        try await call.domain { try $0.setOverride(override, staff: id) }
+        return .json(OverrideBody(override))
+    }
+
+    static func removeStaffOverride(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        guard let date = LocalDate(call.parameter("date")) else { throw APIError.invalidParameters([FieldError(field: "date", message: "is not a date (YYYY-MM-DD)")]) }
+        try await call.domain { try $0.removeOverride(on: date, staff: id) }
+        return .noContent
+    }
+
+    static func listTimeOff(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        let query = call.query()
+        let from = query.instant("from")
+        try query.validate()
+        let entries = try await call.domain { shop in try shop.timeOff(staff: id, from: from ?? shop.now) }
+        return .json(Page(items: entries.map { timeOffBody($0, call: call) }, nextCursor: nil))
+    }
+
+    static func timeOffBody(_ entry: TimeOff, call: Call) -> TimeOffBody {
+        TimeOffBody(id: entry.id.rawValue, staff: entry.staffID.rawValue, start: call.zones.format(entry.range.start, branch: nil),
+                    end: call.zones.format(entry.range.end, branch: nil), reason: entry.reason)
+    }
+
+    static func addTimeOff(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: StaffID.self)
+        let body = try call.bodyReader()
+        let start = body.instant("start", required: true)
+        let end = body.instant("end", required: true)
+        let reason = body.string("reason", maxLength: 500) ?? ""
+        try body.validate()
+        guard let start, let end else { throw APIError.validation([]) }
+        guard start < end else { throw APIError.validation([FieldError(field: "end", message: "must be after start")]) }
+        let entry = try await call.domain { try $0.addTimeOff(staff: id, range: TimeRange(start: start, end: end), reason: reason) }
+        return .json(timeOffBody(entry, call: call), status: 201)
+    }
+
+    static func removeTimeOff(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: TimeOffID.self)
+        try await call.domain { try $0.removeTimeOff(id) }
+        return .noContent
+    }
+
+    // MARK: Resources
+
+    static func listResources(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let named = query.id("branch", as: BranchID.self)
+        let inactive = query.bool("include_inactive") ?? false
+        try query.validate()
+        let branch = try call.branch(named)
+        let resources = try await call.domain { try $0.resources(branch: branch, includeInactive: inactive) }
+        return .json(Page(items: resources.map(ResourceBody.init), nextCursor: nil))
+    }
+
+    static func getResource(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: ResourceID.self)
+        return .json(ResourceBody(try await call.domain { try $0.resource(id) }))
+    }
+
+    static func createResource(_ call: Call) async throws -> Reply {
+        try await saveResource(call, id: .generate(at: call.shop.now), status: 201)
+    }
+
+    static func replaceResource(_ call: Call) async throws -> Reply {
+        try await saveResource(call, id: try call.id("id", as: ResourceID.self), status: 200)
+    }
+
+    private static func saveResource(_ call: Call, id: ResourceID, status: Int) async throws -> Reply {
+        let body = try call.bodyReader()
+        let branch = body.id("branch", as: BranchID.self)
+        let name = body.string("name", required: true, maxLength: 200, allowEmpty: false)
+        let kind = body.string("kind", maxLength: 50) ?? "room"
+        let units = body.int("units", range: 1...10_000) ?? 1
+        let active = body.bool("active") ?? true
+        try body.validate()
+        let branchID = try call.branch(branch)
+        guard let name else { throw APIError.validation([]) }
+        let resource = Resource(id: id, branchID: branchID, name: name, kind: kind, units: units, isActive: active)
+        let saved = try await call.domain { shop -> Resource in
+            try shop.save(resource)
+            return try shop.resource(id)
+        }
+        return .json(ResourceBody(saved), status: status, location: status == 201 ? "/v1/resources/\(id)" : nil)
+    }
+}

@@ -1,0 +1,317 @@
+import Domain
+import HTTPTypes
+import Hummingbird
+
+extension LocalAPI {
+    /// Every endpoint of the API, in the order docs/api.md lists them.
+    static let endpoints: [Endpoint] = [
+        // System
+        Endpoint(.get, "/health", .open, SystemHandlers.health),
+        Endpoint(.get, "/ready", .open, SystemHandlers.ready),
+        Endpoint(.get, "/metrics", .open, SystemHandlers.metrics),
+        Endpoint(.get, "/openapi.json", .open, SystemHandlers.openAPI),
+        Endpoint(.get, "/v1/status", .systemRead, SystemHandlers.status),
+        Endpoint(.get, "/v1/audit", .systemRead, SystemHandlers.audit),
+        Endpoint(.get, "/v1/me", .device, SystemHandlers.me),
+        Endpoint(.get, "/v1/events", .events, EventStream.handle),
+
+        // Pairing, devices, people, sessions
+        Endpoint(.post, "/v1/pairing-requests", .open, AccessHandlers.requestPairing),
+        Endpoint(.post, "/v1/pairing-requests/claim", .open, AccessHandlers.claimPairing),
+        Endpoint(.get, "/v1/pairing-requests", .devicesManage, AccessHandlers.listPairing),
+        Endpoint(.post, "/v1/pairing-requests/approve", .devicesManage, AccessHandlers.approvePairing),
+        Endpoint(.post, "/v1/pairing-requests/reject", .devicesManage, AccessHandlers.rejectPairing),
+        Endpoint(.get, "/v1/devices", .devicesManage, AccessHandlers.listDevices),
+        Endpoint(.post, "/v1/devices/{id}/revoke", .devicesManage, AccessHandlers.revokeDevice),
+        Endpoint(.get, "/v1/people", .devicesManage, AccessHandlers.listPeople),
+        Endpoint(.post, "/v1/people", .devicesManage, AccessHandlers.createPerson),
+        Endpoint(.patch, "/v1/people/{id}", .devicesManage, AccessHandlers.updatePerson),
+        Endpoint(.post, "/v1/sessions", .device, AccessHandlers.startSession),
+        Endpoint(.delete, "/v1/sessions/current", .device, AccessHandlers.endSession),
+
+        // Catalogue
+        Endpoint(.get, "/v1/branches", .catalogueRead, CatalogueHandlers.listBranches),
+        Endpoint(.post, "/v1/branches", .catalogueWrite, CatalogueHandlers.createBranch),
+        Endpoint(.get, "/v1/branches/{id}", .catalogueRead, CatalogueHandlers.getBranch),
+        Endpoint(.put, "/v1/branches/{id}", .catalogueWrite, CatalogueHandlers.replaceBranch),
+        Endpoint(.get, "/v1/branches/{id}/overrides", .catalogueRead, CatalogueHandlers.listBranchOverrides),
+        Endpoint(.put, "/v1/branches/{id}/overrides/{date}", .catalogueWrite, CatalogueHandlers.setBranchOverride),
+        Endpoint(.delete, "/v1/branches/{id}/overrides/{date}", .catalogueWrite, CatalogueHandlers.removeBranchOverride),
+        Endpoint(.get, "/v1/categories", .catalogueRead, CatalogueHandlers.listCategories),
+        Endpoint(.get, "/v1/services", .catalogueRead, CatalogueHandlers.listServices),
+        Endpoint(.post, "/v1/services", .catalogueWrite, CatalogueHandlers.createService),
+        Endpoint(.get, "/v1/services/{id}", .catalogueRead, CatalogueHandlers.getService),
+        Endpoint(.put, "/v1/services/{id}", .catalogueWrite, CatalogueHandlers.replaceService),
+        Endpoint(.get, "/v1/staff", .catalogueRead, CatalogueHandlers.listStaff),
+        Endpoint(.post, "/v1/staff", .catalogueWrite, CatalogueHandlers.createStaff),
+        Endpoint(.get, "/v1/staff/{id}", .catalogueRead, CatalogueHandlers.getStaff),
+        Endpoint(.put, "/v1/staff/{id}", .catalogueWrite, CatalogueHandlers.replaceStaff),
+        Endpoint(.get, "/v1/staff/{id}/services", .catalogueRead, CatalogueHandlers.listStaffServices),
+        Endpoint(.put, "/v1/staff/{id}/services/{service}", .catalogueWrite, CatalogueHandlers.assignService),
+        Endpoint(.delete, "/v1/staff/{id}/services/{service}", .catalogueWrite, CatalogueHandlers.unassignService),
+        Endpoint(.get, "/v1/staff/{id}/overrides", .catalogueRead, CatalogueHandlers.listStaffOverrides),
+        Endpoint(.put, "/v1/staff/{id}/overrides/{date}", .catalogueWrite, CatalogueHandlers.setStaffOverride),
+        Endpoint(.delete, "/v1/staff/{id}/overrides/{date}", .catalogueWrite, CatalogueHandlers.removeStaffOverride),
+        Endpoint(.get, "/v1/staff/{id}/time-off", .catalogueRead, CatalogueHandlers.listTimeOff),
+        Endpoint(.post, "/v1/staff/{id}/time-off", .catalogueWrite, CatalogueHandlers.addTimeOff),
+        Endpoint(.delete, "/v1/time-off/{id}", .catalogueWrite, CatalogueHandlers.removeTimeOff),
+        Endpoint(.get, "/v1/resources", .catalogueRead, CatalogueHandlers.listResources),
+        Endpoint(.post, "/v1/resources", .catalogueWrite, CatalogueHandlers.createResource),
+        Endpoint(.get, "/v1/resources/{id}", .catalogueRead, CatalogueHandlers.getResource),
+        Endpoint(.put, "/v1/resources/{id}", .catalogueWrite, CatalogueHandlers.replaceResource),
+
+        // Availability and appointments
+        Endpoint(.get, "/v1/availability", .catalogueRead, BookingHandlers.availability),
+        Endpoint(.post, "/v1/appointments", .book, BookingHandlers.create),
+        Endpoint(.get, "/v1/appointments", .appointmentsRead, BookingHandlers.list),
+        Endpoint(.get, "/v1/appointments/{id}", .appointmentsRead, BookingHandlers.get),
+        Endpoint(.patch, "/v1/appointments/{id}", .appointmentsManage, BookingHandlers.patch),
+        Endpoint(.get, "/v1/appointments/{id}/events", .appointmentsRead, BookingHandlers.history),
+        Endpoint(.post, "/v1/appointments/{id}/{action}", .appointmentsManage, BookingHandlers.action),
+        Endpoint(.post, "/v1/series", .appointmentsManage, BookingHandlers.createSeries),
+        Endpoint(.get, "/v1/series/{id}", .appointmentsRead, BookingHandlers.getSeries),
+        Endpoint(.post, "/v1/series/{id}/cancel", .appointmentsManage, BookingHandlers.cancelSeries),
+        Endpoint(.post, "/v1/series/{id}/move", .appointmentsManage, BookingHandlers.moveSeries),
+        Endpoint(.get, "/v1/waitlist", .appointmentsRead, BookingHandlers.listWaitlist),
+        Endpoint(.post, "/v1/waitlist", .appointmentsManage, BookingHandlers.joinWaitlist),
+        Endpoint(.get, "/v1/waitlist/{id}", .appointmentsRead, BookingHandlers.getWaitlistEntry),
+        Endpoint(.post, "/v1/waitlist/{id}/{action}", .appointmentsManage, BookingHandlers.waitlistAction),
+        Endpoint(.get, "/v1/conflicts", .conflictsRead, BookingHandlers.listConflicts),
+        Endpoint(.post, "/v1/conflicts/{id}/resolve", .conflictsResolve, BookingHandlers.resolveConflict),
+
+        // Guests, by tracking token
+        Endpoint(.get, "/v1/bookings/{token}", .open, GuestHandlers.get),
+        Endpoint(.post, "/v1/bookings/{token}/cancel", .open, GuestHandlers.cancel),
+        Endpoint(.post, "/v1/bookings/{token}/reschedule", .open, GuestHandlers.reschedule),
+
+        // Clients
+        Endpoint(.get, "/v1/clients", .clientsRead, ClientHandlers.list),
+        Endpoint(.post, "/v1/clients", .clientsWrite, ClientHandlers.create),
+        Endpoint(.get, "/v1/clients/duplicates", .clientsRead, ClientHandlers.duplicates),
+        Endpoint(.get, "/v1/clients/{id}", .clientsRead, ClientHandlers.get),
+        Endpoint(.patch, "/v1/clients/{id}", .clientsWrite, ClientHandlers.update),
+        Endpoint(.get, "/v1/clients/{id}/notes", .clientsRead, ClientHandlers.notes),
+        Endpoint(.post, "/v1/clients/{id}/notes", .clientsNotes, ClientHandlers.addNote),
+        Endpoint(.get, "/v1/clients/{id}/history", .clientsRead, ClientHandlers.history),
+        Endpoint(.post, "/v1/clients/{id}/merge", .clientsMerge, ClientHandlers.merge),
+    ]
+}
+
+enum SystemHandlers {
+    static func health(_ call: Call) async throws -> Reply {
+        .json(["status": "ok"])
+    }
+
+    static func ready(_ call: Call) async throws -> Reply {
+        guard call.api.configuration.isReady(), !call.api.shuttingDown.load(ordering: .relaxed) else {
+            throw APIError(status: 503, kind: "not_ready", title: "Not ready", detail: "the box is starting or shutting down")
+        }
+        _ = try await call.api.blocking { try call.shop.latestEventSequence() }
+        return .json(["status": "ready"])
+    }
+
+    static func metrics(_ call: Call) async throws -> Reply {
+        let text = await call.api.configuration.metricsText()
+        return Reply(body: Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    static func openAPI(_ call: Call) async throws -> Reply {
+        Reply(body: call.api.configuration.openAPIDocument)
+    }
+
+    static func status(_ call: Call) async throws -> Reply {
+        let status = try await call.api.blocking { try call.api.configuration.status() }
+        return .json(status)
+    }
+
+    struct AuditBody: Encodable {
+        var id: String
+        var at: String
+        var site: String
+        var device: String
+        var deviceName: String
+        var person: String?
+        var personName: String?
+        var role: String
+        var operation: String
+        var requestId: String
+    }
+
+    static func audit(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let limit = query.int("limit", range: 1...500) ?? 100
+        try query.validate()
+        let events = try await call.domain { try $0.auditEvents(limit: limit) }
+        return .json(Page(items: events.map {
+            AuditBody(id: $0.id, at: call.zones.format($0.at, branch: nil), site: $0.site, device: $0.deviceID, deviceName: $0.deviceName,
+                      person: $0.personID.isEmpty ? nil : $0.personID, personName: $0.personName.isEmpty ? nil : $0.personName,
+                      role: $0.role, operation: $0.operation, requestId: $0.requestID)
+        }, nextCursor: nil))
+    }
+
+    struct MeBody: Encodable {
+        var device: DeviceBody
+        var person: PersonBody?
+        var role: String
+        var permissions: [String]
+        var homeBranch: String?
+    }
+
+    static func me(_ call: Call) async throws -> Reply {
+        guard let principal = call.principal else { throw APIError.unauthenticated("no device") }
+        return .json(MeBody(device: DeviceBody(principal.device, zones: call.zones), person: principal.person.map { PersonBody($0, zones: call.zones) },
+                            role: principal.role.rawValue,
+                            permissions: Permission.allCases.filter { $0 != .open && $0.isGranted(to: principal.role) }.map(\.rawValue),
+                            homeBranch: call.shop.homeBranch?.rawValue))
+    }
+}
+
+enum AccessHandlers {
+    struct PairingCreated: Encodable {
+        var secret: String
+        var code: String
+        var expiresAt: String
+    }
+
+    static func requestPairing(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let name = body.string("device_name", required: true, maxLength: 100, allowEmpty: false)
+        try body.validate()
+        let policy = call.api.configuration.access
+        let remote = call.context.remoteAddress
+        let (secret, request) = try await call.domain { try $0.requestPairing(deviceName: name ?? "", remote: remote, policy: policy) }
+        return .json(PairingCreated(secret: secret, code: request.code, expiresAt: call.zones.format(request.expiresAt, branch: nil)), status: 201)
+    }
+
+    struct Claimed: Encodable {
+        var status: String
+        var device: DeviceBody?
+        var token: String?
+        var expiresAt: String?
+    }
+
+    static func claimPairing(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let secret = body.string("secret", required: true, maxLength: 100, allowEmpty: false)
+        try body.validate()
+        switch try await call.domain({ try $0.claimPairing(secret: secret ?? "") }) {
+        case .pending(let request):
+            return .json(Claimed(status: "pending", expiresAt: call.zones.format(request.expiresAt, branch: nil)), status: 202)
+        case .paired(let device, let token):
+            return .json(Claimed(status: "paired", device: DeviceBody(device, zones: call.zones), token: token), status: 200)
+        }
+    }
+
+    static func listPairing(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        let requests = try await call.domain { try $0.pairingRequests() }
+        return .json(Page(items: requests.map { PairingBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func approvePairing(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let code = body.string("code", required: true, maxLength: 12, allowEmpty: false)
+        let role = body.enumeration("role", required: true, as: Role.self, allowed: Role.allCases)
+        try body.validate()
+        guard let code, let role else { throw APIError.validation([]) }
+        guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not pair a device as \(role.rawValue)") }
+        let principal = call.principal
+        let policy = call.api.configuration.access
+        let request = try await call.domain {
+            try $0.decidePairing(code: code, approve: true, role: role, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
+        }
+        return .json(PairingBody(request, zones: call.zones))
+    }
+
+    static func rejectPairing(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let code = body.string("code", required: true, maxLength: 12, allowEmpty: false)
+        try body.validate()
+        let principal = call.principal
+        let policy = call.api.configuration.access
+        let request = try await call.domain {
+            try $0.decidePairing(code: code ?? "", approve: false, role: .kiosk, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
+        }
+        return .json(PairingBody(request, zones: call.zones))
+    }
+
+    static func listDevices(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        let devices = try await call.domain { try $0.devices() }
+        return .json(Page(items: devices.map { DeviceBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func revokeDevice(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: DeviceID.self)
+        if !call.body.isEmpty { try call.bodyReader().validate() }
+        let actor = call.actor
+        let device = try await call.domain { try $0.revokeDevice(id, by: actor) }
+        return .json(DeviceBody(device, zones: call.zones))
+    }
+
+    static func listPeople(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        let people = try await call.domain { try $0.people() }
+        return .json(Page(items: people.map { PersonBody($0, zones: call.zones) }, nextCursor: nil))
+    }
+
+    static func createPerson(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let name = body.string("name", required: true, maxLength: 200, allowEmpty: false)
+        let role = body.enumeration("role", required: true, as: Role.self, allowed: Role.allCases.filter { $0 != .kiosk })
+        let pin = body.string("pin", required: true, maxLength: 8)
+        let staff = body.id("staff", as: StaffID.self)
+        try body.validate()
+        guard let name, let role, let pin else { throw APIError.validation([]) }
+        guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not add a person with the role \(role.rawValue)") }
+        let person = try await call.domain { try $0.createPerson(name: name, role: role, pin: pin, staff: staff) }
+        return .json(PersonBody(person, zones: call.zones), status: 201, location: "/v1/people/\(person.id)")
+    }
+
+    static func updatePerson(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: PersonID.self)
+        let body = try call.bodyReader()
+        let name = body.string("name", maxLength: 200, allowEmpty: false)
+        let role = body.enumeration("role", as: Role.self, allowed: Role.allCases.filter { $0 != .kiosk })
+        let pin = body.string("pin", maxLength: 8)
+        let active = body.bool("active")
+        try body.validate()
+        let callerRole = call.role
+        if let role, !callerRole.mayGrant(role) { throw APIError.forbidden("a \(callerRole.rawValue) may not give the role \(role.rawValue)") }
+        let person = try await call.domain { shop -> Person in
+            let current = try shop.person(id)
+            guard callerRole.mayGrant(current.role) else { throw APIError.forbidden("a \(callerRole.rawValue) may not change a \(current.role.rawValue)") }
+            return try shop.updatePerson(id, name: name, role: role, pin: pin, isActive: active)
+        }
+        return .json(PersonBody(person, zones: call.zones))
+    }
+
+    struct SessionBody: Encodable {
+        var token: String
+        var person: PersonBody
+        var role: String
+        var expiresAt: String
+    }
+
+    static func startSession(_ call: Call) async throws -> Reply {
+        let body = try call.bodyReader()
+        let person = body.id("person", required: true, as: PersonID.self)
+        let pin = body.string("pin", required: true, maxLength: 8)
+        try body.validate()
+        guard let person, let pin, let device = call.principal?.device else { throw APIError.validation([]) }
+        guard device.role != .kiosk else { throw APIError.forbidden("people do not sign in on a kiosk") }
+        let policy = call.api.configuration.access
+        let session = try await call.domain { try $0.startSession(person: person, pin: pin, device: device, policy: policy) }
+        let principal = Principal(device: device, person: session.person)
+        return .json(SessionBody(token: session.token, person: PersonBody(session.person, zones: call.zones), role: principal.role.rawValue,
+                                 expiresAt: call.zones.format(session.expiresAt, branch: nil)), status: 201)
+    }
+
+    static func endSession(_ call: Call) async throws -> Reply {
+        guard let token = call.request.headers[HTTPField.Name("Edgenode-Session")!] else {
+            throw APIError(status: 400, kind: "no_session", title: "No session", detail: "send the session token in the Edgenode-Session header")
+        }
+        try await call.domain { try $0.endSession(token: token) }
+        return .noContent
+    }
+}

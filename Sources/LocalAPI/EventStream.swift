@@ -1,0 +1,132 @@
+import Domain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// `GET /v1/events`: Server-Sent Events for every committed change the caller may see — local
+/// writes and changes merged from other replicas alike. Each event's `id` is the change log's
+/// sequence number; reconnecting with `Last-Event-ID` (or `?after=`) resumes right after it.
+/// If the log no longer reaches back that far, the stream starts with a `reset` event telling
+/// the tablet to reload.
+enum EventStream {
+    /// What one table's changes are called on the stream, and who may see them.
+    static func kind(of table: String) -> (type: String, permission: Permission)? {
+        switch table {
+        case "appointments": ("appointment", .appointmentsRead)
+        case "clients": ("client", .clientsRead)
+        case "client_notes": ("client_note", .clientsRead)
+        case "series": ("series", .appointmentsRead)
+        case "waitlist": ("waitlist", .appointmentsRead)
+        case "conflict_resolutions": ("conflict_resolution", .conflictsRead)
+        case "branches", "branch_overrides": ("branch", .catalogueRead)
+        case "offerings": ("service", .catalogueRead)
+        case "staff", "staff_offerings", "staff_overrides", "staff_time_off": ("staff", .catalogueRead)
+        case "resources": ("resource", .catalogueRead)
+        case "people": ("person", .devicesManage)
+        default: nil
+        }
+    }
+
+    struct EventBody: Encodable {
+        var sequence: Int64
+        var type: String
+        var table: String
+        var id: String
+        var at: String
+        /// For appointments: the appointment as it is now (nil once deleted).
+        var appointment: AppointmentBody?
+    }
+
+    static func handle(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let afterParameter = query.raw("after")
+        try query.validate()
+        let header = call.request.headers[HTTPField.Name("Last-Event-ID")!]
+        var requested: Int64?
+        for (name, value) in [("Last-Event-ID", header), ("after", afterParameter)] {
+            guard let value else { continue }
+            guard let parsed = Int64(value.trimmingCharacters(in: .whitespaces)), parsed >= 0 else {
+                throw APIError.invalidParameters([FieldError(field: name, message: "must be the id of an event this stream sent (a non-negative integer)")])
+            }
+            requested = parsed
+        }
+        let after = requested
+        let role = call.role
+        let shop = call.shop
+        let api = call.api
+        let start = try await api.blocking { () -> (Int64, Bool) in
+            let latest = try shop.latestEventSequence()
+            guard let after else { return (latest, false) }
+            let oldest = try shop.eventBounds()?.oldest ?? latest + 1
+            // A gap: events after `after` were pruned, or `after` is from another box's stream.
+            if after > latest { return (latest, true) }
+            return (after, after + 1 < oldest)
+        }
+        let stream = ResponseBody { writer in
+            var last = start.0
+            if start.1 {
+                try await writer.write(ByteBuffer(string: "id: \(last)\nevent: reset\ndata: {\"reason\":\"the stream cannot resume from that id; reload\"}\n\n"))
+            } else {
+                try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
+            }
+            let wakeUps = shop.changeFeed.changes()
+            let keepAlive = api.configuration.keepAliveInterval
+            // One queue of ticks: `true` when something committed, `false` when idle for `keepAlive`.
+            let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(8))
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await _ in wakeUps { tick.yield(true) }
+                        tick.finish()
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: keepAlive)
+                            tick.yield(false)
+                        }
+                    }
+                    try await drain()
+                    for await changed in ticks {
+                        if changed { try await drain() } else { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+                    }
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                shop.changeFeed.finishAll()
+            }
+
+            /// Sends every visible event after `last`.
+            func drain() async throws {
+                while true {
+                    let events = try await api.blocking { [last] in try shop.events(after: last, limit: 200) }
+                    guard !events.isEmpty else { return }
+                    var text = ""
+                    for event in events {
+                        last = event.sequence
+                        guard let kind = kind(of: event.table), kind.permission.isGranted(to: role) || (role == .kiosk && event.table == "appointments") else { continue }
+                        text += try await render(event, kind: kind.type, role: role, api: api)
+                    }
+                    if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
+                }
+            }
+            try await writer.finish(nil)
+        }
+        var reply = Reply(status: 200, body: [], contentType: "text/event-stream")
+        reply.stream = stream
+        reply.extraHeaders = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+        return reply
+    }
+
+    static func render(_ event: ChangeEvent, kind: String, role: Role, api: LocalAPI) async throws -> String {
+        var body = EventBody(sequence: event.sequence, type: kind, table: event.table, id: event.key, at: api.zones.format(event.at, branch: nil))
+        if event.table == "appointments", let id = AppointmentID(event.key) {
+            let appointment = try? await api.blocking { try api.shop.appointment(id) }
+            body.appointment = appointment.map { AppointmentBody($0, zones: api.zones, redactPersonal: role == .kiosk) }
+            if role == .kiosk { body.type = "availability" }
+        }
+        let data = String(decoding: APIEncoding.encode(body), as: UTF8.self)
+        return "id: \(event.sequence)\nevent: \(body.type)\ndata: \(data)\n\n"
+    }
+}

@@ -1,0 +1,401 @@
+import Domain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Replication
+import Synchronization
+
+/// The request context: Hummingbird's core storage plus the caller's address.
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "local"
+    }
+}
+
+/// What the node hands the API besides the shop.
+public struct LocalAPIConfiguration: Sendable {
+    /// Request bodies larger than this are refused with 413.
+    public var maxBodyBytes: Int = 1_048_576
+    public var access = AccessPolicy()
+    /// How long a Last-Event-ID can resume the event stream (older events are pruned).
+    public var eventRetentionDays: Int = 7
+    /// How long an Idempotency-Key is remembered.
+    public var idempotencyRetentionHours: Int = 24
+    /// The OpenAPI document as JSON, served at /openapi.json.
+    public var openAPIDocument: [UInt8] = Array("{}".utf8)
+    /// The Prometheus text for /metrics.
+    public var metricsText: @Sendable () async -> String = { "" }
+    /// Whether the node is ready for traffic (/ready).
+    public var isReady: @Sendable () -> Bool = { true }
+    /// The node's status for GET /v1/status (identity, replica, peers), as JSON-encodable fields.
+    public var status: @Sendable () throws -> [String: StatusValue] = { [:] }
+    /// How often an idle event stream sends a keep-alive comment.
+    public var keepAliveInterval: Duration = .seconds(15)
+
+    public init() {}
+}
+
+/// A JSON value of the node's status document.
+public indirect enum StatusValue: Sendable, Encodable, Hashable {
+    case string(String)
+    case integer(Int64)
+    case bool(Bool)
+    case null
+    case array([StatusValue])
+    case object([String: StatusValue])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+/// The box's local JSON API over a `Shop`: routes, authentication of devices and people, role
+/// checks, idempotent mutations, problem+json errors, live events.
+public final class LocalAPI: Sendable {
+    let shop: Shop
+    let configuration: LocalAPIConfiguration
+    let logger: Logger
+    let zones: Zones
+    let inFlight = Mutex<Set<String>>([])
+    let shuttingDown = Atomic<Bool>(false)
+
+    public init(shop: Shop, configuration: LocalAPIConfiguration, logger: Logger) {
+        self.shop = shop
+        self.configuration = configuration
+        self.logger = logger
+        self.zones = Zones(shop: shop)
+    }
+
+    /// Every endpoint: method, path template, permission. docs/api.md lists the same table.
+    public static var endpointTable: [(method: String, path: String, permission: Permission)] {
+        LocalAPI.endpoints.map { ($0.method.rawValue, $0.path, $0.permission) }
+    }
+
+    /// The router with every endpoint and the error middleware.
+    public func makeRouter() -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
+        router.add(middleware: ProblemMiddleware(api: self))
+        for endpoint in Self.endpoints {
+            router.on(RouterPath(endpoint.path), method: endpoint.method) { [self] request, context in
+                try await self.handle(endpoint, request: request, context: context)
+            }
+        }
+        return router
+    }
+
+    /// Ends live event streams (graceful shutdown) so in-flight requests can finish.
+    public func beginShutdown() {
+        shuttingDown.store(true, ordering: .relaxed)
+        shop.changeFeed.finishAll()
+    }
+
+    // MARK: Dispatch
+
+    func handle(_ endpoint: Endpoint, request: Request, context: APIContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestID = context.id
+        var call = Call(api: self, endpoint: endpoint, request: request, context: context, requestID: requestID)
+        let response: Response
+        do {
+            if endpoint.permission != .open {
+                call.principal = try await authenticate(request)
+                guard let principal = call.principal, endpoint.permission.isGranted(to: principal.role) else {
+                    throw APIError.forbidden("the role \(call.principal?.role.rawValue ?? "?") may not \(endpoint.method.rawValue) \(endpoint.path) (needs \(endpoint.permission.rawValue); see docs/api.md)")
+                }
+            }
+            if endpoint.method == .post || endpoint.method == .put || endpoint.method == .patch {
+                call.body = try await readBody(request)
+            } else if let length = request.headers[.contentLength], let bytes = Int(length), bytes > 0 {
+                throw APIError(status: 400, kind: "unexpected_body", title: "This endpoint takes no body", detail: "\(endpoint.method.rawValue) \(endpoint.path) takes no request body")
+            }
+            response = try await idempotent(call)
+        } catch let error as APIError {
+            response = problem(error, requestID: requestID, path: request.uri.path)
+        } catch let error as DomainError {
+            response = problem(APIError(error, now: shop.now), requestID: requestID, path: request.uri.path)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            response = problem(APIError(status: 413, kind: "body_too_large", title: "The request body is too large",
+                                        detail: "request bodies are limited to \(configuration.maxBodyBytes) bytes"), requestID: requestID, path: request.uri.path)
+        } catch {
+            logger.error("request failed", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            response = problem(APIError(status: 500, kind: "internal", title: "Internal error", detail: "the box failed to handle the request; it changed nothing. Request id \(requestID)."),
+                               requestID: requestID, path: request.uri.path)
+        }
+        record(endpoint, call: call, status: response.status.code, since: started)
+        var final = response
+        final.headers[.init("X-Request-Id")!] = requestID
+        return final
+    }
+
+    private func record(_ endpoint: Endpoint, call: Call, status: Int, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let dimensions = [("method", endpoint.method.rawValue), ("route", endpoint.path), ("status", String(status))]
+        Counter(label: "edgenode_http_requests_total", dimensions: dimensions).increment()
+        Timer(label: "edgenode_http_request_duration_seconds", dimensions: [("method", endpoint.method.rawValue), ("route", endpoint.path)])
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let level: Logger.Level = status >= 500 ? .error : (status >= 400 || endpoint.method != .get) ? .info : .debug
+        logger.log(level: level, "\(endpoint.method.rawValue) \(endpoint.path) \(status)", metadata: [
+            "request_id": "\(call.requestID)", "status": "\(status)", "duration_ms": "\(String(format: "%.2f", milliseconds))",
+            "device": "\(call.principal?.device.id.rawValue ?? "-")", "person": "\(call.principal?.person?.id.rawValue ?? "-")",
+            "remote": "\(call.context.remoteAddress)",
+        ])
+    }
+
+    func problem(_ error: APIError, requestID: String, path: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"edgenode\"" }
+        if !error.allow.isEmpty { headers[.allow] = error.allow.joined(separator: ", ") }
+        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body(instance: path))))
+    }
+
+    // MARK: Authentication
+
+    /// `Authorization: Bearer <device token>`, and optionally `Edgenode-Session: <PIN session token>`.
+    func authenticate(_ request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthenticated("send the device token as `Authorization: Bearer <token>`; pair the device first (POST /v1/pairing-requests)")
+        }
+        guard header.count <= 512, header.lowercased().hasPrefix("bearer "), case let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces), !token.isEmpty else {
+            throw APIError.unauthenticated("the Authorization header must be `Bearer <device token>`")
+        }
+        let session = request.headers[HTTPField.Name("Edgenode-Session")!]
+        return try await blocking {
+            let device = try self.shop.authenticateDevice(token: token)
+            var principal = Principal(device: device, person: nil)
+            if let session {
+                guard session.count <= 512 else { throw DomainError(.unauthenticated, "the Edgenode-Session header is malformed") }
+                principal.person = try self.shop.authenticateSession(token: session, device: device)
+            }
+            return principal
+        }
+    }
+
+    func readBody(_ request: Request) async throws -> [UInt8] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        let bytes = Array(buffer.readableBytesView)
+        if !bytes.isEmpty {
+            let type = request.headers[.contentType]?.lowercased() ?? ""
+            guard type.hasPrefix("application/json") || type.hasPrefix("application/merge-patch+json") else {
+                throw APIError(status: 415, kind: "unsupported_media_type", title: "Send JSON",
+                               detail: "request bodies must be `Content-Type: application/json`, not `\(type.isEmpty ? "(none)" : type)`")
+            }
+        }
+        return bytes
+    }
+
+    // MARK: Idempotency
+
+    /// Runs a mutation at most once per `Idempotency-Key` (per device): a retry gets the first
+    /// response again; the same key with another request is refused.
+    func idempotent(_ call: Call) async throws -> Response {
+        guard call.endpoint.method != .get, let key = call.request.headers[HTTPField.Name("Idempotency-Key")!] else {
+            return try await call.endpoint.handler(call).response()
+        }
+        guard (1...200).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw APIError.invalidParameters([FieldError(field: "Idempotency-Key", message: "must be 1–200 visible ASCII characters")])
+        }
+        let scope = "\(call.principal?.device.id.rawValue ?? "anonymous:\(call.context.remoteAddress)"):\(key)"
+        let hash = Sodium.hashRequest(method: call.endpoint.method.rawValue, path: call.request.uri.path, body: call.body)
+        if let stored = try await blocking({ try self.shop.storedResponse(key: scope) }) {
+            guard stored.requestHash == hash else {
+                throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
+                               detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
+            }
+            return Reply(status: stored.status, body: stored.body, location: stored.location.isEmpty ? nil : stored.location,
+                         contentType: stored.status >= 400 ? "application/problem+json" : "application/json", replayed: true).response()
+        }
+        guard inFlight.withLock({ $0.insert(scope).inserted }) else {
+            throw APIError(status: 409, kind: "idempotency_in_progress", title: "The first request with this key is still running",
+                           detail: "retry after the first request with Idempotency-Key \(key) has finished")
+        }
+        defer { _ = inFlight.withLock { $0.remove(scope) } }
+        let reply: Reply
+        do {
+            reply = try await call.endpoint.handler(call)
+        } catch let error as APIError where error.status < 500 && error.status != 429 {
+            reply = Reply(status: error.status, body: error.body(instance: call.request.uri.path), contentType: "application/problem+json")
+        } catch let error as DomainError where error.code != .storage && error.code != .locked {
+            let problem = APIError(error, now: shop.now)
+            reply = Reply(status: problem.status, body: problem.body(instance: call.request.uri.path), contentType: "application/problem+json")
+        }
+        let stored = StoredResponse(requestHash: hash, status: reply.status, location: reply.location ?? "", body: reply.body)
+        try await blocking { try self.shop.storeResponse(stored, key: scope) }
+        return reply.response()
+    }
+
+    // MARK: Blocking work
+
+    /// Runs SQLite work off Swift's cooperative threads (a write may wait for fsync), with the
+    /// request's audit context.
+    func blocking<T: Sendable>(audit: AuditContext? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive {
+            try AuditContext.$current.withValue(audit) { try body() }
+        }
+    }
+}
+
+extension Sodium {
+    static func hashRequest(method: String, path: String, body: [UInt8]) -> String {
+        Sodium.blake2b(Array("\(method) \(path)\n".utf8) + body, length: 32).hexString
+    }
+}
+
+/// Turns router errors (no route, wrong method) into problem+json.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+    let api: LocalAPI
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let path = request.uri.path
+            if error.status == .notFound {
+                let allowed = LocalAPI.endpoints.filter { Endpoint.matches(template: $0.path, path: path) }.map(\.method.rawValue)
+                if !allowed.isEmpty {
+                    var problem = APIError(status: 405, kind: "method_not_allowed", title: "Method not allowed",
+                                           detail: "\(request.method.rawValue) is not allowed on \(path); use \(allowed.joined(separator: ", "))")
+                    problem.allow = allowed
+                    return api.problem(problem, requestID: context.id, path: path)
+                }
+                return api.problem(APIError(status: 404, kind: "no_route", title: "No such endpoint",
+                                            detail: "\(request.method.rawValue) \(path) is not an endpoint; see /openapi.json"), requestID: context.id, path: path)
+            }
+            return api.problem(APIError(status: Int(error.status.code), kind: "http_error", title: error.status.reasonPhrase,
+                                        detail: error.body ?? error.status.reasonPhrase), requestID: context.id, path: path)
+        }
+    }
+}
+
+/// One endpoint: method, path template (`{name}` captures), permission, handler.
+struct Endpoint: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let permission: Permission
+    let handler: @Sendable (Call) async throws -> Reply
+
+    init(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Call) async throws -> Reply) {
+        self.method = method
+        self.path = path
+        self.permission = permission
+        self.handler = handler
+    }
+
+    static func matches(template: String, path: String) -> Bool {
+        let templateParts = template.split(separator: "/")
+        let pathParts = path.split(separator: "/")
+        guard templateParts.count == pathParts.count else { return false }
+        return zip(templateParts, pathParts).allSatisfy { $0.first == "{" || $0 == $1 }
+    }
+}
+
+/// A request as a handler sees it.
+struct Call: Sendable {
+    let api: LocalAPI
+    let endpoint: Endpoint
+    let request: Request
+    let context: APIContext
+    let requestID: String
+    var principal: Principal?
+    var body: [UInt8] = []
+
+    init(api: LocalAPI, endpoint: Endpoint, request: Request, context: APIContext, requestID: String) {
+        self.api = api
+        self.endpoint = endpoint
+        self.request = request
+        self.context = context
+        self.requestID = requestID
+    }
+
+    var shop: Shop { api.shop }
+    var zones: Zones { api.zones }
+    var role: Role { principal?.role ?? .kiosk }
+    var actor: String { principal?.actorName ?? "guest" }
+
+    /// A path capture that must be an id.
+    func id<Tag>(_ name: String, as type: Identifier<Tag>.Type = Identifier<Tag>.self) throws(APIError) -> Identifier<Tag> {
+        let raw = context.parameters.get(name) ?? ""
+        guard let id = Identifier<Tag>(raw) else {
+            throw APIError.invalidParameters([FieldError(field: name, message: "\"\(raw.prefix(64))\" is not a UUIDv7 id")])
+        }
+        return id
+    }
+
+    func parameter(_ name: String) -> String { context.parameters.get(name) ?? "" }
+
+    func query() -> QueryReader { QueryReader(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) }
+
+    func bodyReader() throws(APIError) -> BodyReader { try BodyReader.parse(body) }
+
+    /// Runs domain work on the blocking pool, audited as this request.
+    func domain<T: Sendable>(_ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
+        let audit = principal.map { AuditContext(principal: $0, operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID) }
+            ?? AuditContext(anonymous: "guest (tracking token)", operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID)
+        let shop = self.shop
+        return try await api.blocking(audit: audit) { try body(shop) }
+    }
+
+    /// The branch a request is about: the `branch` it names, else the box's home branch.
+    func branch(_ named: BranchID?) throws(APIError) -> BranchID {
+        if let named { return named }
+        guard let home = shop.homeBranch else {
+            throw APIError.invalidParameters([FieldError(field: "branch", message: "is required: this box has no home branch")])
+        }
+        return home
+    }
+}
+
+/// A handler's result.
+struct Reply: Sendable {
+    var status: Int = 200
+    var body: [UInt8] = []
+    var location: String?
+    var contentType: String = "application/json"
+    var replayed = false
+    var stream: ResponseBody?
+    var extraHeaders: [(String, String)] = []
+
+    init(status: Int = 200, body: [UInt8], location: String? = nil, contentType: String = "application/json", replayed: Bool = false) {
+        self.status = status
+        self.body = body
+        self.location = location
+        self.contentType = contentType
+        self.replayed = replayed
+    }
+
+    static func json<T: Encodable>(_ value: T, status: Int = 200, location: String? = nil) -> Reply {
+        Reply(status: status, body: APIEncoding.encode(value), location: location)
+    }
+
+    static var noContent: Reply { Reply(status: 204, body: []) }
+
+    func response() -> Response {
+        var headers = HTTPFields()
+        if status != 204 { headers[.contentType] = contentType }
+        if let location { headers[.location] = location }
+        if replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        for (name, value) in extraHeaders { if let field = HTTPField.Name(name) { headers[field] = value } }
+        if let stream { return Response(status: .init(code: status), headers: headers, body: stream) }
+        return Response(status: .init(code: status), headers: headers, body: status == 204 ? .init() : .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,45 @@
+import Domain
+
+/// What an endpoint needs. Each role has a fixed set; docs/api.md lists the matrix and a test
+/// walks every endpoint with every role against it.
+public enum Permission: String, Hashable, Sendable, CaseIterable {
+    /// No device token: health, metrics, the OpenAPI document, pairing requests, guest bookings.
+    case open
+    /// Any paired device: who am I, PIN sign-in.
+    case device
+    /// Branches, services, staff, resources, availability.
+    case catalogueRead = "catalogue.read"
+    case catalogueWrite = "catalogue.write"
+    /// Create an appointment (a kiosk too).
+    case book
+    case appointmentsRead = "appointments.read"
+    /// Status changes, reschedule, series, waitlist.
+    case appointmentsManage = "appointments.manage"
+    case clientsRead = "clients.read"
+    /// Create and edit clients.
+    case clientsWrite = "clients.write"
+    /// Add notes to a client (staff after a visit).
+    case clientsNotes = "clients.notes"
+    case clientsMerge = "clients.merge"
+    case conflictsRead = "conflicts.read"
+    case conflictsResolve = "conflicts.resolve"
+    /// Approve pairing, list and revoke devices, manage people.
+    case devicesManage = "devices.manage"
+    /// The box's replication status and the audit trail.
+    case systemRead = "system.read"
+    /// The live event stream.
+    case events
+
+    public func isGranted(to role: Role) -> Bool {
+        switch self {
+        case .open, .device, .catalogueRead, .book, .events:
+            true
+        case .appointmentsRead, .appointmentsManage, .clientsRead, .clientsNotes, .conflictsRead:
+            role != .kiosk
+        case .clientsWrite:
+            role != .kiosk && role != .staff
+        case .catalogueWrite, .clientsMerge, .conflictsResolve, .devicesManage, .systemRead:
+            role == .owner || role == .manager
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Domain
+import Foundation
+
+/// An error response: RFC 9457 `application/problem+json` with a stable `type` per kind.
+struct APIError: Error, Sendable {
+    var status: Int
+    /// The stable kind, e.g. `slot_taken`; the `type` URI is `urn:edgenode:problem:<kind>`.
+    var kind: String
+    var title: String
+    var detail: String
+    var errors: [FieldError] = []
+    /// Seconds, for 429.
+    var retryAfter: Int?
+    /// For 405.
+    var allow: [String] = []
+
+    var typeURI: String { "urn:edgenode:problem:\(kind)" }
+
+    static func malformedBody(_ detail: String) -> APIError {
+        APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)
+    }
+
+    static func validation(_ errors: [FieldError]) -> APIError {
+        APIError(status: 422, kind: "validation_failed", title: "Some fields are invalid",
+                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+    }
+
+    static func invalidParameters(_ errors: [FieldError]) -> APIError {
+        APIError(status: 400, kind: "invalid_parameter", title: "Some parameters are invalid",
+                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+    }
+
+    static func unauthenticated(_ detail: String) -> APIError {
+        APIError(status: 401, kind: "unauthenticated", title: "Authentication required", detail: detail)
+    }
+
+    static func forbidden(_ detail: String) -> APIError {
+        APIError(status: 403, kind: "forbidden", title: "Not allowed for this role", detail: detail)
+    }
+
+    static func notFound(_ detail: String) -> APIError {
+        APIError(status: 404, kind: "not_found", title: "Not found", detail: detail)
+    }
+
+}
+
+extension APIError {
+    /// Maps a domain error to its status and kind. Only `storage` is the server's fault (503).
+    init(_ error: DomainError, now: Instant) {
+        let code = error.code.description
+        switch error.code {
+        case .invalidArgument, .invalidTimeZone, .invalidPhone:
+            self.init(status: 422, kind: code, title: "The request is not valid", detail: error.message)
+        case .notFound:
+            self.init(status: 404, kind: code, title: "Not found", detail: error.message)
+        case .invalidToken:
+            self.init(status: 404, kind: code, title: "No booking has this tracking token", detail: error.message)
+        case .duplicatePhone:
+            self.init(status: 409, kind: code, title: "Another client has this phone number", detail: error.message)
+        case .slotTaken:
+            self.init(status: 409, kind: code, title: "The time was just taken", detail: error.message)
+        case .notAvailable:
+            self.init(status: 422, kind: code, title: "The time is not bookable", detail: error.message)
+        case .illegalTransition:
+            self.init(status: 409, kind: code, title: "The appointment's status does not allow this", detail: error.message)
+        case .insideCancellationCutoff:
+            self.init(status: 409, kind: code, title: "Too close to the start to change online", detail: error.message)
+        case .notAuthority:
+            self.init(status: 409, kind: code, title: "Only the home branch's box may do this", detail: error.message)
+        case .unauthenticated:
+            self.init(status: 401, kind: code, title: "Authentication failed", detail: error.message)
+        case .locked:
+            self.init(status: 429, kind: code, title: "Too many attempts", detail: error.message,
+                      retryAfter: error.retryAt.map { max(1, Int(($0.milliseconds - now.milliseconds + 999) / 1000)) } ?? 60)
+        case .expired:
+            self.init(status: 410, kind: code, title: "Expired or already used", detail: error.message)
+        case .conflict:
+            self.init(status: 409, kind: code, title: "Conflicts with the current state", detail: error.message)
+        case .storage:
+            self.init(status: 503, kind: code, title: "The box could not read or write its data", detail: "the replica store failed; the request changed nothing. See the box's log.")
+        default:
+            self.init(status: 422, kind: code, title: "The request was refused", detail: error.message)
+        }
+    }
+}
+
+extension APIError {
+    struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var instance: String
+        var errors: [FieldError]?
+        var retryAfter: Int?
+    }
+
+    func body(instance: String) -> [UInt8] {
+        let body = Body(type: typeURI, title: title, status: status, detail: detail, instance: instance,
+                        errors: errors.isEmpty ? nil : errors, retryAfter: retryAfter)
+        return APIEncoding.encode(body)
+    }
+}
+
+/// The one JSON encoder configuration of the API: snake_case keys, sorted for stable output.
+enum APIEncoding {
+    static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return Array(try encoder.encode(value))
+        } catch {
+            // Only non-finite doubles fail to encode, and the API has none.
+            return Array("{}".utf8)
+        }
+    }
+}

@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeNodeTests",
-            dependencies: ["Replication"]
+            dependencies: ["Replication", "EdgeNodeApp"]
         ),
         .testTarget(
             name: "DemoShopTests",

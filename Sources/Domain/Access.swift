@@ -229,6 +229,15 @@ extension Shop {
         return device
     }
 
+    /// The device of a token recently authenticated, from memory only (no I/O), or nil when
+    /// `authenticateDevice` must look it up or record its use.
+    public func cachedDevice(token: String) -> Device? {
+        let hash = Self.secretHash("device-token", token)
+        let clock = now.milliseconds
+        guard let entry = access.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000, clock - entry.lastUseWritten < 60_000 else { return nil }
+        return entry.device
+    }
+
     /// The device a token belongs to; `.unauthenticated` for an unknown or revoked token.
     public func authenticateDevice(token: String) throws -> Device {
         let hash = Self.secretHash("device-token", token)
@@ -298,15 +307,12 @@ extension Shop {
     /// Approves (or rejects) the pending request showing `code`. Wrong codes count towards a
     /// lock-out of the approver (`approverKey`), so codes cannot be guessed through the API.
     public func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
-        try store.write { transaction in
-            let key = "pairing-code:\(approverKey)"
+        let key = "pairing-code:\(approverKey)"
+        let decided = try store.write { transaction -> PairingRequest? in
             try checkLock(key, in: transaction)
             guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber),
                   let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
-                                                [.text(code), .instant(now)]) else {
-                try recordFailure(key, limit: policy.pinAttempts, lockoutMinutes: policy.lockoutMinutes, in: transaction)
-                throw DomainError(.notFound, "no pending pairing request shows the code \(code.prefix(12)); check the code on the tablet (codes expire after \(policy.pairingCodeMinutes) minutes)")
-            }
+                                                [.text(code), .instant(now)]) else { return nil }
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             var request = Self.pairingRequest(row)
             request.status = approve ? .approved : .rejected
@@ -315,6 +321,12 @@ extension Shop {
                                     [.text(request.status.rawValue), .text(approve ? role.rawValue : ""), .text(approver), .text(code)])
             return request
         }
+        guard let decided else {
+            // Counted in its own transaction: the refusal must not roll the count back.
+            try store.write { transaction in try recordFailure(key, limit: policy.pinAttempts, lockoutMinutes: policy.lockoutMinutes, in: transaction) }
+            throw DomainError(.notFound, "no pending pairing request shows the code \(code.prefix(12)); check the code on the tablet (codes expire after \(policy.pairingCodeMinutes) minutes)")
+        }
+        return decided
     }
 
     public enum PairingClaim: Sendable {

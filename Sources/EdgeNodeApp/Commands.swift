@@ -60,9 +60,9 @@ struct Init: ParsableCommand {
         guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised; see `edgenode status --data-dir \(directory.path)`") }
         let zone = timeZone ?? Provisioning.systemTimeZone
         let defaults = Provisioning.regionalDefaults[zone]
-        guard let currency = currency ?? defaults?.currency, let region = region ?? defaults?.region else {
-            throw CommandFailure("give --currency and --region for the time zone \(zone), e.g. --currency EUR --region DE")
-        }
+        // "XXX" is ISO 4217's "no currency": the branch works, and the owner sets the real one later.
+        let currency = currency ?? defaults?.currency ?? "XXX"
+        let region = region ?? defaults?.region ?? ""
         var owner: SigningKey?
         if importOwnerPhrase {
             let phrase = readLine(strippingNewline: true) ?? ""
@@ -78,7 +78,7 @@ struct Init: ParsableCommand {
               site      \(result.site)
               branch    \(branch) (\(result.branchID), \(zone), \(currency))
 
-            Owner \(ownerName) signs in on tablets with the PIN \(result.ownerPIN) (shown once; change it in the API).
+            \(currency == "XXX" ? "No currency known for \(zone): give --currency and --region, or set them later with PUT /v1/branches/\(result.branchID).\n" : "")Owner \(ownerName) signs in on tablets with the PIN \(result.ownerPIN) (shown once; change it in the API).
             The box console's token is in \(result.consoleTokenPath) (edgenode pair and status use it).
             The owner key is in \(directory.ownerKeyPath). Write down its recovery phrase now:
               edgenode owner export-phrase --data-dir \(directory.path)

@@ -3,10 +3,16 @@ import Replication
 
 /// A minimal HTTP/1.1 client for the box's own daemon on loopback, authenticated with the box
 /// console's device token. Used by `edgenode pair` and `edgenode status`.
-struct ConsoleClient {
-    let host: String
-    let port: Int
-    let token: String
+public struct ConsoleClient: Sendable {
+    public let host: String
+    public let port: Int
+    public let token: String
+
+    public init(host: String, port: Int, token: String) {
+        self.host = host
+        self.port = port
+        self.token = token
+    }
 
     init(configuration: NodeConfiguration) throws {
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
@@ -29,8 +35,15 @@ struct ConsoleClient {
 
     /// Sends one request and returns the status and body. Throws if the daemon is not reachable.
     func request(_ method: String, _ path: String, json: [String: String]? = nil) throws -> (Int, String) {
-        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        try request(method, path, body: try json.map { try JSONSerialization.data(withJSONObject: $0) })
+    }
+
+    /// Sends one request (a JSON body if given) and returns the status and body.
+    public func request(_ method: String, _ path: String, body json: Data?, headers: [String: String] = [:]) throws -> (Int, String) {
+        let body = json ?? Data()
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if json != nil { head += "Content-Type: application/json\r\n" }
         head += "\r\n"
         let response = try exchange(Array(head.utf8) + Array(body))
@@ -59,7 +72,18 @@ struct ConsoleClient {
         return result
     }
 
-    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
+    /// Opens a connection, sends `request` and returns the socket for reading a stream (SSE).
+    public func openStream(_ path: String, headers: [String: String] = [:]) throws -> Int32 {
+        var head = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\n"
+        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let descriptor = try connectSocket()
+        let bytes = Array((head + "\r\n").utf8)
+        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
+        return descriptor
+    }
+
+    private func connectSocket() throws -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var info: UnsafeMutablePointer<addrinfo>?
@@ -69,12 +93,19 @@ struct ConsoleClient {
         defer { freeaddrinfo(info) }
         let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw CommandFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(String(cString: strerror(errno))))")
+            let message = String(cString: strerror(errno))
+            close(descriptor)
+            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(message))")
         }
+        return descriptor
+    }
+
+    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
+        let descriptor = try connectSocket()
+        defer { close(descriptor) }
         var sent = 0
         while sent < request.count {
             let result = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }

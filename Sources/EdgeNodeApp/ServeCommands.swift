@@ -29,7 +29,7 @@ struct NodeOptions: ParsableArguments {
     func load(extraDefaults: [String: String] = [:]) throws -> NodeConfiguration {
         let environment = ProcessInfo.processInfo.environment
         do {
-            return try NodeConfiguration.load(file: configFile ?? environment["EDGENODE_CONFIG"], environment: environment, flags: extraDefaults.merging(flags) { $1 })
+            return try NodeConfiguration.load(file: configFile, environment: environment, flags: extraDefaults.merging(flags) { $1 })
         } catch {
             throw CommandFailure("configuration error: \(error)")
         }

@@ -30,9 +30,9 @@ struct CrashSafetyTests {
             let present = Set(try tx.rows("SELECT id FROM torture_rows").compactMap { $0[0].textValue })
             let missing = acknowledged.filter { !present.contains($0) }
             #expect(missing.isEmpty, "acknowledged but lost: \(missing.prefix(5))")
-            // Every committed row has its changeset: rows = own changesets − the certificate's.
+            // Every committed row has its changeset: rows = own changesets − init's three (certificate, branch, owner).
             let own = try tx.scalar("SELECT count(*) FROM edgenode_changesets")!.integerValue!
-            #expect(Int64(present.count) == own - 1)
+            #expect(Int64(present.count) == own - 3)
         }
         // The chain is intact and the replica keeps working.
         let log = try store.changesets(missingFrom: VersionVector(), limit: .max)
@@ -71,7 +71,7 @@ struct CrashSafetyTests {
         try store.read { tx in
             #expect(try tx.scalar("PRAGMA integrity_check") == .text("ok"))
             let rows = try tx.scalar("SELECT count(*) FROM torture_rows")!.integerValue!
-            #expect(rows == Int64(merged) - 1)   // changeset 1 is the certificate; each later one inserts one row
+            #expect(rows == Int64(merged) - 3)   // changesets 1–3 are init's (certificate, branch, owner); each later one inserts one row
             #expect(try tx.scalar("SELECT count(*) FROM edgenode_changesets WHERE site = (SELECT idx FROM edgenode_sites WHERE site = ?)",
                                   [.blob(sourceStore.site.bytes)])?.integerValue == Int64(merged))
         }

@@ -213,8 +213,9 @@ extension Shop {
     }
 
     /// Revokes a device: its token stops working at once, its sessions end.
-    public func revokeDevice(_ id: DeviceID, by actor: String) throws -> Device {
-        let device = try store.write { transaction -> Device in
+    public func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
+        guard id != revoker else { throw DomainError(.conflict, "a device cannot revoke itself; revoke it from another owner or manager device") }
+        let device = try write { transaction -> Device in
             guard let row = try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
                                                 [.text(id.rawValue)]) else { throw DomainError(.notFound, "no device \(id)") }
             var device = Self.device(row)
@@ -308,7 +309,7 @@ extension Shop {
     /// lock-out of the approver (`approverKey`), so codes cannot be guessed through the API.
     public func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
         let key = "pairing-code:\(approverKey)"
-        let decided = try store.write { transaction -> PairingRequest? in
+        let decided = try write { transaction -> PairingRequest? in
             try checkLock(key, in: transaction)
             guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber),
                   let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
@@ -447,7 +448,7 @@ extension Shop {
         }
         let token = Self.makeSecret()
         let expiresAt = now.adding(minutes: 60 * policy.sessionHours)
-        try store.write { transaction in
+        try write { transaction in
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             try transaction.execute("DELETE FROM local_sessions WHERE expires_at < ?", [.instant(now)])
             try transaction.execute("INSERT INTO local_sessions (token_hash, person_id, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -514,7 +515,7 @@ extension Shop {
     /// The newest audit records first.
     public func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
         try read { transaction in
-            try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, id DESC LIMIT ?",
+            try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
                                  [.int(limit)]).map {
                 AuditEvent(id: $0[0].string, at: Instant(milliseconds: $0[1].int64), site: $0[2].string, deviceID: $0[3].string, deviceName: $0[4].string,
                            personID: $0[5].string, personName: $0[6].string, role: $0[7].string, operation: $0[8].string, requestID: $0[9].string)

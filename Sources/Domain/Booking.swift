@@ -34,6 +34,9 @@ extension Shop {
     }
 
     func book(_ request: BookingRequest, seriesID: SeriesID?, in transaction: WriteTransaction) throws -> Booking {
+        guard Instant.supportedRange.contains(request.start) else {
+            throw DomainError(.invalidArgument, "bookings must start between 1970 and 2200")
+        }
         let branch = try Loader.branch(request.branchID, in: transaction)
         var guest = request.guest
         if let clientID = request.clientID {

@@ -42,7 +42,7 @@ extension Shop {
     public func appointments(matching query: AppointmentQuery) throws -> [Appointment] {
         guard query.from < query.to else { throw DomainError(.invalidArgument, "`from` must be before `to`") }
         guard query.to.milliseconds - query.from.milliseconds <= 366 * 86_400_000 else { throw DomainError(.invalidArgument, "ask for at most 366 days at a time") }
-        guard (1...500).contains(query.limit) else { throw DomainError(.invalidArgument, "limit must be 1…500") }
+        guard (1...1000).contains(query.limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
         var sql = "SELECT \(Loader.appointmentColumns) FROM appointments WHERE starts_at >= ? AND starts_at < ?"
         var arguments: [SQLValue] = [.instant(query.from), .instant(query.to)]
         if let branch = query.branch {
@@ -72,7 +72,7 @@ extension Shop {
 
     /// Clients (not merged away) by name, then id, after `after` (the last name and id of the previous page).
     public func clients(after: (name: String, id: ClientID)? = nil, limit: Int = 50) throws -> [Client] {
-        guard (1...500).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…500") }
+        guard (1...1000).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
         return try read { transaction in
             var sql = "SELECT id FROM clients WHERE merged_into = ''"
             var arguments: [SQLValue] = []

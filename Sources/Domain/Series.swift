@@ -35,7 +35,7 @@ extension Shop {
                 case .everyTwoWeeks: date = firstDate.adding(days: 14 * index)
                 case .monthly:
                     guard let monthly = firstDate.adding(months: index) else {
-                        let approximate = LocalDate(year: firstDate.year + (firstDate.month - 1 + index) / 12, month: (firstDate.month - 1 + index) % 12 + 1, day: 1)!
+                        guard let approximate = LocalDate(year: firstDate.year + (firstDate.month - 1 + index) / 12, month: (firstDate.month - 1 + index) % 12 + 1, day: 1) else { break occurrences }
                         if let until, approximate > until { break occurrences }
                         report.failed.append((nil, approximate, DomainError(.notAvailable, "\(approximate.year)-\(twoDigits(approximate.month)) has no day \(firstDate.day)")))
                         continue

@@ -107,9 +107,7 @@ enum CatalogueHandlers {
     }
 
     static func parseOverride(_ call: Call) throws -> DateOverride {
-        guard let date = LocalDate(call.parameter("date")) else {
-            throw APIError.invalidParameters([FieldError(field: "date", message: "\"\(call.parameter("date").prefix(32))\" is not a date (YYYY-MM-DD)")])
-        }
+        let date = try call.pathDate("date")
         let body = try call.bodyReader()
         let intervals = body.intervals("intervals", required: true)
         let note = body.string("note", maxLength: 500) ?? ""
@@ -126,7 +124,7 @@ enum CatalogueHandlers {
 
     static func removeBranchOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
-        guard let date = LocalDate(call.parameter("date")) else { throw APIError.invalidParameters([FieldError(field: "date", message: "is not a date (YYYY-MM-DD)")]) }
+        let date = try call.pathDate("date")
         try await call.domain { try $0.removeOverride(on: date, branch: id) }
         return .noContent
     }
@@ -300,7 +298,7 @@ enum CatalogueHandlers {
 
     static func removeStaffOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
-        guard let date = LocalDate(call.parameter("date")) else { throw APIError.invalidParameters([FieldError(field: "date", message: "is not a date (YYYY-MM-DD)")]) }
+        let date = try call.pathDate("date")
         try await call.domain { try $0.removeOverride(on: date, staff: id) }
         return .noContent
     }

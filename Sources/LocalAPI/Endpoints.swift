@@ -245,7 +245,8 @@ enum AccessHandlers {
         let id = try call.id("id", as: DeviceID.self)
         if !call.body.isEmpty { try call.bodyReader().validate() }
         let actor = call.actor
-        let device = try await call.domain { try $0.revokeDevice(id, by: actor) }
+        let revoker = call.principal?.device.id
+        let device = try await call.domain { try $0.revokeDevice(id, by: actor, revoker: revoker) }
         return .json(DeviceBody(device, zones: call.zones))
     }
 

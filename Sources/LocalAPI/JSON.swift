@@ -110,7 +110,7 @@ struct BodyReader: Sendable {
     func string(_ key: String, required: Bool = false, maxLength: Int = 2000, allowEmpty: Bool = true) -> String? {
         guard let value = value(key, required: required) else { return nil }
         guard case .string(let text) = value else { errors.add(name(key), "must be a string, not \(value.typeName)"); return nil }
-        if text.count > maxLength { errors.add(name(key), "is longer than \(maxLength) characters"); return nil }
+        if text.unicodeScalars.count > maxLength { errors.add(name(key), "is longer than \(maxLength) characters"); return nil }
         if !allowEmpty, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { errors.add(name(key), "must not be empty"); return nil }
         return text
     }
@@ -141,12 +141,14 @@ struct BodyReader: Sendable {
     func instant(_ key: String, required: Bool = false) -> Instant? {
         guard let text = string(key, required: required, maxLength: 64) else { return nil }
         guard let instant = Instant(iso8601: text) else { errors.add(name(key), "\"\(text)\" is not an RFC 3339 date-time with an offset, e.g. 2026-03-01T09:00:00+05:00"); return nil }
+        guard Instant.supportedRange.contains(instant) else { errors.add(name(key), "must be between 1970-01-01 and 2200-01-01"); return nil }
         return instant
     }
 
     func date(_ key: String, required: Bool = false) -> LocalDate? {
         guard let text = string(key, required: required, maxLength: 32) else { return nil }
         guard let date = LocalDate(text) else { errors.add(name(key), "\"\(text)\" is not a date (YYYY-MM-DD)"); return nil }
+        guard (1970...2199).contains(date.year) else { errors.add(name(key), "must be a date in the years 1970 to 2199"); return nil }
         return date
     }
 
@@ -248,7 +250,7 @@ struct QueryReader: Sendable {
 
     func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
         guard let value = raw(key, required: required) else { return nil }
-        guard value.count <= maxLength else { errors.add(key, "is longer than \(maxLength) characters"); return nil }
+        guard value.unicodeScalars.count <= maxLength else { errors.add(key, "is longer than \(maxLength) characters"); return nil }
         return value
     }
 
@@ -295,12 +297,14 @@ struct QueryReader: Sendable {
     func instant(_ key: String, required: Bool = false) -> Instant? {
         guard let value = raw(key, required: required) else { return nil }
         guard let instant = Instant(iso8601: value) else { errors.add(key, "\"\(value.prefix(64))\" is not an RFC 3339 date-time with an offset"); return nil }
+        guard Instant.supportedRange.contains(instant) else { errors.add(key, "must be between 1970-01-01 and 2200-01-01"); return nil }
         return instant
     }
 
     func date(_ key: String, required: Bool = false) -> LocalDate? {
         guard let value = raw(key, required: required) else { return nil }
         guard let date = LocalDate(value) else { errors.add(key, "\"\(value.prefix(64))\" is not a date (YYYY-MM-DD)"); return nil }
+        guard (1970...2199).contains(date.year) else { errors.add(key, "must be a date in the years 1970 to 2199"); return nil }
         return date
     }
 

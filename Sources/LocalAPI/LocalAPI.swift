@@ -82,6 +82,14 @@ public final class LocalAPI: Sendable {
         self.zones = Zones(shop: shop)
     }
 
+    /// The GET endpoints that take query parameters; every other endpoint refuses a query string.
+    static let endpointsWithQuery: Set<String> = [
+        "/v1/audit", "/v1/events", "/v1/pairing-requests", "/v1/devices", "/v1/people", "/v1/branches", "/v1/branches/{id}/overrides",
+        "/v1/categories", "/v1/services", "/v1/staff", "/v1/staff/{id}/services", "/v1/staff/{id}/overrides", "/v1/staff/{id}/time-off",
+        "/v1/resources", "/v1/availability", "/v1/appointments", "/v1/waitlist", "/v1/conflicts", "/v1/clients", "/v1/clients/duplicates",
+        "/v1/clients/{id}/notes",
+    ]
+
     /// Every endpoint: method, path template, permission. docs/api.md lists the same table.
     public static var endpointTable: [(method: String, path: String, permission: Permission)] {
         LocalAPI.endpoints.map { ($0.method.rawValue, $0.path, $0.permission) }
@@ -118,6 +126,10 @@ public final class LocalAPI: Sendable {
                 guard let principal = call.principal, endpoint.permission.isGranted(to: principal.role) else {
                     throw APIError.forbidden("the role \(call.principal?.role.rawValue ?? "?") may not \(endpoint.method.rawValue) \(endpoint.path) (needs \(endpoint.permission.rawValue); see docs/api.md)")
                 }
+            }
+            if !Self.endpointsWithQuery.contains(endpoint.path) || endpoint.method != .get, let query = request.uri.query, !query.isEmpty {
+                let names = request.uri.queryParameters.map { String($0.key) }
+                throw APIError.invalidParameters(Set(names.isEmpty ? ["?"] : names).sorted().map { FieldError(field: $0, message: "is not a parameter of this endpoint") })
             }
             if endpoint.method == .post || endpoint.method == .put || endpoint.method == .patch {
                 call.body = try await readBody(request)
@@ -261,18 +273,27 @@ extension Sodium {
     }
 }
 
-/// Turns router errors (no route, wrong method) into problem+json.
+/// Turns router errors (no route, wrong method) into problem+json, with the request id.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let api: LocalAPI
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        var response = try await routed(request, context: context, next: next)
+        if response.headers[HTTPField.Name("X-Request-Id")!] == nil { response.headers[HTTPField.Name("X-Request-Id")!] = context.id }
+        return response
+    }
+
+    private func routed(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
             let path = request.uri.path
             if error.status == .notFound {
-                let allowed = LocalAPI.endpoints.filter { Endpoint.matches(template: $0.path, path: path) }.map(\.method.rawValue)
+                var allowed: [String] = []
+                for endpoint in LocalAPI.endpoints where Endpoint.matches(template: endpoint.path, path: path) && !allowed.contains(endpoint.method.rawValue) {
+                    allowed.append(endpoint.method.rawValue)
+                }
                 if !allowed.isEmpty {
                     var problem = APIError(status: 405, kind: "method_not_allowed", title: "Method not allowed",
                                            detail: "\(request.method.rawValue) is not allowed on \(path); use \(allowed.joined(separator: ", "))")
@@ -343,6 +364,15 @@ struct Call: Sendable {
     }
 
     func parameter(_ name: String) -> String { context.parameters.get(name) ?? "" }
+
+    /// A path capture that must be a date in the supported years.
+    func pathDate(_ name: String) throws(APIError) -> LocalDate {
+        let raw = parameter(name)
+        guard let date = LocalDate(raw), (1970...2199).contains(date.year) else {
+            throw APIError.invalidParameters([FieldError(field: name, message: "\"\(raw.prefix(32))\" is not a date (YYYY-MM-DD) in the years 1970 to 2199")])
+        }
+        return date
+    }
 
     func query() -> QueryReader { QueryReader(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) }
 

@@ -23,7 +23,7 @@ final class Daemon: @unchecked Sendable {
         }
         try process.run()
         var found: Int?
-        for _ in 0..<600 where found == nil {
+        for _ in 0..<2400 where found == nil {
             let text = log
             if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
                 found = Int(text[range].split(separator: ":").last ?? "")

@@ -39,5 +39,23 @@ struct EventTests {
         _ = try fixture.shop.createClient(ClientDraft(name: "Марат"), branch: fixture.branch)
         #expect(await iterator.next() != nil)
         #expect(try fixture.shop.events(after: after).map(\.table) == ["clients"])
+    
+    }
+
+    @Test("changes merged from another replica reach the event log and wake readers, like local writes")
+    func mergedChanges() async throws {
+        let fixture = try APIFixture()
+        let peer = try fixture.makePeer()
+        try peer.apply(try fixture.shop.store.changesets(missingFrom: peer.store.versionVector, limit: .max).map(\.bytes))
+        let client = try peer.createClient(ClientDraft(name: "Гульнара Ахметова", phone: "+77027770000"), branch: fixture.branch)
+        let before = try fixture.shop.latestEventSequence()
+        let wakeUps = fixture.shop.changeFeed.changes()
+        var iterator = wakeUps.makeAsyncIterator()
+        try fixture.shop.apply(try peer.store.changesets(missingFrom: fixture.shop.store.versionVector, limit: .max).map(\.bytes))
+        #expect(await iterator.next() != nil)
+        let events = try fixture.shop.events(after: before)
+        #expect(events.contains { $0.table == "clients" && $0.key == client.id.rawValue })
+        let rendered = try await EventStream.render(try #require(events.first { $0.table == "clients" }), kind: "client", role: .frontDesk, api: fixture.api)
+        #expect(rendered.contains(client.id.rawValue))
     }
 }

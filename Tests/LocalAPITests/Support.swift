@@ -39,10 +39,10 @@ final class APIFixture: @unchecked Sendable {
     let client: ClientID
     var tokens: [Role: String] = [:]
     var devices: [Role: Device] = [:]
+    let owner = SigningKey.generate()
 
     init(configure: (inout LocalAPIConfiguration) -> Void = { _ in }) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let owner = SigningKey.generate()
         let key = SigningKey.generate()
         branch = BranchID.generate(at: clock.now)
         var configuration = ReplicaConfiguration(path: directory + "/replica.sqlite")
@@ -76,6 +76,17 @@ final class APIFixture: @unchecked Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// Another replica of the same business (an owner's laptop, no home branch), on the same clock.
+    func makePeer() throws -> Shop {
+        let key = SigningKey.generate()
+        var configuration = ReplicaConfiguration(path: directory + "/peer-\(UUID().uuidString.prefix(6)).sqlite")
+        configuration.synchronous = "OFF"
+        configuration.physicalClock = clock.physical
+        let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: "owner", branch: "", notBefore: 0, notAfter: Int64.max / 2)
+        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: quietLogger)
+        return try Shop(store: store, logger: quietLogger)
+    }
 
     /// Runs `body` against the router in process (HummingbirdTesting).
     func test(_ body: @Sendable @escaping (APIClient) async throws -> Void) async throws {

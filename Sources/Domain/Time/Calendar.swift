@@ -3,6 +3,9 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, CustomStringConv
     public var milliseconds: Int64
 
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    /// The instants the API accepts and the domain books: 1970-01-01 up to 2200-01-01 (UTC).
+    public static let supportedRange = Instant(milliseconds: 0)..<Instant(milliseconds: 7_258_118_400_000)
     public init(seconds: Int64) { self.milliseconds = seconds * 1000 }
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }

@@ -297,7 +297,8 @@ struct PosixZoneRule: Sendable, Hashable {
 
     /// Days since the epoch of the rule's date in `year`.
     private func day(of rule: DateRule, in year: Int) -> Int {
-        let january1 = LocalDate(year: year, month: 1, day: 1)!.daysSinceEpoch
+        // Years outside 1…9999 are clamped: the API refuses such dates, and this must never trap.
+        let january1 = LocalDate(year: min(max(year, 1), 9999), month: 1, day: 1)!.daysSinceEpoch
         let isLeap = LocalDate.daysIn(month: 2, year: year) == 29
         switch rule {
         case .julianNoLeap(let day):

@@ -11,6 +11,9 @@ if ! python3 -c "import nacl.signing" >/dev/null 2>&1; then
     python3 -m pip install --quiet pynacl 2>/dev/null || python3 -m pip install --quiet --break-system-packages pynacl
 fi
 
+if ! python3 -c "import yaml" >/dev/null 2>&1; then
+    python3 -m pip install --quiet pyyaml 2>/dev/null || python3 -m pip install --quiet --break-system-packages pyyaml
+fi
 if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
     echo "Installing schemathesis (OpenAPI conformance test) ..." >&2
     python3 -m pip install --quiet schemathesis 2>/dev/null || python3 -m pip install --quiet --break-system-packages schemathesis

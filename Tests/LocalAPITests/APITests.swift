@@ -246,3 +246,49 @@ struct APITests {
         }
     }
 }
+
+@Suite("Local API edges")
+struct APIEdgeTests {
+    @Test("dates far in the future are refused, never trap; the largest page size works; a device cannot revoke itself; router errors carry a request id and a clean Allow")
+    func edges() async throws {
+        let fixture = try APIFixture()
+        try await fixture.test { client in
+            let series = try await client.send(.post, "/v1/series", as: .frontDesk, json: body([
+                "services": [["service": fixture.haircut.rawValue]], "start": "9999-12-20T10:00:00Z", "guest": ["name": "X"], "frequency": "monthly", "count": 2]))
+            #expect(series.status == 422)
+            #expect((series["errors"] as? [[String: Any]])?.first?["field"] as? String == "start")
+            let availability = try await client.send(.get, "/v1/availability?service=\(fixture.haircut)&date=9999-12-31&days=2", as: .frontDesk)
+            #expect(availability.status == 400)
+            #expect(try await client.send(.get, "/v1/appointments?from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z&limit=500", as: .frontDesk).status == 200)
+            let unknown = try await client.send(.get, "/v1/clients/\(fixture.client)?expand=everything", as: .frontDesk)
+            #expect(unknown.status == 400)
+            #expect((unknown["errors"] as? [[String: Any]])?.first?["field"] as? String == "expand")
+            let own = fixture.devices[.owner]!.id
+            let selfRevoke = try await client.send(.post, "/v1/devices/\(own)/revoke", as: .owner)
+            #expect(selfRevoke.status == 409)
+            #expect(try await client.send(.get, "/v1/me", as: .owner).status == 200)
+            let method = try await client.send(.delete, "/v1/clients/duplicates", as: .frontDesk)
+            #expect(method.status == 405)
+            #expect(method.header("Allow") == "GET, PATCH")
+            #expect(method.header("X-Request-Id") != nil)
+        }
+    }
+
+    @Test("docs/openapi.yaml and the document served at /openapi.json are the same (scripts/embed-openapi.py --check)")
+    func openAPIEmbedded() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot + "/scripts/embed-openapi.py", "--check"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "run scripts/embed-openapi.py after editing docs/openapi.yaml")
+        let fixture = try APIFixture { $0.openAPIDocument = OpenAPIDocument.json }
+        try await fixture.test { client in
+            let served = try await client.send(.get, "/openapi.json", as: nil)
+            #expect(served.status == 200)
+            #expect(served["openapi"] as? String == "3.1.0")
+            let paths = (served["paths"] as? [String: Any])?.keys.sorted() ?? []
+            #expect(Set(paths) == Set(LocalAPI.endpointTable.map(\.path)))
+        }
+    }
+}

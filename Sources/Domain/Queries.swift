@@ -54,8 +54,9 @@ extension Shop {
             arguments.append(.text(client.rawValue))
         }
         if let staff = query.staff {
-            sql += " AND id IN (SELECT appointment_id FROM local_occupancy WHERE subject = ? AND kind = 'staff')"
-            arguments.append(.text(staff.rawValue))
+            // From the items, not the occupancy index: cancelled and no-show appointments occupy nothing but are still that person's.
+            sql += " AND instr(items, ?) > 0"
+            arguments.append(.text("\"staffID\":\"\(staff.rawValue)\""))
         }
         if !query.statuses.isEmpty {
             sql += " AND status IN (\(query.statuses.map { _ in "?" }.joined(separator: ", ")))"

@@ -112,6 +112,8 @@ struct DaemonTests {
         let (assigned, _) = try owner.request("PUT", "/v1/staff/\(staff)/services/\(service)", body: nil)
         #expect(assigned == 200)
 
+        // Without a token there is no stream.
+        #expect(try anonymous.request("GET", "/v1/events", body: nil).0 == 401)
         // The tablet listens for changes while it books.
         let stream = try tablet.openStream("/v1/events")
         defer { close(stream) }

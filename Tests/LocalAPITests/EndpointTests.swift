@@ -144,12 +144,14 @@ struct EndpointTests {
             let first = try await client.send(.post, "/v1/waitlist", as: .frontDesk, json: body([
                 "client": fixture.client.rawValue, "service": fixture.haircut.rawValue, "from": "2026-03-04", "to": "2026-03-04"]))
             #expect(first.status == 201)
+            // Offers go in order of joining (then id, for the same millisecond).
+            fixture.clock.advance(minutes: 1)
             let next = try await client.send(.post, "/v1/waitlist", as: .frontDesk, json: body([
                 "client": second.id.rawValue, "service": fixture.haircut.rawValue, "from": "2026-03-04", "to": "2026-03-05"]))
             let firstID = first["id"] as? String ?? ""
             let nextID = next["id"] as? String ?? ""
             #expect(try await client.send(.get, "/v1/waitlist", as: .staff).items.count == 2)
-            _ = try await client.send(.post, "/v1/appointments/\(booked[0])/cancel", as: .frontDesk, json: body(["by": "client"]))
+            #expect(try await client.send(.post, "/v1/appointments/\(booked[0])/cancel", as: .frontDesk, json: body(["by": "client"])).status == 200)
             let offered = try await client.send(.get, "/v1/waitlist/\(firstID)", as: .frontDesk)
             #expect(offered["status"] as? String == "offered", "\(offered.text)")
             let declined = try await client.send(.post, "/v1/waitlist/\(firstID)/decline", as: .frontDesk)

@@ -4,6 +4,21 @@ import Testing
 
 @Suite("Clocks")
 struct ClockTests {
+    @Test("UUIDv7 ids made in one millisecond increase in the order they were made; a new millisecond starts afresh")
+    func monotonicWithinAMillisecond() {
+        let ids = (0..<1000).map { _ in UUIDv7.generate(milliseconds: 1_770_000_000_000) }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy(UUIDv7.isValid))
+        let next = UUIDv7.generate(milliseconds: 1_770_000_000_001)
+        #expect(next > ids.last!)
+        #expect(UUIDv7.increment(Array(repeating: 0xFF, count: 16)) == nil)
+        var carry = [UInt8](repeating: 0, count: 16)
+        carry[8] = 0x80
+        carry[15] = 0xFF
+        #expect(UUIDv7.increment(carry)?[14] == 1)
+    }
+
     @Test("the hybrid logical clock never goes back and orders events after what it observed")
     func monotonic() {
         let physical = ManualClock(1_000)

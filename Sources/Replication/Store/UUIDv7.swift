@@ -1,13 +1,38 @@
+import Synchronization
 import Foundation
 
 /// UUID version 7 (RFC 9562): 48-bit Unix milliseconds, version 7, 74 random bits.
 /// Primary keys of replicated tables are UUIDv7, generated locally without coordination.
 public enum UUIDv7 {
-    /// A new UUIDv7 as 16 bytes.
+    /// A new UUIDv7 as 16 bytes. Within one millisecond a process's ids increase (RFC 9562
+    /// §6.2, method 2: the previous id's random bits plus one), so "oldest first, then by id"
+    /// orders rows made in the same millisecond by when this process made them.
     public static func generateBytes(milliseconds: UInt64 = PhysicalClock.system.now()) -> [UInt8] {
-        var bytes = Sodium.randomBytes(16)
-        stamp(&bytes, milliseconds: milliseconds)
-        return bytes
+        last.withLock { last in
+            if let previous = last, previous.milliseconds == milliseconds, var bytes = increment(previous.bytes) {
+                stamp(&bytes, milliseconds: milliseconds)
+                last = (milliseconds, bytes)
+                return bytes
+            }
+            var bytes = Sodium.randomBytes(16)
+            stamp(&bytes, milliseconds: milliseconds)
+            last = (milliseconds, bytes)
+            return bytes
+        }
+    }
+
+    private static let last = Mutex<(milliseconds: UInt64, bytes: [UInt8])?>(nil)
+
+    /// The 62 random bits after the variant (bytes 8–15) plus one; nil on overflow.
+    static func increment(_ bytes: [UInt8]) -> [UInt8]? {
+        var result = bytes
+        for index in stride(from: 15, through: 9, by: -1) {
+            if result[index] < 0xFF { result[index] += 1; return result }
+            result[index] = 0
+        }
+        guard result[8] & 0x3F < 0x3F else { return nil }
+        result[8] += 1
+        return result
     }
 
     /// A new UUIDv7 in its canonical lower-case text form.

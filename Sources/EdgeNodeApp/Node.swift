@@ -62,6 +62,7 @@ public final class EdgeNodeRuntime: Sendable {
     /// Runs until SIGTERM/SIGINT (or the task is cancelled), then shuts down gracefully.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = api.makeRouter()
+        PeerSyncServer(shop: shop, logger: logger).register(on: router)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let logger = self.logger
         let state = self.state

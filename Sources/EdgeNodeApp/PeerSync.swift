@@ -1,0 +1,220 @@
+import Domain
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LocalAPI
+import Logging
+import NIOCore
+import Replication
+import Synchronization
+
+/// LAN sync between boxes of one business over the box's HTTP server (sync-protocol §12):
+/// authenticate each other (§12.1), then exchange version vectors and the changesets each
+/// lacks, in batches, until both vectors are equal. Any box forwards any author's changesets.
+///
+/// Work in progress: the server endpoints and a client that syncs once with a peer address.
+public final class PeerSyncServer: Sendable {
+    let shop: Shop
+    let logger: Logger
+    let batchLimit: Int
+    private let handshakes = Mutex<[String: (certificate: Certificate, clientNonce: [UInt8], serverNonce: [UInt8], expires: Int64)]>([:])
+    private let sessions = Mutex<[String: (peer: SiteID, expires: Int64)]>([:])
+
+    public init(shop: Shop, logger: Logger, batchLimit: Int = 200) {
+        self.shop = shop
+        self.logger = logger
+        self.batchLimit = batchLimit
+    }
+
+    struct Hello: Codable { var protocolVersion: Int; var certificate: String; var nonce: String }
+    struct HelloReply: Codable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
+    struct Confirm: Codable { var handshake: String; var signature: String }
+    struct ConfirmReply: Codable { var token: String; var expiresInSeconds: Int }
+    struct Exchange: Codable { var vector: String; var changesets: [String] }
+    struct ExchangeReply: Codable { var vector: String; var changesets: [String]; var more: Bool; var applied: Int; var refused: [String] }
+
+    static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
+    static func encoder() -> JSONEncoder { let encoder = JSONEncoder(); encoder.keyEncodingStrategy = .convertToSnakeCase; return encoder }
+
+    /// Adds `/sync/v1/hello`, `/sync/v1/confirm` and `/sync/v1/exchange` to the box's router.
+    public func register(on router: Router<APIContext>) {
+        router.post("/sync/v1/hello") { [self] request, _ in try await respond { try self.hello(try await Self.body(request, as: Hello.self)) } }
+        router.post("/sync/v1/confirm") { [self] request, _ in try await respond { try self.confirm(try await Self.body(request, as: Confirm.self)) } }
+        router.post("/sync/v1/exchange") { [self] request, _ in
+            try await respond {
+                guard let header = request.headers[.authorization], header.hasPrefix("EdgenodeSync "),
+                      let session = self.session(String(header.dropFirst(13))) else {
+                    throw PeerAuthError(.badSignature, "no valid sync session; authenticate with /sync/v1/hello first")
+                }
+                return try self.exchange(try await Self.body(request, as: Exchange.self), from: session)
+            }
+        }
+    }
+
+    static func body<T: Decodable>(_ request: Request, as type: T.Type) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024 * 1024)
+        return try decoder().decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    private func respond<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
+        do {
+            let value = try await body()
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encoder().encode(value))))
+        } catch let error as PeerAuthError {
+            logger.warning("peer refused", metadata: ["reason": "\(error)"])
+            return problem(403, "peer_refused", error.description)
+        } catch is DecodingError {
+            return problem(400, "malformed_body", "the sync request does not decode")
+        } catch let error as ReplicationError {
+            return problem(400, "refused", "\(error)")
+        }
+    }
+
+    private func problem(_ status: Int, _ kind: String, _ detail: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        let body = try? JSONSerialization.data(withJSONObject: ["type": "urn:edgenode:problem:\(kind)", "status": status, "detail": detail])
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body ?? Data())))
+    }
+
+    func hello(_ hello: Hello) throws -> HelloReply {
+        guard hello.protocolVersion == Int(PeerHandshake.protocolVersion) else {
+            throw PeerAuthError(.unsupportedVersion, "this box speaks sync protocol \(PeerHandshake.protocolVersion), not \(hello.protocolVersion)")
+        }
+        guard let certificateBytes = Data(base64Encoded: hello.certificate), let clientNonce = Data(base64Encoded: hello.nonce), clientNonce.count == PeerHandshake.nonceLength else {
+            throw PeerAuthError(.malformed, "certificate and nonce must be base64, the nonce \(PeerHandshake.nonceLength) bytes")
+        }
+        let store = shop.store
+        let now = shop.now.milliseconds
+        let peer = try PeerHandshake.verifyPeer(Array(certificateBytes), trust: store.trustStore, ourSite: store.site, now: now)
+        let serverNonce = PeerHandshake.nonce()
+        let signature = PeerHandshake.sign(.server, identity: store.identity, business: store.business, client: peer.subjectSite, server: store.site,
+                                           clientNonce: Array(clientNonce), serverNonce: serverNonce)
+        let id = Sodium.randomBytes(16).hexString
+        handshakes.withLock { pending in
+            pending = pending.filter { $0.value.expires > now }
+            pending[id] = (peer, Array(clientNonce), serverNonce, now + 60_000)
+        }
+        guard let ours = store.trustStore.certificates[store.site]?.last else { throw PeerAuthError(.malformed, "this box has no certificate") }
+        return HelloReply(handshake: id, certificate: Data(ours.encoded).base64EncodedString(), nonce: Data(serverNonce).base64EncodedString(),
+                          signature: Data(signature).base64EncodedString())
+    }
+
+    func confirm(_ confirm: Confirm) throws -> ConfirmReply {
+        let now = shop.now.milliseconds
+        guard let pending = handshakes.withLock({ $0.removeValue(forKey: confirm.handshake) }), pending.expires > now else {
+            throw PeerAuthError(.malformed, "no such handshake (they expire after 60 s)")
+        }
+        guard let signature = Data(base64Encoded: confirm.signature) else { throw PeerAuthError(.malformed, "the signature must be base64") }
+        let store = shop.store
+        try PeerHandshake.verify(Array(signature), .client, peer: pending.certificate, business: store.business, client: pending.certificate.subjectSite,
+                                 server: store.site, clientNonce: pending.clientNonce, serverNonce: pending.serverNonce)
+        let token = Sodium.randomBytes(32).hexString
+        sessions.withLock { sessions in
+            sessions = sessions.filter { $0.value.expires > now }
+            sessions[token] = (pending.certificate.subjectSite, now + 600_000)
+        }
+        logger.info("peer authenticated", metadata: ["peer": "\(pending.certificate.subjectSite.hex.prefix(12))", "branch": "\(pending.certificate.branch)"])
+        return ConfirmReply(token: token, expiresInSeconds: 600)
+    }
+
+    func session(_ token: String) -> SiteID? {
+        let now = shop.now.milliseconds
+        return sessions.withLock { $0[token].flatMap { $0.expires > now ? $0.peer : nil } }
+    }
+
+    func exchange(_ exchange: Exchange, from peer: SiteID) throws -> ExchangeReply {
+        guard let vectorBytes = Data(base64Encoded: exchange.vector) else { throw PeerAuthError(.malformed, "the vector must be base64") }
+        let remote: VersionVector
+        do { remote = try VersionVector.decode(Array(vectorBytes)) } catch { throw PeerAuthError(.malformed, "the vector does not decode: \(error)") }
+        var batch: [[UInt8]] = []
+        for text in exchange.changesets {
+            guard let bytes = Data(base64Encoded: text) else { throw PeerAuthError(.malformed, "changesets must be base64") }
+            batch.append(Array(bytes))
+        }
+        var applied = 0
+        var refused: [String] = []
+        if !batch.isEmpty {
+            let report = try shop.apply(batch)
+            applied = report.applied.count
+            refused = report.rejected.map { "\($0.id): \($0.reason) \($0.message)" }
+            for rejection in report.rejected { logger.warning("refused a changeset from a peer", metadata: ["peer": "\(peer.hex.prefix(12))", "reason": "\(rejection)"]) }
+        }
+        try shop.store.recordAcknowledgement(from: peer, vector: remote)
+        let missing = try shop.store.changesets(missingFrom: remote, limit: batchLimit + 1)
+        return ExchangeReply(vector: Data(shop.store.versionVector.encode()).base64EncodedString(),
+                             changesets: missing.prefix(batchLimit).map { Data($0.bytes).base64EncodedString() },
+                             more: missing.count > batchLimit, applied: applied, refused: refused)
+    }
+}
+
+/// The client side: authenticates to a peer box and exchanges until both are equal.
+public struct PeerSyncClient: Sendable {
+    let shop: Shop
+    let host: String
+    let port: Int
+    let batchLimit: Int
+
+    public init(shop: Shop, host: String, port: Int, batchLimit: Int = 200) {
+        self.shop = shop
+        self.host = host
+        self.port = port
+        self.batchLimit = batchLimit
+    }
+
+    public struct Result: Sendable, Hashable {
+        public var peer: SiteID
+        public var sent: Int
+        public var received: Int
+        public var rounds: Int
+    }
+
+    /// One full sync with the peer. Blocking (run it off the cooperative pool).
+    public func syncOnce() throws -> Result {
+        let http = ConsoleClient(host: host, port: port, token: "")
+        let store = shop.store
+        let clientNonce = PeerHandshake.nonce()
+        guard let ours = store.trustStore.certificates[store.site]?.last else { throw PeerAuthError(.malformed, "this box has no certificate") }
+        let hello = PeerSyncServer.Hello(protocolVersion: Int(PeerHandshake.protocolVersion), certificate: Data(ours.encoded).base64EncodedString(),
+                                         nonce: Data(clientNonce).base64EncodedString())
+        let reply: PeerSyncServer.HelloReply = try post(http, "/sync/v1/hello", hello)
+        guard let certificate = Data(base64Encoded: reply.certificate), let serverNonce = Data(base64Encoded: reply.nonce),
+              let signature = Data(base64Encoded: reply.signature) else { throw PeerAuthError(.malformed, "the peer's hello reply is not base64") }
+        let peer = try PeerHandshake.verifyPeer(Array(certificate), trust: store.trustStore, ourSite: store.site, now: shop.now.milliseconds)
+        try PeerHandshake.verify(Array(signature), .server, peer: peer, business: store.business, client: store.site, server: peer.subjectSite,
+                                 clientNonce: clientNonce, serverNonce: Array(serverNonce))
+        let proof = PeerHandshake.sign(.client, identity: store.identity, business: store.business, client: store.site, server: peer.subjectSite,
+                                       clientNonce: clientNonce, serverNonce: Array(serverNonce))
+        let session: PeerSyncServer.ConfirmReply = try post(http, "/sync/v1/confirm",
+                                                            PeerSyncServer.Confirm(handshake: reply.handshake, signature: Data(proof).base64EncodedString()))
+        var result = Result(peer: peer.subjectSite, sent: 0, received: 0, rounds: 0)
+        var outgoing: [[UInt8]] = []
+        while true {
+            result.rounds += 1
+            let exchange = PeerSyncServer.Exchange(vector: Data(store.versionVector.encode()).base64EncodedString(),
+                                                   changesets: outgoing.map { Data($0).base64EncodedString() })
+            let answer: PeerSyncServer.ExchangeReply = try post(http, "/sync/v1/exchange", exchange, authorization: "EdgenodeSync \(session.token)")
+            result.sent += answer.applied
+            let incoming = answer.changesets.compactMap { Data(base64Encoded: $0).map(Array.init) }
+            if !incoming.isEmpty {
+                result.received += try shop.apply(incoming).applied.count
+            }
+            guard let vectorBytes = Data(base64Encoded: answer.vector) else { throw PeerAuthError(.malformed, "the peer's vector is not base64") }
+            let remote = try VersionVector.decode(Array(vectorBytes))
+            try store.recordAcknowledgement(from: peer.subjectSite, vector: remote)
+            outgoing = try store.changesets(missingFrom: remote, limit: batchLimit).map(\.bytes)
+            if outgoing.isEmpty && !answer.more && incoming.isEmpty { return result }
+            guard result.rounds < 10_000 else { return result }
+        }
+    }
+
+    private func post<Body: Encodable, Reply: Decodable>(_ http: ConsoleClient, _ path: String, _ body: Body, authorization: String? = nil) throws -> Reply {
+        let data = try PeerSyncServer.encoder().encode(body)
+        let (status, text) = try http.request("POST", path, body: data, headers: authorization.map { ["Authorization": $0] } ?? [:])
+        guard status == 200 else { throw PeerAuthError(.malformed, "the peer answered \(status) to \(path): \(text.prefix(300))") }
+        return try PeerSyncServer.decoder().decode(Reply.self, from: Data(text.utf8))
+    }
+}

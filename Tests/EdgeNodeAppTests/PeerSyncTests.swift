@@ -1,0 +1,70 @@
+import Domain
+import Foundation
+import Logging
+import Prometheus
+import Replication
+import Testing
+@testable import EdgeNodeApp
+
+@Suite("Peer sync over HTTP (loopback)", .serialized)
+struct PeerSyncTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "peer-sync-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// A second box of the business whose first box is in `first`.
+    static func joinSecondBox(_ first: ReplicaDirectory, at path: String) throws -> ReplicaDirectory {
+        let second = ReplicaDirectory(path: path)
+        try second.create()
+        let owner = try first.loadOwnerKey()
+        let identity = try second.loadOrCreateIdentity()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let certificate = try Certificate.issue(by: owner, for: identity.publicKey, role: "box", branch: "spare", notBefore: now - 60_000, notAfter: now + 86_400_000)
+        try second.writeFile(certificate.encoded, to: second.certificatePath)
+        return second
+    }
+
+    @Test("two boxes edited apart authenticate each other and converge in one sync; a box of another business is refused")
+    func converge() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-peers-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let firstDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
+            .run(in: firstDirectory, logger: Self.logger)
+        let secondDirectory = try Self.joinSecondBox(firstDirectory, at: root + "/b")
+        var configuration = NodeConfiguration()
+        configuration.dataDirectory = firstDirectory.path
+        configuration.http.bind = "127.0.0.1"
+        configuration.http.port = 0
+        let first = try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
+        let secondStore = try secondDirectory.openStore(logger: Self.logger)
+        let second = try Shop(store: secondStore, logger: Self.logger)
+        // Edited apart: clients on both.
+        for index in 0..<30 { _ = try first.shop.createClient(ClientDraft(name: "Клиент A\(index)"), branch: result.branchID) }
+        let server = Task { try await first.run() }
+        defer { server.cancel() }
+        while first.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let client = PeerSyncClient(shop: second, host: "127.0.0.1", port: first.port, batchLimit: 7)
+        let initial = try client.syncOnce()
+        #expect(initial.received > 30)
+        for index in 0..<12 { _ = try second.createClient(ClientDraft(name: "Client B\(index)"), branch: result.branchID) }
+        for index in 0..<5 { _ = try first.shop.createClient(ClientDraft(name: "Client A2-\(index)"), branch: result.branchID) }
+        let again = try client.syncOnce()
+        #expect(again.sent == 12)
+        #expect(again.received == 5)
+        #expect(first.store.versionVector == second.store.versionVector)
+        #expect(try first.store.canonicalDump(includeClocks: false) == second.store.canonicalDump(includeClocks: false))
+        #expect(try first.shop.searchClients("Client B").count == 12)
+
+        // A box of another business is refused, and nothing is applied.
+        let strangerDirectory = ReplicaDirectory(path: root + "/c")
+        _ = try Provisioning(branchName: "Elsewhere", timeZone: "Europe/London", currency: "GBP", region: "GB", locale: "en-GB", ownerName: "Other")
+            .run(in: strangerDirectory, logger: Self.logger)
+        let stranger = try Shop(store: try strangerDirectory.openStore(logger: Self.logger), logger: Self.logger)
+        let before = first.store.versionVector
+        #expect(throws: PeerAuthError.self) { try PeerSyncClient(shop: stranger, host: "127.0.0.1", port: first.port).syncOnce() }
+        #expect(first.store.versionVector == before)
+    }
+}

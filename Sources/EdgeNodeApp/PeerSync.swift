@@ -30,7 +30,7 @@ public final class PeerSyncServer: Sendable {
     struct HelloReply: Codable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
     struct Confirm: Codable { var handshake: String; var signature: String }
     struct ConfirmReply: Codable { var token: String; var expiresInSeconds: Int }
-    struct Exchange: Codable { var vector: String; var changesets: [String] }
+    struct Exchange: Codable { var vector: String; var changesets: [String]; var limit: Int? }
     struct ExchangeReply: Codable { var vector: String; var changesets: [String]; var more: Bool; var applied: Int; var refused: [String] }
 
     static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
@@ -144,10 +144,11 @@ public final class PeerSyncServer: Sendable {
             for rejection in report.rejected { logger.warning("refused a changeset from a peer", metadata: ["peer": "\(peer.hex.prefix(12))", "reason": "\(rejection)"]) }
         }
         try shop.store.recordAcknowledgement(from: peer, vector: remote)
-        let missing = try shop.store.changesets(missingFrom: remote, limit: batchLimit + 1)
+        let limit = min(batchLimit, max(1, exchange.limit ?? batchLimit))
+        let missing = try shop.store.changesets(missingFrom: remote, limit: limit + 1)
         return ExchangeReply(vector: Data(shop.store.versionVector.encode()).base64EncodedString(),
-                             changesets: missing.prefix(batchLimit).map { Data($0.bytes).base64EncodedString() },
-                             more: missing.count > batchLimit, applied: applied, refused: refused)
+                             changesets: missing.prefix(limit).map { Data($0.bytes).base64EncodedString() },
+                             more: missing.count > limit, applied: applied, refused: refused)
     }
 }
 
@@ -172,8 +173,9 @@ public struct PeerSyncClient: Sendable {
         public var rounds: Int
     }
 
-    /// One full sync with the peer. Blocking (run it off the cooperative pool).
-    public func syncOnce() throws -> Result {
+    /// One full sync with the peer (or at most `maxRounds` exchanges: a transfer cut short
+    /// resumes from the vectors next time, resending nothing that was applied). Blocking.
+    public func syncOnce(maxRounds: Int = 10_000) throws -> Result {
         let http = ConsoleClient(host: host, port: port, token: "")
         let store = shop.store
         let clientNonce = PeerHandshake.nonce()
@@ -195,7 +197,7 @@ public struct PeerSyncClient: Sendable {
         while true {
             result.rounds += 1
             let exchange = PeerSyncServer.Exchange(vector: Data(store.versionVector.encode()).base64EncodedString(),
-                                                   changesets: outgoing.map { Data($0).base64EncodedString() })
+                                                   changesets: outgoing.map { Data($0).base64EncodedString() }, limit: batchLimit)
             let answer: PeerSyncServer.ExchangeReply = try post(http, "/sync/v1/exchange", exchange, authorization: "EdgenodeSync \(session.token)")
             result.sent += answer.applied
             let incoming = answer.changesets.compactMap { Data(base64Encoded: $0).map(Array.init) }
@@ -207,7 +209,7 @@ public struct PeerSyncClient: Sendable {
             try store.recordAcknowledgement(from: peer.subjectSite, vector: remote)
             outgoing = try store.changesets(missingFrom: remote, limit: batchLimit).map(\.bytes)
             if outgoing.isEmpty && !answer.more && incoming.isEmpty { return result }
-            guard result.rounds < 10_000 else { return result }
+            guard result.rounds < maxRounds else { return result }
         }
     }
 

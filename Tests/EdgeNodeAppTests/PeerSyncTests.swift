@@ -67,4 +67,52 @@ struct PeerSyncTests {
         #expect(throws: PeerAuthError.self) { try PeerSyncClient(shop: stranger, host: "127.0.0.1", port: first.port).syncOnce() }
         #expect(first.store.versionVector == before)
     }
+
+    @Test("gossip: A sees B and B sees C, never A and C; all three converge. A transfer cut short resumes without resending")
+    func gossipAndResume() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-gossip-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let aDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Leeds", timeZone: "Europe/London", currency: "GBP", region: "GB", locale: "en-GB", ownerName: "Owner")
+            .run(in: aDirectory, logger: Self.logger)
+        let bDirectory = try Self.joinSecondBox(aDirectory, at: root + "/b")
+        let cDirectory = try Self.joinSecondBox(aDirectory, at: root + "/c")
+        func runtime(_ directory: ReplicaDirectory) throws -> EdgeNodeRuntime {
+            var configuration = NodeConfiguration()
+            configuration.dataDirectory = directory.path
+            configuration.http.bind = "127.0.0.1"
+            configuration.http.port = 0
+            return try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
+        }
+        let a = try runtime(aDirectory)
+        let b = try runtime(bDirectory)
+        let c = try Shop(store: try cDirectory.openStore(logger: Self.logger), logger: Self.logger)
+        let servers = [Task { try await a.run() }, Task { try await b.run() }]
+        defer { servers.forEach { $0.cancel() } }
+        while a.port == 0 || b.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+
+        // Bootstrap: B from A, C from B (C never talks to A). Then all three are edited apart.
+        _ = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).syncOnce()
+        _ = try PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).syncOnce()
+        for index in 0..<40 { _ = try a.shop.createClient(ClientDraft(name: "A \(index)"), branch: result.branchID) }
+        for index in 0..<7 { _ = try b.shop.createClient(ClientDraft(name: "B \(index)"), branch: result.branchID) }
+        for index in 0..<9 { _ = try c.createClient(ClientDraft(name: "C \(index)"), branch: result.branchID) }
+
+        // B pulls from A, cut short after one round of batches of 5: it resumes later.
+        // B also forwards what it got from C (C's first changeset, from the bootstrap): gossip.
+        let bHasForA = try b.store.changesets(missingFrom: a.store.versionVector, limit: .max).count
+        #expect(bHasForA == 7 + 1)
+        let cut = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).syncOnce(maxRounds: 1)
+        #expect(cut.received == 5)
+        let resumed = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).syncOnce()
+        // A's 40 new changesets arrived exactly once across the two runs; B's went to A once.
+        #expect(cut.received + resumed.received == 40)
+        #expect(cut.sent + resumed.sent == bHasForA)
+        _ = try PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).syncOnce()
+        _ = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).syncOnce()
+        #expect(a.store.versionVector == b.store.versionVector)
+        #expect(b.store.versionVector == c.store.versionVector)
+        #expect(try a.store.canonicalDump(includeClocks: false) == c.store.canonicalDump(includeClocks: false))
+        #expect(try a.shop.searchClients("C").filter { $0.name.hasPrefix("C ") }.count == 9)
+    }
 }

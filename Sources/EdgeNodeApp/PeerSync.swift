@@ -5,6 +5,7 @@ import HTTPTypes
 import LocalAPI
 import Logging
 import NIOCore
+import NIOPosix
 import Replication
 import Synchronization
 
@@ -26,27 +27,38 @@ public final class PeerSyncServer: Sendable {
         self.batchLimit = batchLimit
     }
 
-    struct Hello: Codable { var protocolVersion: Int; var certificate: String; var nonce: String }
-    struct HelloReply: Codable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
-    struct Confirm: Codable { var handshake: String; var signature: String }
-    struct ConfirmReply: Codable { var token: String; var expiresInSeconds: Int }
-    struct Exchange: Codable { var vector: String; var changesets: [String]; var limit: Int? }
-    struct ExchangeReply: Codable { var vector: String; var changesets: [String]; var more: Bool; var applied: Int; var refused: [String] }
+    struct Hello: Codable, Sendable { var protocolVersion: Int; var certificate: String; var nonce: String }
+    struct HelloReply: Codable, Sendable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
+    struct Confirm: Codable, Sendable { var handshake: String; var signature: String }
+    struct ConfirmReply: Codable, Sendable { var token: String; var expiresInSeconds: Int }
+    struct Exchange: Codable, Sendable { var vector: String; var changesets: [String]; var limit: Int? }
+    struct ExchangeReply: Codable, Sendable { var vector: String; var changesets: [String]; var more: Bool; var applied: Int; var refused: [String] }
 
     static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
     static func encoder() -> JSONEncoder { let encoder = JSONEncoder(); encoder.keyEncodingStrategy = .convertToSnakeCase; return encoder }
 
     /// Adds `/sync/v1/hello`, `/sync/v1/confirm` and `/sync/v1/exchange` to the box's router.
     public func register(on router: Router<APIContext>) {
-        router.post("/sync/v1/hello") { [self] request, _ in try await respond { try self.hello(try await Self.body(request, as: Hello.self)) } }
-        router.post("/sync/v1/confirm") { [self] request, _ in try await respond { try self.confirm(try await Self.body(request, as: Confirm.self)) } }
+        router.post("/sync/v1/hello") { [self] request, _ in
+            try await respond {
+                let hello = try await Self.body(request, as: Hello.self)
+                return try await NIOThreadPool.singleton.runIfActive { try self.hello(hello) }
+            }
+        }
+        router.post("/sync/v1/confirm") { [self] request, _ in
+            try await respond {
+                let confirm = try await Self.body(request, as: Confirm.self)
+                return try await NIOThreadPool.singleton.runIfActive { try self.confirm(confirm) }
+            }
+        }
         router.post("/sync/v1/exchange") { [self] request, _ in
             try await respond {
                 guard let header = request.headers[.authorization], header.hasPrefix("EdgenodeSync "),
                       let session = self.session(String(header.dropFirst(13))) else {
                     throw PeerAuthError(.badSignature, "no valid sync session; authenticate with /sync/v1/hello first")
                 }
-                return try self.exchange(try await Self.body(request, as: Exchange.self), from: session)
+                let exchange = try await Self.body(request, as: Exchange.self)
+                return try await NIOThreadPool.singleton.runIfActive { try self.exchange(exchange, from: session) }
             }
         }
     }
@@ -174,7 +186,13 @@ public struct PeerSyncClient: Sendable {
     }
 
     /// One full sync with the peer (or at most `maxRounds` exchanges: a transfer cut short
-    /// resumes from the vectors next time, resending nothing that was applied). Blocking.
+    /// resumes from the vectors next time, resending nothing that was applied), on the blocking
+    /// thread pool: the socket I/O and SQLite work must not hold Swift's cooperative threads.
+    public func sync(maxRounds: Int = 10_000) async throws -> Result {
+        try await NIOThreadPool.singleton.runIfActive { try self.syncOnce(maxRounds: maxRounds) }
+    }
+
+    /// The same, blocking the calling thread.
     public func syncOnce(maxRounds: Int = 10_000) throws -> Result {
         let http = ConsoleClient(host: host, port: port, token: "")
         let store = shop.store

@@ -47,11 +47,11 @@ struct PeerSyncTests {
         defer { server.cancel() }
         while first.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
         let client = PeerSyncClient(shop: second, host: "127.0.0.1", port: first.port, batchLimit: 7)
-        let initial = try client.syncOnce()
+        let initial = try await client.sync()
         #expect(initial.received > 30)
         for index in 0..<12 { _ = try second.createClient(ClientDraft(name: "Client B\(index)"), branch: result.branchID) }
         for index in 0..<5 { _ = try first.shop.createClient(ClientDraft(name: "Client A2-\(index)"), branch: result.branchID) }
-        let again = try client.syncOnce()
+        let again = try await client.sync()
         #expect(again.sent == 12)
         #expect(again.received == 5)
         #expect(first.store.versionVector == second.store.versionVector)
@@ -64,7 +64,7 @@ struct PeerSyncTests {
             .run(in: strangerDirectory, logger: Self.logger)
         let stranger = try Shop(store: try strangerDirectory.openStore(logger: Self.logger), logger: Self.logger)
         let before = first.store.versionVector
-        #expect(throws: PeerAuthError.self) { try PeerSyncClient(shop: stranger, host: "127.0.0.1", port: first.port).syncOnce() }
+        await #expect(throws: PeerAuthError.self) { try await PeerSyncClient(shop: stranger, host: "127.0.0.1", port: first.port).sync() }
         #expect(first.store.versionVector == before)
     }
 
@@ -92,8 +92,8 @@ struct PeerSyncTests {
         while a.port == 0 || b.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
 
         // Bootstrap: B from A, C from B (C never talks to A). Then all three are edited apart.
-        _ = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).syncOnce()
-        _ = try PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).syncOnce()
+        _ = try await PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).sync()
+        _ = try await PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).sync()
         for index in 0..<40 { _ = try a.shop.createClient(ClientDraft(name: "A \(index)"), branch: result.branchID) }
         for index in 0..<7 { _ = try b.shop.createClient(ClientDraft(name: "B \(index)"), branch: result.branchID) }
         for index in 0..<9 { _ = try c.createClient(ClientDraft(name: "C \(index)"), branch: result.branchID) }
@@ -102,14 +102,14 @@ struct PeerSyncTests {
         // B also forwards what it got from C (C's first changeset, from the bootstrap): gossip.
         let bHasForA = try b.store.changesets(missingFrom: a.store.versionVector, limit: .max).count
         #expect(bHasForA == 7 + 1)
-        let cut = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).syncOnce(maxRounds: 1)
+        let cut = try await PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).sync(maxRounds: 1)
         #expect(cut.received == 5)
-        let resumed = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).syncOnce()
+        let resumed = try await PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port, batchLimit: 5).sync()
         // A's 40 new changesets arrived exactly once across the two runs; B's went to A once.
         #expect(cut.received + resumed.received == 40)
         #expect(cut.sent + resumed.sent == bHasForA)
-        _ = try PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).syncOnce()
-        _ = try PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).syncOnce()
+        _ = try await PeerSyncClient(shop: c, host: "127.0.0.1", port: b.port).sync()
+        _ = try await PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).sync()
         #expect(a.store.versionVector == b.store.versionVector)
         #expect(b.store.versionVector == c.store.versionVector)
         #expect(try a.store.canonicalDump(includeClocks: false) == c.store.canonicalDump(includeClocks: false))

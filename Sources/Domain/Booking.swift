@@ -373,9 +373,7 @@ extension Shop {
         return token
     }
 
-    static func tokenHash(_ token: String) -> String {
-        Sodium.blake2b(Array(("edgenode.guest-token.v1:" + token).utf8), length: 32).hexString
-    }
+    static func tokenHash(_ token: String) -> String { secretHash("guest-token", token) }
 
     /// `PREFIX-NNNNN`: the per-replica prefix and the next number after this replica's highest.
     func nextOrderNumber(in transaction: WriteTransaction) throws -> String {

@@ -28,8 +28,8 @@ public final class ChangeFeed: Sendable {
 
     init() {}
 
-    static func record(_ changes: ChangedRows, in transaction: DerivedStateTransaction) throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+    /// Logs the changed rows, stamped with the replica's clock (pruning compares with the same clock).
+    static func record(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at now: Int64) throws {
         for table in changes.keys.keys.sorted() where !silentTables.contains(table) {
             for key in changes[table].map(\.string).sorted() {
                 try transaction.execute("INSERT INTO local_events (at, tbl, key) VALUES (?, ?, ?)", [.integer(now), .text(table), .text(key)])

@@ -40,8 +40,8 @@ struct Session {
 enum DerivedState {
     static let version: Int64 = 1
 
-    static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction) throws {
-        try ChangeFeed.record(changes, in: transaction)
+    static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64) throws {
+        try ChangeFeed.record(changes, in: transaction, at: milliseconds)
         for key in changes["clients"] { try reindexClient(key.string, in: transaction) }
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {

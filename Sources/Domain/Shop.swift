@@ -29,8 +29,9 @@ public final class Shop: Sendable {
         self.homeBranch = homeBranch ?? certified
         self.orderPrefix = Shop.orderPrefix(for: store.site)
         try store.migrate(DomainSchema.migrations)
+        let clock = store.configuration.physicalClock
         store.observeChanges { changes, transaction in
-            try DerivedState.update(changes, in: transaction)
+            try DerivedState.update(changes, in: transaction, at: Int64(clock.now()))
         }
         for (table, kind) in DomainSchema.replicated { try store.register(table, as: kind) }
         try rebuildDerivedStateIfNeeded()

@@ -78,10 +78,13 @@ public final class PeerSyncServer: Sendable {
         } catch let error as PeerAuthError {
             logger.warning("peer refused", metadata: ["reason": "\(error)"])
             return problem(403, "peer_refused", error.description)
-        } catch is DecodingError {
-            return problem(400, "malformed_body", "the sync request does not decode")
-        } catch let error as ReplicationError {
-            return problem(400, "refused", "\(error)")
+        } catch is Swift.DecodingError {
+            return problem(400, "malformed_body", "the sync request is not the JSON this endpoint takes")
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return problem(413, "body_too_large", "sync requests are limited to 64 MiB")
+        } catch {
+            logger.error("sync request failed", metadata: ["error": "\(error)"])
+            return problem(503, "storage", "the box could not apply or read changesets; see its log")
         }
     }
 
@@ -152,7 +155,7 @@ public final class PeerSyncServer: Sendable {
         if !batch.isEmpty {
             let report = try shop.apply(batch)
             applied = report.applied.count
-            refused = report.rejected.map { "\($0.id): \($0.reason) \($0.message)" }
+            refused = report.rejected.map { "\($0)" }
             for rejection in report.rejected { logger.warning("refused a changeset from a peer", metadata: ["peer": "\(peer.hex.prefix(12))", "reason": "\(rejection)"]) }
         }
         try shop.store.recordAcknowledgement(from: peer, vector: remote)

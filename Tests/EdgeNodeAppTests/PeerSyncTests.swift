@@ -6,6 +6,13 @@ import Replication
 import Testing
 @testable import EdgeNodeApp
 
+/// Runs blocking socket I/O on its own thread, so the in-process server keeps Swift's cooperative threads.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 @Suite("Peer sync over HTTP (loopback)", .serialized)
 struct PeerSyncTests {
     static let logger: Logger = {
@@ -46,6 +53,14 @@ struct PeerSyncTests {
         let server = Task { try await first.run() }
         defer { server.cancel() }
         while first.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        // Bad requests get specific problems, not a 500.
+        let raw = ConsoleClient(host: "127.0.0.1", port: first.port, token: "")
+        let noSession = try await offPool { try raw.request("POST", "/sync/v1/exchange", body: Data(#"{"vector":"","changesets":[]}"#.utf8)) }
+        #expect(noSession.0 == 403 && noSession.1.contains("peer_refused"))
+        let version = try await offPool { try raw.request("POST", "/sync/v1/hello", body: Data(#"{"protocol_version":2,"certificate":"","nonce":""}"#.utf8)) }
+        #expect(version.0 == 403 && version.1.contains("unsupported_version"))
+        let garbage = try await offPool { try raw.request("POST", "/sync/v1/hello", body: Data("{not json".utf8)) }
+        #expect(garbage.0 == 400 && garbage.1.contains("malformed_body"))
         let client = PeerSyncClient(shop: second, host: "127.0.0.1", port: first.port, batchLimit: 7)
         let initial = try await client.sync()
         #expect(initial.received > 30)

@@ -17,6 +17,7 @@ struct EventTests {
         #expect(events.map(\.sequence) == events.map(\.sequence).sorted())
         let event = try #require(events.first { $0.table == "appointments" })
         #expect(event.key == booking.appointment.id.rawValue)
+        #expect(event.at == fixture.clock.now)   // the replica's clock, which pruning compares with
 
         let full = try await EventStream.render(event, kind: "appointment", role: .frontDesk, api: fixture.api)
         #expect(full.hasPrefix("id: \(event.sequence)\nevent: appointment\ndata: "))

@@ -67,12 +67,19 @@ let package = Package(
             ]
         ),
 
+        // Announces the box and browses for the business's other boxes over mDNS (libavahi-client).
+        // Emits addresses to try; trusts nothing it hears.
+        .target(
+            name: "Discovery",
+            dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // The node: command line, configuration, services and their wiring. The `edgenode`
         // executable is a thin `main` over it, so tests build a whole node in-process.
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -82,6 +89,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
 
@@ -140,6 +148,12 @@ let package = Package(
                 "EdgeNodeApp", "LocalAPI", "Domain", "Replication",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // LAN discovery and sync between real `edgenode` processes, each in its own network
+        // namespace with its own D-Bus and avahi-daemon (root, iproute2, avahi-daemon needed).
+        .testTarget(
+            name: "LANTests",
+            dependencies: ["EdgeNodeApp", "Discovery", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

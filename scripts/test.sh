@@ -26,5 +26,28 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq systemd >/dev/null
 fi
 
+# The LAN tests run real D-Bus and avahi-daemon processes in network namespaces of their own.
+lan_packages=(iproute2 util-linux dbus-daemon avahi-daemon avahi-utils)
+lan_missing=()
+for package in "${lan_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || lan_missing+=("$package")
+done
+if [ "${#lan_missing[@]}" -gt 0 ]; then
+    echo "Installing ${lan_missing[*]} (LAN discovery tests) ..." >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # Never let the package start a system-wide avahi-daemon on this machine's real network:
+    # the tests start their own, confined to their namespaces.
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod +x /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${lan_missing[@]}" >/dev/null
+    [ -z "$added_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
 swift build --build-tests
 swift test

@@ -107,7 +107,16 @@ struct Join: ParsableCommand {
         try directory.writeFile(bytes, to: directory.certificatePath)
         try directory.writeFile(Array(decoded.ownerKey.hex.utf8), to: directory.ownerPublicKeyPath)
         let store = try directory.openStore(logger: makeLogger())
-        print("Joined business \(store.business.hex) as site \(store.site.hex) (branch \(decoded.branch)).")
+        // Every box has its own console device, so `edgenode pair` and `status` work on it too.
+        let shop = try Shop(store: store, logger: makeLogger())
+        let (_, token) = try shop.registerDevice(name: "Box console", role: .owner, pairedBy: "edgenode join")
+        try directory.writeFile(Array(token.utf8), to: Provisioning.consoleTokenPath(directory), mode: 0o600)
+        print("""
+            Joined business \(store.business.hex) as site \(store.site.hex) (branch \(decoded.branch)).
+            The box console's token is in \(Provisioning.consoleTokenPath(directory)).
+            Start it with `edgenode serve --data-dir \(directory.path)`: it finds the business's other boxes on the LAN
+            (or list them in sync.peers) and fetches the business's data from them.
+            """)
     }
 }
 
@@ -226,8 +235,18 @@ struct Status: AsyncParsableCommand {
             print("  \(site) \(sequence)\(site == document["site"] as? String ? " (this box)" : "")")
         }
         print("changesets  \(document["own_changesets"] ?? 0) own, \(document["logged_changesets"] ?? 0) logged, \(document["waiting_changesets"] ?? 0) waiting, \(document["rejected_changesets"] ?? 0) refused")
-        let peers = document["peers"] as? [Any] ?? []
-        print("peers       \(peers.isEmpty ? "none (LAN sync and the relay come in later versions)" : "\(peers.count)")")
+        if let discovery = document["discovery"] as? [String: Any] {
+            print("mDNS        \(discovery["detail"] ?? "")")
+        }
+        let peers = document["peers"] as? [[String: Any]] ?? []
+        print("peers       \(peers.isEmpty ? (source.hasPrefix("running") ? "none heard yet" : "(known only to the running daemon)") : "\(peers.count)")")
+        for peer in peers {
+            func text(_ key: String) -> String { (peer[key] as? String) ?? "-" }
+            func count(_ key: String) -> String { (peer[key] as? Int).map(String.init) ?? "?" }
+            print("  \(text("name")) [\(text("state"))] \(text("address")) via \(text("source"))")
+            print("    last seen \(text("last_seen")), last sync \(text("last_sync")); pending: \(count("pending_to_peer")) to send, \(count("pending_from_peer")) to receive")
+            if let error = peer["last_error"] as? String { print("    last error: \(error)") }
+        }
         print("last sync   \(document["last_sync"] as? String ?? "never")")
         let health = document["health"] as? [[String: Any]] ?? []
         print("health      \(health.isEmpty ? "ok" : "")")

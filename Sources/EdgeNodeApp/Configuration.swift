@@ -60,6 +60,24 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// `shutdown_grace_seconds`: how long a shutdown waits for work in flight, 1…300.
     public var shutdownGraceSeconds: Int = 10
 
+    public var discovery = Discovery()
+    public struct Discovery: Sendable, Hashable {
+        /// Announce the box over mDNS and browse for the business's other boxes.
+        public var enabled: Bool = true
+        /// The instance name announced; empty means the branch's name.
+        public var name: String = ""
+        /// The longest pause between attempts to reach D-Bus and avahi-daemon.
+        public var retryMaxSeconds: Int = 30
+    }
+
+    public var sync = Sync()
+    public struct Sync: Sendable, Hashable {
+        /// Sync with the business's other boxes on the LAN (discovered and static).
+        public var lan: Bool = true
+        /// Static peers, "host:port", tried whether or not mDNS works.
+        public var peers: [String] = []
+    }
+
     public init() {}
 
     /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
@@ -299,6 +317,11 @@ struct ConfigurationSetting: Sendable {
         case choice(WritableKeyPath<NodeConfiguration, String> & Sendable, [String])
         case path(WritableKeyPath<NodeConfiguration, String> & Sendable)
         case bindAddress(WritableKeyPath<NodeConfiguration, String> & Sendable)
+        case boolean(WritableKeyPath<NodeConfiguration, Bool> & Sendable)
+        /// Free text of at most `maxBytes` UTF-8 bytes, possibly empty.
+        case text(WritableKeyPath<NodeConfiguration, String> & Sendable, maxBytes: Int)
+        /// "host:port" strings: a TOML array, or comma-separated from the environment or a flag.
+        case endpoints(WritableKeyPath<NodeConfiguration, [String]> & Sendable)
     }
 
     /// A value as it arrives: typed from the file, a raw string from the environment or a flag.
@@ -349,6 +372,38 @@ struct ConfigurationSetting: Sendable {
                 throw fail("\(TOMLValue.quoted(value)) is not an IPv4 or IPv6 address or \"localhost\" (the port is http.port)")
             }
             configuration[keyPath: path] = value
+        case .boolean(let path):
+            switch input {
+            case .toml(.boolean(let value)): configuration[keyPath: path] = value
+            case .toml(let other): throw fail("expected true or false, found \(other.kindDescription) (\(other))")
+            case .raw(let raw):
+                switch raw.lowercased() {
+                case "true", "yes", "on", "1": configuration[keyPath: path] = true
+                case "false", "no", "off", "0": configuration[keyPath: path] = false
+                default: throw fail("\(TOMLValue.quoted(raw)) is not true or false")
+                }
+            }
+        case .text(let path, let maxBytes):
+            let value = try string(input, fail)
+            guard value.utf8.count <= maxBytes else { throw fail("is \(value.utf8.count) bytes long; at most \(maxBytes) are allowed") }
+            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw fail("must not contain control characters") }
+            configuration[keyPath: path] = value
+        case .endpoints(let path):
+            var items: [String] = []
+            switch input {
+            case .toml(.array(let values)):
+                for value in values {
+                    guard case .string(let text) = value else { throw fail("expected an array of \"host:port\" strings, found \(value.kindDescription) (\(value))") }
+                    items.append(text)
+                }
+            case .toml(let other): throw fail("expected an array of \"host:port\" strings, found \(other.kindDescription) (\(other))")
+            case .raw(let raw):
+                items = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            for item in items where PeerAddress(item) == nil {
+                throw fail("\(TOMLValue.quoted(item)) is not \"host:port\" (an IPv6 address goes in brackets: \"[fe80::1%eth0]:8470\")")
+            }
+            configuration[keyPath: path] = items
         }
     }
 
@@ -364,7 +419,9 @@ struct ConfigurationSetting: Sendable {
     func value(in configuration: NodeConfiguration) -> TOMLValue {
         switch rule {
         case .integer(let path, _): .integer(configuration[keyPath: path])
-        case .choice(let path, _), .path(let path), .bindAddress(let path): .string(configuration[keyPath: path])
+        case .choice(let path, _), .path(let path), .bindAddress(let path), .text(let path, _): .string(configuration[keyPath: path])
+        case .boolean(let path): .boolean(configuration[keyPath: path])
+        case .endpoints(let path): .array(configuration[keyPath: path].map { .string($0) })
         }
     }
 
@@ -396,5 +453,43 @@ extension NodeConfiguration {
         ConfigurationSetting("auth.session_hours", .integer(\.auth.sessionHours, 1...168)),
         ConfigurationSetting("events.retention_days", .integer(\.events.retentionDays, 1...90)),
         ConfigurationSetting("idempotency.retention_hours", .integer(\.idempotency.retentionHours, 1...720)),
+        ConfigurationSetting("discovery.enabled", .boolean(\.discovery.enabled)),
+        ConfigurationSetting("discovery.name", .text(\.discovery.name, maxBytes: 63)),
+        ConfigurationSetting("discovery.retry_max_seconds", .integer(\.discovery.retryMaxSeconds, 1...3600)),
+        ConfigurationSetting("sync.lan", .boolean(\.sync.lan)),
+        ConfigurationSetting("sync.peers", .endpoints(\.sync.peers)),
     ]
+}
+
+/// A peer's "host:port": a name or IPv4 address and a port, or "[IPv6]:port".
+public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+            guard host.contains(":") else { return nil }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            guard !host.contains(":") else { return nil }
+        }
+        guard !host.isEmpty, host.utf8.count <= 253, !host.contains(where: { $0.isWhitespace || $0 == "/" }),
+              let port = Int(portText), (1...65535).contains(port) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

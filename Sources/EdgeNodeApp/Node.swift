@@ -1,3 +1,4 @@
+import Discovery
 import Domain
 import Foundation
 import Hummingbird
@@ -21,6 +22,9 @@ public final class EdgeNodeRuntime: Sendable {
     let registry: PrometheusCollectorRegistry
     let state = NodeState()
     let startedAt = Date()
+    /// The LAN peers this box knows (status, API).
+    public let peers = PeerDirectory()
+    let discovery = DiscoveryHandle()
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
@@ -52,7 +56,12 @@ public final class EdgeNodeRuntime: Sendable {
             NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath)
             return registry.emitToString()
         }
-        apiConfiguration.status = { try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt) }
+        let peers = self.peers
+        let discovery = self.discovery
+        apiConfiguration.status = {
+            try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt,
+                                    peers: peers, discovery: discovery.current?.state)
+        }
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
     }
 
@@ -62,7 +71,7 @@ public final class EdgeNodeRuntime: Sendable {
     /// Runs until SIGTERM/SIGINT (or the task is cancelled), then shuts down gracefully.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = api.makeRouter()
-        PeerSyncServer(shop: shop, logger: logger).register(on: router)
+        PeerSyncServer(shop: shop, logger: logger, directory: peers).register(on: router)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let logger = self.logger
         let state = self.state
@@ -86,12 +95,72 @@ public final class EdgeNodeRuntime: Sendable {
             .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
             .init(service: WatchdogService(notifier: notifier, logger: logger)),
             .init(service: application),
+            .init(service: LANService(runtime: self)),
             // Last, so it is the first told to stop: not ready, STOPPING=1, event streams end.
             .init(service: APIShutdownService(api: api, state: state, notifier: notifier)),
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+}
+
+/// The running discovery, if any, for the status document.
+final class DiscoveryHandle: Sendable {
+    private let value = Mutex<AvahiDiscovery?>(nil)
+    var current: AvahiDiscovery? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// LAN discovery and peer sync, once the server listens (the announcement carries its port).
+struct LANService: Service {
+    let runtime: EdgeNodeRuntime
+
+    func run() async throws {
+        let configuration = runtime.configuration
+        guard configuration.sync.lan || configuration.discovery.enabled else {
+            try? await gracefulShutdown()
+            return
+        }
+        while runtime.port == 0 {
+            guard !Task.isShuttingDownGracefully else { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let store = runtime.store
+        let shop = runtime.shop
+        @Sendable func instanceName() -> String {
+            var name = configuration.discovery.name
+            if name.isEmpty, let home = shop.homeBranch, let branch = try? shop.branch(home) { name = branch.name }
+            if name.isEmpty, let branchID = store.trustStore.certificates[store.site]?.last?.branch,
+               let id = BranchID(branchID), let branch = try? shop.branch(id) { name = branch.name }
+            return name.isEmpty ? "edgenode \(store.site.hex.prefix(6))" : name
+        }
+        var discovery: AvahiDiscovery?
+        if configuration.discovery.enabled {
+            let name = instanceName()
+            let announcement = Announcement(name: name, port: UInt16(runtime.port), txt: LANAnnouncement.txt(for: store.identity.publicKey))
+            discovery = AvahiDiscovery(announcement: announcement, subtype: LANAnnouncement.subtype(for: store.business),
+                                       browse: configuration.sync.lan, logger: runtime.logger,
+                                       retryMaximumMilliseconds: UInt32(configuration.discovery.retryMaxSeconds) * 1000)
+        }
+        let staticPeers = configuration.sync.lan ? configuration.sync.peers.compactMap(PeerAddress.init) : []
+        let service = PeerSyncService(shop: shop, directory: runtime.peers, staticPeers: staticPeers, discovery: discovery,
+                                      ownFingerprint: LANAnnouncement.fingerprint(of: store.identity.publicKey), logger: runtime.logger)
+        runtime.discovery.current = discovery
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await service.run() }
+            // A box that joined knows its branch's name only once it synced: follow renames.
+            if let discovery {
+                group.addTask {
+                    for await _ in shop.changeFeed.changes().cancelOnGracefulShutdown() {
+                        let name = instanceName()
+                        if name != discovery.announcedName { discovery.rename(to: name) }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Discovery
 import Domain
 import Foundation
 import LocalAPI
@@ -23,7 +24,8 @@ enum NodeMetrics {
 
 /// `GET /v1/status` and `edgenode status`: identity, branch, replica vector, changesets, peers.
 enum NodeStatus {
-    static func document(store: ReplicaStore, shop: Shop, dataDirectory: String, startedAt: Date?) throws -> [String: StatusValue] {
+    static func document(store: ReplicaStore, shop: Shop, dataDirectory: String, startedAt: Date?,
+                         peers: PeerDirectory? = nil, discovery: DiscoveryState? = nil) throws -> [String: StatusValue] {
         let statistics = try store.statistics()
         let certificate = store.trustStore.certificates[store.site]?.last
         var branchName = certificate?.branch ?? ""
@@ -42,9 +44,14 @@ enum NodeStatus {
             "waiting_changesets": .integer(Int64(statistics.waitingChangesets)),
             "rejected_changesets": .integer(Int64(statistics.rejectedChangesets)),
             "parked_changes": .integer(Int64(statistics.parkedChanges)),
-            // LAN peers and the relay uplink come with later issues; until then the box has none.
-            "peers": .array([]),
-            "last_sync": .null,
+            // The relay uplink comes with a later issue; these are the LAN peers.
+            "peers": .array(peers?.status(ours: store.versionVector) ?? []),
+            "last_sync": (peers?.lastSync).map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null,
+            "discovery": discovery.map { state in
+                var object: [String: StatusValue] = ["state": .string(state.code), "detail": .string(state.description)]
+                if case .announced(let name) = state { object["name"] = .string(name) }
+                return .object(object)
+            } ?? .null,
             "health": .array(try store.health().map { .object(["kind": .string($0.kind), "message": .string($0.message)]) }),
         ]
         if let startedAt { document["started_at"] = .string(Instant(milliseconds: Int64(startedAt.timeIntervalSince1970 * 1000)).description) }

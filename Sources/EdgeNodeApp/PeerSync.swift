@@ -13,26 +13,39 @@ import Synchronization
 /// authenticate each other (§12.1), then exchange version vectors and the changesets each
 /// lacks, in batches, until both vectors are equal. Any box forwards any author's changesets.
 ///
-/// Work in progress: the server endpoints and a client that syncs once with a peer address.
+/// An exchange may ask the server to wait (long-poll, up to `maxWaitMilliseconds`) until it has
+/// something the client lacks; that is how boxes keep each other current.
 public final class PeerSyncServer: Sendable {
     let shop: Shop
     let logger: Logger
     let batchLimit: Int
+    let directory: PeerDirectory?
+    static let maxWaitMilliseconds = 30_000
     private let handshakes = Mutex<[String: (certificate: Certificate, clientNonce: [UInt8], serverNonce: [UInt8], expires: Int64)]>([:])
     private let sessions = Mutex<[String: (peer: SiteID, expires: Int64)]>([:])
 
-    public init(shop: Shop, logger: Logger, batchLimit: Int = 200) {
+    public init(shop: Shop, logger: Logger, batchLimit: Int = 200, directory: PeerDirectory? = nil) {
         self.shop = shop
         self.logger = logger
         self.batchLimit = batchLimit
+        self.directory = directory
     }
 
     struct Hello: Codable, Sendable { var protocolVersion: Int; var certificate: String; var nonce: String }
     struct HelloReply: Codable, Sendable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
     struct Confirm: Codable, Sendable { var handshake: String; var signature: String }
     struct ConfirmReply: Codable, Sendable { var token: String; var expiresInSeconds: Int }
-    struct Exchange: Codable, Sendable { var vector: String; var changesets: [String]; var limit: Int? }
-    struct ExchangeReply: Codable, Sendable { var vector: String; var changesets: [String]; var more: Bool; var applied: Int; var refused: [String] }
+    struct Exchange: Codable, Sendable { var vector: String; var changesets: [String]; var limit: Int?; var waitMs: Int? }
+    struct ExchangeReply: Codable, Sendable {
+        var vector: String
+        var changesets: [String]
+        var more: Bool
+        var applied: Int
+        var refused: [String]
+        /// The client's vector, as the server read it (not sent).
+        var remoteVector: VersionVector?
+        enum CodingKeys: String, CodingKey { case vector, changesets, more, applied, refused }
+    }
 
     static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
     static func encoder() -> JSONEncoder { let encoder = JSONEncoder(); encoder.keyEncodingStrategy = .convertToSnakeCase; return encoder }
@@ -51,14 +64,14 @@ public final class PeerSyncServer: Sendable {
                 return try await NIOThreadPool.singleton.runIfActive { try self.confirm(confirm) }
             }
         }
-        router.post("/sync/v1/exchange") { [self] request, _ in
+        router.post("/sync/v1/exchange") { [self] request, context in
             try await respond {
-                guard let header = request.headers[.authorization], header.hasPrefix("EdgenodeSync "),
-                      let session = self.session(String(header.dropFirst(13))) else {
-                    throw PeerAuthError(.badSignature, "no valid sync session; authenticate with /sync/v1/hello first")
+                guard let header = request.headers[.authorization], header.hasPrefix("EdgenodeSync ") else {
+                    throw PeerAuthError(.badSignature, "no sync session; authenticate with /sync/v1/hello first")
                 }
+                guard let session = self.session(String(header.dropFirst(13))) else { throw SessionExpired() }
                 let exchange = try await Self.body(request, as: Exchange.self)
-                return try await NIOThreadPool.singleton.runIfActive { try self.exchange(exchange, from: session) }
+                return try await self.exchange(exchange, from: session, peerAddress: context.remoteAddress)
             }
         }
     }
@@ -75,6 +88,8 @@ public final class PeerSyncServer: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encoder().encode(value))))
+        } catch is SessionExpired {
+            return problem(401, "session_expired", "the sync session is unknown or expired; authenticate again with /sync/v1/hello")
         } catch let error as PeerAuthError {
             logger.warning("peer refused", metadata: ["reason": "\(error)"])
             return problem(403, "peer_refused", error.description)
@@ -104,7 +119,13 @@ public final class PeerSyncServer: Sendable {
         }
         let store = shop.store
         let now = shop.now.milliseconds
-        let peer = try PeerHandshake.verifyPeer(Array(certificateBytes), trust: store.trustStore, ourSite: store.site, now: now)
+        let peer: Certificate
+        do {
+            peer = try PeerHandshake.verifyPeer(Array(certificateBytes), trust: store.trustStore, ourSite: store.site, now: now)
+        } catch {
+            directory?.refusedInbound(certificate: Array(certificateBytes), reason: error)
+            throw error
+        }
         let serverNonce = PeerHandshake.nonce()
         let signature = PeerHandshake.sign(.server, identity: store.identity, business: store.business, client: peer.subjectSite, server: store.site,
                                            clientNonce: Array(clientNonce), serverNonce: serverNonce)
@@ -141,6 +162,36 @@ public final class PeerSyncServer: Sendable {
         return sessions.withLock { $0[token].flatMap { $0.expires > now ? $0.peer : nil } }
     }
 
+    struct SessionExpired: Error {}
+
+    /// One exchange; when the client asked to wait and neither side had anything for the other,
+    /// waits until this box has changes (or the wait ends) and answers with them.
+    func exchange(_ exchange: Exchange, from peer: SiteID, peerAddress: String?) async throws -> ExchangeReply {
+        let wait = min(Self.maxWaitMilliseconds, max(0, exchange.waitMs ?? 0))
+        // Subscribe before reading, so a change committed in between still wakes us.
+        let changes = wait > 0 ? shop.changeFeed.changes() : nil
+        let deadline = ContinuousClock.now + .milliseconds(wait)
+        var reply = try await NIOThreadPool.singleton.runIfActive { try self.exchange(exchange, from: peer) }
+        directory?.heardFrom(site: peer, address: peerAddress, theirVector: reply.remoteVector, applied: reply.applied)
+        guard let changes, exchange.changesets.isEmpty, reply.changesets.isEmpty else { return reply }
+        while ContinuousClock.now < deadline {
+            let woke = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await _ in changes { return true }
+                    return false  // the box is shutting down
+                }
+                group.addTask { try? await Task.sleep(until: deadline); return false }
+                defer { group.cancelAll() }
+                return await group.next() ?? false
+            }
+            guard woke else { break }
+            let again = Exchange(vector: exchange.vector, changesets: [], limit: exchange.limit, waitMs: nil)
+            reply = try await NIOThreadPool.singleton.runIfActive { try self.exchange(again, from: peer) }
+            if !reply.changesets.isEmpty { break }
+        }
+        return reply
+    }
+
     func exchange(_ exchange: Exchange, from peer: SiteID) throws -> ExchangeReply {
         guard let vectorBytes = Data(base64Encoded: exchange.vector) else { throw PeerAuthError(.malformed, "the vector must be base64") }
         let remote: VersionVector
@@ -161,83 +212,11 @@ public final class PeerSyncServer: Sendable {
         try shop.store.recordAcknowledgement(from: peer, vector: remote)
         let limit = min(batchLimit, max(1, exchange.limit ?? batchLimit))
         let missing = try shop.store.changesets(missingFrom: remote, limit: limit + 1)
-        return ExchangeReply(vector: Data(shop.store.versionVector.encode()).base64EncodedString(),
-                             changesets: missing.prefix(limit).map { Data($0.bytes).base64EncodedString() },
-                             more: missing.count > limit, applied: applied, refused: refused)
+        var reply = ExchangeReply(vector: Data(shop.store.versionVector.encode()).base64EncodedString(),
+                                  changesets: missing.prefix(limit).map { Data($0.bytes).base64EncodedString() },
+                                  more: missing.count > limit, applied: applied, refused: refused)
+        reply.remoteVector = remote
+        return reply
     }
 }
 
-/// The client side: authenticates to a peer box and exchanges until both are equal.
-public struct PeerSyncClient: Sendable {
-    let shop: Shop
-    let host: String
-    let port: Int
-    let batchLimit: Int
-
-    public init(shop: Shop, host: String, port: Int, batchLimit: Int = 200) {
-        self.shop = shop
-        self.host = host
-        self.port = port
-        self.batchLimit = batchLimit
-    }
-
-    public struct Result: Sendable, Hashable {
-        public var peer: SiteID
-        public var sent: Int
-        public var received: Int
-        public var rounds: Int
-    }
-
-    /// One full sync with the peer (or at most `maxRounds` exchanges: a transfer cut short
-    /// resumes from the vectors next time, resending nothing that was applied), on the blocking
-    /// thread pool: the socket I/O and SQLite work must not hold Swift's cooperative threads.
-    public func sync(maxRounds: Int = 10_000) async throws -> Result {
-        try await NIOThreadPool.singleton.runIfActive { try self.syncOnce(maxRounds: maxRounds) }
-    }
-
-    /// The same, blocking the calling thread.
-    public func syncOnce(maxRounds: Int = 10_000) throws -> Result {
-        let http = ConsoleClient(host: host, port: port, token: "")
-        let store = shop.store
-        let clientNonce = PeerHandshake.nonce()
-        guard let ours = store.trustStore.certificates[store.site]?.last else { throw PeerAuthError(.malformed, "this box has no certificate") }
-        let hello = PeerSyncServer.Hello(protocolVersion: Int(PeerHandshake.protocolVersion), certificate: Data(ours.encoded).base64EncodedString(),
-                                         nonce: Data(clientNonce).base64EncodedString())
-        let reply: PeerSyncServer.HelloReply = try post(http, "/sync/v1/hello", hello)
-        guard let certificate = Data(base64Encoded: reply.certificate), let serverNonce = Data(base64Encoded: reply.nonce),
-              let signature = Data(base64Encoded: reply.signature) else { throw PeerAuthError(.malformed, "the peer's hello reply is not base64") }
-        let peer = try PeerHandshake.verifyPeer(Array(certificate), trust: store.trustStore, ourSite: store.site, now: shop.now.milliseconds)
-        try PeerHandshake.verify(Array(signature), .server, peer: peer, business: store.business, client: store.site, server: peer.subjectSite,
-                                 clientNonce: clientNonce, serverNonce: Array(serverNonce))
-        let proof = PeerHandshake.sign(.client, identity: store.identity, business: store.business, client: store.site, server: peer.subjectSite,
-                                       clientNonce: clientNonce, serverNonce: Array(serverNonce))
-        let session: PeerSyncServer.ConfirmReply = try post(http, "/sync/v1/confirm",
-                                                            PeerSyncServer.Confirm(handshake: reply.handshake, signature: Data(proof).base64EncodedString()))
-        var result = Result(peer: peer.subjectSite, sent: 0, received: 0, rounds: 0)
-        var outgoing: [[UInt8]] = []
-        while true {
-            result.rounds += 1
-            let exchange = PeerSyncServer.Exchange(vector: Data(store.versionVector.encode()).base64EncodedString(),
-                                                   changesets: outgoing.map { Data($0).base64EncodedString() }, limit: batchLimit)
-            let answer: PeerSyncServer.ExchangeReply = try post(http, "/sync/v1/exchange", exchange, authorization: "EdgenodeSync \(session.token)")
-            result.sent += answer.applied
-            let incoming = answer.changesets.compactMap { Data(base64Encoded: $0).map(Array.init) }
-            if !incoming.isEmpty {
-                result.received += try shop.apply(incoming).applied.count
-            }
-            guard let vectorBytes = Data(base64Encoded: answer.vector) else { throw PeerAuthError(.malformed, "the peer's vector is not base64") }
-            let remote = try VersionVector.decode(Array(vectorBytes))
-            try store.recordAcknowledgement(from: peer.subjectSite, vector: remote)
-            outgoing = try store.changesets(missingFrom: remote, limit: batchLimit).map(\.bytes)
-            if outgoing.isEmpty && !answer.more && incoming.isEmpty { return result }
-            guard result.rounds < maxRounds else { return result }
-        }
-    }
-
-    private func post<Body: Encodable, Reply: Decodable>(_ http: ConsoleClient, _ path: String, _ body: Body, authorization: String? = nil) throws -> Reply {
-        let data = try PeerSyncServer.encoder().encode(body)
-        let (status, text) = try http.request("POST", path, body: data, headers: authorization.map { ["Authorization": $0] } ?? [:])
-        guard status == 200 else { throw PeerAuthError(.malformed, "the peer answered \(status) to \(path): \(text.prefix(300))") }
-        return try PeerSyncServer.decoder().decode(Reply.self, from: Data(text.utf8))
-    }
-}

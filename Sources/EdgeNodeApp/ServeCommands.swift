@@ -41,7 +41,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the daemon: the replica, the booking domain and the local JSON API.",
         discussion: """
             Stops gracefully on SIGTERM or SIGINT: in-flight requests finish, the database is closed cleanly.
-            With --demo it creates a throw-away data directory with a demo salon in Atyrau and listens on 127.0.0.1.
+            With --demo it creates a throw-away data directory with a demo salon in Atyrau and listens on 127.0.0.1,             neither announced over mDNS nor syncing with other boxes.
+            Otherwise it announces itself over mDNS (Avahi) and syncs with the business's other boxes it hears of             and with the static peers of sync.peers (see docs/configuration.md).
             """
     )
 
@@ -50,7 +51,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("demo-seed"), help: "Seed of the demo data.") var demoSeed: UInt64 = 2026
 
     func run() async throws {
-        var configuration = try options.load(extraDefaults: demo ? ["http.bind": "127.0.0.1"] : [:])
+        // The demo stays on this machine: loopback only, not announced on the network.
+        var configuration = try options.load(extraDefaults: demo ? ["http.bind": "127.0.0.1", "discovery.enabled": "false", "sync.lan": "false"] : [:])
         var temporary: String?
         if demo && options.dataDirectory == nil {
             let path = NSTemporaryDirectory() + "edgenode-demo-" + UUID().uuidString.prefix(8).lowercased()

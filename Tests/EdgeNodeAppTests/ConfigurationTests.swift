@@ -357,6 +357,8 @@ struct ConfigurationTests {
             "EDGENODE_AUTH_PIN_ATTEMPTS": "20", "EDGENODE_AUTH_LOCKOUT_MINUTES": "1440",
             "EDGENODE_AUTH_PAIRING_CODE_MINUTES": "60", "EDGENODE_AUTH_SESSION_HOURS": "168",
             "EDGENODE_EVENTS_RETENTION_DAYS": "90", "EDGENODE_IDEMPOTENCY_RETENTION_HOURS": "720",
+            "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_DISCOVERY_NAME": "Back room", "EDGENODE_DISCOVERY_RETRY_MAX_SECONDS": "5",
+            "EDGENODE_SYNC_LAN": "no", "EDGENODE_SYNC_PEERS": "10.0.0.2:8470, [fe80::1%eth0]:8471,box-2.local:9000",
         ]
         #expect(Set(environment.keys) == Set(NodeConfiguration.keys.map(NodeConfiguration.environmentVariable(for:))))
         let (configuration, sources) = try NodeConfiguration.loadWithSources(file: nil, environment: environment, flags: [:], defaultFile: nil)
@@ -375,6 +377,11 @@ struct ConfigurationTests {
         expected.auth.sessionHours = 168
         expected.events.retentionDays = 90
         expected.idempotency.retentionHours = 720
+        expected.discovery.enabled = false
+        expected.discovery.name = "Back room"
+        expected.discovery.retryMaxSeconds = 5
+        expected.sync.lan = false
+        expected.sync.peers = ["10.0.0.2:8470", "[fe80::1%eth0]:8471", "box-2.local:9000"]
         #expect(configuration == expected)
         #expect(configuration.loggerLevel == .trace)
         #expect(sources.allSatisfy { $0.value == "environment \(NodeConfiguration.environmentVariable(for: $0.key))" })
@@ -552,7 +559,43 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 14)
+        #expect(NodeConfiguration.keys.count == 19)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
+    }
+
+    @Test func lanSettingsFromTheFileAndTheirErrors() throws {
+        let scratch = try ConfigurationScratch()
+        let good = try scratch.write("""
+            [discovery]
+            enabled = true
+            name = "Atyrau Central"
+            [sync]
+            peers = [
+              "192.168.1.20:8470",  # the spare box
+              "[::1]:8470",
+            ]
+            """)
+        let configuration = try NodeConfiguration.load(file: good, environment: [:], flags: [:])
+        #expect(configuration.sync.peers == ["192.168.1.20:8470", "[::1]:8470"])
+        #expect(configuration.sync.peers.compactMap(PeerAddress.init) == [PeerAddress(host: "192.168.1.20", port: 8470), PeerAddress(host: "::1", port: 8470)])
+        #expect(configuration.discovery.name == "Atyrau Central")
+
+        for (text, message) in [
+            ("[sync]\npeers = [\"10.0.0.2\"]\n", "is not \"host:port\""),
+            ("[sync]\npeers = [\"10.0.0.2:0\"]\n", "is not \"host:port\""),
+            ("[sync]\npeers = [\"fe80::1:8470\"]\n", "goes in brackets"),
+            ("[sync]\npeers = \"10.0.0.2:8470\"\n", "expected an array"),
+            ("[sync]\npeers = [8470]\n", "expected an array of"),
+            ("[discovery]\nenabled = \"yes\"\n", "expected true or false"),
+            ("[discovery]\nname = \"\(String(repeating: "é", count: 40))\"\n", "at most 63"),
+        ] {
+            let file = try scratch.write(text)
+            #expect {
+                _ = try NodeConfiguration.load(file: file, environment: [:], flags: [:])
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+        #expect(throws: ConfigurationError.self) { _ = try NodeConfiguration.load(file: nil, environment: ["EDGENODE_DISCOVERY_ENABLED": "perhaps"], flags: [:]) }
     }
 }

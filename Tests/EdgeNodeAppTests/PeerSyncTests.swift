@@ -45,6 +45,7 @@ struct PeerSyncTests {
         configuration.dataDirectory = firstDirectory.path
         configuration.http.bind = "127.0.0.1"
         configuration.http.port = 0
+        configuration.discovery.enabled = false
         let first = try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
         let secondStore = try secondDirectory.openStore(logger: Self.logger)
         let second = try Shop(store: secondStore, logger: Self.logger)
@@ -97,6 +98,8 @@ struct PeerSyncTests {
             configuration.dataDirectory = directory.path
             configuration.http.bind = "127.0.0.1"
             configuration.http.port = 0
+            configuration.discovery.enabled = false
+            configuration.sync.lan = false
             return try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
         }
         let a = try runtime(aDirectory)
@@ -129,5 +132,140 @@ struct PeerSyncTests {
         #expect(b.store.versionVector == c.store.versionVector)
         #expect(try a.store.canonicalDump(includeClocks: false) == c.store.canonicalDump(includeClocks: false))
         #expect(try a.shop.searchClients("C").filter { $0.name.hasPrefix("C ") }.count == 9)
+    }
+
+    static func runtime(_ directory: ReplicaDirectory, peers: [String] = []) throws -> EdgeNodeRuntime {
+        var configuration = NodeConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.http.bind = "127.0.0.1"
+        configuration.http.port = 0
+        configuration.discovery.enabled = false
+        configuration.sync.peers = peers
+        return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
+    }
+
+    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+
+    @Test("a static peer keeps both boxes current: edits on either side arrive within seconds (long-poll one way, push the other), and status shows the peer")
+    func staticPeerKeepsCurrent() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-live-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let aDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Dhaka Gulshan", timeZone: "Asia/Dhaka", currency: "BDT", region: "BD", locale: "en", ownerName: "Owner")
+            .run(in: aDirectory, logger: Self.logger)
+        let bDirectory = try Self.joinSecondBox(aDirectory, at: root + "/b")
+        let b = try Self.runtime(bDirectory)
+        let bServer = Task { try await b.run() }
+        defer { bServer.cancel() }
+        while b.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        // Only a knows b (b never connects to a): b's edits reach a by a's long-poll, a's by a's push.
+        let a = try Self.runtime(aDirectory, peers: ["127.0.0.1:\(b.port)"])
+        let aServer = Task { try await a.run() }
+        defer { aServer.cancel() }
+        #expect(try await Self.waitUntil(20) { a.store.versionVector == b.store.versionVector && a.peers.all.first?.state == "current" })
+
+        _ = try b.shop.createClient(ClientDraft(name: "Made on b"), branch: result.branchID)
+        #expect(try await Self.waitUntil(10) { try a.shop.searchClients("Made on b").count == 1 })
+        _ = try a.shop.createClient(ClientDraft(name: "Made on a"), branch: result.branchID)
+        #expect(try await Self.waitUntil(10) { try b.shop.searchClients("Made on a").count == 1 })
+        #expect(try await Self.waitUntil(10) { a.store.versionVector == b.store.versionVector })
+
+        let status = try NodeStatus.document(store: a.store, shop: a.shop, dataDirectory: aDirectory.path, startedAt: nil, peers: a.peers)
+        guard case .array(let peers)? = status["peers"], case .object(let peer)? = peers.first else {
+            Issue.record("no peers in a's status: \(String(describing: status["peers"]))")
+            return
+        }
+        #expect(peer["source"] == .string("static"))
+        #expect(peer["address"] == .string("127.0.0.1:\(b.port)"))
+        #expect(peer["site"] == .string(b.store.site.hex))
+        #expect(peer["received"].map { if case .integer(let n) = $0 { n >= 1 } else { false } } == true)
+        #expect(try await Self.waitUntil(10) {
+            let pending = a.peers.all.first.flatMap(\.theirVector).map { PeerDirectory.pending(ours: a.store.versionVector, theirs: $0) }
+            return pending.map { $0.toPeer == 0 && $0.fromPeer == 0 } ?? false
+        })
+        // b saw a as an inbound peer.
+        #expect(b.peers.all.contains { $0.source == "inbound" && $0.site == a.store.site })
+    }
+
+    @Test("a revoked box is refused at the handshake, and forged or tampered changesets from an authenticated peer are refused with a reason; nothing is applied")
+    func revokedAndForged() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-refuse-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let aDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Leeds", timeZone: "Europe/London", currency: "GBP", region: "GB", locale: "en-GB", ownerName: "Owner")
+            .run(in: aDirectory, logger: Self.logger)
+        let bDirectory = try Self.joinSecondBox(aDirectory, at: root + "/b")
+        let cDirectory = try Self.joinSecondBox(aDirectory, at: root + "/c")
+        let a = try Self.runtime(aDirectory)
+        // A box whose first read of the search index comes before any write (a pre-existing bug: 503).
+        #expect(try a.shop.searchClients("Only on c").isEmpty)
+        let server = Task { try await a.run() }
+        defer { server.cancel() }
+        while a.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let b = try Shop(store: try bDirectory.openStore(logger: Self.logger), logger: Self.logger)
+        let c = try Shop(store: try cDirectory.openStore(logger: Self.logger), logger: Self.logger)
+        _ = try await PeerSyncClient(shop: b, host: "127.0.0.1", port: a.port).sync()
+        _ = try await PeerSyncClient(shop: c, host: "127.0.0.1", port: a.port).sync()
+
+        // Forged: b is a genuine peer, but sends c's changeset with a flipped byte, and a
+        // changeset signed by b's key claiming to be c's (wrong author). Both refused, nothing applied.
+        _ = try c.createClient(ClientDraft(name: "Only on c"), branch: result.branchID)
+        let genuine = try c.store.changesets(missingFrom: a.store.versionVector, limit: 10).map(\.bytes)
+        #expect(genuine.count == 1)
+        var tampered = genuine[0]
+        tampered[tampered.count / 2] ^= 0x40
+        let session = try await PeerSession.open(shop: b, host: "127.0.0.1", port: a.port, logger: Self.logger)
+        var round = PeerSession.Round()
+        let before = a.store.versionVector
+        _ = try await session.exchange([tampered, Array(genuine[0].prefix(40))], wait: nil, into: &round)
+        #expect(round.sent == 0)
+        #expect(round.refused.count == 2, "\(round.refused)")
+        #expect(a.store.versionVector == before)
+        #expect(try a.shop.searchClients("Only on c").isEmpty)
+        #expect(try a.store.recentRejections(limit: 5).count >= 1)
+
+        // Revoked: the owner revokes c; a refuses c's handshake, logs why, applies nothing.
+        let owner = try aDirectory.loadOwnerKey()
+        let revocation = try Revocation.issue(by: owner, revoking: c.store.identity.publicKey, effectiveFrom: Int64(Date().timeIntervalSince1970 * 1000) - 1000, reason: "box stolen")
+        try a.store.record(revocation: revocation)
+        let afterRevocation = a.store.versionVector
+        await #expect {
+            _ = try await PeerSyncClient(shop: c, host: "127.0.0.1", port: a.port).sync()
+        } throws: { error in
+            "\(error)".contains("revoked") && "\(error)".contains("box stolen")
+        }
+        #expect(a.store.versionVector == afterRevocation)
+        #expect(try a.shop.searchClients("Only on c").isEmpty)
+        #expect(a.peers.all.contains { $0.state == "refused" && $0.site == c.store.site && ($0.lastError ?? "").contains("revoked") })
+    }
+
+    @Test("a waiting exchange (long-poll) is answered with the change made on the server while it waited")
+    func longPoll() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-poll-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let aDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Atyrau", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
+            .run(in: aDirectory, logger: Self.logger)
+        let b = try Shop(store: try Self.joinSecondBox(aDirectory, at: root + "/b").openStore(logger: Self.logger), logger: Self.logger)
+        let a = try Self.runtime(aDirectory)
+        let server = Task { try await a.run() }
+        defer { server.cancel() }
+        while a.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let session = try await PeerSession.open(shop: b, host: "127.0.0.1", port: a.port, logger: Self.logger)
+        _ = try await session.exchangeUntilEqual()
+        let waiting = Task { try await session.waitForChanges(seconds: 20) }
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try a.shop.createClient(ClientDraft(name: "Walk-in"), branch: result.branchID)
+        // Had the server not woken on the change, the wait would have ended empty after 20 s.
+        let round = try await waiting.value
+        #expect(round.received == 1)
+        #expect(try b.searchClients("Walk-in").count == 1)
     }
 }

@@ -12,7 +12,8 @@ final class Daemon: @unchecked Sendable {
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Binaries.edgenode)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // These tests stay on loopback: never announce over mDNS on this machine's network.
+        process.environment = ProcessInfo.processInfo.environment.merging(["EDGENODE_DISCOVERY_ENABLED": "false"]) { $1 }.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -33,6 +33,10 @@ final class Authorizer: @unchecked Sendable {
             switch action {
             case SQLITE_READ, SQLITE_SELECT, SQLITE_FUNCTION, SQLITE_RECURSIVE, SQLITE_PRAGMA:
                 return SQLITE_OK
+            case SQLITE_UPDATE where first.map({ String(cString: $0) }) == "sqlite_master":
+                // SQLite asks this when a virtual table (an FTS5 index) is first connected on the
+                // connection; no statement can really write sqlite_master here.
+                return SQLITE_OK
             default:
                 lastDenied = first.map { String(cString: $0) } ?? "the database"
                 return SQLITE_DENY

@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "edgenode-bench", targets: ["ReplicationBenchmarks"]),
         .executable(name: "replication-torture", targets: ["ReplicationTorture"]),
         .executable(name: "edgenode-domain-bench", targets: ["DomainBenchmarks"]),
+        .executable(name: "edgenode-lan-bench", targets: ["LANBenchmark"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "LocalAPI", targets: ["LocalAPI"]),
@@ -109,6 +110,12 @@ let package = Package(
         .executableTarget(
             name: "DomainBenchmarks",
             dependencies: ["Domain", "Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // `edgenode-lan-bench`: two boxes converging over a veth link vs a raw copy (docs/benchmarks.md).
+        .executableTarget(
+            name: "LANBenchmark",
+            dependencies: ["EdgeNodeApp", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
 
         // `replication-torture`: a writer process that the crash-safety tests SIGKILL.

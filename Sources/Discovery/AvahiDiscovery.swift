@@ -257,6 +257,10 @@ public final class AvahiDiscovery: @unchecked Sendable {
             }
         }
         guard let group, avahi_entry_group_is_empty(group) != 0 else { return }
+        // Boxes of one branch share its name: skip names already heard rather than collide
+        // (a collision makes avahi-daemon flush the other box's records from its cache).
+        let heard = Set(published.withLock { $0.endpoints.values.map(\.name) })
+        while heard.contains(currentName) { nextAlternativeName() }
         var list: UnsafeMutablePointer<AvahiStringList>? = nil
         for entry in announcement.txt.reversed() {  // avahi_string_list_add prepends
             list = avahi_string_list_add(list, "\(entry.key)=\(entry.value)")
@@ -342,13 +346,21 @@ public final class AvahiDiscovery: @unchecked Sendable {
                 logger.debug("mDNS: cannot resolve", metadata: ["name": "\(String(cString: name))"])
             }
         case AVAHI_BROWSER_REMOVE:
-            guard let name else { return }
-            let key = Self.key(interface, proto, String(cString: name))
-            let removed = published.withLock { $0.endpoints.removeValue(forKey: key) }
-            if let removed {
-                logger.info("mDNS: peer gone", metadata: ["peer": "\(removed)"])
-                publishEndpoints()
-            }
+            // A goodbye, or only a cache flush (a name conflict on the network, even our own
+            // probing, makes avahi-daemon drop records it still needs). Ask once more: if the
+            // instance answers it stays; if the question times out it is gone.
+            guard let client, let name, let type else { return }
+            let resolver = avahi_service_resolver_new(client, interface, proto, name, type, domain, proto, AvahiLookupFlags(0), {
+                resolver, interface, proto, event, name, _, _, hostName, address, port, txt, flags, userdata in
+                let discovery = AvahiDiscovery.from(userdata)
+                if event == AVAHI_RESOLVER_FOUND {
+                    discovery.resolved(interface, proto, event, name, hostName, address, port, txt, flags)
+                } else if let name {
+                    discovery.forget(interface, proto, String(cString: name))
+                }
+                avahi_service_resolver_free(resolver)
+            }, userdata)
+            if resolver == nil { forget(interface, proto, String(cString: name)) }
         case AVAHI_BROWSER_FAILURE:
             let reason = client.map { String(cString: avahi_strerror(avahi_client_errno($0))) } ?? "unknown"
             logger.warning("mDNS: browsing failed; restarting it", metadata: ["error": "\(reason)"])
@@ -357,6 +369,14 @@ public final class AvahiDiscovery: @unchecked Sendable {
             scheduleRetry()
         default:
             break
+        }
+    }
+
+    private func forget(_ interface: AvahiIfIndex, _ proto: AvahiProtocol, _ name: String) {
+        let removed = published.withLock { $0.endpoints.removeValue(forKey: Self.key(interface, proto, name)) }
+        if let removed {
+            logger.info("mDNS: peer gone", metadata: ["peer": "\(removed)"])
+            publishEndpoints()
         }
     }
 

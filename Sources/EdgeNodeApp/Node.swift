@@ -52,8 +52,9 @@ public final class EdgeNodeRuntime: Sendable {
         let startedAt = self.startedAt
         let directoryPath = directory.path
         apiConfiguration.isReady = { state.ready.load(ordering: .relaxed) }
+        let lanPeers = self.peers
         apiConfiguration.metricsText = { [registry] in
-            NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath)
+            NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath, peers: lanPeers)
             return registry.emitToString()
         }
         let peers = self.peers

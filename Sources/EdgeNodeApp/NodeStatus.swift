@@ -7,7 +7,7 @@ import Replication
 
 /// The gauges of /metrics that are read when scraped.
 enum NodeMetrics {
-    static func update(store: ReplicaStore, shop: Shop, databasePath: String) {
+    static func update(store: ReplicaStore, shop: Shop, databasePath: String, peers: PeerDirectory? = nil) {
         let size = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: databasePath + $0)[.size] as? Int }.reduce(0, +)
         Gauge(label: "edgenode_replica_bytes").record(size)
         if let statistics = try? store.statistics() {
@@ -15,10 +15,27 @@ enum NodeMetrics {
             Gauge(label: "edgenode_changesets", dimensions: [("kind", "logged")]).record(statistics.loggedChangesets)
             Gauge(label: "edgenode_changesets", dimensions: [("kind", "waiting")]).record(statistics.waitingChangesets)
             Gauge(label: "edgenode_changesets", dimensions: [("kind", "refused")]).record(statistics.rejectedChangesets)
-            // Until LAN and relay sync exist (later issues), every own changeset is pending for the other boxes.
+            // Changesets received out of order, waiting for the ones before them.
             Gauge(label: "edgenode_pending_changesets", dimensions: [("direction", "incoming")]).record(statistics.waitingChangesets)
         }
         Gauge(label: "edgenode_event_stream_clients").record(shop.changeFeed.readerCount)
+        if let peers {
+            let all = peers.all
+            for state in ["connecting", "syncing", "current", "unreachable", "refused", "duplicate", "gone"] {
+                Gauge(label: "edgenode_lan_peers", dimensions: [("state", state)]).record(all.filter { $0.state == state }.count)
+            }
+            let ours = store.versionVector
+            var toPeers: UInt64 = 0
+            var fromPeers: UInt64 = 0
+            for peer in all {
+                guard let theirs = peer.theirVector else { continue }
+                let pending = PeerDirectory.pending(ours: ours, theirs: theirs)
+                toPeers += pending.toPeer
+                fromPeers += pending.fromPeer
+            }
+            Gauge(label: "edgenode_lan_pending_changesets", dimensions: [("direction", "to_peers")]).record(Int(toPeers))
+            Gauge(label: "edgenode_lan_pending_changesets", dimensions: [("direction", "from_peers")]).record(Int(fromPeers))
+        }
     }
 }
 

@@ -144,7 +144,16 @@ struct PeerSyncService: Service {
         func isWanted(_ key: String) -> Bool { state.withLock { $0.wanted.contains(key) } }
         /// Marks `key` running; false if it already was.
         func start(_ key: String) -> Bool { state.withLock { $0.running.insert(key).inserted } }
-        func finished(_ key: String) { state.withLock { _ = $0.running.remove(key) } }
+        /// The worker for `key` may stop only if its address is not wanted (again) by now;
+        /// otherwise an address that came back while the worker was stopping would have none.
+        func finish(_ key: String) -> Bool {
+            state.withLock { state in
+                guard !state.wanted.contains(key) else { return false }
+                state.running.remove(key)
+                return true
+            }
+        }
+        func abandon(_ key: String) { state.withLock { _ = $0.running.remove(key) } }
         /// One worker per peer box, whatever number of addresses it is heard at.
         func claim(_ site: SiteID, for key: String) -> Bool {
             state.withLock { state in
@@ -194,18 +203,23 @@ struct PeerSyncService: Service {
     /// Runs `syncLoop` until it ends or the address is no longer announced (checked every
     /// second), which cancels it at once — even in the middle of a long-poll.
     private func worker(key: String, host: String, port: Int, name: String, source: String, book: Book) async {
-        defer { book.finished(key) }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await syncLoop(key: key, host: host, port: port, name: name, source: source, book: book) }
-            group.addTask {
-                while book.isWanted(key) {
-                    do { try await Task.sleep(for: .seconds(1)) } catch { return }
-                }
+        repeat {
+            if Task.isCancelled {
+                book.abandon(key)
+                return
             }
-            await group.next()
-            group.cancelAll()
-        }
-        if source == "mdns" { directory.update(key, name: name, source: source) { $0.state = "gone" } }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await syncLoop(key: key, host: host, port: port, name: name, source: source, book: book) }
+                group.addTask {
+                    while book.isWanted(key) {
+                        do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+            if source == "mdns" && !book.isWanted(key) { directory.update(key, name: name, source: source) { $0.state = "gone" } }
+        } while !book.finish(key)
     }
 
     private func syncLoop(key: String, host: String, port: Int, name: String, source: String, book: Book) async {

@@ -154,7 +154,7 @@ struct SystemdUnitTests {
         }
         let required: [(String, String, String)] = [
             ("Unit", "Wants", "network-online.target"),
-            ("Unit", "After", "network-online.target"),
+            ("Unit", "After", "network-online.target avahi-daemon.service"),
             ("Service", "Type", "notify"),
             ("Service", "NotifyAccess", "main"),
             ("Service", "ExecStart", "/usr/local/bin/edgenode serve"),

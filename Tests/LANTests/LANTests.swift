@@ -108,8 +108,25 @@ struct LANTests {
             try segment.set(up: true)
             #expect(NetLab.waitUntil(90) { (try? converged()) ?? false }, "act 1 did not converge: \(boxes.map(\.vector))")
             #expect(try a.clientNames().filter { $0.hasPrefix("Act one") }.count == 45)
-            let aPeer = a.peers.first { ($0["name"] as? String)?.hasPrefix("Atyrau Central") == true && ($0["state"] as? String) == "current" }
-            #expect(aPeer?["pending_to_peer"] as? Int == 0 && aPeer?["pending_from_peer"] as? Int == 0, "a's peers: \(a.peers)")
+            // Status shows the peers with nothing pending either way (once the next round reported the peer's vector).
+            #expect(NetLab.waitUntil(30) {
+                a.peers.contains { ($0["state"] as? String) == "current" && $0["pending_to_peer"] as? Int == 0 && $0["pending_from_peer"] as? Int == 0
+                    && ($0["source"] as? String) == "mdns" && $0["last_sync"] is String && $0["last_seen"] is String }
+            }, "a's peers: \(a.peers)")
+
+            // The command line shows the same, from the running daemon.
+            // (Boxes of one branch share its name, so b may still be settling on "Atyrau Central #3".)
+            var cli = ""
+            let shown = try NetLab.waitUntil(30, every: 0.5) {
+                cli = try hosts[1].run(Binary.edgenode, ["status", "--data-dir", b.directory, "--port", "8470"]).output
+                return cli.contains("mDNS        announced as \"Atyrau Central #") && cli.contains("[current]")
+            }
+            #expect(shown, "\(cli)")
+            #expect(cli.contains("via mdns") && cli.contains("pending: 0 to send, 0 to receive"), "\(cli)")
+            // And /metrics counts the peers by state.
+            let metrics = try ConsoleClient(host: a.host.managementAddress, port: a.port, token: "").request("GET", "/metrics", body: nil).1
+            #expect(metrics.contains("edgenode_lan_peers{state=\"current\"} 2"), "\(metrics)")
+            #expect(metrics.contains("edgenode_lan_pending_changesets{direction=\"to_peers\"} 0"))
 
             // Act 2: the shared segment is gone; a–b and b–c are the only links. Edited apart first.
             try segment.set(up: false)

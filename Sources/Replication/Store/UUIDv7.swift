@@ -6,22 +6,25 @@ import Foundation
 public enum UUIDv7 {
     /// A new UUIDv7 as 16 bytes. Within one millisecond a process's ids increase (RFC 9562
     /// §6.2, method 2: the previous id's random bits plus one), so "oldest first, then by id"
-    /// orders rows made in the same millisecond by when this process made them.
+    /// orders rows made in the same millisecond by when this process made them — also when calls
+    /// for other milliseconds come in between (threads on different clocks, such as a replica
+    /// with a test or demo clock): the last id of each of the 64 most recent milliseconds is kept.
     public static func generateBytes(milliseconds: UInt64 = PhysicalClock.system.now()) -> [UInt8] {
         last.withLock { last in
-            if let previous = last, previous.milliseconds == milliseconds, var bytes = increment(previous.bytes) {
+            if let previous = last[milliseconds], var bytes = increment(previous) {
                 stamp(&bytes, milliseconds: milliseconds)
-                last = (milliseconds, bytes)
+                last[milliseconds] = bytes
                 return bytes
             }
             var bytes = Sodium.randomBytes(16)
             stamp(&bytes, milliseconds: milliseconds)
-            last = (milliseconds, bytes)
+            if last.count >= 64, let oldest = last.keys.min() { last.removeValue(forKey: oldest) }
+            last[milliseconds] = bytes
             return bytes
         }
     }
 
-    private static let last = Mutex<(milliseconds: UInt64, bytes: [UInt8])?>(nil)
+    private static let last = Mutex<[UInt64: [UInt8]]>([:])
 
     /// The 62 random bits after the variant (bytes 8–15) plus one; nil on overflow.
     static func increment(_ bytes: [UInt8]) -> [UInt8]? {

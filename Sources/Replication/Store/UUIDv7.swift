@@ -8,23 +8,25 @@ public enum UUIDv7 {
     /// §6.2, method 2: the previous id's random bits plus one), so "oldest first, then by id"
     /// orders rows made in the same millisecond by when this process made them — also when calls
     /// for other milliseconds come in between (threads on different clocks, such as a replica
-    /// with a test or demo clock): the last id of each of the 64 most recent milliseconds is kept.
+    /// with a test or demo clock): the last id of each of the 64 most recently used milliseconds is kept.
     public static func generateBytes(milliseconds: UInt64 = PhysicalClock.system.now()) -> [UInt8] {
-        last.withLock { last in
-            if let previous = last[milliseconds], var bytes = increment(previous) {
-                stamp(&bytes, milliseconds: milliseconds)
-                last[milliseconds] = bytes
-                return bytes
+        recent.withLock { recent in
+            var bytes: [UInt8]
+            if let index = recent.firstIndex(where: { $0.milliseconds == milliseconds }) {
+                let previous = recent.remove(at: index).bytes
+                bytes = increment(previous) ?? Sodium.randomBytes(16)
+            } else {
+                bytes = Sodium.randomBytes(16)
+                if recent.count >= 64 { recent.removeFirst() }
             }
-            var bytes = Sodium.randomBytes(16)
             stamp(&bytes, milliseconds: milliseconds)
-            if last.count >= 64, let oldest = last.keys.min() { last.removeValue(forKey: oldest) }
-            last[milliseconds] = bytes
+            recent.append((milliseconds, bytes))
             return bytes
         }
     }
 
-    private static let last = Mutex<[UInt64: [UInt8]]>([:])
+    /// The last id of each recently used millisecond, least recently used first.
+    private static let recent = Mutex<[(milliseconds: UInt64, bytes: [UInt8])]>([])
 
     /// The 62 random bits after the variant (bytes 8–15) plus one; nil on overflow.
     static func increment(_ bytes: [UInt8]) -> [UInt8]? {

@@ -242,7 +242,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.problem(error)
         } catch let error as any HTTPResponseError {
             switch error.status {
-            case .notFound: return Self.problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
+            case .notFound:
+                if let allowed = Self.allowedMethods(for: request.uri.path) {
+                    var response = Self.problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))"))
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
+                return Self.problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
             case .methodNotAllowed: return Self.problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)"))
             case .contentTooLarge: return Self.problem(RelayError(.bodyTooLarge, "the request body is too large"))
             default:
@@ -254,6 +260,25 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.error("relay request failed", metadata: ["error": "\(error)"])
             return Self.problem(RelayError(.storageUnavailable, "the relay could not read or write its storage; the request changed nothing"))
         }
+    }
+
+    /// The relay's routes and their methods (`*` is one path segment), to tell 405 from 404.
+    static var routes: [(pattern: [String], methods: [String])] { [
+        (["v1", "health"], ["GET"]),
+        (["v1", "businesses"], ["POST"]),
+        (["v1", "businesses", "*", "certificates"], ["POST"]),
+        (["v1", "businesses", "*", "revocations"], ["POST"]),
+        (["v1", "businesses", "*", "envelopes"], ["POST"]),
+        (["v1", "businesses", "*", "pull"], ["POST"]),
+        (["v1", "businesses", "*", "acknowledgements"], ["POST"]),
+        (["v1", "businesses", "*", "data-keys"], ["GET", "POST"]),
+    ] }
+
+    static func allowedMethods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return routes.first { route in
+            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.methods
     }
 
     static func status(of kind: RelayError.Kind) -> Int {

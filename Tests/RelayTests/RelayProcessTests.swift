@@ -1,0 +1,102 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+@testable import Relay
+
+/// The real `edgenode-relay` binary and its systemd unit.
+@Suite("edgenode-relay process")
+struct RelayProcessTests {
+    static let binDirectory: String = {
+        if let override = ProcessInfo.processInfo.environment["EDGENODE_BIN_DIR"] { return override }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }()
+    static var binary: String { binDirectory + "/edgenode-relay" }
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("`edgenode-relay serve` works with no set-up: SQLite in its data directory, health answers, SIGTERM stops it cleanly")
+    func serve() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let directory = temporaryDirectory() + "/data"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "EDGENODE_RELAY_STORAGE")
+        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The listening line carries the port: "... relay.port=NNNNN ...".
+        let port: Int = try await withTimeout(60, "the relay announcing its port") {
+            var seen = Data()
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening: \(String(decoding: seen, as: UTF8.self))") }
+                seen.append(chunk)
+                let text = String(decoding: seen, as: UTF8.self)
+                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+                    return Int(text[range].dropFirst("relay.port=".count))!
+                }
+            }
+        }
+        let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
+        #expect(health.status == .ok)
+        #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite"))
+        process.terminate() // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("a bad storage URL is refused before anything starts")
+    func badConfiguration() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--storage", "mysql://nope"]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("storage"))
+    }
+
+    /// `systemd-analyze verify` accepts systemd/edgenode-relay.service without a warning (with
+    /// ExecStart pointed at the built binary, as verify insists that the program exists).
+    @Test func systemdUnitVerifies() throws {
+        let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze", "/usr/local/bin/systemd-analyze"]
+        guard let analyze = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("systemd-analyze was not found; it is in Debian's `systemd` package")
+            return
+        }
+        let original = try String(contentsOfFile: Self.packageRoot + "/systemd/edgenode-relay.service", encoding: .utf8)
+        #expect(original.contains("\nExecStart=/usr/local/bin/edgenode-relay serve\n"))
+        #expect(original.contains("\nType=notify\n"))
+        let program = FileManager.default.isExecutableFile(atPath: Self.binary) && !Self.binary.contains(where: \.isWhitespace) ? Self.binary : "/bin/true"
+        let directory = temporaryDirectory()
+        let unit = directory + "/edgenode-relay.service"
+        try original.replacingOccurrences(of: "\nExecStart=/usr/local/bin/edgenode-relay serve\n", with: "\nExecStart=\(program) serve\n")
+            .write(toFile: unit, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: analyze)
+        process.arguments = ["verify", "--man=no", unit]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let complaints = text.split(separator: "\n").filter { $0.contains("edgenode-relay.service") }
+        #expect(complaints.isEmpty, "\(text)")
+    }
+}

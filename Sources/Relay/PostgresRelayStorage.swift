@@ -177,6 +177,7 @@ public final class PostgresRelayStorage: RelayStorage {
             }
             var outcomes: [AppendOutcome] = []
             outcomes.reserveCapacity(envelopes.count)
+            var changed: Set<SiteID> = []
             for envelope in envelopes {
                 let authorData = Data(envelope.author.bytes)
                 let head = heads[envelope.author].flatMap { $0.sequence == 0 ? nil : $0 }
@@ -199,12 +200,18 @@ public final class PostgresRelayStorage: RelayStorage {
                     INSERT INTO relay_envelopes (business, author, sequence, hash, key_id, received_at, envelope)
                     VALUES (\(businessData), \(authorData), \(sequence), \(hash), \(keyID), \(milliseconds), \(Data(envelope.bytes)))
                     """, logger: logger)
-                try await connection.query("""
-                    UPDATE relay_heads SET sequence = \(sequence), hash = \(hash) WHERE business = \(businessData) AND author = \(authorData)
-                    """, logger: logger)
+                changed.insert(envelope.author)
                 heads[envelope.author] = AuthorHead(author: envelope.author, sequence: envelope.sequence, hash: envelope.hash,
                                                     compactedThrough: heads[envelope.author]?.compactedThrough ?? 0)
                 outcomes.append(.stored)
+            }
+            // Each moved head is written once, while its row is still locked.
+            for author in changed.sorted() {
+                guard let head = heads[author] else { continue }
+                let sequence = Int64(head.sequence), hash = Data(head.hash), authorData = Data(author.bytes)
+                try await connection.query("""
+                    UPDATE relay_heads SET sequence = \(sequence), hash = \(hash) WHERE business = \(businessData) AND author = \(authorData)
+                    """, logger: logger)
             }
             return outcomes
         }

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Replication
 
 /// Who signed a request.
@@ -245,6 +246,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         for certificate in try await storage.certificates(of: business) { try? trust.add(certificate) }
         for revocation in try await storage.revocations(of: business) { try? trust.add(revocation) }
 
+        var candidates: [(index: Int, envelope: RelayEnvelope, key: PublicKey)] = []
         var accepted: [(index: Int, envelope: RelayEnvelope)] = []
         for (index, bytes) in batch.enumerated() {
             func refuse(_ reason: String, _ detail: String) {
@@ -270,11 +272,17 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
                 }
                 continue
             }
-            guard envelope.verifySignature(with: key) else {
-                refuse("bad_signature", "the envelope's signature does not verify against its author's certified key")
+            candidates.append((index, envelope, key))
+        }
+        // Ed25519 verification dominates the cost of a push: spread it over the cores.
+        let verified = await Self.verifySignatures(candidates.map { ($0.envelope, $0.key) })
+        for (candidate, isValid) in zip(candidates, verified) {
+            guard isValid else {
+                results[candidate.index].reason = "bad_signature"
+                results[candidate.index].detail = "the envelope's signature does not verify against its author's certified key"
                 continue
             }
-            accepted.append((index, envelope))
+            accepted.append((candidate.index, candidate.envelope))
         }
         // Per author in sequence order (stable for equal sequences).
         accepted.sort { ($0.envelope.author, $0.envelope.sequence, $0.index) < ($1.envelope.author, $1.envelope.sequence, $1.index) }
@@ -309,6 +317,22 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         }
         if storedAny { notifier.notify(business) }
         return results
+    }
+
+    /// Whether each envelope's signature verifies with its key, in parallel chunks for large batches.
+    static func verifySignatures(_ items: [(RelayEnvelope, PublicKey)]) async -> [Bool] {
+        let workers = min(System.coreCount, items.count / 32)
+        guard workers > 1 else { return items.map { $0.0.verifySignature(with: $0.1) } }
+        let chunk = (items.count + workers - 1) / workers
+        return await withTaskGroup(of: (Int, [Bool]).self) { group in
+            for start in stride(from: 0, to: items.count, by: chunk) {
+                let slice = Array(items[start..<min(start + chunk, items.count)])
+                group.addTask { (start, slice.map { $0.0.verifySignature(with: $0.1) }) }
+            }
+            var results = [Bool](repeating: false, count: items.count)
+            for await (start, verified) in group { results.replaceSubrange(start..<(start + verified.count), with: verified) }
+            return results
+        }
     }
 
     // MARK: Pull

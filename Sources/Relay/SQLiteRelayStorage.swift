@@ -151,12 +151,18 @@ public final class SQLiteRelayStorage: RelayStorage {
             try db.transaction {
                 var outcomes: [AppendOutcome] = []
                 outcomes.reserveCapacity(envelopes.count)
+                // Heads are read once per author and written once per author at the end.
+                var heads: [SiteID: AuthorHead?] = [:]
+                var changed: Set<SiteID> = []
                 for envelope in envelopes {
-                    let head = try db.row("SELECT sequence, hash, compacted_through FROM relay_heads WHERE business = ? AND author = ?",
-                                          [.blob(business.bytes), .blob(envelope.author.bytes)]).map {
-                        AuthorHead(author: envelope.author, sequence: UInt64($0[0].integerValue ?? 0), hash: $0[1].blobValue ?? [],
-                                   compactedThrough: UInt64($0[2].integerValue ?? 0))
+                    if heads[envelope.author] == nil {
+                        heads[envelope.author] = .some(try db.row("SELECT sequence, hash, compacted_through FROM relay_heads WHERE business = ? AND author = ?",
+                                                                  [.blob(business.bytes), .blob(envelope.author.bytes)]).map {
+                            AuthorHead(author: envelope.author, sequence: UInt64($0[0].integerValue ?? 0), hash: $0[1].blobValue ?? [],
+                                       compactedThrough: UInt64($0[2].integerValue ?? 0))
+                        })
                     }
+                    let head = heads[envelope.author] ?? nil
                     var stored: [UInt8]?
                     if envelope.sequence <= head?.sequence ?? 0 {
                         stored = try db.scalar("SELECT hash FROM relay_envelopes WHERE business = ? AND author = ? AND sequence = ?",
@@ -169,11 +175,17 @@ public final class SQLiteRelayStorage: RelayStorage {
                     try db.execute("INSERT INTO relay_envelopes (business, author, sequence, hash, key_id, received_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                    [.blob(business.bytes), .blob(envelope.author.bytes), .integer(Int64(envelope.sequence)), .blob(envelope.hash),
                                     .integer(Int64(envelope.keyID.rawValue)), .integer(milliseconds), .blob(envelope.bytes)])
+                    heads[envelope.author] = .some(AuthorHead(author: envelope.author, sequence: envelope.sequence, hash: envelope.hash,
+                                                              compactedThrough: head?.compactedThrough ?? 0))
+                    changed.insert(envelope.author)
+                    outcomes.append(.stored)
+                }
+                for author in changed {
+                    guard let head = heads[author] ?? nil else { continue }
                     try db.execute("""
                         INSERT INTO relay_heads (business, author, sequence, hash, compacted_through) VALUES (?, ?, ?, ?, 0)
                         ON CONFLICT (business, author) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash
-                        """, [.blob(business.bytes), .blob(envelope.author.bytes), .integer(Int64(envelope.sequence)), .blob(envelope.hash)])
-                    outcomes.append(.stored)
+                        """, [.blob(business.bytes), .blob(author.bytes), .integer(Int64(head.sequence)), .blob(head.hash)])
                 }
                 return outcomes
             }

@@ -1,7 +1,9 @@
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Relay
+@testable import Replication
 
 /// The real `edgenode-relay` binary and its systemd unit.
 @Suite("edgenode-relay process")
@@ -98,5 +100,48 @@ struct RelayProcessTests {
         #expect(process.terminationStatus == 0, "\(text)")
         let complaints = text.split(separator: "\n").filter { $0.contains("edgenode-relay.service") }
         #expect(complaints.isEmpty, "\(text)")
+    }
+}
+
+@Suite("Relay documents")
+struct RelayDocumentTests {
+    /// Paths and their methods in docs/relay-openapi.yaml (the two-space-indented path keys and
+    /// the four-space-indented method keys under them).
+    static func documentedRoutes() throws -> [String: Set<String>] {
+        let text = try String(contentsOfFile: RelayProcessTests.packageRoot + "/docs/relay-openapi.yaml", encoding: .utf8)
+        var routes: [String: Set<String>] = [:]
+        var current: String?
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, !line.hasPrefix(" "), !line.isEmpty { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()); routes[current!] = []; continue }
+            for method in ["get", "post", "put", "delete", "patch"] where line == "    \(method):" {
+                routes[current!, default: []].insert(method.uppercased())
+            }
+        }
+        return routes
+    }
+
+    @Test("the OpenAPI document lists exactly the relay's routes and methods")
+    func openAPIMatchesRoutes() throws {
+        let documented = try Self.documentedRoutes()
+        var implemented: [String: Set<String>] = [:]
+        for route in ProblemMiddleware<BasicRequestContext>.routes {
+            let path = "/" + route.pattern.map { $0 == "*" ? "{business}" : $0 }.joined(separator: "/")
+            implemented[path] = Set(route.methods)
+        }
+        #expect(documented == implemented)
+    }
+
+    @Test("docs/relay-protocol.md states the sizes the code uses")
+    func protocolSizes() throws {
+        let text = try String(contentsOfFile: RelayProcessTests.packageRoot + "/docs/relay-protocol.md", encoding: .utf8)
+        #expect(RelayEnvelope.headerLength == 117 && text.contains("(117 bytes)"))
+        #expect(RelayEnvelope.minimumLength == 197 && text.contains("**197 bytes**"))
+        #expect(SealedDataKey.byteCount == 253 && text.contains("**253 bytes**"))
+        #expect(RelayRequestSignature.label.count == 25 && text.contains("25 ASCII bytes `edgenode.relay.request.v1`"))
+        #expect(RelayRegistrationProof.label.count == 26 && text.contains("26 ASCII bytes"))
     }
 }

@@ -106,11 +106,11 @@ final class BusinessLimiter: Sendable {
         state.withLock { state in (state.slots[business]?.running ?? 0, state.slots[business]?.waiting.count ?? 0) }
     }
 
-    private enum Admission { case now, refuse, wait(UInt64) }
+    private enum Admission { case now, refuse, shutDown, wait(UInt64) }
 
     private func acquire(_ business: BusinessID) async throws {
         let admission: Admission = state.withLock { state in
-            guard !state.isShutDown else { return .refuse }
+            guard !state.isShutDown else { return .shutDown }
             var slot = state.slots[business] ?? Slot()
             defer { state.slots[business] = slot }
             if slot.running < concurrency { slot.running += 1; return .now }
@@ -121,6 +121,7 @@ final class BusinessLimiter: Sendable {
         switch admission {
         case .now: return
         case .refuse: throw RelayError(.businessBusy, "this business has too many requests in progress; retry shortly", retryAfter: 1)
+        case .shutDown: throw RelayError(.shuttingDown, "the relay is shutting down")
         case .wait(let id):
             let admitted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let resumeNow: Bool = state.withLock { state in

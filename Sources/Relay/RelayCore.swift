@@ -108,7 +108,8 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             throw RelayError(.unauthenticated, error.message)
         }
         let now = clock.now()
-        guard abs(now - signature.timestamp) <= limits.timestampWindowMilliseconds else {
+        let (distance, overflow) = now.subtractingReportingOverflow(signature.timestamp)
+        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
             throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
         }
         let unknown = RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
@@ -164,7 +165,8 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     /// - Returns: whether it was new.
     public func register(ownerKey: PublicKey, timestamp: Int64, proof: [UInt8]) async throws -> (BusinessID, Bool) {
         let now = clock.now()
-        guard abs(now - timestamp) <= limits.timestampWindowMilliseconds else {
+        let (distance, overflow) = now.subtractingReportingOverflow(timestamp)
+        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
             throw RelayError(.staleRequest, "the registration's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock")
         }
         guard proof.count == 64, RelayRegistrationProof.verify(proof, ownerKey: ownerKey, timestamp: timestamp) else {

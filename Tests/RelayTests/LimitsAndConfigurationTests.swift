@@ -38,6 +38,8 @@ struct LimitsAndConfigurationTests {
         }
         #expect(limiter.load(of: a).running == 0)
         #expect(limiter.load(of: a).waiting == 0)
+        limiter.shutdown()
+        await #expect(throws: RelayError(.shuttingDown, "the relay is shutting down")) { try await limiter.run(b) {} }
     }
 
     @Test("a wait ends on a notification for its business, not for another, and at once after shutdown")

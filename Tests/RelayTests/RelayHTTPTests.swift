@@ -349,6 +349,11 @@ struct RelayHTTPTests {
             #expect(refused.problemKind == "invalid_registration")
             let stale = try await client.send(.post, "/v1/businesses", json: API.register(business, timestamp: relay.clock.now - 3_600_000))
             #expect(stale.problemKind == "stale_request")
+            // Timestamps at the ends of the range are refused, not a crash.
+            for extreme in [Int64.min, Int64.max] {
+                let reply = try await client.send(.post, "/v1/businesses", json: API.register(business, timestamp: extreme))
+                #expect(reply.problemKind == "stale_request")
+            }
             let created = try await client.send(.post, "/v1/businesses", json: API.register(business, timestamp: relay.clock.now))
             #expect(created.status == 201)
             #expect(created.json["business"] as? String == business.id.hex)

@@ -3,6 +3,11 @@ import Logging
 import PostgresNIO
 import Replication
 import ServiceLifecycle
+import Synchronization
+
+final class RunningFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}
 
 /// The relay's store on PostgreSQL (postgres-nio's connection pool). Several relay processes
 /// may share one database: chain extension locks the author's head row (`SELECT … FOR UPDATE`,
@@ -17,13 +22,21 @@ public final class PostgresRelayStorage: RelayStorage {
         self.logger = logger
     }
 
-    /// Runs the connection pool until the service group shuts down.
+    /// Runs the connection pool until the service group shuts it down: the storage is the first
+    /// service started, so it is told last, after the HTTP server has stopped.
     public func run() async throws {
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await client.run()
-        } onCancelOrGracefulShutdown: {
-            // The pool stops when its task is cancelled; the service group cancels it once the
-            // services after it (the HTTP server) have stopped.
+        isRunning.value.store(true, ordering: .releasing)
+        // PostgresClient.run() itself ends on graceful shutdown or cancellation.
+        await client.run()
+    }
+
+    private let isRunning = RunningFlag()
+
+    /// Waits (up to 30 s) until `run()` has started the pool, so that the first queries do not
+    /// race the service group starting it.
+    private func waitUntilRunning() async {
+        for _ in 0..<3000 where !isRunning.value.load(ordering: .acquiring) {
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 
@@ -63,6 +76,7 @@ public final class PostgresRelayStorage: RelayStorage {
     ]
 
     public func migrate() async throws {
+        await waitUntilRunning()
         try await client.withConnection { connection in
             // One migrator at a time across relay processes.
             try await connection.query("SELECT pg_advisory_lock(7226071)", logger: logger)

@@ -16,13 +16,15 @@ struct RelayProcessTests {
     static var binary: String { binDirectory + "/edgenode-relay" }
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test("`edgenode-relay serve` works with no set-up: SQLite in its data directory, health answers, SIGTERM stops it cleanly")
-    func serve() async throws {
+    @Test("`edgenode-relay serve` works with no set-up (SQLite in its data directory) and with --storage postgres://; health answers; SIGTERM stops it cleanly",
+          arguments: StorageKind.available)
+    func serve(kind: StorageKind) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
         let directory = temporaryDirectory() + "/data"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0"]
+            + (kind == .postgres ? ["--storage", try #require(StorageKind.postgresURL)] : [])
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "EDGENODE_RELAY_STORAGE")
         environment.removeValue(forKey: "NOTIFY_SOCKET")
@@ -47,7 +49,7 @@ struct RelayProcessTests {
         }
         let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
         #expect(health.status == .ok)
-        #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite") == (kind == .sqlite))
         process.terminate() // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)

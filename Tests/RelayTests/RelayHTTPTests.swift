@@ -502,6 +502,8 @@ struct RelayHTTPTests {
             // The flooding business's pushes block in storage: one runs, two wait, the rest are refused at once.
             let floodEnvelopes = (0..<6).map { _ in f.nextEnvelope(dataKey: Self.dataKey) }
             try await withThrowingTaskGroup(of: (Int, RelayTestClient.Reply).self) { group in
+                // Whatever fails below, the held pushes must end, or the group never returns.
+                defer { gated.release(flooding.id) }
                 for index in 0..<3 {
                     group.addTask { (index, try await client.push([floodEnvelopes[index]], as: f, business: flooding.id)) }
                     try await waitUntil { relay.core.businessLimiter.load(of: flooding.id).running + relay.core.businessLimiter.load(of: flooding.id).waiting == index + 1 }

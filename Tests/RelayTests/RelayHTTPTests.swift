@@ -554,3 +554,49 @@ func waitUntil(_ condition: @Sendable () -> Bool) async throws {
         try await Task.sleep(for: .milliseconds(10))
     }
 }
+
+/// Two relay processes over one PostgreSQL database (relay-protocol §9), in-process here.
+@Suite("Two relays over one PostgreSQL")
+struct MultiRelayTests {
+    static let dataKey = DataKey(id: DataKeyID(1), bytes: [UInt8](repeating: 9, count: 32))!
+
+    @Test("a pull waiting on one relay hears of a push to the other; a request replayed to the other relay is refused; chains stay linear",
+          .enabled(if: StorageKind.postgresURL != nil))
+    func twoRelays() async throws {
+        let url = try #require(StorageKind.postgresURL)
+        let clock = TestClock()
+        let first = PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: quietLogger)
+        let second = PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: quietLogger)
+        try await LiveRelay.with(first, clock: clock) { one in
+            try await LiveRelay.with(second, clock: clock) { two in
+                let business = TestBusiness()
+                let a = business.box(), b = business.box()
+                try await one.client().setUp(business, boxes: [a, b])
+                let envelope = a.nextEnvelope(dataKey: Self.dataKey)
+                async let waiting = two.client().pull(as: b, business: business.id, wait: 20)
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await one.client().push([envelope], as: a, business: business.id).statuses == ["stored"])
+                #expect(try await waiting.envelopes == [envelope.bytes])
+
+                // The same signed request sent to both relays: the second refuses it.
+                let nonce = Sodium.randomBytes(16), timestamp = clock.now
+                let path = API.base(business.id) + "/pull"
+                let once = try await one.client().send(.post, path, json: API.pull(), key: b.key, business: business.id, timestamp: timestamp, nonce: nonce)
+                #expect(once.status == 200)
+                let again = try await two.client().send(.post, path, json: API.pull(), key: b.key, business: business.id, timestamp: timestamp, nonce: nonce)
+                #expect(again.problemKind == "replayed_request")
+
+                // Rival second envelopes of one author pushed to both relays at once: one is stored.
+                let rivals = try (0..<2).map {
+                    try RelayEnvelope.seal([UInt8($0)], business: business.id, author: a.key, sequence: 2, previousHash: envelope.hash,
+                                           dataKey: Self.dataKey, sealedAt: clock.now)
+                }
+                async let left = one.client().push([rivals[0]], as: a, business: business.id)
+                async let right = two.client().push([rivals[1]], as: a, business: business.id)
+                let statuses = try await (left.statuses + right.statuses).sorted()
+                #expect(statuses == ["refused", "stored"])
+                #expect(try await one.heads(business.id).first?.sequence == 2)
+            }
+        }
+    }
+}

@@ -138,7 +138,7 @@ public final class PostgresRelayStorage: RelayStorage {
     public func certificates(of business: BusinessID) async throws -> [Certificate] {
         let rows = try await client.query("SELECT certificate FROM relay_certificates WHERE business = \(Data(business.bytes)) ORDER BY position", logger: logger)
         var result: [Certificate] = []
-        for try await data in rows.decode(Data.self) { if let certificate = try? Certificate.decode(Array(data)) { result.append(certificate) } }
+        for try await data in rows.decode(Data.self) { if let certificate = TrustDecoding.certificate(Array(data)) { result.append(certificate) } }
         return result
     }
 
@@ -147,7 +147,7 @@ public final class PostgresRelayStorage: RelayStorage {
             SELECT certificate FROM relay_certificates WHERE business = \(Data(business.bytes)) AND site = \(Data(site.bytes)) ORDER BY position
             """, logger: logger)
         var result: [Certificate] = []
-        for try await data in rows.decode(Data.self) { if let certificate = try? Certificate.decode(Array(data)) { result.append(certificate) } }
+        for try await data in rows.decode(Data.self) { if let certificate = TrustDecoding.certificate(Array(data)) { result.append(certificate) } }
         return result
     }
 
@@ -164,7 +164,7 @@ public final class PostgresRelayStorage: RelayStorage {
     public func revocations(of business: BusinessID) async throws -> [Revocation] {
         let rows = try await client.query("SELECT revocation FROM relay_revocations WHERE business = \(Data(business.bytes)) ORDER BY position", logger: logger)
         var result: [Revocation] = []
-        for try await data in rows.decode(Data.self) { if let revocation = try? Revocation.decode(Array(data)) { result.append(revocation) } }
+        for try await data in rows.decode(Data.self) { if let revocation = TrustDecoding.revocation(Array(data)) { result.append(revocation) } }
         return result
     }
 

@@ -1,4 +1,5 @@
 import Replication
+import Synchronization
 import ServiceLifecycle
 
 /// Where the relay keeps businesses, certificates, revocations, envelopes, acknowledgements,
@@ -112,4 +113,33 @@ func chainOutcome(of envelope: RelayEnvelope, head: AuthorHead?, storedHashAtSeq
     guard envelope.sequence == headSequence + 1 else { return .gap(expected: headSequence + 1) }
     guard envelope.previousHash == (head?.hash ?? RelayEnvelope.noPreviousHash) else { return .chainMismatch }
     return nil // to be stored
+}
+
+/// Certificates and revocations decoded from storage, by their bytes. Decoding verifies the
+/// owner's signature (an Ed25519 verification each); the result depends only on the bytes, so it
+/// is remembered (up to a bound) instead of repeated for every request and push.
+enum TrustDecoding {
+    private static let certificates = Mutex<[[UInt8]: Certificate]>([:])
+    private static let revocations = Mutex<[[UInt8]: Revocation]>([:])
+    static let bound = 20_000
+
+    static func certificate(_ bytes: [UInt8]) -> Certificate? {
+        if let cached = certificates.withLock({ $0[bytes] }) { return cached }
+        guard let certificate = try? Certificate.decode(bytes) else { return nil }
+        certificates.withLock { cache in
+            if cache.count >= bound { cache.removeAll(keepingCapacity: true) }
+            cache[bytes] = certificate
+        }
+        return certificate
+    }
+
+    static func revocation(_ bytes: [UInt8]) -> Revocation? {
+        if let cached = revocations.withLock({ $0[bytes] }) { return cached }
+        guard let revocation = try? Revocation.decode(bytes) else { return nil }
+        revocations.withLock { cache in
+            if cache.count >= bound { cache.removeAll(keepingCapacity: true) }
+            cache[bytes] = revocation
+        }
+        return revocation
+    }
 }

@@ -116,14 +116,14 @@ public final class SQLiteRelayStorage: RelayStorage {
     public func certificates(of business: BusinessID) async throws -> [Certificate] {
         try await withConnection { db in
             try db.rows("SELECT certificate FROM relay_certificates WHERE business = ? ORDER BY position", [.blob(business.bytes)])
-                .compactMap { try? Certificate.decode($0[0].blobValue ?? []) }
+                .compactMap { TrustDecoding.certificate($0[0].blobValue ?? []) }
         }
     }
 
     public func certificates(of business: BusinessID, site: SiteID) async throws -> [Certificate] {
         try await withConnection { db in
             try db.rows("SELECT certificate FROM relay_certificates WHERE business = ? AND site = ? ORDER BY position", [.blob(business.bytes), .blob(site.bytes)])
-                .compactMap { try? Certificate.decode($0[0].blobValue ?? []) }
+                .compactMap { TrustDecoding.certificate($0[0].blobValue ?? []) }
         }
     }
 
@@ -142,7 +142,7 @@ public final class SQLiteRelayStorage: RelayStorage {
     public func revocations(of business: BusinessID) async throws -> [Revocation] {
         try await withConnection { db in
             try db.rows("SELECT revocation FROM relay_revocations WHERE business = ? ORDER BY position", [.blob(business.bytes)])
-                .compactMap { try? Revocation.decode($0[0].blobValue ?? []) }
+                .compactMap { TrustDecoding.revocation($0[0].blobValue ?? []) }
         }
     }
 

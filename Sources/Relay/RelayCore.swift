@@ -352,6 +352,9 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
                 return result
             }
             await notifier.wait(for: business, after: generation, timeout: min(deadline - now, limits.pollInterval))
+            // Shutting down: answer with what there is (nothing), so the box simply asks again
+            // (another relay process, or this one after its restart).
+            if notifier.isShutDown { return result }
         }
     }
 

@@ -50,7 +50,18 @@ struct RelayProcessTests {
         let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
         #expect(health.status == .ok)
         #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite") == (kind == .sqlite))
+        // A box waiting in a long-poll when SIGTERM arrives gets its (empty) answer rather than a
+        // connection cut when the grace period runs out.
+        let client = RelayTestClient(port: port, clock: TestClock(RelayClock.system.now()))
+        let business = TestBusiness()
+        let box = business.box()
+        try await client.setUp(business, boxes: [box])
+        async let waiting = client.pull(as: box, business: business.id, wait: 25)
+        try await Task.sleep(for: .milliseconds(500))
         process.terminate() // SIGTERM
+        let answer = try await waiting
+        #expect(answer.status == 200)
+        #expect(answer.envelopes.isEmpty)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)

@@ -67,6 +67,50 @@ struct RelayProcessTests {
         #expect(process.terminationStatus == 0)
     }
 
+    @Test("schemathesis against the running relay: no 5xx for anything it generates, every response matches docs/relay-openapi.yaml")
+    func schemathesis() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--data-dir", temporaryDirectory() + "/data", "--bind", "127.0.0.1", "--port", "0", "--storage",
+                             "sqlite:" + temporaryDirectory() + "/relay.sqlite"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let port: Int = try await withTimeout(60, "the relay announcing its port") {
+            var seen = Data()
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening") }
+                seen.append(chunk)
+                let text = String(decoding: seen, as: UTF8.self)
+                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+                    return Int(text[range].dropFirst("relay.port=".count))!
+                }
+            }
+        }
+        let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments = [
+            "python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; schemathesis()",
+            "run", Self.packageRoot + "/docs/relay-openapi.yaml", "--url", "http://127.0.0.1:\(port)",
+            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+            "--max-examples", examples, "--seed", "20261122", "--workers", "1", "--request-timeout", "30",
+        ]
+        // Its cache goes to a scratch directory, not the repository's .schemathesis.
+        checker.currentDirectoryURL = URL(fileURLWithPath: temporaryDirectory())
+        let pipe = Pipe()
+        checker.standardOutput = pipe
+        checker.standardError = pipe
+        try checker.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "schemathesis found problems:\n\(text.suffix(12_000))")
+    }
+
     @Test("a bad storage URL is refused before anything starts")
     func badConfiguration() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")

@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             With no options it keeps its data in SQLite under /var/lib/edgenode-relay (created if missing).
             Every option can also be set in the environment: EDGENODE_RELAY_STORAGE, EDGENODE_RELAY_DATA_DIR,
-            EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL; options win.
+            EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL, EDGENODE_RELAY_METRICS; options win.
             """
     )
 
@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The address to listen on (default 0.0.0.0).") var bind: String?
     @Option(help: "The port to listen on (default 8480; 0 = any free port).") var port: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
+    @Flag(help: "Serve Prometheus metrics at GET /metrics (unauthenticated; keep it internal).") var metrics = false
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -39,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         if let bind { flags["bind"] = bind }
         if let port { flags["port"] = port }
         if let logLevel { flags["log_level"] = logLevel }
+        if metrics { flags["metrics"] = "true" }
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, flags: flags)

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import SystemdNotify
@@ -48,12 +50,16 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
 /// | `--bind` / `EDGENODE_RELAY_BIND` | `0.0.0.0` |
 /// | `--port` / `EDGENODE_RELAY_PORT` | `8480` (0 = any free port) |
 /// | `--log-level` / `EDGENODE_RELAY_LOG_LEVEL` | `info` |
+/// | `--metrics` / `EDGENODE_RELAY_METRICS` (`true`/`false`) | `false`: no `GET /metrics` |
 public struct RelayConfiguration: Sendable {
     public var bind = "0.0.0.0"
     public var port = 8480
     public var dataDirectory = "/var/lib/edgenode-relay"
     public var storage: StorageLocation?
     public var logLevel: Logger.Level = .info
+    /// Serve Prometheus metrics at `GET /metrics` (unauthenticated: keep it off the public side of
+    /// the load balancer).
+    public var metrics = false
     public var limits = RelayLimits()
     public var housekeepingInterval: Duration = .seconds(60)
     public var shutdownGraceSeconds = 10
@@ -64,11 +70,11 @@ public struct RelayConfiguration: Sendable {
     public var effectiveStorage: StorageLocation { storage ?? .sqlite(path: dataDirectory + "/relay.sqlite") }
 
     /// Reads `EDGENODE_RELAY_*` from `environment`, then `flags` (the same keys in lower case
-    /// without the prefix: `storage`, `data_dir`, `bind`, `port`, `log_level`) over them.
+    /// without the prefix: `storage`, `data_dir`, `bind`, `port`, `log_level`, `metrics`) over them.
     /// - Throws: `RelayConfigurationError` naming the key and what is wrong.
     public static func load(environment: [String: String], flags: [String: String] = [:]) throws -> RelayConfiguration {
         var values: [String: String] = [:]
-        for key in ["storage", "data_dir", "bind", "port", "log_level"] {
+        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics"] {
             if let value = environment["EDGENODE_RELAY_" + key.uppercased()], !value.isEmpty { values[key] = value }
             if let value = flags[key] { values[key] = value }
         }
@@ -84,6 +90,12 @@ public struct RelayConfiguration: Sendable {
                 throw RelayConfigurationError("log_level must be trace, debug, info, notice, warning, error or critical, got \(value)")
             }
             configuration.logLevel = level
+        }
+        if let value = values["metrics"] {
+            guard let enabled = ["true": true, "false": false, "1": true, "0": false][value] else {
+                throw RelayConfigurationError("metrics must be true or false, got \(value)")
+            }
+            configuration.metrics = enabled
         }
         if let value = values["storage"] {
             do { configuration.storage = try StorageLocation.parse(value) } catch {
@@ -105,12 +117,15 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
     public let core: RelayCore<Storage>
     let configuration: RelayConfiguration
     let logger: Logger
+    let metricsText: (@Sendable () -> String)?
     private let boundPort = BoundPort()
 
-    public init(core: RelayCore<Storage>, configuration: RelayConfiguration, logger: Logger) {
+    /// - Parameter metricsText: the text `GET /metrics` serves (when `configuration.metrics`).
+    public init(core: RelayCore<Storage>, configuration: RelayConfiguration, logger: Logger, metricsText: (@Sendable () -> String)? = nil) {
         self.core = core
         self.configuration = configuration
         self.logger = logger
+        self.metricsText = metricsText
     }
 
     /// The port the server listens on, once it listens (useful with port 0); 0 before.
@@ -123,7 +138,7 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         let boundPort = self.boundPort
         let bind = configuration.bind
         let application = Application(
-            router: RelayHTTP(core: core).makeRouter(),
+            router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil).makeRouter(),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -156,6 +171,9 @@ final class BoundPort: Sendable {
 public enum RelayLauncher {
     /// Runs the relay described by `configuration` until SIGTERM/SIGINT.
     public static func run(configuration: RelayConfiguration, logger: Logger) async throws {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metricsText: @Sendable () -> String = { registry.emitToString() }
         switch configuration.effectiveStorage {
         case .sqlite(let path):
             let directory = (path as NSString).deletingLastPathComponent
@@ -164,13 +182,13 @@ public enum RelayLauncher {
             }
             let storage = try SQLiteRelayStorage(path: path, logger: logger)
             logger.info("relay storage", metadata: ["relay.storage": "\(configuration.effectiveStorage)"])
-            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger),
-                                   configuration: configuration, logger: logger).run()
+            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger, metricsFactory: factory),
+                                   configuration: configuration, logger: logger, metricsText: metricsText).run()
         case .postgres(let url):
             let storage = PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: logger)
             logger.info("relay storage", metadata: ["relay.storage": "\(configuration.effectiveStorage)"])
-            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger),
-                                   configuration: configuration, logger: logger).run()
+            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger, metricsFactory: factory),
+                                   configuration: configuration, logger: logger, metricsText: metricsText).run()
         }
     }
 }

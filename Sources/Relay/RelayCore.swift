@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import Replication
 
@@ -71,12 +72,17 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     let notifier = ChangeNotifier()
     let rateLimiter: RateLimiter
     let businessLimiter: BusinessLimiter
+    let metrics: RelayMetrics
 
-    public init(storage: Storage, limits: RelayLimits = RelayLimits(), clock: RelayClock = .system, logger: Logger) {
+    /// - Parameter metricsFactory: where the counters go (`RelayMetrics`); the process's
+    ///   `MetricsSystem` by default.
+    public init(storage: Storage, limits: RelayLimits = RelayLimits(), clock: RelayClock = .system, logger: Logger,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.storage = storage
         self.limits = limits
         self.clock = clock
         self.logger = logger
+        self.metrics = RelayMetrics(factory: metricsFactory)
         self.rateLimiter = RateLimiter(burst: limits.requestBurst, perSecond: limits.requestsPerSecond)
         self.businessLimiter = BusinessLimiter(concurrency: limits.businessConcurrency, queue: limits.businessQueue)
     }
@@ -318,6 +324,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             }
         }
         if storedAny { notifier.notify(business) }
+        for result in results { metrics.envelope(result.status, reason: result.reason) }
         return results
     }
 
@@ -344,13 +351,16 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     public func pull(business: BusinessID, vector: VersionVector, limit: Int?, wait: Duration) async throws -> PullResult {
         let limit = min(max(1, limit ?? limits.maxPullCount), limits.maxPullCount)
         let deadline = ContinuousClock.now + min(wait, .seconds(limits.maxWaitSeconds))
+        var waited = false
         while true {
             let generation = notifier.generation(of: business)
             let result = try await businessLimiter.run(business) { try await collect(business: business, vector: vector, limit: limit) }
             let now = ContinuousClock.now
             if !result.envelopes.isEmpty || !result.compacted.isEmpty || now >= deadline || notifier.isShutDown || Task.isCancelled {
+                metrics.pull(woken: waited && !result.envelopes.isEmpty)
                 return result
             }
+            waited = true
             await notifier.wait(for: business, after: generation, timeout: min(deadline - now, limits.pollInterval))
             // Shutting down: answer with what there is (nothing), so the box simply asks again
             // (another relay process, or this one after its restart).

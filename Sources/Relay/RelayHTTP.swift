@@ -10,8 +10,13 @@ import Replication
 /// `application/problem+json` with `type` `urn:edgenode:problem:<kind>`.
 public struct RelayHTTP<Storage: RelayStorage>: Sendable {
     public let core: RelayCore<Storage>
+    /// The Prometheus text for `GET /metrics`; nil (the default) serves no metrics.
+    public let metricsText: (@Sendable () -> String)?
 
-    public init(core: RelayCore<Storage>) { self.core = core }
+    public init(core: RelayCore<Storage>, metricsText: (@Sendable () -> String)? = nil) {
+        self.core = core
+        self.metricsText = metricsText
+    }
 
     // MARK: Bodies
 
@@ -49,10 +54,17 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
     /// The relay's routes, with every error (also the router's own 404 and 405) as a problem.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(ProblemMiddleware(logger: core.logger))
+        router.middlewares.add(ProblemMiddleware(logger: core.logger, metrics: core.metrics))
         let prefix = "/v1/businesses/:business"
 
         router.get("/v1/health") { _, _ in try json(HealthReply(status: "ok")) }
+
+        router.get("/metrics") { _, _ in
+            guard let metricsText else { throw RelayError(.notFound, "metrics are off; start the relay with --metrics") }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
 
         router.post("/v1/businesses") { request, _ in
             let body = try await collect(request, limit: core.limits.maxSmallBodyBytes)
@@ -233,38 +245,44 @@ func isLowerHex(_ text: String) -> Bool {
 /// else as `storage_unavailable` (503) — the only answer that blames the relay.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    let metrics: RelayMetrics?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await answer(request, context: context, next: next)
+    }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as RelayError {
             if error.kind == .storageUnavailable { logger.error("relay request failed", metadata: ["error": "\(error)"]) }
-            return Self.problem(error)
+            return problem(error)
         } catch let error as any HTTPResponseError {
             switch error.status {
             case .notFound:
-                if let allowed = Self.allowedMethods(for: request.uri.path) {
-                    var response = Self.problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))"))
+                if let allowed = Self.allowedMethods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+                    var response = problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))"))
                     response.headers[.allow] = allowed.joined(separator: ", ")
                     return response
                 }
-                return Self.problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
-            case .methodNotAllowed: return Self.problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)"))
-            case .contentTooLarge: return Self.problem(RelayError(.bodyTooLarge, "the request body is too large"))
+                return problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
+            case .methodNotAllowed: return problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)"))
+            case .contentTooLarge: return problem(RelayError(.bodyTooLarge, "the request body is too large"))
             default:
-                if error.status.code < 500 { return Self.problem(RelayError(.malformedBody, "the request was refused (\(error.status.code))"), status: error.status.code) }
+                if error.status.code < 500 { return problem(RelayError(.malformedBody, "the request was refused (\(error.status.code))"), status: error.status.code) }
                 logger.error("relay request failed", metadata: ["error": "\(error)"])
-                return Self.problem(RelayError(.storageUnavailable, "the relay could not serve the request; it changed nothing"))
+                return problem(RelayError(.storageUnavailable, "the relay could not serve the request; it changed nothing"))
             }
         } catch {
             logger.error("relay request failed", metadata: ["error": "\(error)"])
-            return Self.problem(RelayError(.storageUnavailable, "the relay could not read or write its storage; the request changed nothing"))
+            return problem(RelayError(.storageUnavailable, "the relay could not read or write its storage; the request changed nothing"))
         }
     }
 
     /// The relay's routes and their methods (`*` is one path segment), to tell 405 from 404.
     static var routes: [(pattern: [String], methods: [String])] { [
         (["v1", "health"], ["GET"]),
+        (["metrics"], ["GET"]),
         (["v1", "businesses"], ["POST"]),
         (["v1", "businesses", "*", "certificates"], ["POST"]),
         (["v1", "businesses", "*", "revocations"], ["POST"]),
@@ -296,7 +314,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func problem(_ error: RelayError, status: Int? = nil) -> Response {
+    func problem(_ error: RelayError, status: Int? = nil) -> Response {
+        metrics?.problem(error.kind)
+        return Self.problemResponse(error, status: status)
+    }
+
+    static func problemResponse(_ error: RelayError, status: Int? = nil) -> Response {
         let status = status ?? Self.status(of: error.kind)
         var object: [String: Any] = ["type": "urn:edgenode:problem:\(error.kind)", "title": error.kind.description.replacingOccurrences(of: "_", with: " "),
                                      "status": status, "detail": error.detail]
@@ -307,6 +330,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             headers[.retryAfter] = String(retryAfter)
         }
         if error.kind == .unauthenticated { headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
+
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -94,5 +94,8 @@ struct LimitsAndConfigurationTests {
         #expect(throws: RelayConfigurationError.self) { try RelayConfiguration.load(environment: ["EDGENODE_RELAY_PORT": "70000"]) }
         #expect(throws: RelayConfigurationError.self) { try RelayConfiguration.load(environment: [:], flags: ["log_level": "loud"]) }
         #expect(throws: RelayConfigurationError.self) { try RelayConfiguration.load(environment: [:], flags: ["storage": "ftp://x"]) }
+        #expect(try RelayConfiguration.load(environment: ["EDGENODE_RELAY_METRICS": "true"]).metrics)
+        #expect(try !RelayConfiguration.load(environment: [:]).metrics)
+        #expect(throws: RelayConfigurationError.self) { try RelayConfiguration.load(environment: ["EDGENODE_RELAY_METRICS": "yes please"]) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import PostgresNIO
+import Prometheus
 import Testing
 @testable import Relay
 @testable import Replication
@@ -525,6 +526,35 @@ struct RelayHTTPTests {
                 for try await (index, reply) in group { flooded[index] = reply }
                 #expect(flooded.values.allSatisfy { $0.status == 200 })
             }
+        }
+    }
+}
+
+extension RelayHTTPTests {
+    @Test("with --metrics, GET /metrics counts envelopes by outcome and reason and problems by kind; without, it is 404")
+    func metrics() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let storage = try SQLiteRelayStorage(path: temporaryDirectory() + "/relay.sqlite", logger: quietLogger)
+        try await LiveRelay.with(storage, metrics: registry) { relay in
+            let client = relay.client()
+            let business = TestBusiness()
+            let a = business.box()
+            try await client.setUp(business, boxes: [a])
+            let e1 = a.nextEnvelope(dataKey: Self.dataKey), e2 = a.nextEnvelope(dataKey: Self.dataKey), e3 = a.nextEnvelope(dataKey: Self.dataKey)
+            _ = try await client.push([e1, e3], as: a, business: business.id)
+            _ = try await client.push([e1, e2], as: a, business: business.id)
+            _ = try await client.send(.post, API.base(business.id) + "/pull", json: API.pull())
+            let text = try await client.send(.get, "/metrics").text
+            #expect(text.contains(#"edgenode_relay_envelopes_total{outcome="stored",reason=""} 2"#), "\(text)")
+            #expect(text.contains(#"edgenode_relay_envelopes_total{outcome="duplicate",reason=""} 1"#))
+            #expect(text.contains(#"edgenode_relay_envelopes_total{outcome="refused",reason="sequence_gap"} 1"#))
+            #expect(text.contains(#"edgenode_relay_problems_total{kind="unauthenticated"} 1"#))
+        }
+        let plain = try SQLiteRelayStorage(path: temporaryDirectory() + "/relay.sqlite", logger: quietLogger)
+        try await LiveRelay.with(plain) { relay in
+            let reply = try await relay.client().send(.get, "/metrics")
+            #expect(reply.status == 404)
+            #expect(reply.problemKind == "not_found")
         }
     }
 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresNIO
+import Prometheus
 import Testing
 @testable import Relay
 @testable import Replication
@@ -160,14 +161,18 @@ struct LiveRelay<Storage: RelayStorage>: Sendable {
 
     /// Starts a relay over `storage`, runs `body` against it, stops it.
     static func with<T: Sendable>(_ storage: Storage, limits: RelayLimits = RelayLimits(), clock: TestClock = TestClock(),
+                                  metrics: PrometheusCollectorRegistry? = nil,
                                   _ body: @escaping @Sendable (LiveRelay) async throws -> T) async throws -> T {
         var configuration = RelayConfiguration()
         configuration.bind = "127.0.0.1"
         configuration.port = 0
         configuration.limits = limits
         configuration.housekeepingInterval = .seconds(3600)
-        let core = RelayCore(storage: storage, limits: limits, clock: clock.relayClock, logger: quietLogger)
-        let runtime = RelayRuntime(core: core, configuration: configuration, logger: quietLogger)
+        configuration.metrics = metrics != nil
+        let registry = metrics ?? PrometheusCollectorRegistry()
+        let core = RelayCore(storage: storage, limits: limits, clock: clock.relayClock, logger: quietLogger,
+                             metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let runtime = RelayRuntime(core: core, configuration: configuration, logger: quietLogger, metricsText: { registry.emitToString() })
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run(handleSignals: false) }
             defer { group.cancelAll() }

@@ -26,8 +26,8 @@ public struct RelayLimits: Sendable, Hashable {
     /// Per-business fairness: operations running at once, and waiting, per business.
     public var businessConcurrency = 4
     public var businessQueue = 32
-    /// How often a long-poll re-reads storage even without a local notification (another relay
-    /// process may have stored something).
+    /// How often a long-poll re-reads a shared store (PostgreSQL) even without a local
+    /// notification, since another relay process may have stored something.
     public var pollInterval: Duration = .milliseconds(500)
 
     public init() {}

@@ -17,6 +17,9 @@ public final class PostgresRelayStorage: RelayStorage {
     public let client: PostgresClient
     let logger: Logger
 
+    /// Several relay processes share one PostgreSQL.
+    public var isShared: Bool { true }
+
     public init(configuration: PostgresClient.Configuration, logger: Logger) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger

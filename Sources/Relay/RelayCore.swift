@@ -361,7 +361,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
                 return result
             }
             waited = true
-            await notifier.wait(for: business, after: generation, timeout: min(deadline - now, limits.pollInterval))
+            await notifier.wait(for: business, after: generation, timeout: storage.isShared ? min(deadline - now, limits.pollInterval) : deadline - now)
             // Shutting down: answer with what there is (nothing), so the box simply asks again
             // (another relay process, or this one after its restart).
             if notifier.isShutDown { return result }

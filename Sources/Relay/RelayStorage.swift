@@ -13,6 +13,11 @@ import ServiceLifecycle
 ///
 /// As a `Service`, the storage runs first in the relay's service group and stops last.
 public protocol RelayStorage: Service {
+    /// Whether other relay processes may write to the same store (PostgreSQL). Then a waiting
+    /// pull also re-reads the store every `RelayLimits.pollInterval`; otherwise the process's own
+    /// notifications are complete and it waits for them alone.
+    var isShared: Bool { get }
+
     /// Creates or upgrades the schema (append-only migrations). Idempotent.
     func migrate() async throws
 
@@ -68,6 +73,10 @@ public protocol RelayStorage: Service {
     func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool
     /// Forgets nonces that expired before `milliseconds`.
     func pruneNonces(before milliseconds: Int64) async throws
+}
+
+extension RelayStorage {
+    public var isShared: Bool { false }
 }
 
 /// What became of one envelope offered to `RelayStorage.append`.

@@ -33,6 +33,7 @@ final class GatedStorage<Inner: RelayStorage>: RelayStorage {
         }
     }
 
+    var isShared: Bool { inner.isShared }
     func run() async throws { try await inner.run() }
     func migrate() async throws { try await inner.migrate() }
     func registerBusiness(_ business: BusinessID, ownerKey: PublicKey, at milliseconds: Int64) async throws -> Bool {

@@ -5,6 +5,10 @@
 //   swift build -c release --product edgenode-relay-bench
 //   .build/release/edgenode-relay-bench --envelopes 20000 --batch 100 --repeat 3 \
 //       [--postgres postgres://postgres@localhost:5433/db?host=/tmp/dir]   (or $EDGENODE_TEST_POSTGRES_URL)
+//       [--http]   also through a real edgenode-relay process (build it: swift build -c release --product edgenode-relay)
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import NIOCore
@@ -19,6 +23,8 @@ struct Options {
     var authors = 4
     var directory = NSTemporaryDirectory()
     var postgres: String? = ProcessInfo.processInfo.environment["EDGENODE_TEST_POSTGRES_URL"]
+    /// Also push through a real `edgenode-relay` process over HTTP on loopback.
+    var http = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -31,6 +37,7 @@ struct Options {
             case "--dir": directory = iterator.next() ?? directory
             case "--postgres": postgres = iterator.next()
             case "--no-postgres": postgres = nil
+            case "--http": http = true
             default:
                 FileHandle.standardError.write(Data("unknown option \(argument)\n".utf8))
                 exit(2)
@@ -179,9 +186,124 @@ func report(_ rows: [Row], workload: Workload) {
     }
 }
 
+// MARK: Over HTTP, through a real relay process
+
+/// A blocking HTTP/1.1 client on one keep-alive connection to 127.0.0.1 (enough for a benchmark:
+/// requests with Content-Length, responses with Content-Length).
+final class HTTPConnection {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard result == 0 else { throw BenchmarkError("cannot connect to 127.0.0.1:\(port)") }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ method: String, _ target: String, body: [UInt8], authorization: String?) throws -> (status: Int, body: [UInt8]) {
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        if let authorization { head += "Authorization: \(authorization)\r\n" }
+        head += "\r\n"
+        let request = Array(head.utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let count = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw BenchmarkError("write failed") }
+            sent += count
+        }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func fill() throws {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw BenchmarkError("the relay closed the connection") }
+            buffer += chunk[0..<count]
+        }
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var headerEnd: Int?
+        while headerEnd == nil {
+            try fill()
+            headerEnd = buffer.indices.dropLast(3).first { Array(buffer[$0..<($0 + 4)]) == separator }
+        }
+        let headers = String(decoding: buffer[..<headerEnd!], as: UTF8.self).lowercased()
+        let status = Int(headers.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let length = headers.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        while buffer.count < headerEnd! + 4 + length { try fill() }
+        return (status, Array(buffer[(headerEnd! + 4)..<(headerEnd! + 4 + length)]))
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Starts `edgenode-relay serve` on a free port with `storage`; returns the process and port.
+func startRelay(storage: String) throws -> (Process, Int) {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgenode-relay").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchmarkError("build \(binary) first: swift build -c release --product edgenode-relay") }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = ["serve", "--storage", storage, "--bind", "127.0.0.1", "--port", "0", "--log-level", "notice"]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var seen = ""
+    while true {
+        let chunk = output.fileHandleForReading.availableData
+        guard !chunk.isEmpty else { throw BenchmarkError("the relay exited: \(seen)") }
+        seen += String(decoding: chunk, as: UTF8.self)
+        if let range = seen.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+            return (process, Int(seen[range].dropFirst("relay.port=".count))!)
+        }
+    }
+}
+
+/// Pushes the workload through a relay process over HTTP, one keep-alive connection, signed
+/// requests, JSON bodies prepared before timing (the relay parses them inside the timing).
+func httpIngest(storage: String, workload: Workload) throws -> Double {
+    let (process, port) = try startRelay(storage: storage)
+    defer { process.terminate(); process.waitUntilExit() }
+    let connection = try HTTPConnection(port: port)
+    let business = workload.business
+    func signed(_ method: String, _ target: String, _ body: [UInt8], key: SigningKey) throws -> (Int, [UInt8]) {
+        let signature = RelayRequestSignature.sign(method: method, path: target, body: body, business: business, key: key, timestamp: RelayClock.system.now())
+        return try connection.send(method, target, body: body, authorization: signature.headerValue)
+    }
+    let now = RelayClock.system.now()
+    let registration = try JSONSerialization.data(withJSONObject: ["owner_key": workload.owner.publicKey.hex, "timestamp": now,
+                                                                   "signature": RelayRegistrationProof.sign(owner: workload.owner, timestamp: now).hexString])
+    guard try connection.send("POST", "/v1/businesses", body: Array(registration), authorization: nil).status == 201 else { throw BenchmarkError("registration failed") }
+    for box in workload.boxes {
+        let body = try JSONSerialization.data(withJSONObject: ["certificate": Data(box.certificate.encoded).base64EncodedString()])
+        guard try signed("POST", "/v1/businesses/\(business.hex)/certificates", Array(body), key: workload.owner).0 == 201 else { throw BenchmarkError("enrolment failed") }
+    }
+    let bodies = try workload.batches.map { batch in
+        Array(try JSONSerialization.data(withJSONObject: ["envelopes": batch.map { Data($0.bytes).base64EncodedString() }]))
+    }
+    let target = "/v1/businesses/\(business.hex)/envelopes"
+    let start = ContinuousClock.now
+    for (index, body) in bodies.enumerated() {
+        let (status, reply) = try signed("POST", target, body, key: workload.boxes[index % workload.boxes.count].key)
+        guard status == 200, let json = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
+              json["stored"] as? Int == workload.batches[index].count else {
+            throw BenchmarkError("push \(index) was not stored: \(status) \(String(decoding: reply, as: UTF8.self).prefix(300))")
+        }
+    }
+    return seconds(ContinuousClock.now - start)
+}
+
 func run() async throws {
     var sqlite = Row(name: "SQLite (file, WAL, synchronous=FULL)")
     var postgres = Row(name: "PostgreSQL (Unix socket)")
+    var sqliteHTTP = Row(name: "SQLite, over HTTP (relay process)")
+    var postgresHTTP = Row(name: "PostgreSQL, over HTTP (relay process)")
     var workloads: [Workload] = []
     for run in 1...options.repeats {
         let workload = Workload(envelopes: options.envelopes, batch: options.batch, authors: options.authors)
@@ -197,6 +319,12 @@ func run() async throws {
         sqlite.relay.append(try await relayIngest(storage, workload: workload))
         if !baselineFirst { sqlite.baseline.append(try sqliteBaseline(path: directory + "/plain.sqlite", workload: workload)) }
         print("run \(run): SQLite relay \(String(format: "%.3f", sqlite.relay.last!)) s, baseline \(String(format: "%.3f", sqlite.baseline.last!)) s")
+        if options.http {
+            let fresh = Workload(envelopes: options.envelopes, batch: options.batch, authors: options.authors)
+            sqliteHTTP.relay.append(try httpIngest(storage: "sqlite:" + directory + "/http.sqlite", workload: fresh))
+            sqliteHTTP.baseline.append(sqlite.baseline.last!)
+            print("run \(run): SQLite over HTTP \(String(format: "%.3f", sqliteHTTP.relay.last!)) s")
+        }
 
         if let url = options.postgres {
             let storage = PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: logger)
@@ -211,6 +339,12 @@ func run() async throws {
                 try await storage.client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)"), logger: logger)
             }
             print("run \(run): PostgreSQL relay \(String(format: "%.3f", postgres.relay.last!)) s, baseline \(String(format: "%.3f", postgres.baseline.last!)) s")
+            if options.http {
+                let fresh = Workload(envelopes: options.envelopes, batch: options.batch, authors: options.authors)
+                postgresHTTP.relay.append(try httpIngest(storage: url, workload: fresh))
+                postgresHTTP.baseline.append(postgres.baseline.last!)
+                print("run \(run): PostgreSQL over HTTP \(String(format: "%.3f", postgresHTTP.relay.last!)) s")
+            }
         }
     }
     // Fixed costs per envelope in the same process.
@@ -219,7 +353,7 @@ func run() async throws {
     let verifications = 2000
     let verify = await time { for _ in 0..<verifications { precondition(sample.verifySignature(with: key)) } } / Double(verifications)
     let decode = await time { for _ in 0..<verifications { _ = try! RelayEnvelope.decode(sample.bytes) } } / Double(verifications)
-    report([sqlite, postgres], workload: workloads[0])
+    report([sqlite, sqliteHTTP, postgres, postgresHTTP], workload: workloads[0])
     print(String(format: "per envelope (%d bytes): decode with BLAKE2b-256 hash %.1f µs, Ed25519 verify %.1f µs", sample.bytes.count, decode * 1e6, verify * 1e6))
 }
 

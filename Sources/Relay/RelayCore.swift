@@ -189,7 +189,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     public func enrol(_ certificateBytes: [UInt8], business: BusinessID, principal: RelayPrincipal) async throws -> (Certificate, Bool) {
         let certificate: Certificate
         do { certificate = try Certificate.decode(certificateBytes) } catch {
-            throw RelayError(error.code == .badSignature ? .invalidCertificate : .invalidCertificate, error.message)
+            throw RelayError(.invalidCertificate, error.message)
         }
         guard certificate.business == business else {
             throw RelayError(.wrongBusiness, "the certificate is signed by another business's owner key")

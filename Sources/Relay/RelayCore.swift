@@ -250,7 +250,8 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             throw RelayError(.batchTooLarge, "a push carries at most \(limits.maxBatchBytes) envelope bytes, not \(total)")
         }
         var results = batch.indices.map { PushResult(index: $0, hash: nil, status: .refused) }
-        var trust = TrustStore(ownerKey: try await storage.ownerKey(of: business) ?? { throw Self.noSuchBusiness(business) }())
+        guard let ownerKey = try await storage.ownerKey(of: business) else { throw Self.noSuchBusiness(business) }
+        var trust = TrustStore(ownerKey: ownerKey)
         for certificate in try await storage.certificates(of: business) { try? trust.add(certificate) }
         for revocation in try await storage.revocations(of: business) { try? trust.add(revocation) }
 
@@ -437,7 +438,9 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         guard sealed.business == business else { throw RelayError(.wrongBusiness, "the sealed key names another business") }
         let signer: SiteID
         switch principal {
-        case .owner: signer = SiteID(publicKey: try await storage.ownerKey(of: business) ?? { throw Self.noSuchBusiness(business) }())
+        case .owner:
+            guard let ownerKey = try await storage.ownerKey(of: business) else { throw Self.noSuchBusiness(business) }
+            signer = SiteID(publicKey: ownerKey)
         case .box(_, let site, _): signer = site
         case .enrollee: throw RelayError(.forbidden, "only the owner or an enrolled box uploads data keys")
         }

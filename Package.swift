@@ -10,10 +10,13 @@ let package = Package(
         .executable(name: "replication-torture", targets: ["ReplicationTorture"]),
         .executable(name: "edgenode-domain-bench", targets: ["DomainBenchmarks"]),
         .executable(name: "edgenode-lan-bench", targets: ["LANBenchmark"]),
+        .executable(name: "edgenode-relay", targets: ["EdgeNodeRelay"]),
+        .executable(name: "edgenode-relay-bench", targets: ["RelayBenchmarks"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "LocalAPI", targets: ["LocalAPI"]),
         .library(name: "EdgeNodeApp", targets: ["EdgeNodeApp"]),
+        .library(name: "Relay", targets: ["Relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -24,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // System libraries. The SQLite shim defines SQLITE_ENABLE_SESSION and
@@ -74,13 +78,15 @@ let package = Package(
             name: "Discovery",
             dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]
         ),
+        // sd_notify(3) without libsystemd, shared by the box's daemon and the relay.
+        .target(name: "SystemdNotify"),
 
         // The node: command line, configuration, services and their wiring. The `edgenode`
         // executable is a thin `main` over it, so tests build a whole node in-process.
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -98,6 +104,44 @@ let package = Package(
         .executableTarget(
             name: "EdgeNode",
             dependencies: ["EdgeNodeApp"]
+        ),
+
+        // The cloud relay: store-and-forward of signed, end-to-end encrypted envelopes between the
+        // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only.
+        .target(
+            name: "Relay",
+            dependencies: [
+                "Replication", "SystemdNotify",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+
+        // `edgenode-relay`: a thin command line over Relay.
+        .executableTarget(
+            name: "EdgeNodeRelay",
+            dependencies: [
+                "Relay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // `edgenode-relay-bench`: relay ingest against raw inserts, SQLite and PostgreSQL (docs/benchmarks.md).
+        .executableTarget(
+            name: "RelayBenchmarks",
+            dependencies: [
+                "Relay", "Replication",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // `edgenode-bench`: the replication benchmark (run in release mode, see docs/benchmarks.md).
@@ -147,6 +191,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay", "Replication",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then `swift test` (which also runs the
 # end-to-end tests against the real binaries, the independent PyNaCl verifier and schemathesis
-# against a running demo daemon).
+# against a running demo daemon). The relay's storage suite also runs against a throw-away
+# PostgreSQL that scripts/start-test-postgres.sh installs (Debian's postgresql) and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
@@ -48,6 +49,9 @@ if [ "${#lan_missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${lan_missing[@]}" >/dev/null
     [ -z "$added_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
+
+# Sets EDGENODE_TEST_POSTGRES_URL (unless already set) and stops the cluster when this script exits.
+source scripts/start-test-postgres.sh
 
 swift build --build-tests
 swift test

@@ -120,12 +120,17 @@ extension NodeConfiguration {
     ///   read if it exists, and otherwise there is no file.
     /// - environment: the process environment; only `EDGENODE_*` variables are read. Each key has
     ///   one (`environmentVariable(for:)`); any other `EDGENODE_*` variable except `EDGENODE_CONFIG`
-    ///   is an error.
+    ///   and the relay's and tests' `EDGENODE_RELAY_*` and `EDGENODE_TEST_*` is an error.
     /// - flags: dotted key → the raw string from the command line (`commandLineFlags` lists the
     ///   flags the CLI offers).
     public static func load(file: String?, environment: [String: String], flags: [String: String]) throws(ConfigurationError) -> NodeConfiguration {
         try loadWithSources(file: file, environment: environment, flags: flags).configuration
     }
+
+    /// `EDGENODE_*` variables that belong to other programs of the project — the relay's
+    /// (`EDGENODE_RELAY_STORAGE`, …) and the test scripts' (`EDGENODE_TEST_POSTGRES_URL`, …) —
+    /// and that a box ignores rather than refuses, since they may share a machine or a shell.
+    static let otherProgramsPrefixes = ["EDGENODE_RELAY_", "EDGENODE_TEST_"]
 
     /// As `load`, and also which source set each key: key → "default", "file /etc/…",
     /// "environment EDGENODE_HTTP_PORT" or "flag --port". `defaultFile` can be replaced (tests) or
@@ -155,7 +160,8 @@ extension NodeConfiguration {
         }
 
         // The environment.
-        for name in environment.keys.sorted() where name.hasPrefix("EDGENODE_") && name != "EDGENODE_CONFIG" {
+        for name in environment.keys.sorted() where name.hasPrefix("EDGENODE_") && name != "EDGENODE_CONFIG"
+            && !otherProgramsPrefixes.contains(where: { name.hasPrefix($0) }) {
             let source = "environment \(name)"
             guard let setting = settings.first(where: { $0.environmentVariable == name }) else {
                 let hint = suggestion(for: name, among: settings.map(\.environmentVariable) + ["EDGENODE_CONFIG"]).map { "; did you mean \($0)?" } ?? " (\(documentation))"

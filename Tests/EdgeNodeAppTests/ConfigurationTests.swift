@@ -443,6 +443,9 @@ struct ConfigurationTests {
         #expect(loadError(environment: ["EDGENODE_COLOUR": "red"])?.description == "environment EDGENODE_COLOUR: unknown variable (see docs/configuration.md for the known keys)")
         // Other variables, and EDGENODE_CONFIG itself, are not configuration keys and are fine.
         #expect(loadError(environment: ["HOME": "/root", "EDGENODE": "x", "MY_EDGENODE_PORT": "1"]) == nil)
+        // The relay's and the test scripts' variables belong to other programs.
+        #expect(loadError(environment: ["EDGENODE_RELAY_STORAGE": "postgres://x", "EDGENODE_TEST_POSTGRES_URL": "postgres://y"]) == nil)
+        #expect(loadError(environment: ["EDGENODE_RELAYSTORAGE": "x"]) != nil)
     }
 
     @Test func unknownFlagKeyIsAnError() {

@@ -61,6 +61,68 @@ public enum Sodium {
         return out
     }
 
+    /// Length of an XChaCha20-Poly1305-IETF nonce (24 bytes).
+    public static let aeadNonceLength = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+    /// Length of an XChaCha20-Poly1305-IETF key (32 bytes).
+    public static let aeadKeyLength = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+    /// Length of the Poly1305 tag appended to every ciphertext (16 bytes).
+    public static let aeadTagLength = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    /// What `crypto_box_seal` adds to a message: an ephemeral X25519 public key and a tag (48 bytes).
+    public static let sealedBoxOverhead = Int(crypto_box_sealbytes())
+
+    /// XChaCha20-Poly1305-IETF encryption (`crypto_aead_xchacha20poly1305_ietf_encrypt`): the
+    /// ciphertext followed by its 16-byte tag, authenticating `additionalData` as well.
+    /// - Returns: nil when the nonce or key has the wrong length.
+    public static func aeadEncrypt(_ plaintext: ArraySlice<UInt8>, additionalData: ArraySlice<UInt8>, nonce: [UInt8], key: [UInt8]) -> [UInt8]? {
+        ensureInitialised()
+        guard nonce.count == aeadNonceLength, key.count == aeadKeyLength else { return nil }
+        var out = [UInt8](repeating: 0, count: plaintext.count + aeadTagLength)
+        var outLength: UInt64 = 0
+        let rc = plaintext.withUnsafeBufferPointer { m in
+            additionalData.withUnsafeBufferPointer { ad in
+                crypto_aead_xchacha20poly1305_ietf_encrypt(&out, &outLength, m.baseAddress, UInt64(plaintext.count),
+                                                           ad.baseAddress, UInt64(additionalData.count), nil, nonce, key)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return Array(out.prefix(Int(outLength)))
+    }
+
+    /// XChaCha20-Poly1305-IETF decryption: nil unless the tag verifies over the ciphertext and
+    /// `additionalData` with this key and nonce.
+    public static func aeadDecrypt(_ ciphertext: ArraySlice<UInt8>, additionalData: ArraySlice<UInt8>, nonce: [UInt8], key: [UInt8]) -> [UInt8]? {
+        ensureInitialised()
+        guard nonce.count == aeadNonceLength, key.count == aeadKeyLength, ciphertext.count >= aeadTagLength else { return nil }
+        var out = [UInt8](repeating: 0, count: ciphertext.count - aeadTagLength)
+        var outLength: UInt64 = 0
+        let rc = ciphertext.withUnsafeBufferPointer { c in
+            additionalData.withUnsafeBufferPointer { ad in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(&out, &outLength, nil, c.baseAddress!, UInt64(ciphertext.count),
+                                                           ad.baseAddress, UInt64(additionalData.count), nonce, key)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return Array(out.prefix(Int(outLength)))
+    }
+
+    /// An anonymous sealed box (`crypto_box_seal`) of `message` for the X25519 public key `recipient`.
+    public static func sealedBox(_ message: [UInt8], to recipient: [UInt8]) -> [UInt8]? {
+        ensureInitialised()
+        guard recipient.count == Int(crypto_box_PUBLICKEYBYTES) else { return nil }
+        var out = [UInt8](repeating: 0, count: message.count + sealedBoxOverhead)
+        guard crypto_box_seal(&out, message, UInt64(message.count), recipient) == 0 else { return nil }
+        return out
+    }
+
+    /// Opens a sealed box with the recipient's X25519 key pair; nil when it was not sealed to it
+    /// or was altered.
+    public static func openSealedBox(_ box: [UInt8], publicKey: [UInt8], secretKey: [UInt8]) -> [UInt8]? {
+        ensureInitialised()
+        guard box.count >= sealedBoxOverhead, publicKey.count == 32, secretKey.count == 32 else { return nil }
+        var out = [UInt8](repeating: 0, count: box.count - sealedBoxOverhead)
+        guard crypto_box_seal_open(&out, box, UInt64(box.count), publicKey, secretKey) == 0 else { return nil }
+        return out
+    }
 }
 
 /// An Ed25519 public key (32 bytes).
@@ -90,8 +152,17 @@ public struct PublicKey: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The X25519 public key that corresponds to this Ed25519 key
+    /// (`crypto_sign_ed25519_pk_to_curve25519`); nil for keys libsodium refuses (small order).
+    public var curve25519: [UInt8]? {
+        Sodium.ensureInitialised()
+        var out = [UInt8](repeating: 0, count: 32)
+        guard crypto_sign_ed25519_pk_to_curve25519(&out, bytes) == 0 else { return nil }
+        return out
+    }
+
     /// Verifies a signature over a slice of a buffer without copying it.
-    func verify(_ signature: ArraySlice<UInt8>, over message: ArraySlice<UInt8>) -> Bool {
+    public func verify(_ signature: ArraySlice<UInt8>, over message: ArraySlice<UInt8>) -> Bool {
         Sodium.ensureInitialised()
         guard signature.count == 64 else { return false }
         return signature.withUnsafeBufferPointer { s in
@@ -124,6 +195,14 @@ public struct SigningKey: Sendable {
     /// A new random key pair.
     public static func generate() -> SigningKey {
         SigningKey(seed: Sodium.randomBytes(32))!
+    }
+
+    /// The X25519 secret key that corresponds to this Ed25519 key
+    /// (`crypto_sign_ed25519_sk_to_curve25519`), for opening sealed boxes addressed to `publicKey`.
+    public func curve25519SecretKey() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        _ = crypto_sign_ed25519_sk_to_curve25519(&out, secretKey)
+        return out
     }
 
     /// An Ed25519 detached signature (64 bytes) over `message`.

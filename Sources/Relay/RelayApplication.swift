@@ -1,0 +1,251 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import SystemdNotify
+
+/// Where the relay keeps its data: `sqlite:/path/relay.sqlite` or
+/// `postgres://user[:password]@host[:port]/database` (docs/relay-protocol.md §8).
+public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    /// - Throws: `RelayStorageError.invalidLocation` for anything else.
+    public static func parse(_ text: String) throws -> StorageLocation {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw RelayStorageError.invalidLocation("sqlite: needs a file path, e.g. sqlite:/var/lib/edgenode-relay/relay.sqlite") }
+            return .sqlite(path: path)
+        }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            _ = try PostgresRelayStorage.configuration(url: text)
+            return .postgres(url: text)
+        }
+        throw RelayStorageError.invalidLocation("expected sqlite:/path or postgres://user@host:port/database, got \(text)")
+    }
+
+    /// The location with any password masked, for logs.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return "sqlite:\(path)"
+        case .postgres(let url):
+            if var components = URLComponents(string: url), components.password != nil {
+                components.password = "***"
+                return components.string ?? "postgres://…"
+            }
+            return url
+        }
+    }
+}
+
+/// The relay's configuration. Precedence: command line > environment > defaults.
+///
+/// | key (flag / environment) | default |
+/// |---|---|
+/// | `--storage` / `EDGENODE_RELAY_STORAGE` | `sqlite:<data dir>/relay.sqlite` |
+/// | `--data-dir` / `EDGENODE_RELAY_DATA_DIR` | `/var/lib/edgenode-relay` |
+/// | `--bind` / `EDGENODE_RELAY_BIND` | `0.0.0.0` |
+/// | `--port` / `EDGENODE_RELAY_PORT` | `8480` (0 = any free port) |
+/// | `--log-level` / `EDGENODE_RELAY_LOG_LEVEL` | `info` |
+/// | `--metrics` / `EDGENODE_RELAY_METRICS` (`true`/`false`) | `false`: no `GET /metrics` |
+public struct RelayConfiguration: Sendable {
+    public var bind = "0.0.0.0"
+    public var port = 8480
+    public var dataDirectory = "/var/lib/edgenode-relay"
+    public var storage: StorageLocation?
+    public var logLevel: Logger.Level = .info
+    /// Serve Prometheus metrics at `GET /metrics` (unauthenticated: keep it off the public side of
+    /// the load balancer).
+    public var metrics = false
+    public var limits = RelayLimits()
+    public var housekeepingInterval: Duration = .seconds(60)
+    public var shutdownGraceSeconds = 10
+
+    public init() {}
+
+    /// The storage to use: the configured one, or SQLite in the data directory.
+    public var effectiveStorage: StorageLocation { storage ?? .sqlite(path: dataDirectory + "/relay.sqlite") }
+
+    /// Reads `EDGENODE_RELAY_*` from `environment`, then `flags` (the same keys in lower case
+    /// without the prefix: `storage`, `data_dir`, `bind`, `port`, `log_level`, `metrics`) over them.
+    /// - Throws: `RelayConfigurationError` naming the key and what is wrong.
+    public static func load(environment: [String: String], flags: [String: String] = [:]) throws -> RelayConfiguration {
+        var values: [String: String] = [:]
+        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics"] {
+            if let value = environment["EDGENODE_RELAY_" + key.uppercased()], !value.isEmpty { values[key] = value }
+            if let value = flags[key] { values[key] = value }
+        }
+        var configuration = RelayConfiguration()
+        if let value = values["data_dir"] { configuration.dataDirectory = value }
+        if let value = values["bind"] { configuration.bind = value }
+        if let value = values["port"] {
+            guard let port = Int(value), (0...65535).contains(port) else { throw RelayConfigurationError("port must be 0…65535, got \(value)") }
+            configuration.port = port
+        }
+        if let value = values["log_level"] {
+            guard let level = Logger.Level(rawValue: value) else {
+                throw RelayConfigurationError("log_level must be trace, debug, info, notice, warning, error or critical, got \(value)")
+            }
+            configuration.logLevel = level
+        }
+        if let value = values["metrics"] {
+            guard let enabled = ["true": true, "false": false, "1": true, "0": false][value] else {
+                throw RelayConfigurationError("metrics must be true or false, got \(value)")
+            }
+            configuration.metrics = enabled
+        }
+        if let value = values["storage"] {
+            do { configuration.storage = try StorageLocation.parse(value) } catch {
+                throw RelayConfigurationError("storage: \(error)")
+            }
+        }
+        return configuration
+    }
+}
+
+public struct RelayConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A relay process: storage, housekeeping, the systemd watchdog and the HTTP server as services
+/// in one `ServiceGroup`, started in that order and stopped in reverse.
+public final class RelayRuntime<Storage: RelayStorage>: Sendable {
+    public let core: RelayCore<Storage>
+    let configuration: RelayConfiguration
+    let logger: Logger
+    let metricsText: (@Sendable () -> String)?
+    private let boundPort = BoundPort()
+
+    /// - Parameter metricsText: the text `GET /metrics` serves (when `configuration.metrics`).
+    public init(core: RelayCore<Storage>, configuration: RelayConfiguration, logger: Logger, metricsText: (@Sendable () -> String)? = nil) {
+        self.core = core
+        self.configuration = configuration
+        self.logger = logger
+        self.metricsText = metricsText
+    }
+
+    /// The port the server listens on, once it listens (useful with port 0); 0 before.
+    public var port: Int { boundPort.value.load(ordering: .acquiring) }
+
+    /// Runs until SIGTERM/SIGINT (when `handleSignals`) or until the task is cancelled.
+    public func run(handleSignals: Bool = true, onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let logger = self.logger
+        let boundPort = self.boundPort
+        let bind = configuration.bind
+        let application = Application(
+            router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil).makeRouter(),
+            configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.value.store(port, ordering: .releasing)
+                logger.notice("edgenode-relay listening", metadata: ["relay.port": "\(port)", "relay.bind": "\(bind)"])
+                try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
+                onReady(port)
+            },
+            logger: logger
+        )
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: core.storage),
+            .init(service: RelayHousekeepingService(core: core, interval: configuration.housekeepingInterval, logger: logger)),
+            .init(service: RelayWatchdogService(notifier: notifier, logger: logger)),
+            .init(service: RelayHTTPService(core: core, application: application)),
+            // Last, so it is the first told to stop: long-polls end, queued work is refused.
+            .init(service: RelayShutdownService(core: core, notifier: notifier)),
+        ]
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
+    }
+}
+
+final class BoundPort: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// Opens the configured storage and runs a relay over it.
+public enum RelayLauncher {
+    /// Runs the relay described by `configuration` until SIGTERM/SIGINT.
+    public static func run(configuration: RelayConfiguration, logger: Logger) async throws {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metricsText: @Sendable () -> String = { registry.emitToString() }
+        switch configuration.effectiveStorage {
+        case .sqlite(let path):
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let storage = try SQLiteRelayStorage(path: path, logger: logger)
+            logger.info("relay storage", metadata: ["relay.storage": "\(configuration.effectiveStorage)"])
+            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger, metricsFactory: factory),
+                                   configuration: configuration, logger: logger, metricsText: metricsText).run()
+        case .postgres(let url):
+            let storage = PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: logger)
+            logger.info("relay storage", metadata: ["relay.storage": "\(configuration.effectiveStorage)"])
+            try await RelayRuntime(core: RelayCore(storage: storage, limits: configuration.limits, logger: logger, metricsFactory: factory),
+                                   configuration: configuration, logger: logger, metricsText: metricsText).run()
+        }
+    }
+}
+
+/// Migrates the storage, then serves HTTP.
+struct RelayHTTPService<Storage: RelayStorage>: Service {
+    let core: RelayCore<Storage>
+    let application: Application<RouterResponder<BasicRequestContext>>
+
+    func run() async throws {
+        try await core.storage.migrate()
+        try await application.run()
+    }
+}
+
+/// Prunes nonces and compacts acknowledged envelopes every `interval`.
+struct RelayHousekeepingService<Storage: RelayStorage>: Service {
+    let core: RelayCore<Storage>
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+            do { try await core.housekeeping() } catch {
+                logger.warning("relay housekeeping failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Sends `WATCHDOG=1` at half the interval systemd asked for.
+struct RelayWatchdogService: Service {
+    let notifier: SystemdNotifier?
+    let logger: Logger
+
+    func run() async throws {
+        guard let notifier, let interval = SystemdNotifier.watchdogInterval(environment: ProcessInfo.processInfo.environment) else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully {
+            try? notifier.notify("WATCHDOG=1")
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
+        }
+    }
+}
+
+/// The first service told to stop: STOPPING=1, long-polls answer at once, queued work is refused.
+struct RelayShutdownService<Storage: RelayStorage>: Service {
+    let core: RelayCore<Storage>
+    let notifier: SystemdNotifier?
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try? notifier?.notify("STOPPING=1")
+        core.beginShutdown()
+    }
+}

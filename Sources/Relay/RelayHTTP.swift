@@ -1,0 +1,337 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Replication
+
+/// The relay's HTTP API (docs/relay-protocol.md §5, docs/relay-openapi.yaml): JSON with
+/// snake_case keys, binary values in standard base64, ids in lower-case hex, errors as
+/// `application/problem+json` with `type` `urn:edgenode:problem:<kind>`.
+public struct RelayHTTP<Storage: RelayStorage>: Sendable {
+    public let core: RelayCore<Storage>
+    /// The Prometheus text for `GET /metrics`; nil (the default) serves no metrics.
+    public let metricsText: (@Sendable () -> String)?
+
+    public init(core: RelayCore<Storage>, metricsText: (@Sendable () -> String)? = nil) {
+        self.core = core
+        self.metricsText = metricsText
+    }
+
+    // MARK: Bodies
+
+    struct RegisterRequest: Codable, Sendable { var ownerKey: String; var timestamp: Int64; var signature: String }
+    struct RegisterReply: Codable, Sendable { var business: String; var created: Bool }
+    struct CertificateRequest: Codable, Sendable { var certificate: String }
+    struct CertificateReply: Codable, Sendable { var site: String; var role: String; var branch: String; var notBefore: Int64; var notAfter: Int64; var created: Bool }
+    struct RevocationRequest: Codable, Sendable { var revocation: String }
+    struct RevocationReply: Codable, Sendable { var site: String; var effectiveFrom: Int64; var created: Bool }
+    struct PushRequest: Codable, Sendable { var envelopes: [String] }
+    struct PushReplyItem: Codable, Sendable {
+        var index: Int; var hash: String?; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64?
+    }
+    struct PushReply: Codable, Sendable { var results: [PushReplyItem]; var stored: Int; var duplicates: Int; var refused: Int }
+    struct PullRequest: Codable, Sendable { var vector: String; var limit: Int?; var waitSeconds: Int? }
+    struct CompactedItem: Codable, Sendable { var author: String; var through: UInt64 }
+    struct PullReply: Codable, Sendable { var envelopes: [String]; var more: Bool; var available: String; var compacted: [CompactedItem] }
+    struct AcknowledgementRequest: Codable, Sendable { var vector: String }
+    struct AcknowledgementReply: Codable, Sendable { var site: String; var vector: String }
+    struct SealedKeyRequest: Codable, Sendable { var sealedKey: String }
+    struct SealedKeyReply: Codable, Sendable { var recipient: String; var keyId: UInt32; var created: Bool }
+    struct SealedKeysReply: Codable, Sendable { var sealedKeys: [String] }
+    struct HealthReply: Codable, Sendable { var status: String }
+
+    static var decoder: JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    // MARK: Router
+
+    /// The relay's routes, with every error (also the router's own 404 and 405) as a problem.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(ProblemMiddleware(logger: core.logger, metrics: core.metrics))
+        let prefix = "/v1/businesses/:business"
+
+        router.get("/v1/health") { _, _ in try json(HealthReply(status: "ok")) }
+
+        router.get("/metrics") { _, _ in
+            guard let metricsText else { throw RelayError(.notFound, "metrics are off; start the relay with --metrics") }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
+
+        router.post("/v1/businesses") { request, _ in
+            let body = try await collect(request, limit: core.limits.maxSmallBodyBytes)
+            let registration = try decode(RegisterRequest.self, body)
+            guard let ownerKey = PublicKey(hex: registration.ownerKey), isLowerHex(registration.ownerKey) else {
+                throw RelayError(.malformedBody, "owner_key must be 64 lower-case hex digits")
+            }
+            let signature = try bytes(hex: registration.signature, "signature")
+            let (business, created) = try await core.register(ownerKey: ownerKey, timestamp: registration.timestamp, proof: signature)
+            return try json(RegisterReply(business: business.hex, created: created), status: created ? .created : .ok)
+        }
+
+        router.post("\(prefix)/certificates") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let certificateBytes = try base64(try decode(CertificateRequest.self, body).certificate, "certificate")
+            let enrollee = try? Certificate.decode(certificateBytes).subjectKey
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business, enrollee: enrollee)
+            let (certificate, created) = try await core.enrol(certificateBytes, business: business, principal: principal)
+            return try json(CertificateReply(site: certificate.subjectSite.hex, role: certificate.role, branch: certificate.branch,
+                                             notBefore: certificate.notBefore, notAfter: certificate.notAfter, created: created),
+                            status: created ? .created : .ok)
+        }
+
+        router.post("\(prefix)/revocations") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            _ = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let revocationBytes = try base64(try decode(RevocationRequest.self, body).revocation, "revocation")
+            let (revocation, created) = try await core.revoke(revocationBytes, business: business)
+            return try json(RevocationReply(site: revocation.subjectSite.hex, effectiveFrom: revocation.effectiveFrom, created: created),
+                            status: created ? .created : .ok)
+        }
+
+        router.post("\(prefix)/envelopes") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxPushBodyBytes)
+            _ = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let push = try decode(PushRequest.self, body)
+            guard push.envelopes.count <= core.limits.maxBatchCount else {
+                throw RelayError(.batchTooLarge, "a push carries at most \(core.limits.maxBatchCount) envelopes, not \(push.envelopes.count)")
+            }
+            let batch = try push.envelopes.enumerated().map { try base64($0.element, "envelopes[\($0.offset)]") }
+            let results = try await core.push(batch, business: business)
+            let items = results.map {
+                PushReplyItem(index: $0.index, hash: $0.hash?.hexString, status: $0.status.rawValue, reason: $0.reason, detail: $0.detail,
+                              expectedSequence: $0.expectedSequence)
+            }
+            return try json(PushReply(results: items, stored: results.filter { $0.status == .stored }.count,
+                                      duplicates: results.filter { $0.status == .duplicate }.count,
+                                      refused: results.filter { $0.status == .refused }.count))
+        }
+
+        router.post("\(prefix)/pull") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            _ = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let pull = try decode(PullRequest.self, body)
+            let vector = try versionVector(pull.vector)
+            if let limit = pull.limit, limit < 1 { throw RelayError(.malformedBody, "limit must be at least 1") }
+            if let wait = pull.waitSeconds, wait < 0 || wait > core.limits.maxWaitSeconds {
+                throw RelayError(.malformedBody, "wait_seconds must be between 0 and \(core.limits.maxWaitSeconds)")
+            }
+            let result = try await core.pull(business: business, vector: vector, limit: pull.limit, wait: .seconds(pull.waitSeconds ?? 0))
+            return try json(PullReply(envelopes: result.envelopes.map { Data($0).base64EncodedString() }, more: result.more,
+                                      available: Data(result.available.encode()).base64EncodedString(),
+                                      compacted: result.compacted.sorted { $0.key < $1.key }.map { CompactedItem(author: $0.key.hex, through: $0.value) }))
+        }
+
+        router.post("\(prefix)/acknowledgements") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            guard case .box(_, let site, _) = principal else { throw RelayError(.forbidden, "only boxes acknowledge what they hold") }
+            let vector = try versionVector(try decode(AcknowledgementRequest.self, body).vector)
+            try await core.acknowledge(vector, site: site, business: business)
+            return try json(AcknowledgementReply(site: site.hex, vector: Data(vector.encode()).base64EncodedString()))
+        }
+
+        router.post("\(prefix)/data-keys") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let sealedBytes = try base64(try decode(SealedKeyRequest.self, body).sealedKey, "sealed_key")
+            let (sealed, created) = try await core.storeSealedKey(sealedBytes, business: business, principal: principal)
+            return try json(SealedKeyReply(recipient: sealed.recipientSite.hex, keyId: sealed.keyID.rawValue, created: created),
+                            status: created ? .created : .ok)
+        }
+
+        router.get("\(prefix)/data-keys") { request, context in
+            let (business, body) = try await prepare(request, context, limit: 0)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            var keyID: DataKeyID?
+            for item in request.uri.queryParameters {
+                guard item.key == "key_id", let value = UInt32(String(item.value)), value >= 1 else {
+                    throw RelayError(.invalidParameter, "the only query parameter is key_id, a generation ≥ 1")
+                }
+                keyID = DataKeyID(value)
+            }
+            let keys = try await core.sealedKeys(for: principal, keyID: keyID)
+            return try json(SealedKeysReply(sealedKeys: keys.map { Data($0).base64EncodedString() }))
+        }
+        return router
+    }
+
+    // MARK: Helpers
+
+    private func prepare(_ request: Request, _ context: BasicRequestContext, limit: Int) async throws -> (BusinessID, [UInt8]) {
+        guard let text = context.parameters.get("business"), isLowerHex(text), let business = [UInt8](hex: text).flatMap({ BusinessID(bytes: $0) }) else {
+            throw RelayError(.notFound, "the path must name a business by its 32 lower-case hex digits")
+        }
+        return (business, try await collect(request, limit: limit))
+    }
+
+    private func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw RelayError(.bodyTooLarge, "this endpoint takes at most \(limit) bytes of body")
+        }
+    }
+
+    private func signed(_ request: Request, _ body: [UInt8]) -> SignedRequest {
+        // The path and query exactly as sent (the request target), not decoded.
+        let target = request.head.path ?? "/"
+        let (path, query): (Substring, Substring)
+        if let mark = target.firstIndex(of: "?") {
+            (path, query) = (target[..<mark], target[target.index(after: mark)...])
+        } else {
+            (path, query) = (target[...], "")
+        }
+        return SignedRequest(method: request.method.rawValue, path: String(path), query: String(query), body: body,
+                             authorization: request.headers[.authorization])
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
+        do { return try Self.decoder.decode(type, from: Data(body)) } catch {
+            throw RelayError(.malformedBody, "the body is not the JSON this endpoint takes: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case Swift.DecodingError.keyNotFound(let key, _): "missing field \(key.stringValue)"
+        case Swift.DecodingError.typeMismatch(_, let context), Swift.DecodingError.valueNotFound(_, let context):
+            "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case Swift.DecodingError.dataCorrupted: "not valid JSON"
+        default: "unreadable"
+        }
+    }
+
+    private func base64(_ text: String, _ field: String) throws -> [UInt8] {
+        guard let data = Data(base64Encoded: text) else { throw RelayError(.malformedBody, "\(field) must be standard base64") }
+        return Array(data)
+    }
+
+    private func bytes(hex text: String, _ field: String) throws -> [UInt8] {
+        guard isLowerHex(text), let bytes = [UInt8](hex: text) else { throw RelayError(.malformedBody, "\(field) must be lower-case hex") }
+        return bytes
+    }
+
+    private func versionVector(_ text: String) throws -> VersionVector {
+        let bytes = try base64(text, "vector")
+        do { return try VersionVector.decode(bytes) } catch {
+            throw RelayError(.malformedBody, "vector does not decode: \(error)")
+        }
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encoder.encode(value))))
+    }
+}
+
+func isLowerHex(_ text: String) -> Bool {
+    !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+}
+
+/// Turns every error into `application/problem+json`: `RelayError` with its kind, the router's
+/// own errors (unknown path 404, wrong method 405, body too large 413) with theirs, anything
+/// else as `storage_unavailable` (503) — the only answer that blames the relay.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+    let metrics: RelayMetrics?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await answer(request, context: context, next: next)
+    }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as RelayError {
+            if error.kind == .storageUnavailable { logger.error("relay request failed", metadata: ["error": "\(error)"]) }
+            return problem(error)
+        } catch let error as any HTTPResponseError {
+            switch error.status {
+            case .notFound:
+                if let allowed = Self.allowedMethods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+                    var response = problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))"))
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
+                return problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
+            case .methodNotAllowed: return problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)"))
+            case .contentTooLarge: return problem(RelayError(.bodyTooLarge, "the request body is too large"))
+            default:
+                if error.status.code < 500 { return problem(RelayError(.malformedBody, "the request was refused (\(error.status.code))"), status: error.status.code) }
+                logger.error("relay request failed", metadata: ["error": "\(error)"])
+                return problem(RelayError(.storageUnavailable, "the relay could not serve the request; it changed nothing"))
+            }
+        } catch {
+            logger.error("relay request failed", metadata: ["error": "\(error)"])
+            return problem(RelayError(.storageUnavailable, "the relay could not read or write its storage; the request changed nothing"))
+        }
+    }
+
+    /// The relay's routes and their methods (`*` is one path segment), to tell 405 from 404.
+    static var routes: [(pattern: [String], methods: [String])] { [
+        (["v1", "health"], ["GET"]),
+        (["metrics"], ["GET"]),
+        (["v1", "businesses"], ["POST"]),
+        (["v1", "businesses", "*", "certificates"], ["POST"]),
+        (["v1", "businesses", "*", "revocations"], ["POST"]),
+        (["v1", "businesses", "*", "envelopes"], ["POST"]),
+        (["v1", "businesses", "*", "pull"], ["POST"]),
+        (["v1", "businesses", "*", "acknowledgements"], ["POST"]),
+        (["v1", "businesses", "*", "data-keys"], ["GET", "POST"]),
+    ] }
+
+    static func allowedMethods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return routes.first { route in
+            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.methods
+    }
+
+    static func status(of kind: RelayError.Kind) -> Int {
+        switch kind {
+        case .malformedBody, .invalidParameter: 400
+        case .unauthenticated, .unknownPrincipal, .badSignature, .staleRequest, .replayedRequest: 401
+        case .revoked, .notValid, .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .bodyTooLarge, .batchTooLarge: 413
+        case .invalidRegistration, .invalidCertificate, .invalidRevocation, .invalidSealedKey, .wrongBusiness: 422
+        case .rateLimited, .businessBusy: 429
+        case .shuttingDown, .storageUnavailable: 503
+        default: 400
+        }
+    }
+
+    func problem(_ error: RelayError, status: Int? = nil) -> Response {
+        metrics?.problem(error.kind)
+        return Self.problemResponse(error, status: status)
+    }
+
+    static func problemResponse(_ error: RelayError, status: Int? = nil) -> Response {
+        let status = status ?? Self.status(of: error.kind)
+        var object: [String: Any] = ["type": "urn:edgenode:problem:\(error.kind)", "title": error.kind.description.replacingOccurrences(of: "_", with: " "),
+                                     "status": status, "detail": error.detail]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if let retryAfter = error.retryAfter {
+            object["retry_after"] = retryAfter
+            headers[.retryAfter] = String(retryAfter)
+        }
+        if error.kind == .unauthenticated { headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
+
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

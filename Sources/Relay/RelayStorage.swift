@@ -1,0 +1,154 @@
+import Replication
+import Synchronization
+import ServiceLifecycle
+
+/// Where the relay keeps businesses, certificates, revocations, envelopes, acknowledgements,
+/// sealed data keys and request nonces. Every table is partitioned by business (the business
+/// id is the first column of every key and index), so that businesses can be spread over
+/// database shards later without changing a query.
+///
+/// Implementations: `SQLiteRelayStorage` (the default; one file, no set-up) and
+/// `PostgresRelayStorage` (stateless relay processes behind a load balancer share one
+/// PostgreSQL). Both pass the same conformance suite (Tests/RelayTests/StorageConformance.swift).
+///
+/// As a `Service`, the storage runs first in the relay's service group and stops last.
+public protocol RelayStorage: Service {
+    /// Whether other relay processes may write to the same store (PostgreSQL). Then a waiting
+    /// pull also re-reads the store every `RelayLimits.pollInterval`; otherwise the process's own
+    /// notifications are complete and it waits for them alone.
+    var isShared: Bool { get }
+
+    /// Creates or upgrades the schema (append-only migrations). Idempotent.
+    func migrate() async throws
+
+    /// Records a business and its owner key.
+    /// - Returns: false when it was already registered (with this key: the id is derived from it).
+    func registerBusiness(_ business: BusinessID, ownerKey: PublicKey, at milliseconds: Int64) async throws -> Bool
+    /// The owner key of a registered business; nil for an unknown business.
+    func ownerKey(of business: BusinessID) async throws -> PublicKey?
+    /// Every registered business (for housekeeping).
+    func businesses() async throws -> [BusinessID]
+
+    /// Stores a certificate (already verified against the business's owner key).
+    /// - Returns: false when it was stored before.
+    func addCertificate(_ certificate: Certificate, business: BusinessID) async throws -> Bool
+    /// The certificates of a business, in the order they were stored.
+    func certificates(of business: BusinessID) async throws -> [Certificate]
+    /// The certificates of one site of a business, in the order they were stored.
+    func certificates(of business: BusinessID, site: SiteID) async throws -> [Certificate]
+
+    /// Stores a revocation (already verified against the business's owner key).
+    /// - Returns: false when it was stored before.
+    func addRevocation(_ revocation: Revocation, business: BusinessID) async throws -> Bool
+    func revocations(of business: BusinessID) async throws -> [Revocation]
+
+    /// Appends verified envelopes (their signatures were checked against their authors'
+    /// certificates) in the given order, atomically: each either extends its author's chain
+    /// (sequence = head + 1 and previous hash = head hash), is a duplicate, or is refused
+    /// with the outcome saying why. Concurrent appends for one author are serialised.
+    func append(_ envelopes: [RelayEnvelope], business: BusinessID, receivedAt milliseconds: Int64) async throws -> [AppendOutcome]
+    /// Every author's head (authors without envelopes may be absent).
+    func heads(of business: BusinessID) async throws -> [AuthorHead]
+    /// Envelopes of one author with a sequence above `sequence`, in sequence order, at most
+    /// `limit` of them.
+    func envelopes(of business: BusinessID, author: SiteID, after sequence: UInt64, limit: Int) async throws -> [[UInt8]]
+
+    /// Records what a site reports to have (its version vector); entries only move forward.
+    func recordAcknowledgement(_ vector: VersionVector, site: SiteID, business: BusinessID) async throws
+    func acknowledgements(of business: BusinessID) async throws -> [SiteID: VersionVector]
+    /// Deletes each author's envelopes up to `through[author]` (capped at its head) and moves its
+    /// compaction mark there. Returns how many envelopes were deleted.
+    func compact(_ business: BusinessID, through: [SiteID: UInt64]) async throws -> Int
+
+    /// Stores a sealed data key for its recipient (replacing one of the same generation).
+    /// - Returns: false when the same bytes were stored before.
+    func storeSealedKey(_ sealed: SealedDataKey, business: BusinessID) async throws -> Bool
+    /// The sealed keys addressed to `recipient`, by generation; only `keyID`'s when given.
+    func sealedKeys(of business: BusinessID, recipient: SiteID, keyID: DataKeyID?) async throws -> [[UInt8]]
+    /// Forgets every sealed key addressed to `recipient` (after its revocation).
+    func deleteSealedKeys(of business: BusinessID, recipient: SiteID) async throws
+
+    /// Records a request nonce until `expiresAt`.
+    /// - Returns: false when this site already used it (a replay).
+    func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool
+    /// Forgets nonces that expired before `milliseconds`.
+    func pruneNonces(before milliseconds: Int64) async throws
+}
+
+extension RelayStorage {
+    public var isShared: Bool { false }
+}
+
+/// What became of one envelope offered to `RelayStorage.append`.
+public enum AppendOutcome: Hashable, Sendable {
+    /// Stored: it extended its author's chain.
+    case stored
+    /// The same envelope (same hash) was stored before; nothing changed.
+    case duplicate
+    /// Its sequence is at or below a compaction mark: delivered to everyone and deleted; nothing changed.
+    case alreadyCompacted
+    /// Its sequence is not the next one of its author.
+    case gap(expected: UInt64)
+    /// It is the next sequence but does not name the previous envelope's hash.
+    case chainMismatch
+    /// Another envelope with the same author and sequence is stored (the author forked its chain).
+    case conflict
+}
+
+/// An author's newest stored envelope and compaction mark.
+public struct AuthorHead: Hashable, Sendable {
+    public var author: SiteID
+    public var sequence: UInt64
+    public var hash: [UInt8]
+    /// Envelopes up to this sequence were deleted after every box acknowledged them.
+    public var compactedThrough: UInt64
+
+    public init(author: SiteID, sequence: UInt64, hash: [UInt8], compactedThrough: UInt64) {
+        self.author = author
+        self.sequence = sequence
+        self.hash = hash
+        self.compactedThrough = compactedThrough
+    }
+}
+
+/// Chain rule shared by the storage implementations: what an envelope means against its
+/// author's head and the envelope stored at its sequence (if any).
+func chainOutcome(of envelope: RelayEnvelope, head: AuthorHead?, storedHashAtSequence: [UInt8]?) -> AppendOutcome? {
+    let headSequence = head?.sequence ?? 0
+    if envelope.sequence <= headSequence {
+        if let stored = storedHashAtSequence { return stored == envelope.hash ? .duplicate : .conflict }
+        return .alreadyCompacted
+    }
+    guard envelope.sequence == headSequence + 1 else { return .gap(expected: headSequence + 1) }
+    guard envelope.previousHash == (head?.hash ?? RelayEnvelope.noPreviousHash) else { return .chainMismatch }
+    return nil // to be stored
+}
+
+/// Certificates and revocations decoded from storage, by their bytes. Decoding verifies the
+/// owner's signature (an Ed25519 verification each); the result depends only on the bytes, so it
+/// is remembered (up to a bound) instead of repeated for every request and push.
+enum TrustDecoding {
+    private static let certificates = Mutex<[[UInt8]: Certificate]>([:])
+    private static let revocations = Mutex<[[UInt8]: Revocation]>([:])
+    static let bound = 20_000
+
+    static func certificate(_ bytes: [UInt8]) -> Certificate? {
+        if let cached = certificates.withLock({ $0[bytes] }) { return cached }
+        guard let certificate = try? Certificate.decode(bytes) else { return nil }
+        certificates.withLock { cache in
+            if cache.count >= bound { cache.removeAll(keepingCapacity: true) }
+            cache[bytes] = certificate
+        }
+        return certificate
+    }
+
+    static func revocation(_ bytes: [UInt8]) -> Revocation? {
+        if let cached = revocations.withLock({ $0[bytes] }) { return cached }
+        guard let revocation = try? Revocation.decode(bytes) else { return nil }
+        revocations.withLock { cache in
+            if cache.count >= bound { cache.removeAll(keepingCapacity: true) }
+            cache[bytes] = revocation
+        }
+        return revocation
+    }
+}

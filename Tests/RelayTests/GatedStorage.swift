@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+@testable import Relay
+@testable import Replication
+
+/// A store that makes `append` for chosen businesses wait until released, so that a test can
+/// hold a business's work in progress deterministically (no timing).
+final class GatedStorage<Inner: RelayStorage>: RelayStorage {
+    let inner: Inner
+    private let gates = Mutex<[BusinessID: [CheckedContinuation<Void, Never>]]>([:])
+    private let held = Mutex<Set<BusinessID>>([])
+
+    init(_ inner: Inner) { self.inner = inner }
+
+    func hold(_ business: BusinessID) { held.withLock { _ = $0.insert(business) } }
+
+    func release(_ business: BusinessID) {
+        held.withLock { _ = $0.remove(business) }
+        let waiting = gates.withLock { $0.removeValue(forKey: business) ?? [] }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    private func pass(_ business: BusinessID) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isHeld = held.withLock { $0.contains(business) }
+            if isHeld {
+                gates.withLock { $0[business, default: []].append(continuation) }
+                // A release between the two locks must not strand it.
+                if !held.withLock({ $0.contains(business) }) { release(business) }
+            } else {
+                continuation.resume()
+            }
+        }
+    }
+
+    var isShared: Bool { inner.isShared }
+    func run() async throws { try await inner.run() }
+    func migrate() async throws { try await inner.migrate() }
+    func registerBusiness(_ business: BusinessID, ownerKey: PublicKey, at milliseconds: Int64) async throws -> Bool {
+        try await inner.registerBusiness(business, ownerKey: ownerKey, at: milliseconds)
+    }
+    func ownerKey(of business: BusinessID) async throws -> PublicKey? { try await inner.ownerKey(of: business) }
+    func businesses() async throws -> [BusinessID] { try await inner.businesses() }
+    func addCertificate(_ certificate: Certificate, business: BusinessID) async throws -> Bool { try await inner.addCertificate(certificate, business: business) }
+    func certificates(of business: BusinessID) async throws -> [Certificate] { try await inner.certificates(of: business) }
+    func certificates(of business: BusinessID, site: SiteID) async throws -> [Certificate] { try await inner.certificates(of: business, site: site) }
+    func addRevocation(_ revocation: Revocation, business: BusinessID) async throws -> Bool { try await inner.addRevocation(revocation, business: business) }
+    func revocations(of business: BusinessID) async throws -> [Revocation] { try await inner.revocations(of: business) }
+    func append(_ envelopes: [RelayEnvelope], business: BusinessID, receivedAt milliseconds: Int64) async throws -> [AppendOutcome] {
+        await pass(business)
+        return try await inner.append(envelopes, business: business, receivedAt: milliseconds)
+    }
+    func heads(of business: BusinessID) async throws -> [AuthorHead] { try await inner.heads(of: business) }
+    func envelopes(of business: BusinessID, author: SiteID, after sequence: UInt64, limit: Int) async throws -> [[UInt8]] {
+        try await inner.envelopes(of: business, author: author, after: sequence, limit: limit)
+    }
+    func recordAcknowledgement(_ vector: VersionVector, site: SiteID, business: BusinessID) async throws {
+        try await inner.recordAcknowledgement(vector, site: site, business: business)
+    }
+    func acknowledgements(of business: BusinessID) async throws -> [SiteID: VersionVector] { try await inner.acknowledgements(of: business) }
+    func compact(_ business: BusinessID, through: [SiteID: UInt64]) async throws -> Int { try await inner.compact(business, through: through) }
+    func storeSealedKey(_ sealed: SealedDataKey, business: BusinessID) async throws -> Bool { try await inner.storeSealedKey(sealed, business: business) }
+    func sealedKeys(of business: BusinessID, recipient: SiteID, keyID: DataKeyID?) async throws -> [[UInt8]] {
+        try await inner.sealedKeys(of: business, recipient: recipient, keyID: keyID)
+    }
+    func deleteSealedKeys(of business: BusinessID, recipient: SiteID) async throws { try await inner.deleteSealedKeys(of: business, recipient: recipient) }
+    func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool {
+        try await inner.recordNonce(nonce, site: site, business: business, expiresAt: expiresAt)
+    }
+    func pruneNonces(before milliseconds: Int64) async throws { try await inner.pruneNonces(before: milliseconds) }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Relay
+@testable import Replication
+
+/// The real `edgenode-relay` binary and its systemd unit.
+@Suite("edgenode-relay process")
+struct RelayProcessTests {
+    static let binDirectory: String = {
+        if let override = ProcessInfo.processInfo.environment["EDGENODE_BIN_DIR"] { return override }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }()
+    static var binary: String { binDirectory + "/edgenode-relay" }
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("`edgenode-relay serve` works with no set-up (SQLite in its data directory) and with --storage postgres://; health answers; SIGTERM stops it cleanly",
+          arguments: StorageKind.available)
+    func serve(kind: StorageKind) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let directory = temporaryDirectory() + "/data"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0"]
+            + (kind == .postgres ? ["--storage", try #require(StorageKind.postgresURL)] : [])
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "EDGENODE_RELAY_STORAGE")
+        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The listening line carries the port: "... relay.port=NNNNN ...".
+        let port: Int = try await withTimeout(60, "the relay announcing its port") {
+            var seen = Data()
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening: \(String(decoding: seen, as: UTF8.self))") }
+                seen.append(chunk)
+                let text = String(decoding: seen, as: UTF8.self)
+                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+                    return Int(text[range].dropFirst("relay.port=".count))!
+                }
+            }
+        }
+        let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
+        #expect(health.status == .ok)
+        #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite") == (kind == .sqlite))
+        // A box waiting in a long-poll when SIGTERM arrives gets its (empty) answer rather than a
+        // connection cut when the grace period runs out.
+        let client = RelayTestClient(port: port, clock: TestClock(RelayClock.system.now()))
+        let business = TestBusiness()
+        let box = business.box()
+        try await client.setUp(business, boxes: [box])
+        async let waiting = client.pull(as: box, business: business.id, wait: 25)
+        try await Task.sleep(for: .milliseconds(500))
+        process.terminate() // SIGTERM
+        let answer = try await waiting
+        #expect(answer.status == 200)
+        #expect(answer.envelopes.isEmpty)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("schemathesis against the running relay: no 5xx for anything it generates, every response matches docs/relay-openapi.yaml")
+    func schemathesis() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--data-dir", temporaryDirectory() + "/data", "--bind", "127.0.0.1", "--port", "0", "--storage",
+                             "sqlite:" + temporaryDirectory() + "/relay.sqlite"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let port: Int = try await withTimeout(60, "the relay announcing its port") {
+            var seen = Data()
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening") }
+                seen.append(chunk)
+                let text = String(decoding: seen, as: UTF8.self)
+                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+                    return Int(text[range].dropFirst("relay.port=".count))!
+                }
+            }
+        }
+        let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments = [
+            "python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; schemathesis()",
+            "run", Self.packageRoot + "/docs/relay-openapi.yaml", "--url", "http://127.0.0.1:\(port)",
+            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+            "--max-examples", examples, "--seed", "20261122", "--workers", "1", "--request-timeout", "30",
+        ]
+        // Its cache goes to a scratch directory, not the repository's .schemathesis.
+        checker.currentDirectoryURL = URL(fileURLWithPath: temporaryDirectory())
+        let pipe = Pipe()
+        checker.standardOutput = pipe
+        checker.standardError = pipe
+        try checker.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "schemathesis found problems:\n\(text.suffix(12_000))")
+    }
+
+    @Test("a bad storage URL is refused before anything starts")
+    func badConfiguration() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--storage", "mysql://nope"]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("storage"))
+    }
+
+    /// `systemd-analyze verify` accepts systemd/edgenode-relay.service without a warning (with
+    /// ExecStart pointed at the built binary, as verify insists that the program exists).
+    @Test func systemdUnitVerifies() throws {
+        let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze", "/usr/local/bin/systemd-analyze"]
+        guard let analyze = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("systemd-analyze was not found; it is in Debian's `systemd` package")
+            return
+        }
+        let original = try String(contentsOfFile: Self.packageRoot + "/systemd/edgenode-relay.service", encoding: .utf8)
+        #expect(original.contains("\nExecStart=/usr/local/bin/edgenode-relay serve\n"))
+        #expect(original.contains("\nType=notify\n"))
+        let program = FileManager.default.isExecutableFile(atPath: Self.binary) && !Self.binary.contains(where: \.isWhitespace) ? Self.binary : "/bin/true"
+        let directory = temporaryDirectory()
+        let unit = directory + "/edgenode-relay.service"
+        try original.replacingOccurrences(of: "\nExecStart=/usr/local/bin/edgenode-relay serve\n", with: "\nExecStart=\(program) serve\n")
+            .write(toFile: unit, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: analyze)
+        process.arguments = ["verify", "--man=no", unit]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let complaints = text.split(separator: "\n").filter { $0.contains("edgenode-relay.service") }
+        #expect(complaints.isEmpty, "\(text)")
+    }
+}
+
+@Suite("Relay documents")
+struct RelayDocumentTests {
+    /// Paths and their methods in docs/relay-openapi.yaml (the two-space-indented path keys and
+    /// the four-space-indented method keys under them).
+    static func documentedRoutes() throws -> [String: Set<String>] {
+        let text = try String(contentsOfFile: RelayProcessTests.packageRoot + "/docs/relay-openapi.yaml", encoding: .utf8)
+        var routes: [String: Set<String>] = [:]
+        var current: String?
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, !line.hasPrefix(" "), !line.isEmpty { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()); routes[current!] = []; continue }
+            for method in ["get", "post", "put", "delete", "patch"] where line == "    \(method):" {
+                routes[current!, default: []].insert(method.uppercased())
+            }
+        }
+        return routes
+    }
+
+    @Test("the OpenAPI document lists exactly the relay's routes and methods")
+    func openAPIMatchesRoutes() throws {
+        let documented = try Self.documentedRoutes()
+        var implemented: [String: Set<String>] = [:]
+        for route in ProblemMiddleware<BasicRequestContext>.routes {
+            let path = "/" + route.pattern.map { $0 == "*" ? "{business}" : $0 }.joined(separator: "/")
+            implemented[path] = Set(route.methods)
+        }
+        #expect(documented == implemented)
+    }
+
+    @Test("docs/relay-protocol.md states the sizes the code uses")
+    func protocolSizes() throws {
+        let text = try String(contentsOfFile: RelayProcessTests.packageRoot + "/docs/relay-protocol.md", encoding: .utf8)
+        #expect(RelayEnvelope.headerLength == 117 && text.contains("(117 bytes)"))
+        #expect(RelayEnvelope.minimumLength == 197 && text.contains("**197 bytes**"))
+        #expect(SealedDataKey.byteCount == 253 && text.contains("**253 bytes**"))
+        #expect(RelayRequestSignature.label.count == 25 && text.contains("25 ASCII bytes `edgenode.relay.request.v1`"))
+        #expect(RelayRegistrationProof.label.count == 26 && text.contains("26 ASCII bytes"))
+    }
+}

@@ -173,7 +173,7 @@ struct PeerSyncService: Service {
         let book = Book()
         let staticKeys = Set(staticPeers.map(\.description))
         book.want(staticKeys)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for peer in staticPeers where book.start(peer.description) {
                     group.addTask { await worker(key: peer.description, host: peer.host, port: peer.port, name: peer.description, source: "static", book: book) }

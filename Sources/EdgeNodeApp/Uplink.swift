@@ -316,11 +316,12 @@ struct UplinkService: Service {
             try await distributeKey(client, keyring: keyring, delivered: &delivered)
             try await sealPending(keyring: keyring)
             try await pushOutbox(client)
+            // Subscribe before looking, so a write in between still ends the long-poll.
+            let changes = shop.changeFeed.changes()
             let sealedThrough = try files.loadChain().sequence
             let ownPending = { @Sendable [store] in store.versionVector[store.site] > sealedThrough }
             let wait = ownPending() ? 0 : waitSeconds
             // Long-poll, abandoned as soon as this box has something of its own to push.
-            let changes = shop.changeFeed.changes()
             let floor = skipped
             let pulled: (count: Int, delivered: VersionVector)? = try await withThrowingTaskGroup(of: (count: Int, delivered: VersionVector)?.self) { group in
                 group.addTask { try await pull(client, keyring: keyring, wait: wait, skipped: floor) }

@@ -224,6 +224,45 @@ struct UplinkTests {
         try await Self.scenario(root: root, relay: relay)
     }
 
+    @Test("an envelope the boxes cannot open (another key, garbage inside) is skipped: nothing applied, sync goes on")
+    func unreadableEnvelopeIsSkipped() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-uplink-bad-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/relay", withIntermediateDirectories: true)
+        let relay = InProcessRelay { try SQLiteRelayStorage(path: root + "/relay/relay.sqlite", logger: Self.logger) }
+        try await relay.start()
+        let boxes = try Self.makeBoxes(root: root, relayURL: relay.url)
+        try await relay.register(owner: boxes.owner)
+        let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
+        defer { servers.forEach { $0.cancel() } }
+        try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }
+
+        // A third box of the business, enrolled by the owner, pushes an envelope sealed with a key
+        // of its own around bytes that are no changeset.
+        let endpoint = try #require(RelayEndpoint(url: relay.url))
+        let business = boxes.a.store.business
+        let intruderKey = SigningKey.generate()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let certificate = try Certificate.issue(by: boxes.owner, for: intruderKey.publicKey, role: "box", branch: "x", notBefore: now - 60_000, notAfter: now + 86_400_000)
+        _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
+            .send("/certificates", RelayClient.CertificateBody(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+        let envelope = try RelayEnvelope.seal(Array("not a changeset".utf8), business: business, author: intruderKey, sequence: 1,
+                                              previousHash: RelayEnvelope.noPreviousHash, dataKey: DataKey.generate(id: DataKeyID(1)), sealedAt: now)
+        let pushed = try await RelayClient(endpoint: endpoint, identity: intruderKey, business: business)
+            .send("/envelopes", RelayClient.Push(envelopes: [Data(envelope.bytes).base64EncodedString()]), as: RelayClient.PushReply.self)
+        #expect(pushed.results.map(\.status) == ["stored"])
+
+        // Both boxes keep syncing; neither applies anything of the intruder's.
+        for index in 0..<3 { _ = try boxes.a.shop.createClient(ClientDraft(name: "After \(index)"), branch: boxes.branch) }
+        try await Self.eventually("B receives A's later writes") { try boxes.b.shop.searchClients("After").count == 3 && Self.converged(boxes) }
+        let intruder = certificate.subjectSite
+        #expect(boxes.a.store.versionVector[intruder] == 0 && boxes.b.store.versionVector[intruder] == 0)
+        try await Self.eventually("both uplinks pulled past it and stay connected") {
+            [boxes.a, boxes.b].allSatisfy { $0.uplink?.current.connected == true && ($0.uplink?.current.pulled ?? 0) > 0 }
+        }
+        await relay.stop()
+    }
+
     @Test("relay.url: empty is off; anything but http://host[:port][/path] is refused")
     func relayURLSetting() throws {
         #expect(RelayEndpoint(url: "http://relay.example:8480/base/") == RelayEndpoint(url: "http://relay.example:8480/base"))

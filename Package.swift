@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "EdgeNodeAppTests",
             dependencies: [
-                "EdgeNodeApp", "LocalAPI", "Domain", "Replication",
+                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -248,6 +248,15 @@ struct Status: AsyncParsableCommand {
             if let error = peer["last_error"] as? String { print("    last error: \(error)") }
         }
         print("last sync   \(document["last_sync"] as? String ?? "never")")
+        if let uplink = document["uplink"] as? [String: Any] {
+            func text(_ key: String) -> String { (uplink[key] as? String) ?? "never" }
+            func count(_ key: String) -> String { (uplink[key] as? Int).map(String.init) ?? "?" }
+            print("relay       \(uplink["url"] as? String ?? "") [\(uplink["state"] as? String ?? "")]")
+            print("    last push \(text("last_push")), last pull \(text("last_pull")); pending: \(count("pending_push")) to push, \(count("pending_pull")) to pull")
+            if let error = uplink["last_error"] as? String { print("    last error: \(error)") }
+        } else if !configuration.relay.url.isEmpty {
+            print("relay       \(configuration.relay.url) (known only to the running daemon)")
+        }
         let health = document["health"] as? [[String: Any]] ?? []
         print("health      \(health.isEmpty ? "ok" : "")")
         for warning in health { print("  ! \(warning["message"] ?? "")") }

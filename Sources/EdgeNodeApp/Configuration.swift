@@ -78,6 +78,14 @@ public struct NodeConfiguration: Sendable, Hashable {
         public var peers: [String] = []
     }
 
+    public var relay = Relay()
+    public struct Relay: Sendable, Hashable {
+        /// The cloud relay, "http://host[:port][/path]"; empty: no uplink.
+        public var url: String = ""
+        /// How long one pull waits at the relay for new changesets (long-poll), 0…25.
+        public var pullWaitSeconds: Int = 25
+    }
+
     public init() {}
 
     /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
@@ -160,8 +168,9 @@ extension NodeConfiguration {
         }
 
         // The environment.
+        // A box's own key wins over another program's prefix (EDGENODE_RELAY_URL is the box's `relay.url`).
         for name in environment.keys.sorted() where name.hasPrefix("EDGENODE_") && name != "EDGENODE_CONFIG"
-            && !otherProgramsPrefixes.contains(where: { name.hasPrefix($0) }) {
+            && (settings.contains(where: { $0.environmentVariable == name }) || !otherProgramsPrefixes.contains(where: { name.hasPrefix($0) })) {
             let source = "environment \(name)"
             guard let setting = settings.first(where: { $0.environmentVariable == name }) else {
                 let hint = suggestion(for: name, among: settings.map(\.environmentVariable) + ["EDGENODE_CONFIG"]).map { "; did you mean \($0)?" } ?? " (\(documentation))"
@@ -328,6 +337,8 @@ struct ConfigurationSetting: Sendable {
         case text(WritableKeyPath<NodeConfiguration, String> & Sendable, maxBytes: Int)
         /// "host:port" strings: a TOML array, or comma-separated from the environment or a flag.
         case endpoints(WritableKeyPath<NodeConfiguration, [String]> & Sendable)
+        /// Empty, or "http://host[:port][/path]".
+        case relayURL(WritableKeyPath<NodeConfiguration, String> & Sendable)
     }
 
     /// A value as it arrives: typed from the file, a raw string from the environment or a flag.
@@ -394,6 +405,12 @@ struct ConfigurationSetting: Sendable {
             guard value.utf8.count <= maxBytes else { throw fail("is \(value.utf8.count) bytes long; at most \(maxBytes) are allowed") }
             guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw fail("must not contain control characters") }
             configuration[keyPath: path] = value
+        case .relayURL(let path):
+            let value = try string(input, fail)
+            guard value.isEmpty || RelayEndpoint(url: value) != nil else {
+                throw fail("\(TOMLValue.quoted(value)) is not \"http://host[:port][/path]\" (empty turns the uplink off; terminate TLS in front of the relay)")
+            }
+            configuration[keyPath: path] = value
         case .endpoints(let path):
             var items: [String] = []
             switch input {
@@ -425,7 +442,7 @@ struct ConfigurationSetting: Sendable {
     func value(in configuration: NodeConfiguration) -> TOMLValue {
         switch rule {
         case .integer(let path, _): .integer(configuration[keyPath: path])
-        case .choice(let path, _), .path(let path), .bindAddress(let path), .text(let path, _): .string(configuration[keyPath: path])
+        case .choice(let path, _), .path(let path), .bindAddress(let path), .text(let path, _), .relayURL(let path): .string(configuration[keyPath: path])
         case .boolean(let path): .boolean(configuration[keyPath: path])
         case .endpoints(let path): .array(configuration[keyPath: path].map { .string($0) })
         }
@@ -464,6 +481,8 @@ extension NodeConfiguration {
         ConfigurationSetting("discovery.retry_max_seconds", .integer(\.discovery.retryMaxSeconds, 1...3600)),
         ConfigurationSetting("sync.lan", .boolean(\.sync.lan)),
         ConfigurationSetting("sync.peers", .endpoints(\.sync.peers)),
+        ConfigurationSetting("relay.url", .relayURL(\.relay.url)),
+        ConfigurationSetting("relay.pull_wait_seconds", .integer(\.relay.pullWaitSeconds, 0...25)),
     ]
 }
 

@@ -25,12 +25,16 @@ public final class EdgeNodeRuntime: Sendable {
     /// The LAN peers this box knows (status, API).
     public let peers = PeerDirectory()
     let discovery = DiscoveryHandle()
+    /// The uplink to the cloud relay; nil when `relay.url` is empty.
+    public let uplink: UplinkStatus?
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
+        let uplink = configuration.relay.url.isEmpty ? nil : UplinkStatus(url: configuration.relay.url)
+        self.uplink = uplink
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
         guard directory.isInitialised else {
             throw CommandFailure("\(directory.path) is not initialised; run `edgenode init --data-dir \(directory.path)` first (see docs/install.md)")
@@ -54,14 +58,14 @@ public final class EdgeNodeRuntime: Sendable {
         apiConfiguration.isReady = { state.ready.load(ordering: .relaxed) }
         let lanPeers = self.peers
         apiConfiguration.metricsText = { [registry] in
-            NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath, peers: lanPeers)
+            NodeMetrics.update(store: store, shop: shop, databasePath: directory.databasePath, peers: lanPeers, uplink: uplink)
             return registry.emitToString()
         }
         let peers = self.peers
         let discovery = self.discovery
         apiConfiguration.status = {
             try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt,
-                                    peers: peers, discovery: discovery.current?.state)
+                                    peers: peers, discovery: discovery.current?.state, uplink: uplink)
         }
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
     }
@@ -97,6 +101,7 @@ public final class EdgeNodeRuntime: Sendable {
             .init(service: WatchdogService(notifier: notifier, logger: logger)),
             .init(service: application),
             .init(service: LANService(runtime: self)),
+            .init(service: RelayUplinkService(runtime: self)),
             // Last, so it is the first told to stop: not ready, STOPPING=1, event streams end.
             .init(service: APIShutdownService(api: api, state: state, notifier: notifier)),
         ]
@@ -162,6 +167,29 @@ struct LANService: Service {
                 }
             }
         }
+    }
+}
+
+/// The uplink to the cloud relay when `relay.url` is set (docs/relay-protocol.md §11).
+struct RelayUplinkService: Service {
+    let runtime: EdgeNodeRuntime
+
+    func run() async throws {
+        let configuration = runtime.configuration
+        guard let status = runtime.uplink, let endpoint = RelayEndpoint(url: configuration.relay.url) else {
+            if !configuration.relay.url.isEmpty {
+                runtime.logger.error("relay.url is not http://host[:port][/path]; the uplink is off", metadata: ["relay.url": "\(configuration.relay.url)"])
+                runtime.uplink?.update { $0.state = "misconfigured" }
+            }
+            try? await gracefulShutdown()
+            return
+        }
+        var service = UplinkService(shop: runtime.shop, files: UplinkFiles(directory: ReplicaDirectory(path: configuration.dataDirectory)),
+                                    endpoint: endpoint, status: status, logger: runtime.logger)
+        service.waitSeconds = configuration.relay.pullWaitSeconds
+        try await service.run()
+        // Stay until the box shuts down; a service that returns early stops the box.
+        try? await gracefulShutdown()
     }
 }
 

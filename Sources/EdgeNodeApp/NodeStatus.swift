@@ -7,7 +7,7 @@ import Replication
 
 /// The gauges of /metrics that are read when scraped.
 enum NodeMetrics {
-    static func update(store: ReplicaStore, shop: Shop, databasePath: String, peers: PeerDirectory? = nil) {
+    static func update(store: ReplicaStore, shop: Shop, databasePath: String, peers: PeerDirectory? = nil, uplink: UplinkStatus? = nil) {
         let size = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: databasePath + $0)[.size] as? Int }.reduce(0, +)
         Gauge(label: "edgenode_replica_bytes").record(size)
         if let statistics = try? store.statistics() {
@@ -19,6 +19,13 @@ enum NodeMetrics {
             Gauge(label: "edgenode_pending_changesets", dimensions: [("direction", "incoming")]).record(statistics.waitingChangesets)
         }
         Gauge(label: "edgenode_event_stream_clients").record(shop.changeFeed.readerCount)
+        if let uplink {
+            Gauge(label: "edgenode_relay_connected").record(uplink.current.connected ? 1 : 0)
+            let pending = uplink.pending(ours: store.versionVector, site: store.site)
+            // -1: not known (the relay was never reached).
+            Gauge(label: "edgenode_relay_pending", dimensions: [("direction", "push")]).record(pending.push.map { Int($0) } ?? -1)
+            Gauge(label: "edgenode_relay_pending", dimensions: [("direction", "pull")]).record(pending.pull.map { Int($0) } ?? -1)
+        }
         if let peers {
             let all = peers.all
             for state in ["connecting", "syncing", "current", "unreachable", "refused", "duplicate", "gone"] {
@@ -42,7 +49,7 @@ enum NodeMetrics {
 /// `GET /v1/status` and `edgenode status`: identity, branch, replica vector, changesets, peers.
 enum NodeStatus {
     static func document(store: ReplicaStore, shop: Shop, dataDirectory: String, startedAt: Date?,
-                         peers: PeerDirectory? = nil, discovery: DiscoveryState? = nil) throws -> [String: StatusValue] {
+                         peers: PeerDirectory? = nil, discovery: DiscoveryState? = nil, uplink: UplinkStatus? = nil) throws -> [String: StatusValue] {
         let statistics = try store.statistics()
         let certificate = store.trustStore.certificates[store.site]?.last
         var branchName = certificate?.branch ?? ""
@@ -61,7 +68,7 @@ enum NodeStatus {
             "waiting_changesets": .integer(Int64(statistics.waitingChangesets)),
             "rejected_changesets": .integer(Int64(statistics.rejectedChangesets)),
             "parked_changes": .integer(Int64(statistics.parkedChanges)),
-            // The relay uplink comes with a later issue; these are the LAN peers.
+            // The LAN peers; the relay is `uplink`.
             "peers": .array(peers?.status(ours: store.versionVector) ?? []),
             "last_sync": (peers?.lastSync).map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null,
             "discovery": discovery.map { state in
@@ -69,6 +76,7 @@ enum NodeStatus {
                 if case .announced(let name) = state { object["name"] = .string(name) }
                 return .object(object)
             } ?? .null,
+            "uplink": uplink?.statusValue(ours: store.versionVector, site: store.site) ?? .null,
             "health": .array(try store.health().map { .object(["kind": .string($0.kind), "message": .string($0.message)]) }),
         ]
         if let startedAt { document["started_at"] = .string(Instant(milliseconds: Int64(startedAt.timeIntervalSince1970 * 1000)).description) }

@@ -24,6 +24,11 @@ struct PeerHTTP: Sendable {
 
     /// POSTs `body` to `path`; fails after `timeout` in all.
     func post(_ path: String, body: [UInt8], headers extra: [(String, String)] = [], timeout: TimeAmount) async throws -> Reply {
+        try await send(.POST, path, body: body, headers: extra, timeout: timeout)
+    }
+
+    /// Sends a request with `method` (`body` may be empty); fails after `timeout` in all.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], timeout: TimeAmount) async throws -> Reply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -45,7 +50,7 @@ struct PeerHTTP: Sendable {
         let (host, port) = (self.host, self.port)
         return try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)))
+                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
                 try await outbound.write(.end(nil))
                 var status: Int?

@@ -359,6 +359,7 @@ struct ConfigurationTests {
             "EDGENODE_EVENTS_RETENTION_DAYS": "90", "EDGENODE_IDEMPOTENCY_RETENTION_HOURS": "720",
             "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_DISCOVERY_NAME": "Back room", "EDGENODE_DISCOVERY_RETRY_MAX_SECONDS": "5",
             "EDGENODE_SYNC_LAN": "no", "EDGENODE_SYNC_PEERS": "10.0.0.2:8470, [fe80::1%eth0]:8471,box-2.local:9000",
+            "EDGENODE_RELAY_URL": "http://relay.example:8480", "EDGENODE_RELAY_PULL_WAIT_SECONDS": "0",
         ]
         #expect(Set(environment.keys) == Set(NodeConfiguration.keys.map(NodeConfiguration.environmentVariable(for:))))
         let (configuration, sources) = try NodeConfiguration.loadWithSources(file: nil, environment: environment, flags: [:], defaultFile: nil)
@@ -382,6 +383,8 @@ struct ConfigurationTests {
         expected.discovery.retryMaxSeconds = 5
         expected.sync.lan = false
         expected.sync.peers = ["10.0.0.2:8470", "[fe80::1%eth0]:8471", "box-2.local:9000"]
+        expected.relay.url = "http://relay.example:8480"
+        expected.relay.pullWaitSeconds = 0
         #expect(configuration == expected)
         #expect(configuration.loggerLevel == .trace)
         #expect(sources.allSatisfy { $0.value == "environment \(NodeConfiguration.environmentVariable(for: $0.key))" })
@@ -425,7 +428,7 @@ struct ConfigurationTests {
         ("[auth]\nlockout_minute = 3", "unknown key \"auth.lockout_minute\"; did you mean \"auth.lockout_minutes\"?"),
         ("colour = \"red\"", "unknown key \"colour\" (see docs/configuration.md for the known keys)"),
         ("[htp]", "unknown table [htp]; did you mean [http]?"),
-        ("[relay]\nurl = \"x\"", "unknown table [relay] (see docs/configuration.md for the known keys)"),
+        ("[relays]\nurl = \"x\"", "unknown table [relays]; did you mean [relay]?"),
         ("http.port.x = 1", "unknown key \"http.port.x\"; did you mean \"http.port\"?"),
     ])
     func unknownKeysInTheFile(text: String, message: String) throws {
@@ -446,6 +449,20 @@ struct ConfigurationTests {
         // The relay's and the test scripts' variables belong to other programs.
         #expect(loadError(environment: ["EDGENODE_RELAY_STORAGE": "postgres://x", "EDGENODE_TEST_POSTGRES_URL": "postgres://y"]) == nil)
         #expect(loadError(environment: ["EDGENODE_RELAYSTORAGE": "x"]) != nil)
+    }
+
+    @Test func relaySettings() throws {
+        let scratch = try ConfigurationScratch()
+        let file = try scratch.write("[relay]\nurl = \"http://relay.example:8480/edge\"\npull_wait_seconds = 10\n")
+        let configuration = try NodeConfiguration.load(file: file, environment: [:], flags: [:])
+        #expect(configuration.relay.url == "http://relay.example:8480/edge")
+        #expect(configuration.relay.pullWaitSeconds == 10)
+        #expect(NodeConfiguration().relay.url.isEmpty)
+        #expect(NodeConfiguration().relay.pullWaitSeconds == 25)
+        #expect(loadError(environment: ["EDGENODE_RELAY_URL": "https://relay.example"])?.key == "relay.url")
+        #expect(loadError(environment: ["EDGENODE_RELAY_URL": "relay.example:8480"])?.key == "relay.url")
+        #expect(loadError(environment: ["EDGENODE_RELAY_PULL_WAIT_SECONDS": "26"])?.key == "relay.pull_wait_seconds")
+        #expect(loadError(environment: ["EDGENODE_RELAY_URL": ""]) == nil)
     }
 
     @Test func unknownFlagKeyIsAnError() {
@@ -562,7 +579,7 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 19)
+        #expect(NodeConfiguration.keys.count == 21)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
     }
 

@@ -1,0 +1,542 @@
+import Domain
+import Foundation
+import LocalAPI
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Replication
+import ServiceLifecycle
+import Synchronization
+
+/// What this box knows of its uplink to the cloud relay, for `edgenode status`, `GET /v1/status`
+/// and `/metrics`.
+public final class UplinkStatus: Sendable {
+    public struct Snapshot: Sendable {
+        /// `relay.url` as configured.
+        public var url: String
+        /// `starting`, `connected`, `unreachable`, `refused` (the relay answered with a client
+        /// error: not registered, not enrolled, revoked…), `waiting_for_key` (no data key has been
+        /// sealed to this box yet) or `misconfigured`.
+        public var state = "starting"
+        public var lastPush: Date?
+        public var lastPull: Date?
+        public var lastError: String?
+        /// The relay's vector as last heard (each author's newest envelope it stores).
+        public var relayVector: VersionVector?
+        /// This box's sequence the relay acknowledged storing.
+        public var pushedThrough: UInt64?
+        public var pushed = 0
+        public var pulled = 0
+        /// Counts sessions that reached the relay (the backoff starts over after one).
+        public var sessions = 0
+        public var connected: Bool { state == "connected" }
+    }
+
+    private let value: Mutex<Snapshot>
+
+    public init(url: String) { value = Mutex(Snapshot(url: url)) }
+
+    public var current: Snapshot { value.withLock { $0 } }
+
+    func update(_ body: (inout Snapshot) -> Void) { value.withLock { body(&$0) } }
+
+    /// Changesets of this box the relay does not hold yet, and changesets the relay holds that this
+    /// box lacks; nil when not known (never reached the relay).
+    public func pending(ours: VersionVector, site: SiteID) -> (push: UInt64?, pull: UInt64?) {
+        let snapshot = current
+        guard let relay = snapshot.relayVector else { return (nil, nil) }
+        let push = ours[site] > relay[site] ? ours[site] - relay[site] : 0
+        var pull: UInt64 = 0
+        for (author, sequence) in relay.entries where author != site && sequence > ours[author] { pull += sequence - ours[author] }
+        return (push, pull)
+    }
+
+    func statusValue(ours: VersionVector, site: SiteID) -> StatusValue {
+        func time(_ date: Date?) -> StatusValue {
+            date.map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null
+        }
+        let snapshot = current
+        let counts = pending(ours: ours, site: site)
+        return .object([
+            "url": .string(snapshot.url),
+            "state": .string(snapshot.state),
+            "connected": .bool(snapshot.connected),
+            "last_push": time(snapshot.lastPush),
+            "last_pull": time(snapshot.lastPull),
+            "last_error": snapshot.lastError.map { .string($0) } ?? .null,
+            "pending_push": counts.push.map { .integer(Int64($0)) } ?? .null,
+            "pending_pull": counts.pull.map { .integer(Int64($0)) } ?? .null,
+            "pushed": .integer(Int64(snapshot.pushed)),
+            "pulled": .integer(Int64(snapshot.pulled)),
+        ])
+    }
+}
+
+/// `relay.url` split for the HTTP client: only `http://host[:port][/base]` (terminate TLS in
+/// front of the relay, or on the box's side with a local proxy).
+struct RelayEndpoint: Sendable, Equatable, CustomStringConvertible {
+    let host: String
+    let port: Int
+    let basePath: String
+
+    init?(url: String) {
+        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http",
+              let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil,
+              components.user == nil else { return nil }
+        let port = components.port ?? 80
+        guard (1...65535).contains(port) else { return nil }
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.port = port
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        basePath = path
+    }
+
+    var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
+}
+
+/// Signed requests to the relay (docs/relay-protocol.md §4, §5), one connection each.
+struct RelayClient: Sendable {
+    let endpoint: RelayEndpoint
+    let identity: SigningKey
+    let business: BusinessID
+
+    /// A problem answer from the relay (§10).
+    struct Problem: Error, CustomStringConvertible {
+        let status: Int
+        let kind: String
+        let detail: String
+        var description: String { "the relay answered \(status) \(kind): \(detail)" }
+        /// The relay's own trouble (or a limit): retry with backoff, not a refusal.
+        var isTransient: Bool { status >= 500 || status == 429 }
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Sends a request under `/v1/businesses/{business}` and returns the body of a 2xx answer.
+    func send(_ method: HTTPMethod, _ relative: String, query: String = "", json: [UInt8] = [], timeout: TimeAmount = .seconds(30)) async throws -> [UInt8] {
+        let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
+        let methodName = method == .GET ? "GET" : "POST"
+        let signature = RelayRequestSignature.sign(method: methodName, path: path, query: query, body: json, business: business,
+                                                   key: identity, timestamp: Self.now())
+        let http = PeerHTTP(host: endpoint.host, port: endpoint.port)
+        let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: json,
+                                        headers: [("Authorization", signature.headerValue)], timeout: timeout)
+        guard (200..<300).contains(reply.status) else {
+            let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
+            let type = object?["type"] as? String ?? ""
+            throw Problem(status: reply.status, kind: type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown",
+                          detail: object?["detail"] as? String ?? String(reply.text.prefix(200)))
+        }
+        return reply.body
+    }
+
+    func send<Body: Encodable, Reply: Decodable>(_ relative: String, _ body: Body, as: Reply.Type, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
+        let bytes = try await send(.POST, relative, json: Array(try Self.encoder.encode(body)), timeout: timeout)
+        return try Self.decoder.decode(Reply.self, from: Data(bytes))
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    struct CertificateBody: Codable { var certificate: String }
+    struct Ignored: Codable {}
+    struct SealedKeys: Codable { var sealedKeys: [String] }
+    struct SealedKeyBody: Codable { var sealedKey: String }
+    struct Push: Codable { var envelopes: [String] }
+    struct PushResult: Codable { var index: Int; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64? }
+    struct PushReply: Codable { var results: [PushResult] }
+    struct Pull: Codable { var vector: String; var limit: Int; var waitSeconds: Int }
+    struct Compacted: Codable { var author: String; var through: UInt64 }
+    struct PullReply: Codable { var envelopes: [String]; var more: Bool; var available: String; var compacted: [Compacted]? }
+    struct Acknowledgement: Codable { var vector: String }
+}
+
+/// The files the uplink keeps in the data directory: the data keyring (0600), this box's
+/// envelope chain head, and the outbox of sealed envelopes not yet acknowledged by the relay.
+struct UplinkFiles: Sendable {
+    let directory: ReplicaDirectory
+    var keyringPath: String { directory.path + "/relay-keyring" }
+    var chainPath: String { directory.path + "/relay-chain" }
+    var outboxPath: String { directory.path + "/relay-outbox" }
+    static let keyringMagic = Array("EDKR".utf8)
+    static let chainMagic = Array("EDCH".utf8)
+
+    /// The keyring: "EDKR", version 1, then per generation a u32be id and the 32 key bytes.
+    func loadKeyring() throws -> DataKeyring {
+        guard FileManager.default.fileExists(atPath: keyringPath) else { return DataKeyring() }
+        let bytes = try directory.readFile(keyringPath)
+        guard bytes.count >= 5, Array(bytes[0..<4]) == Self.keyringMagic, bytes[4] == 1, (bytes.count - 5) % 36 == 0 else {
+            throw UplinkError("\(keyringPath) is not a data keyring; move it away and let the box fetch its key from the relay again")
+        }
+        var keys: [DataKey] = []
+        var offset = 5
+        while offset < bytes.count {
+            let id = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+            guard id >= 1, let key = DataKey(id: DataKeyID(id), bytes: Array(bytes[(offset + 4)..<(offset + 36)])) else {
+                throw UplinkError("\(keyringPath) holds a key of generation 0")
+            }
+            keys.append(key)
+            offset += 36
+        }
+        return DataKeyring(keys)
+    }
+
+    func save(_ keyring: DataKeyring) throws {
+        var bytes = Self.keyringMagic + [1]
+        for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) {
+            let id = key.id.rawValue
+            bytes += [UInt8(id >> 24 & 0xff), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + key.bytes
+        }
+        try directory.writeSecret(bytes, to: keyringPath)
+    }
+
+    /// The last envelope this box sealed: its sequence and hash ("EDCH", u64be, 32 bytes).
+    func loadChain() throws -> (sequence: UInt64, hash: [UInt8]) {
+        guard FileManager.default.fileExists(atPath: chainPath) else { return (0, RelayEnvelope.noPreviousHash) }
+        let bytes = try directory.readFile(chainPath)
+        guard bytes.count == 44, Array(bytes[0..<4]) == Self.chainMagic else { throw UplinkError("\(chainPath) is not an envelope chain head") }
+        let sequence = bytes[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return (sequence, Array(bytes[12..<44]))
+    }
+
+    func saveChain(sequence: UInt64, hash: [UInt8]) throws {
+        var bytes = Self.chainMagic
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
+        try directory.writeFile(bytes + hash, to: chainPath, mode: 0o600)
+    }
+
+    func outboxFile(_ sequence: UInt64) -> String { outboxPath + "/" + String(format: "%020llu.envelope", sequence) }
+
+    /// The sealed envelopes waiting to be pushed, oldest first.
+    func outbox(limit: Int) throws -> [(sequence: UInt64, envelope: RelayEnvelope)] {
+        guard FileManager.default.fileExists(atPath: outboxPath) else { return [] }
+        let names = try FileManager.default.contentsOfDirectory(atPath: outboxPath).filter { $0.hasSuffix(".envelope") }.sorted().prefix(limit)
+        return try names.compactMap { name in
+            guard let sequence = UInt64(name.dropLast(9)) else { return nil }
+            let envelope = try RelayEnvelope.decode(try directory.readFile(outboxPath + "/" + name), maxBytes: .max)
+            return (sequence, envelope)
+        }
+    }
+
+    func addToOutbox(_ envelope: RelayEnvelope) throws {
+        try FileManager.default.createDirectory(atPath: outboxPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try directory.writeFile(envelope.bytes, to: outboxFile(envelope.sequence), mode: 0o600)
+    }
+
+    func removeFromOutbox(_ sequence: UInt64) { try? FileManager.default.removeItem(atPath: outboxFile(sequence)) }
+}
+
+struct UplinkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Keeps this box in step with the business's other boxes through the relay
+/// (docs/relay-protocol.md §11): enrols the box, obtains the data key, pushes this box's own
+/// changesets as encrypted envelopes (each box pushes its own: only an author can seal), pulls
+/// the others' with long-poll and applies them, and acknowledges what it holds. While the relay is
+/// unreachable it retries with exponential backoff and jitter.
+struct UplinkService: Service {
+    let shop: Shop
+    let files: UplinkFiles
+    let endpoint: RelayEndpoint
+    let status: UplinkStatus
+    let logger: Logger
+    var waitSeconds = 25
+    var batchLimit = 200
+    /// The most bytes of envelopes in one push (the relay takes 16 MiB).
+    var batchBytes = 8 << 20
+
+    var store: ReplicaStore { shop.store }
+
+    func run() async throws {
+        var delay = 1.0
+        var reportedFailure: String?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let sessionsBefore = status.current.sessions
+            do {
+                try await cancelWhenGracefulShutdown { try await session() }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                if status.current.sessions > sessionsBefore { delay = 1 }
+                let reason = "\(error)"
+                let refused = (error as? RelayClient.Problem).map { !$0.isTransient } ?? false
+                let waiting = error is WaitingForKey
+                status.update { snapshot in
+                    snapshot.state = waiting ? "waiting_for_key" : refused ? "refused" : "unreachable"
+                    snapshot.lastError = reason
+                }
+                if reportedFailure != reason {
+                    if refused {
+                        logger.warning("the relay refused this box; retrying later", metadata: ["relay": "\(endpoint)", "reason": "\(reason)"])
+                    } else {
+                        logger.info("relay unavailable; retrying with backoff", metadata: ["relay": "\(endpoint)", "error": "\(reason)"])
+                    }
+                    reportedFailure = reason
+                }
+                // A box waiting for its data key asks again every few seconds; a refusal waits longer.
+                let pause = (waiting ? min(delay, 5) : refused ? max(delay, 30) : delay) * Double.random(in: 0.5...1.5)
+                delay = min(delay * 2, 60)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(pause * 1000))) }
+            }
+        }
+    }
+
+    struct WaitingForKey: Error, CustomStringConvertible {
+        var description: String { "no data key has been sealed to this box at the relay yet (a box that holds it, or the owner's box, seals it)" }
+    }
+
+    /// One connected session: set-up, then push and pull until something fails.
+    private func session() async throws {
+        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business)
+        try await enrol(client)
+        let keyring = try await obtainKey(client)
+        var delivered: Set<String> = []
+        try await distributeKey(client, keyring: keyring, delivered: &delivered)
+        status.update { snapshot in
+            snapshot.state = "connected"
+            snapshot.lastError = nil
+            snapshot.sessions += 1
+        }
+        logger.notice("connected to the relay", metadata: ["relay": "\(endpoint)"])
+        try await acknowledge(client)
+        var skipped = VersionVector()
+        while true {
+            try Task.checkCancellation()
+            try await distributeKey(client, keyring: keyring, delivered: &delivered)
+            try await sealPending(keyring: keyring)
+            try await pushOutbox(client)
+            // Subscribe before looking, so a write in between still ends the long-poll.
+            let changes = shop.changeFeed.changes()
+            let sealedThrough = try files.loadChain().sequence
+            let ownPending = { @Sendable [store] in store.versionVector[store.site] > sealedThrough }
+            let wait = ownPending() ? 0 : waitSeconds
+            // Long-poll, abandoned as soon as this box has something of its own to push.
+            let floor = skipped
+            let pulled: (count: Int, delivered: VersionVector)? = try await withThrowingTaskGroup(of: (count: Int, delivered: VersionVector)?.self) { group in
+                group.addTask { try await pull(client, keyring: keyring, wait: wait, skipped: floor) }
+                if wait > 0 {
+                    group.addTask {
+                        for await _ in changes where ownPending() { return nil }
+                        return nil
+                    }
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            if let pulled {
+                skipped = pulled.delivered
+                if pulled.count > 0 { try await acknowledge(client) }
+            }
+        }
+    }
+
+    /// Enrols this box's certificate (the box may enrol itself, §5.2).
+    private func enrol(_ client: RelayClient) async throws {
+        guard let certificate = store.trustStore.certificates[store.site]?.last else { throw UplinkError("this box has no certificate") }
+        _ = try await client.send("/certificates", RelayClient.CertificateBody(certificate: Data(certificate.encoded).base64EncodedString()),
+                                  as: RelayClient.Ignored.self)
+    }
+
+    /// The keyring in the data directory, completed with what the relay holds sealed to this box.
+    /// With none anywhere, the box that holds the owner key (the first box) creates generation 1;
+    /// any other box waits until a box that holds the key seals it to it.
+    private func obtainKey(_ client: RelayClient) async throws -> DataKeyring {
+        var keyring = try files.loadKeyring()
+        let body = try await client.send(.GET, "/data-keys")
+        let reply = try RelayClient.decoder.decode(RelayClient.SealedKeys.self, from: Data(body))
+        let trust = store.trustStore
+        let now = RelayClient.now()
+        var changed = false
+        for text in reply.sealedKeys {
+            do {
+                guard let bytes = Data(base64Encoded: text) else { throw UplinkError("not base64") }
+                let sealed = try SealedDataKey.decode(Array(bytes))
+                guard sealed.business == store.business else { throw UplinkError("sealed for another business") }
+                // Only the owner or a box this replica trusts may hand it a key (relay-protocol §3.1).
+                guard sealed.sealer == trust.ownerKey || (try? trust.authorKey(for: sealed.sealerSite, at: now)) == sealed.sealer else {
+                    throw UplinkError("sealed by \(sealed.sealerSite), which this box does not trust")
+                }
+                let key = try sealed.open(with: store.identity)
+                if keyring[key.id] == nil {
+                    try keyring.insert(key)
+                    changed = true
+                }
+            } catch {
+                logger.warning("ignoring a sealed data key from the relay", metadata: ["reason": "\(error)"])
+            }
+        }
+        if keyring.current == nil {
+            guard files.directory.hasOwnerKey else { throw WaitingForKey() }
+            let key = keyring.rotate()
+            changed = true
+            logger.notice("created the business's data key", metadata: ["generation": "\(key.id)"])
+        }
+        if changed { try files.save(keyring) }
+        return keyring
+    }
+
+    /// Seals every generation this box holds to itself and to every box it knows (certificates
+    /// replicate), so that a box that joins finds its key at the relay. A box the relay does not
+    /// know yet is tried again on the next round; `delivered` remembers what was uploaded.
+    private func distributeKey(_ client: RelayClient, keyring: DataKeyring, delivered: inout Set<String>) async throws {
+        let trust = store.trustStore
+        let now = RelayClient.now()
+        // The box that holds the owner key seals as the owner: every box trusts the owner's seal,
+        // even one that has not heard of this box yet.
+        let sealer = files.directory.hasOwnerKey ? try files.directory.loadOwnerKey() : store.identity
+        let sealingClient = RelayClient(endpoint: client.endpoint, identity: sealer, business: client.business)
+        for (site, certificates) in trust.certificates.sorted(by: { $0.key < $1.key }) where !trust.isRevoked(site) {
+            guard let certificate = certificates.last(where: { $0.isValid(at: now) && $0.role == "box" }) ?? (site == store.site ? certificates.last : nil) else { continue }
+            for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) where !delivered.contains("\(site.hex)/\(key.id)") {
+                let sealed = try SealedDataKey.seal(key, business: store.business, to: certificate.subjectKey, sealer: sealer)
+                do {
+                    _ = try await sealingClient.send("/data-keys", RelayClient.SealedKeyBody(sealedKey: Data(sealed.bytes).base64EncodedString()),
+                                              as: RelayClient.Ignored.self)
+                    delivered.insert("\(site.hex)/\(key.id)")
+                    if site != store.site { logger.info("sealed the data key to a box at the relay", metadata: ["site": "\(site.hex.prefix(12))", "generation": "\(key.id)"]) }
+                } catch let problem as RelayClient.Problem where !problem.isTransient && site != store.site {
+                    logger.debug("could not seal the data key to a box yet", metadata: ["site": "\(site.hex.prefix(12))", "reason": "\(problem)"])
+                }
+            }
+        }
+    }
+
+    /// Seals this box's changesets that have no envelope yet into the outbox (at most one batch).
+    private func sealPending(keyring: DataKeyring) async throws {
+        guard let dataKey = keyring.current else { return }
+        let store = self.store
+        let files = self.files
+        let limit = batchLimit
+        try await NIOThreadPool.singleton.runIfActive {
+            var (sequence, hash) = try files.loadChain()
+            let newest = store.versionVector[store.site]
+            guard newest > sequence else { return }
+            var sealed = 0
+            while sequence < newest && sealed < limit {
+                guard let bytes = try store.changesetBytes(author: store.site, sequence: sequence + 1) else {
+                    throw UplinkError("this box's changeset \(sequence + 1) is no longer in its log; it cannot be sent to the relay")
+                }
+                let changeset = try SignedChangeset.decode(bytes, limits: .init(maxBytes: .max))
+                let envelope = try RelayEnvelope.seal(changeset, author: store.identity, previousHash: hash, dataKey: dataKey, sealedAt: RelayClient.now())
+                // On disk before the chain head moves, so a crash never seals a sequence twice.
+                try files.addToOutbox(envelope)
+                sequence = envelope.sequence
+                hash = envelope.hash
+                sealed += 1
+            }
+            try files.saveChain(sequence: sequence, hash: hash)
+        }
+    }
+
+    /// Pushes the outbox in bounded batches; what the relay stored (or already had) leaves it.
+    private func pushOutbox(_ client: RelayClient) async throws {
+        while true {
+            var batch = try files.outbox(limit: batchLimit)
+            guard !batch.isEmpty else { return }
+            var bytes = 0
+            batch = Array(batch.prefix { entry in
+                bytes += entry.envelope.bytes.count
+                return bytes <= batchBytes
+            })
+            if batch.isEmpty { batch = Array(try files.outbox(limit: 1)) }
+            let reply = try await client.send("/envelopes", RelayClient.Push(envelopes: batch.map { Data($0.envelope.bytes).base64EncodedString() }),
+                                              as: RelayClient.PushReply.self, timeout: .seconds(120))
+            var accepted = 0
+            var refusal: String?
+            for result in reply.results where batch.indices.contains(result.index) {
+                let sequence = batch[result.index].sequence
+                if result.status == "stored" || result.status == "duplicate" {
+                    files.removeFromOutbox(sequence)
+                    accepted += 1
+                    status.update { $0.pushedThrough = max($0.pushedThrough ?? 0, sequence) }
+                } else if refusal == nil {
+                    refusal = "envelope \(sequence): \(result.reason ?? "refused") \(result.detail ?? "")"
+                }
+            }
+            let pushedThrough = status.current.pushedThrough ?? 0
+            status.update { snapshot in
+                snapshot.pushed += accepted
+                snapshot.lastPush = Date()
+                var entries = snapshot.relayVector?.entries ?? [:]
+                entries[store.site] = max(entries[store.site] ?? 0, pushedThrough)
+                snapshot.relayVector = VersionVector(entries)
+            }
+            if accepted > 0 { logger.info("pushed changesets to the relay", metadata: ["count": "\(accepted)"]) }
+            if let refusal { throw UplinkError("the relay refused \(refusal)") }
+        }
+    }
+
+    /// One pull (long-poll when `wait` > 0): opens the envelopes, applies their changesets.
+    /// - Returns: how many envelopes arrived, and the newest envelope seen per author (those that
+    ///   could not be opened are not asked for again in this session).
+    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector) async throws -> (count: Int, delivered: VersionVector) {
+        var entries = store.versionVector.entries
+        for (author, sequence) in skipped.entries where sequence > entries[author] ?? 0 { entries[author] = sequence }
+        let vector = VersionVector(entries)
+        let reply = try await client.send("/pull", RelayClient.Pull(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait),
+                                          as: RelayClient.PullReply.self, timeout: .seconds(Int64(wait) + 30))
+        let available = Data(base64Encoded: reply.available).flatMap { try? VersionVector.decode(Array($0)) }
+        var batch: [[UInt8]] = []
+        var delivered = skipped.entries
+        let trust = store.trustStore
+        for text in reply.envelopes {
+            do {
+                guard let bytes = Data(base64Encoded: text) else { throw UplinkError("an envelope is not base64") }
+                let envelope = try RelayEnvelope.decode(Array(bytes), maxBytes: .max)
+                guard envelope.business == store.business else { throw UplinkError("an envelope of another business") }
+                delivered[envelope.author] = max(delivered[envelope.author] ?? 0, envelope.sequence)
+                let changeset: SignedChangeset
+                if let key = try? trust.authorKey(for: envelope.author, at: envelope.sealedAt) {
+                    changeset = try envelope.openChangeset(authorKey: key, keyring: keyring)
+                } else {
+                    // An author this box has not heard of yet (its certificate arrives in its
+                    // changesets): the data key authenticates the payload, and applying it checks
+                    // the changeset's own signature against the author's certificate.
+                    let payload = try envelope.open(with: keyring)
+                    changeset = try SignedChangeset.decode(payload, limits: .standard)
+                    guard changeset.changeset.business == envelope.business, changeset.changeset.author == envelope.author,
+                          changeset.changeset.sequence == envelope.sequence else {
+                        throw UplinkError("the changeset inside names another author or sequence than its envelope")
+                    }
+                }
+                batch.append(changeset.bytes)
+            } catch {
+                logger.warning("ignoring an envelope from the relay", metadata: ["reason": "\(error)"])
+            }
+        }
+        if !batch.isEmpty {
+            let shop = self.shop
+            let changesets = batch
+            let report = try await NIOThreadPool.singleton.runIfActive { try shop.apply(changesets) }
+            for rejection in report.rejected { logger.warning("refused a changeset from the relay", metadata: ["reason": "\(rejection)"]) }
+            if !report.applied.isEmpty { logger.info("applied changesets from the relay", metadata: ["count": "\(report.applied.count)"]) }
+        }
+        for compacted in reply.compacted ?? [] where compacted.through > store.versionVector.entries.first(where: { $0.key.hex == compacted.author })?.value ?? 0 {
+            logger.warning("the relay compacted changesets this box lacks; it needs a snapshot from another box",
+                           metadata: ["author": "\(compacted.author.prefix(12))", "through": "\(compacted.through)"])
+        }
+        status.update { snapshot in
+            snapshot.lastPull = Date()
+            snapshot.pulled += reply.envelopes.count
+            if let available { snapshot.relayVector = available }
+        }
+        return (reply.envelopes.count, VersionVector(delivered))
+    }
+
+    /// Tells the relay what this box holds (so it can compact what every box has).
+    private func acknowledge(_ client: RelayClient) async throws {
+        _ = try await client.send("/acknowledgements", RelayClient.Acknowledgement(vector: Data(store.versionVector.encode()).base64EncodedString()),
+                                  as: RelayClient.Ignored.self)
+    }
+}

@@ -1,0 +1,275 @@
+import Domain
+import Foundation
+import Logging
+import Prometheus
+import Relay
+import Replication
+import Testing
+@testable import EdgeNodeApp
+
+/// A relay in this process on 127.0.0.1 over real HTTP, which a test can stop ("the internet is
+/// down") and start again on the same port and storage.
+final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
+    let makeStorage: @Sendable () throws -> Storage
+    private(set) var port = 0
+    private var task: Task<Void, any Error>?
+
+    init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
+
+    func start() async throws {
+        let storage = try makeStorage()
+        var configuration = RelayConfiguration()
+        configuration.bind = "127.0.0.1"
+        configuration.port = port
+        configuration.housekeepingInterval = .seconds(3600)
+        configuration.shutdownGraceSeconds = 2
+        let core = RelayCore(storage: storage, logger: UplinkTests.logger)
+        let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
+        task = Task { try await runtime.run(handleSignals: false) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while runtime.port == 0 {
+            guard ContinuousClock.now < deadline else { throw UplinkError("the relay did not start") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await storage.migrate()
+        port = runtime.port
+    }
+
+    func stop() async {
+        task?.cancel()
+        _ = await task?.result
+        task = nil
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Registers the business of `owner` (unsigned request with a proof of possession, §5.1).
+    func register(owner: SigningKey) async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body: [String: Any] = ["owner_key": owner.publicKey.hex, "timestamp": now,
+                                   "signature": RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString]
+        let reply = try await PeerHTTP(host: "127.0.0.1", port: port).post("/v1/businesses", body: Array(try JSONSerialization.data(withJSONObject: body)),
+                                                                          timeout: .seconds(30))
+        try #require(reply.status == 201 || reply.status == 200, "\(reply.text)")
+    }
+}
+
+@Suite("Uplink to the relay (loopback)", .serialized)
+struct UplinkTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "uplink-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static let clientName = "Гульнара Жумабаева"
+    static let clientPhone = "+77015550142"
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["EDGENODE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// Waits until `condition` holds; fails (never asserts on how long it took) after a generous deadline.
+    static func eventually(_ what: String, seconds: Int = 120, _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while try !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("never happened: \(what)")
+                throw UplinkError("never happened: \(what)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Two boxes of one business, configured to sync through the relay only.
+    struct Boxes {
+        let a: EdgeNodeRuntime
+        let b: EdgeNodeRuntime
+        let branch: BranchID
+        let owner: SigningKey
+    }
+
+    static func makeBoxes(root: String, relayURL: String) throws -> Boxes {
+        let aDirectory = ReplicaDirectory(path: root + "/a")
+        let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
+            .run(in: aDirectory, logger: logger)
+        let bDirectory = try PeerSyncTests.joinSecondBox(aDirectory, at: root + "/b")
+        // The owner issued B's certificate on A: A knows B (and will seal the data key to it).
+        let bCertificate = try Certificate.decode(try bDirectory.readFile(bDirectory.certificatePath))
+        do {
+            let store = try aDirectory.openStore(logger: logger)
+            try store.record(certificate: bCertificate)
+            try store.checkpoint()
+        }
+        func runtime(_ directory: ReplicaDirectory) throws -> EdgeNodeRuntime {
+            var configuration = NodeConfiguration()
+            configuration.dataDirectory = directory.path
+            configuration.http.bind = "127.0.0.1"
+            configuration.http.port = 0
+            configuration.discovery.enabled = false
+            configuration.sync.lan = false
+            configuration.relay.url = relayURL
+            configuration.relay.pullWaitSeconds = 5
+            return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
+        }
+        return Boxes(a: try runtime(aDirectory), b: try runtime(bDirectory), branch: result.branchID, owner: try aDirectory.loadOwnerKey())
+    }
+
+    static func converged(_ boxes: Boxes) throws -> Bool {
+        guard boxes.a.store.versionVector == boxes.b.store.versionVector else { return false }
+        return try boxes.a.store.canonicalDump(includeClocks: false) == boxes.b.store.canonicalDump(includeClocks: false)
+    }
+
+    /// The scenario: converge through the relay, lose the relay while both boxes write, get it back, converge.
+    static func scenario<Storage: RelayStorage>(root: String, relay: InProcessRelay<Storage>) async throws {
+        try await relay.start()
+        let boxes = try makeBoxes(root: root, relayURL: relay.url)
+        try await relay.register(owner: boxes.owner)
+        let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
+        defer { servers.forEach { $0.cancel() } }
+
+        _ = try boxes.a.shop.createClient(ClientDraft(name: clientName, phone: clientPhone), branch: boxes.branch)
+        for index in 0..<5 { _ = try boxes.a.shop.createClient(ClientDraft(name: "A \(index)"), branch: boxes.branch) }
+        try await eventually("B receives A's business through the relay") { try converged(boxes) }
+        for index in 0..<4 { _ = try boxes.b.shop.createClient(ClientDraft(name: "B \(index)"), branch: boxes.branch) }
+        try await eventually("both boxes converge through the relay") { try converged(boxes) }
+        #expect(try boxes.b.shop.searchClients("Гульнара").count == 1)
+        #expect(try boxes.a.shop.searchClients("B ").filter { $0.name.hasPrefix("B ") }.count == 4)
+        try await eventually("A's uplink reports it is connected with nothing pending") {
+            let pending = boxes.a.uplink?.pending(ours: boxes.a.store.versionVector, site: boxes.a.store.site)
+            return boxes.a.uplink?.current.connected == true && pending?.push == 0
+        }
+        let status = try NodeStatus.document(store: boxes.a.store, shop: boxes.a.shop, dataDirectory: root + "/a", startedAt: nil, uplink: boxes.a.uplink)
+        guard case .object(let uplink)? = status["uplink"] else { Issue.record("no uplink in the status document"); return }
+        #expect(uplink["url"] == .string(relay.url))
+        #expect(uplink["connected"] == .bool(true))
+        #expect(uplink["last_push"] != .null && uplink["last_pull"] != .null)
+
+        // A stylist and a service, made on the home box (A) and known to both.
+        let shop = boxes.a.shop
+        let anna = StaffID.generate(at: shop.now)
+        try shop.save(StaffMember(id: anna, branchID: boxes.branch, name: "Anna", schedule: .every(Weekday.allCases, [WallInterval("00:00", "24:00")!]),
+                                  breaks: WeeklyHours()))
+        let cut = OfferingID.generate(at: shop.now)
+        try shop.save(Offering(id: cut, branchID: boxes.branch, names: ["en": "Cut"], durationMinutes: 60, price: Money(amountMinor: 5000, currency: "KZT"),
+                               bufferBeforeMinutes: 0, bufferAfterMinutes: 0, slotStepMinutes: 15, capacity: 1, resources: []))
+        try shop.assign(StaffOffering(staffID: anna, offeringID: cut))
+        try await eventually("the stylist reaches B") { try converged(boxes) }
+
+        // The internet goes down; both branches keep working.
+        await relay.stop()
+        for index in 0..<7 { _ = try boxes.a.shop.createClient(ClientDraft(name: "A offline \(index)"), branch: boxes.branch) }
+        for index in 0..<6 { _ = try boxes.b.shop.createClient(ClientDraft(name: "B offline \(index)"), branch: boxes.branch) }
+        try await eventually("the uplinks notice the relay is gone") {
+            boxes.a.uplink?.current.connected == false && boxes.b.uplink?.current.connected == false
+        }
+        // Both branches book Anna for the same hour, a week ahead.
+        // 12:00 in Atyrau (UTC+5) on the first day from a week ahead that the branch is open.
+        let day = Int64(86_400_000)
+        var booked: (Instant, Booking)?
+        for offset in Int64(7)..<Int64(15) where booked == nil {
+            let start = Instant(milliseconds: (shop.now.milliseconds / day + offset) * day + 7 * 3_600_000)
+            booked = (try? boxes.a.shop.book(BookingRequest(branchID: boxes.branch, parts: [VisitPart(offeringID: cut, staffID: anna)], start: start,
+                                                             guest: Guest(name: "Walk-in")))).map { (start, $0) }
+        }
+        let (start, desk) = try #require(booked, "no bookable day at 12:00 in the next two weeks")
+        let phone = try boxes.b.shop.book(BookingRequest(branchID: boxes.branch, parts: [VisitPart(offeringID: cut, staffID: anna)],
+                                                         start: start.adding(minutes: 30), guest: Guest(name: "Phone")))
+        #expect(try !converged(boxes))
+        let pendingOffline = try #require(boxes.a.uplink?.pending(ours: boxes.a.store.versionVector, site: boxes.a.store.site).push)
+        #expect(pendingOffline >= 7)
+        // The internet is back: the same relay, the same storage.
+        try await relay.start()
+        try await eventually("both boxes converge after the relay returns") { try converged(boxes) }
+        try await eventually("the home box decided B's overlapping booking and both agree") {
+            try boxes.a.shop.appointment(phone.appointment.id).status != .requested && converged(boxes)
+        }
+        #expect(try boxes.a.shop.appointment(desk.appointment.id).status == boxes.b.shop.appointment(desk.appointment.id).status)
+        #expect(try boxes.a.shop.appointment(phone.appointment.id).status == boxes.b.shop.appointment(phone.appointment.id).status)
+        // The home box (A) kept its own booking and refused the overlapping request made at B.
+        #expect(try boxes.b.shop.appointment(phone.appointment.id).status == .rejected)
+        #expect(try boxes.b.shop.appointment(desk.appointment.id).status == .confirmed)
+        #expect(try boxes.a.shop.conflicts() == boxes.b.shop.conflicts())
+        #expect(try boxes.a.shop.searchClients("B offline").count == 6)
+        #expect(try boxes.b.shop.searchClients("A offline").count == 7)
+        await relay.stop()
+    }
+
+    @Test("two boxes converge through a relay (SQLite) only, also after it was down while both kept writing; the relay's files never hold a client's name")
+    func convergeThroughSQLiteRelay() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-uplink-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/relay", withIntermediateDirectories: true)
+        let relay = InProcessRelay { try SQLiteRelayStorage(path: root + "/relay/relay.sqlite", logger: Self.logger) }
+        try await Self.scenario(root: root, relay: relay)
+        // Nothing of what was booked through the boxes is readable at the relay.
+        var scanned = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: root + "/relay") {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: root + "/relay/" + file))
+            scanned += bytes.count
+            for needle in [Self.clientName, Self.clientPhone, "B offline"] {
+                #expect(bytes.range(of: Data(needle.utf8)) == nil, "found \(needle) in the relay's \(file)")
+            }
+        }
+        #expect(scanned > 0)
+        // The box's keyring is private.
+        let attributes = try FileManager.default.attributesOfItem(atPath: root + "/a/relay-keyring")
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0)
+    }
+
+    @Test("the same through a relay over PostgreSQL", .enabled(if: UplinkTests.postgresURL != nil))
+    func convergeThroughPostgresRelay() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-uplink-pg-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let url = try #require(Self.postgresURL)
+        let relay = InProcessRelay { PostgresRelayStorage(configuration: try PostgresRelayStorage.configuration(url: url), logger: Self.logger) }
+        try await Self.scenario(root: root, relay: relay)
+    }
+
+    @Test("an envelope the boxes cannot open (another key, garbage inside) is skipped: nothing applied, sync goes on")
+    func unreadableEnvelopeIsSkipped() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-uplink-bad-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/relay", withIntermediateDirectories: true)
+        let relay = InProcessRelay { try SQLiteRelayStorage(path: root + "/relay/relay.sqlite", logger: Self.logger) }
+        try await relay.start()
+        let boxes = try Self.makeBoxes(root: root, relayURL: relay.url)
+        try await relay.register(owner: boxes.owner)
+        let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
+        defer { servers.forEach { $0.cancel() } }
+        try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }
+
+        // A third box of the business, enrolled by the owner, pushes an envelope sealed with a key
+        // of its own around bytes that are no changeset.
+        let endpoint = try #require(RelayEndpoint(url: relay.url))
+        let business = boxes.a.store.business
+        let intruderKey = SigningKey.generate()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let certificate = try Certificate.issue(by: boxes.owner, for: intruderKey.publicKey, role: "box", branch: "x", notBefore: now - 60_000, notAfter: now + 86_400_000)
+        _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
+            .send("/certificates", RelayClient.CertificateBody(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+        let envelope = try RelayEnvelope.seal(Array("not a changeset".utf8), business: business, author: intruderKey, sequence: 1,
+                                              previousHash: RelayEnvelope.noPreviousHash, dataKey: DataKey.generate(id: DataKeyID(1)), sealedAt: now)
+        let pushed = try await RelayClient(endpoint: endpoint, identity: intruderKey, business: business)
+            .send("/envelopes", RelayClient.Push(envelopes: [Data(envelope.bytes).base64EncodedString()]), as: RelayClient.PushReply.self)
+        #expect(pushed.results.map(\.status) == ["stored"])
+
+        // Both boxes keep syncing; neither applies anything of the intruder's.
+        for index in 0..<3 { _ = try boxes.a.shop.createClient(ClientDraft(name: "After \(index)"), branch: boxes.branch) }
+        try await Self.eventually("B receives A's later writes") { try boxes.b.shop.searchClients("After").count == 3 && Self.converged(boxes) }
+        let intruder = certificate.subjectSite
+        #expect(boxes.a.store.versionVector[intruder] == 0 && boxes.b.store.versionVector[intruder] == 0)
+        try await Self.eventually("both uplinks pulled past it and stay connected") {
+            [boxes.a, boxes.b].allSatisfy { $0.uplink?.current.connected == true && ($0.uplink?.current.pulled ?? 0) > 0 }
+        }
+        await relay.stop()
+    }
+
+    @Test("relay.url: empty is off; anything but http://host[:port][/path] is refused")
+    func relayURLSetting() throws {
+        #expect(RelayEndpoint(url: "http://relay.example:8480/base/") == RelayEndpoint(url: "http://relay.example:8480/base"))
+        #expect(RelayEndpoint(url: "http://[::1]:8480")?.host == "::1")
+        #expect(RelayEndpoint(url: "http://relay.example")?.port == 80)
+        for bad in ["https://relay.example", "relay.example:8480", "http://", "ftp://x", "http://x:0", "http://x/?a=b"] {
+            #expect(RelayEndpoint(url: bad) == nil, "\(bad)")
+        }
+    }
+}

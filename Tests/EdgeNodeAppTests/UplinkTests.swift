@@ -4,6 +4,7 @@ import Logging
 import Prometheus
 import Relay
 import Replication
+import Synchronization
 import Testing
 @testable import EdgeNodeApp
 
@@ -17,22 +18,46 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
 
     func start() async throws {
-        let storage = try makeStorage()
-        var configuration = RelayConfiguration()
-        configuration.bind = "127.0.0.1"
-        configuration.port = port
-        configuration.housekeepingInterval = .seconds(3600)
-        configuration.shutdownGraceSeconds = 2
-        let core = RelayCore(storage: storage, logger: UplinkTests.logger)
-        let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
-        task = Task { try await runtime.run(handleSignals: false) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while runtime.port == 0 {
-            guard ContinuousClock.now < deadline else { throw UplinkError("the relay did not start") }
-            try await Task.sleep(for: .milliseconds(10))
+        // The port is picked below Linux's ephemeral range (32768–60999), so that while the relay
+        // is down no other test's outgoing connection can take it as its source port and the
+        // restart can bind it again. A first start tries other ports if one is taken.
+        let restart = port != 0
+        var lastError = "no attempt"
+        for _ in 0..<20 {
+            let storage = try makeStorage()
+            var configuration = RelayConfiguration()
+            configuration.bind = "127.0.0.1"
+            configuration.port = restart ? port : Int.random(in: 20_000..<32_000)
+            configuration.housekeepingInterval = .seconds(3600)
+            configuration.shutdownGraceSeconds = 2
+            let core = RelayCore(storage: storage, logger: UplinkTests.logger)
+            let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
+            let outcome = Mutex<String?>(nil)
+            task = Task {
+                do {
+                    try await runtime.run(handleSignals: false)
+                    outcome.withLock { $0 = "stopped" }
+                } catch {
+                    outcome.withLock { $0 = "\(error)" }
+                    throw error
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while runtime.port == 0, outcome.withLock({ $0 }) == nil {
+                guard ContinuousClock.now < deadline else { throw UplinkError("the relay did not start within 60 s") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            if runtime.port != 0 {
+                try await storage.migrate()
+                port = runtime.port
+                return
+            }
+            _ = await task?.result
+            lastError = outcome.withLock { $0 } ?? "unknown"
+            task = nil
+            try await Task.sleep(for: .milliseconds(250))
         }
-        try await storage.migrate()
-        port = runtime.port
+        throw UplinkError("the relay did not start: \(lastError)")
     }
 
     func stop() async {

@@ -1,5 +1,5 @@
 /// What a box announces about itself on the LAN (DNS-SD over mDNS).
-public struct Announcement: Sendable, Hashable {
+public struct Announcement: Sendable {
     /// The instance name people see, e.g. the branch name. At most 63 bytes of UTF-8 are used;
     /// Avahi makes it unique on collision ("Main branch #2").
     public var name: String
@@ -12,16 +12,6 @@ public struct Announcement: Sendable, Hashable {
         self.name = name
         self.port = port
         self.txt = txt
-    }
-
-    public static func == (lhs: Announcement, rhs: Announcement) -> Bool {
-        lhs.name == rhs.name && lhs.port == rhs.port && lhs.txt.map { "\($0.key)=\($0.value)" } == rhs.txt.map { "\($0.key)=\($0.value)" }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(name)
-        hasher.combine(port)
-        for entry in txt { hasher.combine("\(entry.key)=\(entry.value)") }
     }
 
     /// `name` cut to a whole number of characters within the 63 bytes of a DNS label.

@@ -157,8 +157,9 @@ struct LANService: Service {
         runtime.discovery.current = discovery
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await service.run() }
-            // A box that joined knows its branch's name only once it synced: follow renames.
-            if let discovery {
+            // A box that joined knows its branch's name only once it synced, and an owner may rename
+            // the branch: follow it (unless discovery.name fixes the name).
+            if let discovery, configuration.discovery.name.isEmpty {
                 group.addTask {
                     for await _ in shop.changeFeed.changes().cancelOnGracefulShutdown() {
                         let name = instanceName()

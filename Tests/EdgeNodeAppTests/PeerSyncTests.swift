@@ -41,12 +41,7 @@ struct PeerSyncTests {
         let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
             .run(in: firstDirectory, logger: Self.logger)
         let secondDirectory = try Self.joinSecondBox(firstDirectory, at: root + "/b")
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = firstDirectory.path
-        configuration.http.bind = "127.0.0.1"
-        configuration.http.port = 0
-        configuration.discovery.enabled = false
-        let first = try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
+        let first = try Self.runtime(firstDirectory)
         let secondStore = try secondDirectory.openStore(logger: Self.logger)
         let second = try Shop(store: secondStore, logger: Self.logger)
         // Edited apart: clients on both.
@@ -93,17 +88,8 @@ struct PeerSyncTests {
             .run(in: aDirectory, logger: Self.logger)
         let bDirectory = try Self.joinSecondBox(aDirectory, at: root + "/b")
         let cDirectory = try Self.joinSecondBox(aDirectory, at: root + "/c")
-        func runtime(_ directory: ReplicaDirectory) throws -> EdgeNodeRuntime {
-            var configuration = NodeConfiguration()
-            configuration.dataDirectory = directory.path
-            configuration.http.bind = "127.0.0.1"
-            configuration.http.port = 0
-            configuration.discovery.enabled = false
-            configuration.sync.lan = false
-            return try EdgeNodeRuntime(configuration: configuration, logger: Self.logger, registry: PrometheusCollectorRegistry())
-        }
-        let a = try runtime(aDirectory)
-        let b = try runtime(bDirectory)
+        let a = try Self.runtime(aDirectory)
+        let b = try Self.runtime(bDirectory)
         let c = try Shop(store: try cDirectory.openStore(logger: Self.logger), logger: Self.logger)
         let servers = [Task { try await a.run() }, Task { try await b.run() }]
         defer { servers.forEach { $0.cancel() } }
@@ -134,6 +120,7 @@ struct PeerSyncTests {
         #expect(try a.shop.searchClients("C").filter { $0.name.hasPrefix("C ") }.count == 9)
     }
 
+    /// A box served on 127.0.0.1 (any port), never announced over mDNS, syncing only with `peers`.
     static func runtime(_ directory: ReplicaDirectory, peers: [String] = []) throws -> EdgeNodeRuntime {
         var configuration = NodeConfiguration()
         configuration.dataDirectory = directory.path
@@ -192,6 +179,10 @@ struct PeerSyncTests {
         })
         // b saw a as an inbound peer.
         #expect(b.peers.all.contains { $0.source == "inbound" && $0.site == a.store.site })
+        // Stop a (whose worker keeps connecting to b) before b, so b never tears down its server
+        // under a connection that is just arriving.
+        aServer.cancel()
+        _ = await aServer.result
     }
 
     @Test("a revoked box is refused at the handshake, and forged or tampered changesets from an authenticated peer are refused with a reason; nothing is applied")

@@ -54,4 +54,30 @@ fi
 source scripts/start-test-postgres.sh
 
 swift build --build-tests
-swift test
+
+# A hang must fail the run with a diagnosis instead of using up CI's time: after
+# EDGENODE_TEST_TIMEOUT_SECONDS (default 2400; the suite takes a few minutes), print where every
+# thread of the test process is (with gdb, when installed) and stop it. The tests run in a session
+# of their own, so that everything they started (daemons, avahi-daemon, D-Bus) is stopped with them.
+limit_seconds="${EDGENODE_TEST_TIMEOUT_SECONDS:-2400}"
+setsid swift test &
+test_session=$!
+stop_tests() { pkill -KILL -s "$test_session" 2>/dev/null || true; }
+trap 'stop_tests; exit 130' INT TERM
+(
+    sleep "$limit_seconds"
+    echo "scripts/test.sh: the tests did not finish within ${limit_seconds} s; stopping them." >&2
+    for pid in $(pgrep -s "$test_session" -f 'PackageTests\.xctest' || true); do
+        if command -v gdb >/dev/null 2>&1; then
+            echo "--- threads of test process $pid ---" >&2
+            gdb -p "$pid" -batch -ex 'thread apply all bt 20' 2>/dev/null | grep -E '^(Thread|#)' >&2 || true
+        fi
+    done
+    pkill -KILL -s "$test_session" || true
+) &
+watchdog_pid=$!
+status=0
+wait "$test_session" || status=$?
+pkill -P "$watchdog_pid" sleep 2>/dev/null || true
+kill "$watchdog_pid" 2>/dev/null || true
+exit "$status"

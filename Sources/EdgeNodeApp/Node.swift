@@ -131,7 +131,7 @@ struct LANService: Service {
             return
         }
         while runtime.port == 0 {
-            guard !Task.isShuttingDownGracefully else { return }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
         let store = runtime.store
@@ -219,7 +219,9 @@ struct HousekeepingService: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Also on cancellation: `try?` swallows the sleep's CancellationError, so a loop that
+        // watched only for graceful shutdown would spin and never let the service group end.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let expired = try shop.expireHolds()
                 if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }
@@ -245,7 +247,7 @@ struct WatchdogService: Service {
             return
         }
         logger.info("systemd watchdog enabled", metadata: ["interval": "\(interval)"])
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? notifier.notify("WATCHDOG=1")
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
         }

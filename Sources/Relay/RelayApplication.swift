@@ -211,7 +211,7 @@ struct RelayHousekeepingService<Storage: RelayStorage>: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
             do { try await core.housekeeping() } catch {
@@ -231,7 +231,7 @@ struct RelayWatchdogService: Service {
             try? await gracefulShutdown()
             return
         }
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? notifier.notify("WATCHDOG=1")
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
         }

@@ -58,9 +58,10 @@ swift build --build-tests
 # A hang must fail the run with a diagnosis instead of using up CI's time: after
 # EDGENODE_TEST_TIMEOUT_SECONDS (default 2400; the suite takes a few minutes), print where every
 # thread of the test process is (with gdb, when installed) and stop it. The tests run in a session
-# of their own, so that everything they started (daemons, avahi-daemon, D-Bus) is stopped with them.
+# of their own, so that everything they started (daemons, avahi-daemon, D-Bus) is stopped with them,
+# and write their lines as they happen (so a log cut short still shows what was running).
 limit_seconds="${EDGENODE_TEST_TIMEOUT_SECONDS:-2400}"
-setsid swift test &
+setsid stdbuf -oL -eL swift test &
 test_session=$!
 stop_tests() { pkill -KILL -s "$test_session" 2>/dev/null || true; }
 trap 'stop_tests; exit 130' INT TERM

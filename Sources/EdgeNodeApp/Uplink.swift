@@ -16,7 +16,8 @@ public final class UplinkStatus: Sendable {
         /// `relay.url` as configured.
         public var url: String
         /// `starting`, `connected`, `unreachable`, `refused` (the relay answered with a client
-        /// error: not registered, not enrolled, revoked…), `waiting_for_key` (no data key has been
+        /// error: revoked, not valid…), `not_registered` (the owner's box has not registered the
+        /// business, or this box is not enrolled, yet), `waiting_for_key` (no data key has been
         /// sealed to this box yet) or `misconfigured`.
         public var state = "starting"
         public var lastPush: Date?
@@ -123,13 +124,27 @@ struct RelayClient: Sendable {
         let http = PeerHTTP(host: endpoint.host, port: endpoint.port)
         let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: json,
                                         headers: [("Authorization", signature.headerValue)], timeout: timeout)
-        guard (200..<300).contains(reply.status) else {
-            let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
-            let type = object?["type"] as? String ?? ""
-            throw Problem(status: reply.status, kind: type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown",
-                          detail: object?["detail"] as? String ?? String(reply.text.prefix(200)))
-        }
+        guard (200..<300).contains(reply.status) else { throw Self.problem(from: reply) }
         return reply.body
+    }
+
+    /// Registers the business of `owner` (§5.1: unsigned, with a proof of possession of the
+    /// owner key); registering again is harmless. Returns whether it was new.
+    static func register(at endpoint: RelayEndpoint, owner: SigningKey) async throws -> Bool {
+        let now = Self.now()
+        let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
+                                signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
+        let reply = try await PeerHTTP(host: endpoint.host, port: endpoint.port)
+            .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
+        guard reply.status == 200 || reply.status == 201 else { throw problem(from: reply) }
+        return reply.status == 201
+    }
+
+    static func problem(from reply: PeerHTTP.Reply) -> Problem {
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
+        let type = object?["type"] as? String ?? ""
+        return Problem(status: reply.status, kind: type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown",
+                       detail: object?["detail"] as? String ?? String(reply.text.prefix(200)))
     }
 
     func send<Body: Encodable, Reply: Decodable>(_ relative: String, _ body: Body, as: Reply.Type, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
@@ -148,6 +163,7 @@ struct RelayClient: Sendable {
         return decoder
     }
 
+    struct Registration: Codable { var ownerKey: String; var timestamp: Int64; var signature: String }
     struct CertificateBody: Codable { var certificate: String }
     struct Ignored: Codable {}
     struct SealedKeys: Codable { var sealedKeys: [String] }
@@ -270,10 +286,14 @@ struct UplinkService: Service {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 if status.current.sessions > sessionsBefore { delay = 1 }
                 let reason = "\(error)"
-                let refused = (error as? RelayClient.Problem).map { !$0.isTransient } ?? false
-                let waiting = error is WaitingForKey
+                let problem = error as? RelayClient.Problem
+                // Not registered (or this box not enrolled) yet: the owner's box registers the
+                // business when it first reaches the relay, so ask again soon, as for the key.
+                let unregistered = problem?.kind == "unknown_principal"
+                let refused = !unregistered && (problem.map { !$0.isTransient } ?? false)
+                let waiting = error is WaitingForKey || unregistered
                 status.update { snapshot in
-                    snapshot.state = waiting ? "waiting_for_key" : refused ? "refused" : "unreachable"
+                    snapshot.state = unregistered ? "not_registered" : error is WaitingForKey ? "waiting_for_key" : refused ? "refused" : "unreachable"
                     snapshot.lastError = reason
                 }
                 if reportedFailure != reason {
@@ -284,7 +304,8 @@ struct UplinkService: Service {
                     }
                     reportedFailure = reason
                 }
-                // A box waiting for its data key asks again every few seconds; a refusal waits longer.
+                // A box waiting for its data key or for its business to be registered asks again every
+                // few seconds; a refusal waits longer.
                 let pause = (waiting ? min(delay, 5) : refused ? max(delay, 30) : delay) * Double.random(in: 0.5...1.5)
                 delay = min(delay * 2, 60)
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(pause * 1000))) }
@@ -299,6 +320,11 @@ struct UplinkService: Service {
     /// One connected session: set-up, then push and pull until something fails.
     private func session() async throws {
         let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business)
+        // The box that holds the owner key registers the business (§5.1), so a new business
+        // needs no step of its own at the relay; every other box waits until that has happened.
+        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey()) {
+            logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
+        }
         try await enrol(client)
         let keyring = try await obtainKey(client)
         var delivered: Set<String> = []

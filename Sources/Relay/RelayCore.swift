@@ -361,6 +361,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
                 metrics.pull(woken: waited && !result.envelopes.isEmpty)
                 return result
             }
+            if !waited { logger.debug("pull waiting for envelopes", metadata: ["relay.business": "\(business.hex)"]) }
             waited = true
             await notifier.wait(for: business, after: generation, timeout: storage.isShared ? min(deadline - now, limits.pollInterval) : deadline - now)
             // Shutting down: answer with what there is (nothing), so the box simply asks again

@@ -67,16 +67,6 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
-
-    /// Registers the business of `owner` (unsigned request with a proof of possession, §5.1).
-    func register(owner: SigningKey) async throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let body: [String: Any] = ["owner_key": owner.publicKey.hex, "timestamp": now,
-                                   "signature": RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString]
-        let reply = try await PeerHTTP(host: "127.0.0.1", port: port).post("/v1/businesses", body: Array(try JSONSerialization.data(withJSONObject: body)),
-                                                                          timeout: .seconds(30))
-        try #require(reply.status == 201 || reply.status == 200, "\(reply.text)")
-    }
 }
 
 @Suite("Uplink to the relay (loopback)", .serialized)
@@ -146,8 +136,8 @@ struct UplinkTests {
     /// The scenario: converge through the relay, lose the relay while both boxes write, get it back, converge.
     static func scenario<Storage: RelayStorage>(root: String, relay: InProcessRelay<Storage>) async throws {
         try await relay.start()
+        // Nobody registers the business at the relay: the owner's box (A) does it by itself.
         let boxes = try makeBoxes(root: root, relayURL: relay.url)
-        try await relay.register(owner: boxes.owner)
         let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
         defer { servers.forEach { $0.cancel() } }
 
@@ -257,7 +247,6 @@ struct UplinkTests {
         let relay = InProcessRelay { try SQLiteRelayStorage(path: root + "/relay/relay.sqlite", logger: Self.logger) }
         try await relay.start()
         let boxes = try Self.makeBoxes(root: root, relayURL: relay.url)
-        try await relay.register(owner: boxes.owner)
         let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
         defer { servers.forEach { $0.cancel() } }
         try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }

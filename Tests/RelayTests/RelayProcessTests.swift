@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -23,7 +24,7 @@ struct RelayProcessTests {
         let directory = temporaryDirectory() + "/data"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0"]
+        process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0", "--log-level", "debug"]
             + (kind == .postgres ? ["--storage", try #require(StorageKind.postgresURL)] : [])
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "EDGENODE_RELAY_STORAGE")
@@ -34,17 +35,26 @@ struct RelayProcessTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
+        // Everything the relay logs, read as it comes.
+        let log = LogBuffer()
+        let reader = output.fileHandleForReading
+        Thread {
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                log.append(chunk)
+            }
+            log.close()
+        }.start()
         // The listening line carries the port: "... relay.port=NNNNN ...".
         let port: Int = try await withTimeout(60, "the relay announcing its port") {
-            var seen = Data()
             while true {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening: \(String(decoding: seen, as: UTF8.self))") }
-                seen.append(chunk)
-                let text = String(decoding: seen, as: UTF8.self)
+                let (text, closed) = log.contents
                 if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
                     return Int(text[range].dropFirst("relay.port=".count))!
                 }
+                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
+                try await Task.sleep(for: .milliseconds(20))
             }
         }
         let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
@@ -57,7 +67,11 @@ struct RelayProcessTests {
         let box = business.box()
         try await client.setUp(business, boxes: [box])
         async let waiting = client.pull(as: box, business: business.id, wait: 25)
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM only once the pull is waiting (a request that arrives after shutdown began is
+        // another case: its connection may be closed).
+        _ = try await withTimeout(60, "the relay logging the waiting pull") {
+            while !log.contents.text.contains("pull waiting for envelopes") { try await Task.sleep(for: .milliseconds(20)) }
+        }
         process.terminate() // SIGTERM
         let answer = try await waiting
         #expect(answer.status == 200)
@@ -201,4 +215,12 @@ struct RelayDocumentTests {
         #expect(RelayRequestSignature.label.count == 25 && text.contains("25 ASCII bytes `edgenode.relay.request.v1`"))
         #expect(RelayRegistrationProof.label.count == 26 && text.contains("26 ASCII bytes"))
     }
+}
+
+/// What a child process wrote, collected by a reader thread.
+final class LogBuffer: Sendable {
+    private let state = Mutex<(data: Data, closed: Bool)>((Data(), false))
+    func append(_ chunk: Data) { state.withLock { $0.data.append(chunk) } }
+    func close() { state.withLock { $0.closed = true } }
+    var contents: (text: String, closed: Bool) { state.withLock { (String(decoding: $0.data, as: UTF8.self), $0.closed) } }
 }

@@ -165,6 +165,7 @@ struct RelayClient: Sendable {
 
     struct Registration: Codable { var ownerKey: String; var timestamp: Int64; var signature: String }
     struct CertificateBody: Codable { var certificate: String }
+    struct RevocationBody: Codable { var revocation: String }
     struct Ignored: Codable {}
     struct SealedKeys: Codable { var sealedKeys: [String] }
     struct SealedKeyBody: Codable { var sealedKey: String }
@@ -214,6 +215,24 @@ struct UplinkFiles: Sendable {
             bytes += [UInt8(id >> 24 & 0xff), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + key.bytes
         }
         try directory.writeSecret(bytes, to: keyringPath)
+    }
+
+    var rotationsPath: String { directory.path + "/relay-key-rotations" }
+    static let rotationsMagic = Array("EDKV".utf8)
+
+    /// The revoked boxes the current data-key generation was made after (owner's box only):
+    /// "EDKV", version 1, then 16-byte site ids.
+    func loadRotations() throws -> Set<SiteID> {
+        guard FileManager.default.fileExists(atPath: rotationsPath) else { return [] }
+        let bytes = try directory.readFile(rotationsPath)
+        guard bytes.count >= 5, Array(bytes[0..<4]) == Self.rotationsMagic, bytes[4] == 1, (bytes.count - 5) % 16 == 0 else {
+            throw UplinkError("\(rotationsPath) is not a record of data-key rotations; delete it and the box rotates the key once more")
+        }
+        return Set(stride(from: 5, to: bytes.count, by: 16).compactMap { SiteID(bytes: Array(bytes[$0..<($0 + 16)])) })
+    }
+
+    func saveRotations(_ sites: Set<SiteID>) throws {
+        try directory.writeFile(Self.rotationsMagic + [1] + sites.sorted().flatMap(\.bytes), to: rotationsPath, mode: 0o600)
     }
 
     /// The last envelope this box sealed: its sequence and hash ("EDCH", u64be, 32 bytes).
@@ -326,7 +345,11 @@ struct UplinkService: Service {
             logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
         }
         try await enrol(client)
-        let keyring = try await obtainKey(client)
+        var forwarded = Set<[UInt8]>()
+        try await forwardRevocations(client, forwarded: &forwarded)
+        var keyring = try await obtainKey(client)
+        var knownRevocations = Set<SiteID>()
+        keyring = try await followRevocations(client, keyring: keyring, known: &knownRevocations)
         var delivered: Set<String> = []
         try await distributeKey(client, keyring: keyring, delivered: &delivered)
         status.update { snapshot in
@@ -337,8 +360,20 @@ struct UplinkService: Service {
         logger.notice("connected to the relay", metadata: ["relay": "\(endpoint)"])
         try await acknowledge(client)
         var skipped = VersionVector()
+        var missingGeneration = false
+        var refetchFound = true
         while true {
             try Task.checkCancellation()
+            // The relay hears of a revocation before any key rotated for it is sealed to anyone,
+            // so it refuses to hand the revoked box that key (or anything else) from then on.
+            try await forwardRevocations(client, forwarded: &forwarded)
+            keyring = try await followRevocations(client, keyring: keyring, known: &knownRevocations)
+            if missingGeneration {
+                // An envelope named a generation this box lacks: the relay may hold it sealed to us.
+                let before = keyring
+                keyring = try await obtainKey(client)
+                refetchFound = keyring != before
+            }
             try await distributeKey(client, keyring: keyring, delivered: &delivered)
             try await sealPending(keyring: keyring)
             try await pushOutbox(client)
@@ -349,8 +384,13 @@ struct UplinkService: Service {
             let wait = ownPending() ? 0 : waitSeconds
             // Long-poll, abandoned as soon as this box has something of its own to push.
             let floor = skipped
-            let pulled: (count: Int, delivered: VersionVector)? = try await withThrowingTaskGroup(of: (count: Int, delivered: VersionVector)?.self) { group in
-                group.addTask { try await pull(client, keyring: keyring, wait: wait, skipped: floor) }
+            let currentKeyring = keyring
+            // Had a refetch brought nothing, envelopes of a generation this box lacks are skipped
+            // for the session rather than asked for again and again.
+            let skipMissing = missingGeneration && !refetchFound
+            let pullWait = missingGeneration ? 0 : wait
+            let pulled: Pulled? = try await withThrowingTaskGroup(of: Pulled?.self) { group in
+                group.addTask { try await pull(client, keyring: currentKeyring, wait: pullWait, skipped: floor, skipMissingGenerations: skipMissing) }
                 if wait > 0 {
                     group.addTask {
                         for await _ in changes where ownPending() { return nil }
@@ -360,8 +400,10 @@ struct UplinkService: Service {
                 defer { group.cancelAll() }
                 return try await group.next() ?? nil
             }
+            missingGeneration = false
             if let pulled {
                 skipped = pulled.delivered
+                missingGeneration = pulled.missingGeneration
                 if pulled.count > 0 { try await acknowledge(client) }
             }
         }
@@ -409,6 +451,49 @@ struct UplinkService: Service {
             logger.notice("created the business's data key", metadata: ["generation": "\(key.id)"])
         }
         if changed { try files.save(keyring) }
+        return keyring
+    }
+
+    /// Posts every revocation this replica holds that the relay has not been given in this
+    /// session (§5.3; revocations replicate, so any box forwards them): the relay then refuses the
+    /// revoked box and deletes the keys sealed to it.
+    private func forwardRevocations(_ client: RelayClient, forwarded: inout Set<[UInt8]>) async throws {
+        for revocation in store.trustStore.revocations.values.joined() where !forwarded.contains(revocation.encoded) {
+            _ = try await client.send("/revocations", RelayClient.RevocationBody(revocation: Data(revocation.encoded).base64EncodedString()),
+                                      as: RelayClient.Ignored.self)
+            forwarded.insert(revocation.encoded)
+            logger.info("forwarded a revocation to the relay", metadata: ["site": "\(revocation.subjectSite.hex.prefix(12))"])
+        }
+    }
+
+    /// After a box is revoked, what is written afterwards must not be readable with the key it
+    /// held. The box that holds the owner key rotates: a new generation, which `distributeKey`
+    /// seals only to the boxes that remain and `sealPending` encrypts with from then on. It
+    /// records which revocations the rotation covers (`relay-key-rotations`), so it rotates once
+    /// per revocation, also across restarts. Every other box asks the relay for new generations
+    /// when it learns of a revocation (and, in `session`, when an envelope names a generation it
+    /// lacks).
+    private func followRevocations(_ client: RelayClient, keyring: DataKeyring, known: inout Set<SiteID>) async throws -> DataKeyring {
+        let trust = store.trustStore
+        let revoked = Set(trust.revocations.keys.filter { site in trust.certificates[site]?.contains { $0.role == "box" } ?? false })
+        guard !revoked.isSubset(of: known) else { return keyring }
+        var keyring = keyring
+        if files.directory.hasOwnerKey {
+            let covered = try files.loadRotations()
+            if !revoked.isSubset(of: covered) {
+                // Another box holding the owner key may have rotated already: start from the relay's.
+                keyring = try await obtainKey(client)
+                let key = keyring.rotate()
+                try files.save(keyring)
+                try files.saveRotations(revoked)
+                logger.notice("rotated the data key after a box was revoked", metadata: [
+                    "generation": "\(key.id)", "revoked": "\(revoked.subtracting(covered).map { String($0.hex.prefix(12)) }.sorted().joined(separator: ","))",
+                ])
+            }
+        } else {
+            keyring = try await obtainKey(client)
+        }
+        known = revoked
         return keyring
     }
 
@@ -506,7 +591,15 @@ struct UplinkService: Service {
     /// One pull (long-poll when `wait` > 0): opens the envelopes, applies their changesets.
     /// - Returns: how many envelopes arrived, and the newest envelope seen per author (those that
     ///   could not be opened are not asked for again in this session).
-    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector) async throws -> (count: Int, delivered: VersionVector) {
+    struct Pulled: Sendable {
+        var count: Int
+        var delivered: VersionVector
+        /// An envelope named a data-key generation this box does not hold (it and the author's
+        /// later envelopes were left to be pulled again once the box has the key).
+        var missingGeneration = false
+    }
+
+    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector, skipMissingGenerations: Bool) async throws -> Pulled {
         var entries = store.versionVector.entries
         for (author, sequence) in skipped.entries where sequence > entries[author] ?? 0 { entries[author] = sequence }
         let vector = VersionVector(entries)
@@ -515,12 +608,18 @@ struct UplinkService: Service {
         let available = Data(base64Encoded: reply.available).flatMap { try? VersionVector.decode(Array($0)) }
         var batch: [[UInt8]] = []
         var delivered = skipped.entries
+        var waitingForKey = Set<SiteID>()
         let trust = store.trustStore
         for text in reply.envelopes {
             do {
                 guard let bytes = Data(base64Encoded: text) else { throw UplinkError("an envelope is not base64") }
                 let envelope = try RelayEnvelope.decode(Array(bytes), maxBytes: .max)
                 guard envelope.business == store.business else { throw UplinkError("an envelope of another business") }
+                if waitingForKey.contains(envelope.author) { continue }
+                if keyring[envelope.keyID] == nil && !skipMissingGenerations {
+                    waitingForKey.insert(envelope.author)
+                    continue
+                }
                 delivered[envelope.author] = max(delivered[envelope.author] ?? 0, envelope.sequence)
                 let changeset: SignedChangeset
                 if let key = try? trust.authorKey(for: envelope.author, at: envelope.sealedAt) {
@@ -557,7 +656,10 @@ struct UplinkService: Service {
             snapshot.pulled += reply.envelopes.count
             if let available { snapshot.relayVector = available }
         }
-        return (reply.envelopes.count, VersionVector(delivered))
+        if !waitingForKey.isEmpty {
+            logger.info("envelopes of a data-key generation this box lacks; asking the relay for the key", metadata: ["authors": "\(waitingForKey.count)"])
+        }
+        return Pulled(count: reply.envelopes.count, delivered: VersionVector(delivered), missingGeneration: !waitingForKey.isEmpty)
     }
 
     /// Tells the relay what this box holds (so it can compact what every box has).

@@ -13,6 +13,8 @@ import Testing
 final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     let makeStorage: @Sendable () throws -> Storage
     private(set) var port = 0
+    /// The storage of the running relay, for tests that look at what it holds.
+    private(set) var storage: Storage?
     private var task: Task<Void, any Error>?
 
     init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
@@ -49,6 +51,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
             }
             if runtime.port != 0 {
                 try await storage.migrate()
+                self.storage = storage
                 port = runtime.port
                 return
             }
@@ -86,6 +89,17 @@ struct UplinkTests {
     static func eventually(_ what: String, seconds: Int = 120, _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while try !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("never happened: \(what)")
+                throw UplinkError("never happened: \(what)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func eventuallyAsync(_ what: String, seconds: Int = 120, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while try await !condition() {
             guard ContinuousClock.now < deadline else {
                 Issue.record("never happened: \(what)")
                 throw UplinkError("never happened: \(what)")
@@ -274,6 +288,68 @@ struct UplinkTests {
         try await Self.eventually("both uplinks pulled past it and stay connected") {
             [boxes.a, boxes.b].allSatisfy { $0.uplink?.current.connected == true && ($0.uplink?.current.pulled ?? 0) > 0 }
         }
+        await relay.stop()
+    }
+
+    @Test("revoking a box rotates the data key: what is written afterwards is sealed with a generation sealed only to the boxes that remain")
+    func revocationRotatesTheDataKey() async throws {
+        let root = NSTemporaryDirectory() + "edgenode-uplink-rotate-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/relay", withIntermediateDirectories: true)
+        let relay = InProcessRelay { try SQLiteRelayStorage(path: root + "/relay/relay.sqlite", logger: Self.logger) }
+        try await relay.start()
+        let boxes = try Self.makeBoxes(root: root, relayURL: relay.url)
+        // A third box, C, which the owner enrolled: A seals the key to it too.
+        let cDirectory = try PeerSyncTests.joinSecondBox(ReplicaDirectory(path: root + "/a"), at: root + "/c")
+        let cCertificate = try Certificate.decode(try cDirectory.readFile(cDirectory.certificatePath))
+        try boxes.a.store.record(certificate: cCertificate)
+        let c = cCertificate.subjectSite
+        let business = boxes.a.store.business
+        let endpoint = try #require(RelayEndpoint(url: relay.url))
+        let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
+        defer { servers.forEach { $0.cancel() } }
+        try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }
+        _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
+            .send("/certificates", RelayClient.CertificateBody(certificate: Data(cCertificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+        let storage = try #require(relay.storage)
+        try await Self.eventuallyAsync("A seals generation 1 to C") { try await !storage.sealedKeys(of: business, recipient: c, keyID: DataKeyID(1)).isEmpty }
+
+        let bSessions = boxes.b.uplink?.current.sessions
+        // The owner revokes C (C's box was stolen).
+        let owner = try ReplicaDirectory(path: root + "/a").loadOwnerKey()
+        try boxes.a.store.record(revocation: try Revocation.issue(by: owner, revoking: cCertificate.subjectKey,
+                                                                  effectiveFrom: Int64(Date().timeIntervalSince1970 * 1000) - 1000, reason: "box stolen"))
+        let aFiles = UplinkFiles(directory: ReplicaDirectory(path: root + "/a"))
+        let bFiles = UplinkFiles(directory: ReplicaDirectory(path: root + "/b"))
+        try await Self.eventually("A rotates to generation 2") { try aFiles.loadKeyring().current?.id == DataKeyID(2) }
+        let aBefore = boxes.a.store.versionVector[boxes.a.store.site]
+        let bBefore = boxes.b.store.versionVector[boxes.b.store.site]
+        _ = try boxes.a.shop.createClient(ClientDraft(name: "After revocation A"), branch: boxes.branch)
+        try await Self.eventually("B receives A's write sealed with generation 2") { try boxes.b.shop.searchClients("After revocation A").count == 1 }
+        try await Self.eventually("B holds generation 2") { try bFiles.loadKeyring()[DataKeyID(2)] != nil }
+        _ = try boxes.b.shop.createClient(ClientDraft(name: "After revocation B"), branch: boxes.branch)
+        try await Self.eventually("A receives B's write") { try boxes.a.shop.searchClients("After revocation B").count == 1 }
+
+        // What each box wrote afterwards is sealed with generation 2; C was never given it.
+        func generations(of site: SiteID, after sequence: UInt64) async throws -> Set<UInt32> {
+            Set(try await storage.envelopes(of: business, author: site, after: sequence, limit: 100)
+                .map { try RelayEnvelope.decode($0, maxBytes: .max).keyID.rawValue })
+        }
+        #expect(try await generations(of: boxes.a.store.site, after: aBefore) == [2])
+        #expect(try await generations(of: boxes.b.store.site, after: bBefore) == [2])
+        #expect(try await storage.sealedKeys(of: business, recipient: c, keyID: DataKeyID(2)).isEmpty)
+        #expect(try await !storage.sealedKeys(of: business, recipient: boxes.b.store.site, keyID: DataKeyID(2)).isEmpty)
+        // B fetched the new generation when it met it, without starting a new session.
+        #expect(boxes.b.uplink?.current.sessions == bSessions)
+        // The relay heard of the revocation: it refuses C and dropped the keys sealed to it.
+        let cIdentity = try cDirectory.loadOrCreateIdentity()
+        await #expect {
+            _ = try await RelayClient(endpoint: endpoint, identity: cIdentity, business: business).send(.GET, "/data-keys")
+        } throws: { ($0 as? RelayClient.Problem)?.kind == "revoked" }
+        #expect(try await storage.sealedKeys(of: business, recipient: c, keyID: nil).isEmpty)
+        // One rotation for one revocation.
+        #expect(try aFiles.loadKeyring().keys.keys.map(\.rawValue).sorted() == [1, 2])
+        #expect(try aFiles.loadRotations() == [c])
         await relay.stop()
     }
 

@@ -80,31 +80,44 @@ public final class PostgresRelayStorage: RelayStorage {
 
     public func migrate() async throws {
         await waitUntilRunning()
-        try await client.withConnection { connection in
-            // One migrator at a time across relay processes.
-            try await connection.query("SELECT pg_advisory_lock(7226071)", logger: logger)
+        // One migrator at a time across relay processes, under a transaction-scoped advisory lock:
+        // it is released by the COMMIT or ROLLBACK whatever happens, so a migrator that fails (or
+        // a connection given back to the pool mid-way) can never leave it held. A migrator that
+        // cannot get the lock within `lock_timeout` fails and tries again.
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
-                try await connection.query("CREATE TABLE IF NOT EXISTS relay_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
-                for migration in Self.migrations {
-                    let id = migration.id
-                    let applied = try await connection.query("SELECT 1 FROM relay_migrations WHERE id = \(id)", logger: logger)
-                    var isApplied = false
-                    for try await _ in applied { isApplied = true }
-                    guard !isApplied else { continue }
+                try await client.withConnection { connection in
                     try await connection.withTransaction(logger: logger) { transaction in
-                        for statement in migration.statements {
-                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        _ = try await transaction.query("SET LOCAL lock_timeout = '10s'", logger: logger).collect()
+                        _ = try await transaction.query("SELECT pg_advisory_xact_lock(7226071)", logger: logger).collect()
+                        _ = try await transaction.query("CREATE TABLE IF NOT EXISTS relay_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                                                        logger: logger).collect()
+                        for migration in Self.migrations {
+                            let id = migration.id
+                            guard try await transaction.query("SELECT 1 FROM relay_migrations WHERE id = \(id)", logger: logger).collect().isEmpty else { continue }
+                            for statement in migration.statements {
+                                _ = try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                            }
+                            let now = RelayClock.system.now()
+                            _ = try await transaction.query("INSERT INTO relay_migrations (id, applied_at) VALUES (\(id), \(now))", logger: logger).collect()
                         }
-                        let now = RelayClock.system.now()
-                        try await transaction.query("INSERT INTO relay_migrations (id, applied_at) VALUES (\(id), \(now))", logger: logger)
                     }
                 }
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(7226071)", logger: logger)
-                throw error
+                return
+            } catch where Self.isLockTimeout(error) && attempt < 6 {
+                // lock_not_available: another migrator holds the lock; try again.
+                logger.notice("waiting for another relay process to finish migrating", metadata: ["attempt": "\(attempt)"])
             }
-            try await connection.query("SELECT pg_advisory_unlock(7226071)", logger: logger)
         }
+    }
+
+    /// `lock_not_available` (SQLSTATE 55P03), also inside a transaction's error.
+    static func isLockTimeout(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "55P03" }
+        if let error = error as? PostgresTransactionError, let inner = error.closureError { return isLockTimeout(inner) }
+        return false
     }
 
     public func registerBusiness(_ business: BusinessID, ownerKey: PublicKey, at milliseconds: Int64) async throws -> Bool {

@@ -48,6 +48,10 @@ public final class AvahiDiscovery: @unchecked Sendable {
     private var group: OpaquePointer?
     private var browser: OpaquePointer?
     private var retryTimer: OpaquePointer?
+    /// Fires if an announcement has not been established a while after it was committed.
+    private var probeTimer: OpaquePointer?
+    /// How long an announcement may stay `registering` before it is withdrawn and made again.
+    static let probeWatchdogMilliseconds: UInt32 = 10_000
     private var currentName: String
     private var retryDelay: UInt32
     private var stopped = false
@@ -125,6 +129,7 @@ public final class AvahiDiscovery: @unchecked Sendable {
             edgenode_avahi_timeout_free(avahi_threaded_poll_get(poll), retryTimer)
             self.retryTimer = nil
         }
+        cancelProbeWatchdog()
         avahi_threaded_poll_free(poll)
         self.poll = nil
         let listeners = published.withLock { published in
@@ -204,6 +209,7 @@ public final class AvahiDiscovery: @unchecked Sendable {
 
     /// Frees the client with its group and browser (resolvers are freed as they answer).
     private func tearDown() {
+        cancelProbeWatchdog()
         if let group { avahi_entry_group_free(group) }
         group = nil
         if let browser { avahi_service_browser_free(browser) }
@@ -283,9 +289,36 @@ public final class AvahiDiscovery: @unchecked Sendable {
                 avahi_entry_group_reset(group)
             } else {
                 setState(.registering)
+                armProbeWatchdog()
             }
             return
         }
+    }
+
+    /// Probing takes about a second. A group still registering long after its commit (seen when
+    /// boxes of one branch took new names at the same moment while links went down and up) is
+    /// withdrawn and announced again, so the box never stays unannounced.
+    private func armProbeWatchdog() {
+        guard let poll, !stopped else { return }
+        cancelProbeWatchdog()
+        probeTimer = edgenode_avahi_timeout_new(avahi_threaded_poll_get(poll), Self.probeWatchdogMilliseconds, { _, userdata in
+            AvahiDiscovery.from(userdata).probeWatchdogFired()
+        }, userdata)
+    }
+
+    private func cancelProbeWatchdog() {
+        guard let probeTimer, let poll else { return }
+        edgenode_avahi_timeout_free(avahi_threaded_poll_get(poll), probeTimer)
+        self.probeTimer = nil
+    }
+
+    private func probeWatchdogFired() {
+        cancelProbeWatchdog()
+        guard !stopped, let group, let client, avahi_client_get_state(client) == AVAHI_CLIENT_S_RUNNING,
+              avahi_entry_group_get_state(group) != Int32(AVAHI_ENTRY_GROUP_ESTABLISHED.rawValue) else { return }
+        logger.notice("mDNS: the announcement is not established yet; announcing again", metadata: ["name": "\(currentName)"])
+        avahi_entry_group_reset(group)
+        register(client)
     }
 
     private func nextAlternativeName() {
@@ -300,6 +333,7 @@ public final class AvahiDiscovery: @unchecked Sendable {
         guard let group else { return }
         switch state {
         case AVAHI_ENTRY_GROUP_ESTABLISHED:
+            cancelProbeWatchdog()
             setState(.announced(name: currentName))
             logger.info("mDNS: announced", metadata: ["name": "\(currentName)", "type": "\(Self.serviceType)", "subtype": "\(subtype ?? "")"])
         case AVAHI_ENTRY_GROUP_COLLISION:

@@ -38,7 +38,7 @@ public final class PostgresRelayStorage: RelayStorage {
     /// Waits (up to 30 s) until `run()` has started the pool, so that the first queries do not
     /// race the service group starting it.
     private func waitUntilRunning() async {
-        for _ in 0..<3000 where !isRunning.value.load(ordering: .acquiring) {
+        for _ in 0..<3000 where !isRunning.value.load(ordering: .acquiring) && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -86,6 +86,8 @@ public final class PostgresRelayStorage: RelayStorage {
         // cannot get the lock within `lock_timeout` fails and tries again.
         var attempt = 0
         while true {
+            // A relay stopped while it waits must not go on asking a pool that no longer runs.
+            try Task.checkCancellation()
             attempt += 1
             do {
                 try await client.withConnection { connection in

@@ -45,6 +45,16 @@ func run(_ program: String, _ arguments: [String], input: String? = nil, expectS
     return result
 }
 
+/// Runs blocking work (a child process that takes seconds, a blocking read) on a thread of its
+/// own. Swift's cooperative pool has one thread per core (two here): a test that blocked it
+/// for long would stall every other test's async work — a full run saw PostgreSQL relay tests
+/// time out that way.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 func temporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "edgenode-e2e-" + UUID().uuidString
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -76,7 +76,7 @@ struct RelayProcessTests {
         let answer = try await waiting
         #expect(answer.status == 200)
         #expect(answer.envelopes.isEmpty)
-        process.waitUntilExit()
+        try await offPool { process.waitUntilExit() }
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
@@ -93,16 +93,24 @@ struct RelayProcessTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let port: Int = try await withTimeout(60, "the relay announcing its port") {
-            var seen = Data()
+        let log = LogBuffer()
+        let reader = output.fileHandleForReading
+        Thread {
             while true {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { throw TimeoutError(what: "the relay exited before listening") }
-                seen.append(chunk)
-                let text = String(decoding: seen, as: UTF8.self)
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                log.append(chunk)
+            }
+            log.close()
+        }.start()
+        let port: Int = try await withTimeout(60, "the relay announcing its port") {
+            while true {
+                let (text, closed) = log.contents
                 if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
                     return Int(text[range].dropFirst("relay.port=".count))!
                 }
+                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
+                try await Task.sleep(for: .milliseconds(20))
             }
         }
         let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
@@ -120,8 +128,11 @@ struct RelayProcessTests {
         checker.standardOutput = pipe
         checker.standardError = pipe
         try checker.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        checker.waitUntilExit()
+        let text = try await offPool {
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            checker.waitUntilExit()
+            return text
+        }
         #expect(checker.terminationStatus == 0, "schemathesis found problems:\n\(text.suffix(12_000))")
     }
 

@@ -49,6 +49,16 @@ func makeStorage(_ kind: StorageKind, directory: String = temporaryDirectory()) 
     }
 }
 
+/// Runs blocking work (waiting for a child process, a blocking read) on a thread of its own:
+/// Swift's cooperative pool has one thread per core (two here), and a test that blocked it for
+/// seconds would stall every other test's async work (a full run saw PostgreSQL relay tests time
+/// out that way).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 struct TimeoutError: Error, CustomStringConvertible {
     let what: String
     var description: String { "timed out: \(what)" }

@@ -8,6 +8,21 @@ import Synchronization
 import Testing
 @testable import EdgeNodeApp
 
+/// Ports handed to in-process relays, never handed out twice: while one relay is down for its
+/// test, another test's relay must not take its port (a CI run saw the restart fail with
+/// "Address already in use").
+enum RelayPorts {
+    private static let reserved = Mutex<Set<Int>>([])
+    static func reserve() -> Int {
+        reserved.withLock { reserved in
+            var port: Int
+            repeat { port = Int.random(in: 20_000..<32_000) } while reserved.contains(port)
+            reserved.insert(port)
+            return port
+        }
+    }
+}
+
 /// A relay in this process on 127.0.0.1 over real HTTP, which a test can stop ("the internet is
 /// down") and start again on the same port and storage.
 final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
@@ -29,7 +44,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
             let storage = try makeStorage()
             var configuration = RelayConfiguration()
             configuration.bind = "127.0.0.1"
-            configuration.port = restart ? port : Int.random(in: 20_000..<32_000)
+            configuration.port = restart ? port : RelayPorts.reserve()
             configuration.housekeepingInterval = .seconds(3600)
             configuration.shutdownGraceSeconds = 2
             let core = RelayCore(storage: storage, logger: UplinkTests.logger)

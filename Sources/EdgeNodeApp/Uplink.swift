@@ -348,7 +348,9 @@ struct UplinkService: Service {
         var forwarded = Set<[UInt8]>()
         try await forwardRevocations(client, forwarded: &forwarded)
         var keyring = try await obtainKey(client)
-        var knownRevocations = Set<SiteID>()
+        // A box that does not hold the owner key has just fetched its keys; the owner's box still
+        // checks whether a revocation learnt while it was offline needs a rotation.
+        var knownRevocations = files.directory.hasOwnerKey ? [] : revokedBoxes()
         keyring = try await followRevocations(client, keyring: keyring, known: &knownRevocations)
         var delivered: Set<String> = []
         try await distributeKey(client, keyring: keyring, delivered: &delivered)
@@ -466,6 +468,12 @@ struct UplinkService: Service {
         }
     }
 
+    /// The boxes (sites with a box certificate) this replica knows to be revoked.
+    private func revokedBoxes() -> Set<SiteID> {
+        let trust = store.trustStore
+        return Set(trust.revocations.keys.filter { site in trust.certificates[site]?.contains { $0.role == "box" } ?? false })
+    }
+
     /// After a box is revoked, what is written afterwards must not be readable with the key it
     /// held. The box that holds the owner key rotates: a new generation, which `distributeKey`
     /// seals only to the boxes that remain and `sealPending` encrypts with from then on. It
@@ -474,8 +482,7 @@ struct UplinkService: Service {
     /// when it learns of a revocation (and, in `session`, when an envelope names a generation it
     /// lacks).
     private func followRevocations(_ client: RelayClient, keyring: DataKeyring, known: inout Set<SiteID>) async throws -> DataKeyring {
-        let trust = store.trustStore
-        let revoked = Set(trust.revocations.keys.filter { site in trust.certificates[site]?.contains { $0.role == "box" } ?? false })
+        let revoked = revokedBoxes()
         guard !revoked.isSubset(of: known) else { return keyring }
         var keyring = keyring
         if files.directory.hasOwnerKey {

@@ -119,6 +119,7 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
     let logger: Logger
     let metricsText: (@Sendable () -> String)?
     private let boundPort = BoundPort()
+    private let running = Mutex<ServiceGroup?>(nil)
 
     /// - Parameter metricsText: the text `GET /metrics` serves (when `configuration.metrics`).
     public init(core: RelayCore<Storage>, configuration: RelayConfiguration, logger: Logger, metricsText: (@Sendable () -> String)? = nil) {
@@ -131,7 +132,14 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
     /// The port the server listens on, once it listens (useful with port 0); 0 before.
     public var port: Int { boundPort.value.load(ordering: .acquiring) }
 
-    /// Runs until SIGTERM/SIGINT (when `handleSignals`) or until the task is cancelled.
+    /// Stops the running relay the way SIGTERM does (long-polls answered, requests finished, the
+    /// storage closed last); `run()` then returns. Cancelling `run()`'s task instead stops every
+    /// service at once, the storage's pool under requests that still use it.
+    public func shutDown() async {
+        await running.withLock { $0 }?.triggerGracefulShutdown()
+    }
+
+    /// Runs until SIGTERM/SIGINT (when `handleSignals`), `shutDown()`, or until the task is cancelled.
     public func run(handleSignals: Bool = true, onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let logger = self.logger
@@ -159,7 +167,10 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         ]
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
-        try await ServiceGroup(configuration: group).run()
+        let serviceGroup = ServiceGroup(configuration: group)
+        running.withLock { $0 = serviceGroup }
+        defer { running.withLock { $0 = nil } }
+        try await serviceGroup.run()
     }
 }
 

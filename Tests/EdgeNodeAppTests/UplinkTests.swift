@@ -31,6 +31,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     /// The storage of the running relay, for tests that look at what it holds.
     private(set) var storage: Storage?
     private var task: Task<Void, any Error>?
+    private var runtime: RelayRuntime<Storage>?
 
     init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
 
@@ -65,6 +66,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(10))
             }
             if runtime.port != 0 {
+                self.runtime = runtime
                 try await storage.migrate()
                 self.storage = storage
                 port = runtime.port
@@ -78,10 +80,15 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
         throw UplinkError("the relay did not start: \(lastError)")
     }
 
+    /// Stops the relay as SIGTERM would (graceful shutdown, the storage closed last).
     func stop() async {
-        task?.cancel()
-        _ = await task?.result
+        await runtime?.shutDown()
+        if let task, !((try? await RuntimeLifecycleTests.ends(task, within: 60)) ?? false) {
+            Issue.record("the relay did not stop within 60 s of a graceful shutdown")
+            task.cancel()
+        }
         task = nil
+        runtime = nil
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -102,14 +109,7 @@ struct UplinkTests {
 
     /// Waits until `condition` holds; fails (never asserts on how long it took) after a generous deadline.
     static func eventually(_ what: String, seconds: Int = 120, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("never happened: \(what)")
-                throw UplinkError("never happened: \(what)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await eventuallyAsync(what, seconds: seconds) { try condition() }
     }
 
     static func eventuallyAsync(_ what: String, seconds: Int = 120, _ condition: () async throws -> Bool) async throws {

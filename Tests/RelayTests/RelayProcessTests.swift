@@ -36,27 +36,8 @@ struct RelayProcessTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         // Everything the relay logs, read as it comes.
-        let log = LogBuffer()
-        let reader = output.fileHandleForReading
-        Thread {
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                log.append(chunk)
-            }
-            log.close()
-        }.start()
-        // The listening line carries the port: "... relay.port=NNNNN ...".
-        let port: Int = try await withTimeout(60, "the relay announcing its port") {
-            while true {
-                let (text, closed) = log.contents
-                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
-                    return Int(text[range].dropFirst("relay.port=".count))!
-                }
-                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
+        let log = LogBuffer(reading: output)
+        let port = try await log.relayPort()
         let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
         #expect(health.status == .ok)
         #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite") == (kind == .sqlite))
@@ -93,26 +74,7 @@ struct RelayProcessTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let log = LogBuffer()
-        let reader = output.fileHandleForReading
-        Thread {
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                log.append(chunk)
-            }
-            log.close()
-        }.start()
-        let port: Int = try await withTimeout(60, "the relay announcing its port") {
-            while true {
-                let (text, closed) = log.contents
-                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
-                    return Int(text[range].dropFirst("relay.port=".count))!
-                }
-                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
+        let port = try await LogBuffer(reading: output).relayPort()
         let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
         let checker = Process()
         checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -231,6 +193,34 @@ struct RelayDocumentTests {
 /// What a child process wrote, collected by a reader thread.
 final class LogBuffer: Sendable {
     private let state = Mutex<(data: Data, closed: Bool)>((Data(), false))
+
+    /// Collects what `pipe` receives, on a thread of its own, until it is closed.
+    init(reading pipe: Pipe) {
+        let reader = pipe.fileHandleForReading
+        Thread { [self] in
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                append(chunk)
+            }
+            close()
+        }.start()
+    }
+
+    /// The port from the relay's listening line ("... relay.port=NNNNN ...").
+    func relayPort() async throws -> Int {
+        try await withTimeout(60, "the relay announcing its port") { [self] in
+            while true {
+                let (text, closed) = contents
+                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
+                    return Int(text[range].dropFirst("relay.port=".count))!
+                }
+                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
     func append(_ chunk: Data) { state.withLock { $0.data.append(chunk) } }
     func close() { state.withLock { $0.closed = true } }
     var contents: (text: String, closed: Bool) { state.withLock { (String(decoding: $0.data, as: UTF8.self), $0.closed) } }

@@ -12,10 +12,14 @@ import Testing
 /// down") and start again on the same port and storage.
 final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     let makeStorage: @Sendable () throws -> Storage
+    let limits: RelayLimits
     private(set) var port = 0
     private var task: Task<Void, any Error>?
 
-    init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
+    init(limits: RelayLimits = RelayLimits(), makeStorage: @escaping @Sendable () throws -> Storage) {
+        self.limits = limits
+        self.makeStorage = makeStorage
+    }
 
     func start() async throws {
         // The port is picked below Linux's ephemeral range (32768–60999), so that while the relay
@@ -30,7 +34,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
             configuration.port = restart ? port : Int.random(in: 20_000..<32_000)
             configuration.housekeepingInterval = .seconds(3600)
             configuration.shutdownGraceSeconds = 2
-            let core = RelayCore(storage: storage, logger: UplinkTests.logger)
+            let core = RelayCore(storage: storage, limits: limits, logger: UplinkTests.logger)
             let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
             let outcome = Mutex<String?>(nil)
             task = Task {

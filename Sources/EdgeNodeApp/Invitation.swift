@@ -288,7 +288,7 @@ public struct InvitationJoin: Sendable {
         do {
             let reply = try await client.send(path, RelayClient.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
                                               as: RelayClient.JoinStatus.self)
-            progress("Asked the relay at \(endpoint) to join business \(business.hex) as site \(identity.publicKey.hex.prefix(12))… (\(reply.state)).")
+            progress("Asked the relay at \(endpoint) to join business \(business.hex) as site \(SiteID(publicKey: identity.publicKey).hex) (\(reply.state)).")
         } catch let problem as RelayClient.Problem {
             throw Self.explain(problem, relay: endpoint)
         } catch {

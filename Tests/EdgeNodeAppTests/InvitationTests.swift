@@ -43,6 +43,16 @@ struct InvitationTests {
         return (relay, storage)
     }
 
+    /// Stops the boxes (each to its end), then the relay: a server torn down under a client that
+    /// is connecting to it crashes in NIO (see PeerSyncTests), so the clients go first.
+    static func stop(_ servers: [Task<Void, any Error>], relay: InProcessRelay<SQLiteRelayStorage>) async {
+        for server in servers {
+            server.cancel()
+            _ = await server.result
+        }
+        await relay.stop()
+    }
+
     /// The storage the in-process relay currently runs on.
     final class StorageHolder: Sendable {
         let value = Mutex<SQLiteRelayStorage?>(nil)
@@ -54,7 +64,7 @@ struct InvitationTests {
         let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
             .run(in: directory, logger: logger)
         let box = try runtime(directory, relayURL: relayURL, pullWait: pullWait)
-        for index in 0..<clients { _ = try box.shop.createClient(ClientDraft(name: "Клиент \(index)", phone: "+7701555\(String(format: "%04d", index))"), branch: result.branchID) }
+        for index in 0..<clients { _ = try box.shop.createClient(ClientDraft(name: "Клиент \(index)", phone: index < 10_000 ? "+7701555\(String(format: "%04d", index))" : ""), branch: result.branchID) }
         return (box, result.branchID)
     }
 
@@ -132,7 +142,7 @@ struct InvitationTests {
         try await UplinkTests.eventually("A receives B's write") { try a.shop.searchClients("Written on B").count == 1 && Self.converged(a, b) }
         // A box that is not new does not bootstrap again; the owner's box never did.
         #expect(a.uplink?.current.bootstrap == nil)
-        await relay.stop()
+        await Self.stop([serverB, serverA], relay: relay)
     }
 
     @Test("refused: an expired, tampered or reused token, a directory of another business; an unreachable relay leaves only the key, and a retry works; a join request under an invitation the owner's box never issued is refused by it")
@@ -178,13 +188,17 @@ struct InvitationTests {
         let (foreign, _) = await join("other", token)
         #expect(foreign?.contains("another business") == true, "\(foreign ?? "joined")")
 
-        // The relay is down while the box asks: a clear error, only the box's key written; it retries once the relay is back.
-        await relay.stop()
-        let (unreachable, bDirectory) = await join("b", token)
+        // The relay cannot be reached (the invitation names a closed port: the same for the box as a
+        // relay that is down): a clear error, only the box's key written; a retry then works.
+        let owner = try aDirectory.loadOwnerKey()
+        let deadKey = SigningKey.generate()
+        let issuedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let unreachableInvitation = try Invitation.issue(by: owner, invitationKey: deadKey.publicKey, role: "box", branch: branch.rawValue,
+                                                         relayURL: "http://127.0.0.1:9", issuedAt: issuedAt, notAfter: issuedAt + 3_600_000)
+        let (unreachable, bDirectory) = await join("b", InvitationToken(invitation: unreachableInvitation, key: deadKey))
         #expect(unreachable?.contains("cannot reach the relay") == true, "\(unreachable ?? "joined")")
         #expect(!bDirectory.isInitialised && FileManager.default.fileExists(atPath: bDirectory.identityPath))
         let key = try bDirectory.loadIdentity().publicKey
-        try await relay.start()
         let (retried, _) = await join("b", token)
         #expect(retried == nil, "\(retried ?? "")")
         #expect(try bDirectory.loadCertificate().subjectKey == key)
@@ -216,7 +230,7 @@ struct InvitationTests {
         }
         #expect(try await storage.invitation(fake.id, business: a.store.business)?.refusal?.contains("never issued") == true)
         #expect(a.store.trustStore.certificates[SiteID(publicKey: intruder.publicKey)] == nil)
-        await relay.stop()
+        await Self.stop([serverA], relay: relay)
     }
 
     @Test("issuing needs the owner key, a validity of 1…168 hours and a reachable relay; a refused issue records nothing")
@@ -345,7 +359,7 @@ struct RelaySnapshotTests {
         let progress = try #require(b.uplink?.current.bootstrap)
         #expect(progress.snapshotTotal == nil, "the unusable snapshot counts as none")
         #expect(progress.changesetsTotal >= 40 && progress.changesets == progress.changesetsTotal)
-        await relay.stop()
+        await InvitationTests.stop([serverB, serverA], relay: relay)
     }
 
     @Test("a relay that takes no snapshot (too large for it) stops nothing: the new box bootstraps from the changesets alone")
@@ -372,7 +386,7 @@ struct RelaySnapshotTests {
         let storage = try #require(relayStorage.value.withLock { $0 })
         #expect(try await storage.snapshotInfo(of: a.store.business) == nil)
         #expect(a.uplink?.current.connected == true && b.uplink?.current.connected == true)
-        await relay.stop()
+        await InvitationTests.stop([serverB, serverA], relay: relay)
     }
 
     @Test("a box that lacks changesets the relay compacted away catches up from the snapshot a caught-up box offers")
@@ -411,6 +425,50 @@ struct RelaySnapshotTests {
         try await UplinkTests.eventually("B catches up from the snapshot") { try InvitationTests.converged(a, b) }
         #expect(try b.shop.searchClients("While B was off", limit: 100).count == 30)
         #expect(b.uplink?.current.bootstrap == nil, "B is not a new box: no bootstrap")
-        await relay.stop()
+        await InvitationTests.stop([serverB, serverA], relay: relay)
+    }
+}
+
+/// Not a test: how long a new box takes to bootstrap N clients from a snapshot and the changesets
+/// after it, against the changesets alone (a relay that takes no snapshot), in this process.
+/// Run with `EDGENODE_MEASURE_BOOTSTRAP=3000` (the number of clients); it prints, asserts no timing.
+@Suite("Bootstrap measurement", .serialized, .enabled(if: ProcessInfo.processInfo.environment["EDGENODE_MEASURE_BOOTSTRAP"] != nil))
+struct BootstrapMeasurement {
+    static var clients: Int { Int(ProcessInfo.processInfo.environment["EDGENODE_MEASURE_BOOTSTRAP"] ?? "") ?? 3000 }
+
+    /// Seconds from B's start to its bootstrap being done, and the snapshot's size.
+    func bootstrap(withSnapshot: Bool) async throws -> (seconds: Double, snapshotBytes: Int, changesets: UInt64) {
+        let root = NSTemporaryDirectory() + "edgenode-measure-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var limits = RelayLimits()
+        if !withSnapshot { limits.maxSnapshotBytes = 200 }
+        let (relay, _) = try InvitationTests.relay(root: root, limits: limits)
+        try await relay.start()
+        let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: Self.clients, pullWait: 1)
+        let serverA = Task { try await a.run() }
+        defer { serverA.cancel() }
+        try await UplinkTests.eventually("A pushed its clients", seconds: 1800) {
+            a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0
+                && (!withSnapshot || a.uplink?.current.relaySnapshot?.vector == a.store.versionVector)
+        }
+        let bDirectory = try await RelaySnapshotTests.join("b", root: root, relayURL: relay.url, branch: branch)
+        let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
+        let started = ContinuousClock.now
+        let serverB = Task { try await b.run() }
+        defer { serverB.cancel() }
+        try await UplinkTests.eventually("B's bootstrap is done", seconds: 1800) { b.uplink?.current.bootstrap?.phase == .done }
+        let elapsed = ContinuousClock.now - started
+        try await UplinkTests.eventually("B converges", seconds: 600) { try InvitationTests.converged(a, b) }
+        let progress = try #require(b.uplink?.current.bootstrap)
+        await InvitationTests.stop([serverB, serverA], relay: relay)
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, progress.snapshotBytes, progress.changesets)
+    }
+
+    @Test func snapshotAgainstChangesets() async throws {
+        let snapshot = try await bootstrap(withSnapshot: true)
+        let changesets = try await bootstrap(withSnapshot: false)
+        print(String(format: "bootstrap of %d clients: snapshot %.2f s (%d bytes, then %llu changesets); changesets only %.2f s (%llu changesets); ratio %.1f",
+                     Self.clients, snapshot.seconds, snapshot.snapshotBytes, snapshot.changesets, changesets.seconds, changesets.changesets,
+                     changesets.seconds / max(snapshot.seconds, 0.001)))
     }
 }

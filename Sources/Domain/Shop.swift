@@ -156,4 +156,15 @@ extension Shop {
         if !report.applied.isEmpty { try reviewRequests() }
         return report
     }
+
+    /// Merges a snapshot made by another replica of this business (see
+    /// `ReplicaStore.applySnapshot`), then — on a home replica — reviews the requested bookings it brought.
+    /// - Returns: the version vector after the merge.
+    @discardableResult
+    public func applySnapshot(_ bytes: [UInt8]) throws -> VersionVector {
+        let vector = try store.applySnapshot(bytes)
+        changeFeed.signal()
+        try reviewRequests()
+        return vector
+    }
 }

@@ -17,7 +17,7 @@ public struct EdgeNodeCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "edgenode",
         abstract: "The shop edge node: a replicated store of the business's data.",
-        subcommands: [Init.self, Serve.self, Pair.self, Status.self, Join.self, KeyGen.self, Certify.self, Revoke.self, Owner.self, ChangesetCommand.self, SnapshotCommand.self]
+        subcommands: [Init.self, Serve.self, Pair.self, Status.self, Invite.self, Join.self, KeyGen.self, Certify.self, Revoke.self, Owner.self, ChangesetCommand.self, SnapshotCommand.self]
     )
 }
 
@@ -91,31 +91,73 @@ struct Init: ParsableCommand {
     }
 }
 
-struct Join: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Initialise a further replica from a certificate issued by the owner (see keygen and certify).")
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Initialise a further box of a business: with an invitation from `edgenode invite` (through the relay), or with a certificate from `edgenode certify`.",
+        discussion: """
+            With --invitation, the box makes its key, asks the relay named in the invitation to join, waits for the owner's box to
+            approve (it does so by itself while it runs), and stores the certificate it issued. Until then only the box's key is
+            written, so the command can be run again. `serve` then fetches the business from the relay: a snapshot and the
+            changesets after it (edgenode status shows the progress).
+            """
+    )
 
     @OptionGroup var data: DataDirectoryOption
-    @Option(help: "The certificate file made by `edgenode certify`.") var certificate: String
+    @Option(help: "The certificate file made by `edgenode certify` (after `edgenode keygen`).") var certificate: String?
+    @Option(help: "The invitation token printed by `edgenode invite` on the owner's box.") var invitation: String?
+    @Option(help: "With --invitation: seconds to wait for the owner's box to approve.") var wait: Int = 600
+    @Option(help: "With --invitation: this box's name in the owner's log (default: the host name).") var name: String?
 
-    func run() throws {
+    func validate() throws {
+        guard (certificate == nil) != (invitation == nil) else { throw ValidationError("give either --invitation TOKEN or --certificate FILE") }
+        guard (1...86_400).contains(wait) else { throw ValidationError("--wait must be 1…86400 seconds") }
+    }
+
+    func run() async throws {
         let directory = data.directory
         guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised") }
-        let identity = try directory.loadIdentity()
+        if let invitation {
+            try await joinWithInvitation(invitation, directory: directory)
+            return
+        }
+        guard let certificate else { return }
         let bytes = try directory.readFile(certificate)
         let decoded = try Certificate.decode(bytes)
-        guard decoded.subjectKey == identity.publicKey else { throw CommandFailure("the certificate is for key \(decoded.subjectKey.hex), not this replica's \(identity.publicKey.hex)") }
-        try directory.writeFile(bytes, to: directory.certificatePath)
-        try directory.writeFile(Array(decoded.ownerKey.hex.utf8), to: directory.ownerPublicKeyPath)
-        let store = try directory.openStore(logger: makeLogger())
-        // Every box has its own console device, so `edgenode pair` and `status` work on it too.
-        let shop = try Shop(store: store, logger: makeLogger())
-        let (_, token) = try shop.registerDevice(name: "Box console", role: .owner, pairedBy: "edgenode join")
-        try directory.writeFile(Array(token.utf8), to: Provisioning.consoleTokenPath(directory), mode: 0o600)
+        let joined = try JoinSetup.complete(directory: directory, certificateBytes: bytes, pairedBy: "edgenode join")
         print("""
-            Joined business \(store.business.hex) as site \(store.site.hex) (branch \(decoded.branch)).
-            The box console's token is in \(Provisioning.consoleTokenPath(directory)).
+            Joined business \(joined.business.hex) as site \(joined.site.hex) (branch \(decoded.branch)).
+            The box console's token is in \(joined.consoleTokenPath).
             Start it with `edgenode serve --data-dir \(directory.path)`: it finds the business's other boxes on the LAN
             (or list them in sync.peers) and fetches the business's data from them.
+            """)
+    }
+
+    /// gethostname(2): no DNS look-up, unlike Foundation's host name.
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func joinWithInvitation(_ text: String, directory: ReplicaDirectory) async throws {
+        let token: InvitationToken
+        do { token = try InvitationToken.parse(text) } catch {
+            throw CommandFailure(error.message)
+        }
+        var join = InvitationJoin(directory: directory, token: token, label: name ?? Self.hostName)
+        join.wait = .seconds(wait)
+        join.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let result: InvitationJoin.Result
+        do { result = try await join.run() } catch let error as InvitationError {
+            throw CommandFailure(error.description)
+        }
+        print("""
+            Joined business \(result.business.hex) as site \(result.site.hex) (branch \(result.branch)).
+            The box console's token is in \(result.consoleTokenPath).
+            The relay \(result.relayURL) is remembered in \(StoredRelayURL.path(directory)); serve uses it unless relay.url is set.
+            Start the daemon: edgenode serve --data-dir \(directory.path)   (or: systemctl enable --now edgenode)
+            It fetches the business from the relay (a snapshot, then the changesets after it); follow it with
+              edgenode status --data-dir \(directory.path)
             """)
     }
 }
@@ -254,8 +296,14 @@ struct Status: AsyncParsableCommand {
             print("relay       \(uplink["url"] as? String ?? "") [\(uplink["state"] as? String ?? "")]")
             print("    last push \(text("last_push")), last pull \(text("last_pull")); pending: \(count("pending_push")) to push, \(count("pending_pull")) to pull")
             if let error = uplink["last_error"] as? String { print("    last error: \(error)") }
-        } else if !configuration.relay.url.isEmpty {
-            print("relay       \(configuration.relay.url) (known only to the running daemon)")
+            if let bootstrap = uplink["bootstrap"] as? [String: Any] {
+                func number(_ key: String) -> String { (bootstrap[key] as? Int).map(String.init) ?? "?" }
+                let snapshot = bootstrap["snapshot_total_bytes"] is Int ? "snapshot \(number("snapshot_bytes"))/\(number("snapshot_total_bytes")) bytes" : "no snapshot"
+                print("    bootstrap \(bootstrap["phase"] as? String ?? "?"): \(snapshot), changesets \(number("changesets"))/\(number("changesets_total"))"
+                      + ", started \(bootstrap["started_at"] as? String ?? "?")" + ((bootstrap["finished_at"] as? String).map { ", done \($0)" } ?? ""))
+            }
+        } else if let url = configuration.relay.url.isEmpty ? StoredRelayURL.read(directory) : configuration.relay.url {
+            print("relay       \(url) (known only to the running daemon)")
         }
         let health = document["health"] as? [[String: Any]] ?? []
         print("health      \(health.isEmpty ? "ok" : "")")

@@ -30,12 +30,15 @@ public final class EdgeNodeRuntime: Sendable {
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
+        let directory = ReplicaDirectory(path: configuration.dataDirectory)
+        var configuration = configuration
+        // A box that joined with an invitation remembers its relay (docs/configuration.md, relay.url).
+        if configuration.relay.url.isEmpty, let stored = StoredRelayURL.read(directory) { configuration.relay.url = stored }
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         let uplink = configuration.relay.url.isEmpty ? nil : UplinkStatus(url: configuration.relay.url)
         self.uplink = uplink
-        let directory = ReplicaDirectory(path: configuration.dataDirectory)
         guard directory.isInitialised else {
             throw CommandFailure("\(directory.path) is not initialised; run `edgenode init --data-dir \(directory.path)` first (see docs/install.md)")
         }

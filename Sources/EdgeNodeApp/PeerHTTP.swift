@@ -28,7 +28,11 @@ struct PeerHTTP: Sendable {
     }
 
     /// Sends a request with `method` (`body` may be empty); fails after `timeout` in all.
-    func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], timeout: TimeAmount) async throws -> Reply {
+    /// - Parameters:
+    ///   - contentType: the body's media type.
+    ///   - progress: told the number of body bytes received so far, as they arrive.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], contentType: String = "application/json",
+              timeout: TimeAmount, progress: (@Sendable (Int) -> Void)? = nil) async throws -> Reply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -42,7 +46,7 @@ struct PeerHTTP: Sendable {
         defer { deadline.cancel() }
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: "\(body.count)")
         headers.add(name: "Connection", value: "close")
         for (name, value) in extra { headers.add(name: name, value: value) }
@@ -64,6 +68,7 @@ struct PeerHTTP: Sendable {
                             throw Failure(description: "\(host):\(port) answered with more than \(limit) bytes")
                         }
                         collected.writeBuffer(&chunk)
+                        progress?(collected.readableBytes)
                     case .end:
                         guard let status else { throw Failure(description: "\(host):\(port) sent no status line") }
                         return Reply(status: status, body: Array(collected.readableBytesView))

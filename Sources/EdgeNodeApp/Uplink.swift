@@ -31,6 +31,15 @@ public final class UplinkStatus: Sendable {
         public var pulled = 0
         /// Counts sessions that reached the relay (the backoff starts over after one).
         public var sessions = 0
+        /// Joining the business from the relay (snapshot, then changesets); nil unless this box
+        /// started with a new replica while the relay held other boxes' data (Bootstrap.swift).
+        public var bootstrap: BootstrapProgress?
+        /// What the last pull said beyond envelopes: the relay's snapshot, its compaction marks,
+        /// whether more envelopes were waiting, and join requests waiting for the owner's box.
+        var relaySnapshot: RelaySnapshotHeader?
+        var compaction = VersionVector()
+        var pullHadMore = true
+        var joinRequests = 0
         public var connected: Bool { state == "connected" }
     }
 
@@ -70,6 +79,7 @@ public final class UplinkStatus: Sendable {
             "pending_pull": counts.pull.map { .integer(Int64($0)) } ?? .null,
             "pushed": .integer(Int64(snapshot.pushed)),
             "pulled": .integer(Int64(snapshot.pulled)),
+            "bootstrap": snapshot.bootstrap?.statusValue ?? .null,
         ])
     }
 }
@@ -174,7 +184,11 @@ struct RelayClient: Sendable {
     struct PushReply: Codable { var results: [PushResult] }
     struct Pull: Codable { var vector: String; var limit: Int; var waitSeconds: Int }
     struct Compacted: Codable { var author: String; var through: UInt64 }
-    struct PullReply: Codable { var envelopes: [String]; var more: Bool; var available: String; var compacted: [Compacted]? }
+    struct PullReply: Codable {
+        var envelopes: [String]; var more: Bool; var available: String; var compacted: [Compacted]?
+        // Since the relay keeps snapshots and join requests (relay-protocol §12, §13).
+        var compaction: String?; var snapshot: RelaySnapshotHeader.Body?; var joinRequests: Int?
+    }
     struct Acknowledgement: Codable { var vector: String }
 }
 
@@ -291,6 +305,8 @@ struct UplinkService: Service {
     var batchLimit = 200
     /// The most bytes of envelopes in one push (the relay takes 16 MiB).
     var batchBytes = 8 << 20
+    /// The changesets past the relay's snapshot after which a caught-up box offers a new one (Bootstrap.swift).
+    var snapshotEveryChangesets: UInt64 = 1000
 
     var store: ReplicaStore { shop.store }
 
@@ -360,7 +376,10 @@ struct UplinkService: Service {
             snapshot.sessions += 1
         }
         logger.notice("connected to the relay", metadata: ["relay": "\(endpoint)"])
+        var work = RelaySessionWork()
+        try await bootstrapIfNew(client, keyring: keyring)
         try await acknowledge(client)
+        try await answerJoinRequests(&work)
         var skipped = VersionVector()
         var missingGeneration = false
         var refetchFound = true
@@ -407,6 +426,7 @@ struct UplinkService: Service {
                 skipped = pulled.delivered
                 missingGeneration = pulled.missingGeneration
                 if pulled.count > 0 { try await acknowledge(client) }
+                try await afterPull(client, keyring: keyring, work: &work)
             }
         }
     }
@@ -662,6 +682,10 @@ struct UplinkService: Service {
             snapshot.lastPull = Date()
             snapshot.pulled += reply.envelopes.count
             if let available { snapshot.relayVector = available }
+            snapshot.pullHadMore = reply.more
+            snapshot.relaySnapshot = reply.snapshot.flatMap(RelaySnapshotHeader.init)
+            snapshot.compaction = reply.compaction.flatMap { Data(base64Encoded: $0) }.flatMap { try? VersionVector.decode(Array($0)) } ?? VersionVector()
+            snapshot.joinRequests = reply.joinRequests ?? 0
         }
         if !waitingForKey.isEmpty {
             logger.info("envelopes of a data-key generation this box lacks; asking the relay for the key", metadata: ["authors": "\(waitingForKey.count)"])

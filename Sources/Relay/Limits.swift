@@ -16,6 +16,10 @@ public struct RelayLimits: Sendable, Hashable {
     public var maxPullBytes = 8 << 20
     /// Longest long-poll wait (seconds).
     public var maxWaitSeconds = 25
+    /// Largest sealed snapshot a box may upload (bytes); also the body limit of the upload.
+    public var maxSnapshotBytes = 64 << 20
+    /// How long the relay keeps an invitation after it expired (for the joining box to read its answer).
+    public var invitationRetentionMilliseconds: Int64 = 7 * 86_400_000
     /// Largest body of any other request (bytes).
     public var maxSmallBodyBytes = 64 * 1024
     /// Accepted distance between a request's timestamp and the relay's clock (milliseconds).

@@ -76,6 +76,19 @@ public final class PostgresRelayStorage: RelayStorage {
             """,
             "CREATE INDEX relay_nonces_expiry ON relay_nonces (expires_at)",
         ]),
+        ("2-invitations-snapshots", [
+            """
+            CREATE TABLE relay_invitations (business BYTEA NOT NULL, invitation BYTEA NOT NULL, record BYTEA NOT NULL, not_after BIGINT NOT NULL,
+                registered_at BIGINT NOT NULL, state TEXT NOT NULL, join_request BYTEA, box_site BYTEA, requested_at BIGINT,
+                certificate BYTEA, refusal TEXT, decided_at BIGINT, PRIMARY KEY (business, invitation))
+            """,
+            "CREATE INDEX relay_invitations_state ON relay_invitations (business, state, requested_at)",
+            "CREATE INDEX relay_invitations_expiry ON relay_invitations (not_after)",
+            """
+            CREATE TABLE relay_snapshots (business BYTEA PRIMARY KEY, producer BYTEA NOT NULL, created_at BIGINT NOT NULL, key_id BIGINT NOT NULL,
+                vector BYTEA NOT NULL, byte_count BIGINT NOT NULL, stored_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)
+            """,
+        ]),
     ]
 
     public func migrate() async throws {
@@ -356,6 +369,130 @@ public final class PostgresRelayStorage: RelayStorage {
     public func deleteSealedKeys(of business: BusinessID, recipient: SiteID) async throws {
         try await client.query("DELETE FROM relay_sealed_keys WHERE business = \(Data(business.bytes)) AND recipient = \(Data(recipient.bytes))", logger: logger)
     }
+
+    // MARK: Invitations
+
+    typealias InvitationRow = (Data, String, Int64, Data?, Int64?, Data?, String?, Int64?)
+
+    static func storedInvitation(_ row: InvitationRow) -> StoredInvitation? {
+        guard let invitation = try? Invitation.decode(Array(row.0)), let state = InvitationState(rawValue: row.1) else { return nil }
+        return StoredInvitation(invitation: invitation, state: state, registeredAt: row.2, joinRequest: row.3.flatMap { try? JoinRequest.decode(Array($0)) },
+                                requestedAt: row.4, certificate: row.5.map { Array($0) }, refusal: row.6, decidedAt: row.7)
+    }
+
+    public func addInvitation(_ invitation: Invitation, business: BusinessID, at milliseconds: Int64) async throws -> Bool {
+        let rows = try await client.query("""
+            INSERT INTO relay_invitations (business, invitation, record, not_after, registered_at, state)
+            VALUES (\(Data(business.bytes)), \(Data(invitation.id.bytes)), \(Data(invitation.encoded)), \(invitation.notAfter), \(milliseconds), 'open')
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        return try await rows.collect().count > 0
+    }
+
+    public func invitation(_ id: SiteID, business: BusinessID) async throws -> StoredInvitation? {
+        let rows = try await client.query("""
+            SELECT record, state, registered_at, join_request, requested_at, certificate, refusal, decided_at FROM relay_invitations
+            WHERE business = \(Data(business.bytes)) AND invitation = \(Data(id.bytes))
+            """, logger: logger)
+        for try await row in rows.decode(InvitationRow.self) { return Self.storedInvitation(row) }
+        return nil
+    }
+
+    public func recordJoinRequest(_ request: JoinRequest, business: BusinessID, at milliseconds: Int64) async throws -> JoinRequestOutcome {
+        let businessData = Data(business.bytes), invitation = Data(request.invitationID.bytes), boxSite = Data(request.boxSite.bytes)
+        let updated = try await client.query("""
+            UPDATE relay_invitations SET state = 'pending', join_request = \(Data(request.encoded)), box_site = \(boxSite), requested_at = \(milliseconds)
+            WHERE business = \(businessData) AND invitation = \(invitation) AND state = 'open' RETURNING 1
+            """, logger: logger)
+        if try await updated.collect().count > 0 { return .stored }
+        let rows = try await client.query("""
+            SELECT state, box_site FROM relay_invitations WHERE business = \(businessData) AND invitation = \(invitation)
+            """, logger: logger)
+        for try await (state, site) in rows.decode((String, Data?).self) {
+            return site == boxSite ? .duplicate(InvitationState(rawValue: state) ?? .open) : .taken
+        }
+        return .unknown
+    }
+
+    public func pendingJoinRequests(of business: BusinessID, at milliseconds: Int64) async throws -> [StoredInvitation] {
+        let rows = try await client.query("""
+            SELECT record, state, registered_at, join_request, requested_at, certificate, refusal, decided_at FROM relay_invitations
+            WHERE business = \(Data(business.bytes)) AND state = 'pending' AND not_after >= \(milliseconds) ORDER BY requested_at, invitation
+            """, logger: logger)
+        var result: [StoredInvitation] = []
+        for try await row in rows.decode(InvitationRow.self) { if let stored = Self.storedInvitation(row) { result.append(stored) } }
+        return result
+    }
+
+    public func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
+        let rows = try await client.query("""
+            SELECT count(*) FROM relay_invitations WHERE business = \(Data(business.bytes)) AND state = 'pending' AND not_after >= \(milliseconds)
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
+    public func decideJoinRequest(_ id: SiteID, business: BusinessID, certificate: [UInt8]?, refusal: String?, at milliseconds: Int64) async throws -> Bool {
+        let state = certificate == nil ? InvitationState.refused.rawValue : InvitationState.approved.rawValue
+        let rows = try await client.query("""
+            UPDATE relay_invitations SET state = \(state), certificate = \(certificate.map { Data($0) }), refusal = \(refusal), decided_at = \(milliseconds)
+            WHERE business = \(Data(business.bytes)) AND invitation = \(Data(id.bytes)) AND state = 'pending' RETURNING 1
+            """, logger: logger)
+        return try await rows.collect().count > 0
+    }
+
+    public func pruneInvitations(before milliseconds: Int64) async throws {
+        try await client.query("DELETE FROM relay_invitations WHERE not_after < \(milliseconds)", logger: logger)
+    }
+
+    // MARK: Snapshots
+
+    public func storeSnapshot(_ snapshot: SealedSnapshot, business: BusinessID, at milliseconds: Int64) async throws -> SnapshotStoreOutcome {
+        let businessData = Data(business.bytes), producer = Data(snapshot.producer.bytes), vector = Data(snapshot.vector.encode())
+        let keyID = Int64(snapshot.keyID.rawValue), byteCount = Int64(snapshot.bytes.count), bytes = Data(snapshot.bytes)
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            // The first snapshot of a business is inserted; later ones lock the row and compare.
+            let inserted = try await connection.query("""
+                INSERT INTO relay_snapshots (business, producer, created_at, key_id, vector, byte_count, stored_at, snapshot)
+                VALUES (\(businessData), \(producer), \(snapshot.createdAt), \(keyID), \(vector), \(byteCount), \(milliseconds), \(bytes))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, logger: logger)
+            if try await inserted.collect().count > 0 { return .stored }
+            let rows = try await connection.query("SELECT vector FROM relay_snapshots WHERE business = \(businessData) FOR UPDATE", logger: logger)
+            for try await stored in rows.decode(Data.self) {
+                if let storedVector = try? VersionVector.decode(Array(stored)), !snapshotReplaces(snapshot.vector, stored: storedVector) {
+                    return .stale(stored: storedVector)
+                }
+            }
+            try await connection.query("""
+                UPDATE relay_snapshots SET producer = \(producer), created_at = \(snapshot.createdAt), key_id = \(keyID), vector = \(vector),
+                    byte_count = \(byteCount), stored_at = \(milliseconds), snapshot = \(bytes)
+                WHERE business = \(businessData)
+                """, logger: logger)
+            return .stored
+        }
+    }
+
+    public func snapshotInfo(of business: BusinessID) async throws -> SnapshotInfo? {
+        let rows = try await client.query("""
+            SELECT producer, created_at, key_id, vector, byte_count, stored_at FROM relay_snapshots WHERE business = \(Data(business.bytes))
+            """, logger: logger)
+        for try await (producer, createdAt, keyID, vector, byteCount, storedAt) in rows.decode((Data, Int64, Int64, Data, Int64, Int64).self) {
+            guard let site = SiteID(bytes: Array(producer)), let decoded = try? VersionVector.decode(Array(vector)) else { return nil }
+            return SnapshotInfo(producer: site, createdAt: createdAt, keyID: DataKeyID(UInt32(clamping: keyID)), vector: decoded,
+                                byteCount: Int(byteCount), storedAt: storedAt)
+        }
+        return nil
+    }
+
+    public func snapshot(of business: BusinessID) async throws -> [UInt8]? {
+        let rows = try await client.query("SELECT snapshot FROM relay_snapshots WHERE business = \(Data(business.bytes))", logger: logger)
+        for try await data in rows.decode(Data.self) { return Array(data) }
+        return nil
+    }
+
+    // MARK: Nonces
 
     public func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool {
         let rows = try await client.query("""

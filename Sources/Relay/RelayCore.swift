@@ -11,10 +11,13 @@ public enum RelayPrincipal: Hashable, Sendable {
     case box(BusinessID, SiteID, Certificate)
     /// A box not enrolled yet that proves possession of the key of the certificate it enrols.
     case enrollee(BusinessID, SiteID)
+    /// The holder of an invitation token: signs with the invitation key (only on the
+    /// join-request endpoints of that invitation, docs/relay-protocol.md §12).
+    case invitee(BusinessID, Invitation)
 
     public var business: BusinessID {
         switch self {
-        case .owner(let business), .box(let business, _, _), .enrollee(let business, _): business
+        case .owner(let business), .box(let business, _, _), .enrollee(let business, _), .invitee(let business, _): business
         }
     }
 }
@@ -57,8 +60,14 @@ public struct PullResult: Sendable {
     /// What the relay holds: each author's newest stored sequence.
     public var available: VersionVector
     /// Authors whose envelopes the puller lacks were compacted away up to the sequence given:
-    /// the puller needs a snapshot from another box to go past them.
+    /// the puller needs a snapshot (§13) to go past them.
     public var compacted: [SiteID: UInt64]
+    /// Every author's compaction mark (envelopes up to it are deleted).
+    public var compaction = VersionVector()
+    /// The business's snapshot at the relay, if any.
+    public var snapshot: SnapshotInfo?
+    /// Join requests waiting for the owner's box (§12).
+    public var joinRequests = 0
 }
 
 /// The relay's logic, without HTTP: authentication of signed requests, registration, enrolment,
@@ -103,9 +112,11 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     ///   - pathBusiness: the business the request's path names; it must be the signer's.
     ///   - enrollee: for enrolment, the key of the certificate being enrolled, whose holder may
     ///     sign before it is enrolled.
+    ///   - invitation: for the join-request endpoints, the invitation whose key may sign.
     /// - Throws: `RelayError` (`unauthenticated`, `staleRequest`, `unknownPrincipal`,
     ///   `badSignature`, `revoked`, `notValid`, `notFound`, `rateLimited`, `replayedRequest`).
-    public func authenticate(_ request: SignedRequest, pathBusiness: BusinessID, enrollee: PublicKey? = nil) async throws -> RelayPrincipal {
+    public func authenticate(_ request: SignedRequest, pathBusiness: BusinessID, enrollee: PublicKey? = nil,
+                             invitation: SiteID? = nil) async throws -> RelayPrincipal {
         guard let header = request.authorization else {
             throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
         }
@@ -135,6 +146,10 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             } else if let enrollee, SiteID(publicKey: enrollee) == signature.site {
                 key = enrollee
                 principal = .enrollee(signature.business, signature.site)
+            } else if let invitation, invitation == signature.site,
+                      let stored = try await storage.invitation(invitation, business: signature.business) {
+                key = stored.invitation.invitationKey
+                principal = .invitee(signature.business, stored.invitation)
             } else {
                 throw unknown
             }
@@ -198,6 +213,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         case .owner: break
         case .box(_, let site, _), .enrollee(_, let site):
             guard site == certificate.subjectSite else { throw RelayError(.forbidden, "a box may enrol only itself; the owner enrols others") }
+        case .invitee: throw RelayError(.forbidden, "an invitation key does not enrol boxes")
         }
         let now = clock.now()
         let revocations = try await storage.revocations(of: business)
@@ -353,12 +369,22 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         let limit = min(max(1, limit ?? limits.maxPullCount), limits.maxPullCount)
         let deadline = ContinuousClock.now + min(wait, .seconds(limits.maxWaitSeconds))
         var waited = false
+        // A join request that arrives while the pull waits answers it (empty), so that the owner's
+        // box hears of it at once (§12.3).
+        var joinRequestsAtStart: Int?
         while true {
             let generation = notifier.generation(of: business)
-            let result = try await businessLimiter.run(business) { try await collect(business: business, vector: vector, limit: limit) }
+            var result = try await businessLimiter.run(business) { () async throws -> PullResult in
+                var result = try await collect(business: business, vector: vector, limit: limit)
+                result.joinRequests = try await storage.pendingJoinRequestCount(of: business, at: clock.now())
+                return result
+            }
+            let joinRequestArrived = joinRequestsAtStart.map { result.joinRequests > $0 } ?? false
+            if joinRequestsAtStart == nil { joinRequestsAtStart = result.joinRequests }
             let now = ContinuousClock.now
-            if !result.envelopes.isEmpty || !result.compacted.isEmpty || now >= deadline || notifier.isShutDown || Task.isCancelled {
+            if !result.envelopes.isEmpty || !result.compacted.isEmpty || joinRequestArrived || now >= deadline || notifier.isShutDown || Task.isCancelled {
                 metrics.pull(woken: waited && !result.envelopes.isEmpty)
+                result.snapshot = try await storage.snapshotInfo(of: business)
                 return result
             }
             if !waited { logger.debug("pull waiting for envelopes", metadata: ["relay.business": "\(business.hex)"]) }
@@ -366,7 +392,10 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             await notifier.wait(for: business, after: generation, timeout: storage.isShared ? min(deadline - now, limits.pollInterval) : deadline - now)
             // Shutting down: answer with what there is (nothing), so the box simply asks again
             // (another relay process, or this one after its restart).
-            if notifier.isShutDown { return result }
+            if notifier.isShutDown {
+                result.snapshot = try? await storage.snapshotInfo(of: business)
+                return result
+            }
         }
     }
 
@@ -377,8 +406,10 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         var envelopes: [[UInt8]] = []
         var bytes = 0
         var more = false
+        var compaction = VersionVector()
         for head in heads {
             available[head.author] = head.sequence
+            compaction[head.author] = head.compactedThrough
             let have = vector[head.author]
             guard head.sequence > have else { continue }
             if have < head.compactedThrough { compacted[head.author] = head.compactedThrough }
@@ -398,7 +429,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             }
             if start + UInt64(taken) < head.sequence { more = true }
         }
-        return PullResult(envelopes: envelopes, more: more, available: available, compacted: compacted)
+        return PullResult(envelopes: envelopes, more: more, available: available, compacted: compacted, compaction: compaction)
     }
 
     // MARK: Acknowledgements and compaction
@@ -443,7 +474,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             guard let ownerKey = try await storage.ownerKey(of: business) else { throw Self.noSuchBusiness(business) }
             signer = SiteID(publicKey: ownerKey)
         case .box(_, let site, _): signer = site
-        case .enrollee: throw RelayError(.forbidden, "only the owner or an enrolled box uploads data keys")
+        case .enrollee, .invitee: throw RelayError(.forbidden, "only the owner or an enrolled box uploads data keys")
         }
         guard sealed.sealerSite == signer else { throw RelayError(.invalidSealedKey, "the sealed key must be sealed and signed by the requester") }
         let now = clock.now()
@@ -468,9 +499,10 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
 
     // MARK: Housekeeping
 
-    /// Prunes expired nonces and compacts every business.
+    /// Prunes expired nonces and invitations long expired, and compacts every business.
     public func housekeeping() async throws {
         try await storage.pruneNonces(before: clock.now() - limits.timestampWindowMilliseconds)
+        try await storage.pruneInvitations(before: clock.now() - limits.invitationRetentionMilliseconds)
         for business in try await storage.businesses() {
             do { try await compact(business) } catch {
                 logger.warning("compaction failed", metadata: ["relay.business": "\(business.hex)", "error": "\(error)"])

@@ -41,6 +41,13 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
             case invalidRevocation = "invalid_revocation"
             case invalidSealedKey = "invalid_sealed_key"
             case wrongBusiness = "wrong_business"
+            case invalidInvitation = "invalid_invitation"
+            case invalidJoinRequest = "invalid_join_request"
+            case invalidSnapshot = "invalid_snapshot"
+            case invitationExpired = "invitation_expired"
+            case invitationUsed = "invitation_used"
+            case staleSnapshot = "stale_snapshot"
+            case noSnapshot = "no_snapshot"
             case bodyTooLarge = "body_too_large"
             case batchTooLarge = "batch_too_large"
             case rateLimited = "rate_limited"
@@ -81,6 +88,20 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidSealedKey = Kind(value: .invalidSealedKey)
         /// A certificate, revocation or sealed key of another business than the path's.
         public static let wrongBusiness = Kind(value: .wrongBusiness)
+        /// An invitation that does not decode or verify (docs/relay-protocol.md §12.1).
+        public static let invalidInvitation = Kind(value: .invalidInvitation)
+        /// A join request that does not decode, verify or belong to its invitation.
+        public static let invalidJoinRequest = Kind(value: .invalidJoinRequest)
+        /// A sealed snapshot that does not decode or verify, or is not the uploader's own.
+        public static let invalidSnapshot = Kind(value: .invalidSnapshot)
+        /// The invitation's validity has ended.
+        public static let invitationExpired = Kind(value: .invitationExpired)
+        /// The invitation was used by another box (or already answered).
+        public static let invitationUsed = Kind(value: .invitationUsed)
+        /// The stored snapshot reflects everything the uploaded one does and more.
+        public static let staleSnapshot = Kind(value: .staleSnapshot)
+        /// The business has no snapshot at the relay.
+        public static let noSnapshot = Kind(value: .noSnapshot)
         public static let bodyTooLarge = Kind(value: .bodyTooLarge)
         /// More envelopes, or more envelope bytes, than one push may carry.
         public static let batchTooLarge = Kind(value: .batchTooLarge)

@@ -33,13 +33,62 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
     struct PushReply: Codable, Sendable { var results: [PushReplyItem]; var stored: Int; var duplicates: Int; var refused: Int }
     struct PullRequest: Codable, Sendable { var vector: String; var limit: Int?; var waitSeconds: Int? }
     struct CompactedItem: Codable, Sendable { var author: String; var through: UInt64 }
-    struct PullReply: Codable, Sendable { var envelopes: [String]; var more: Bool; var available: String; var compacted: [CompactedItem] }
+    struct PullReply: Encodable, Sendable {
+        var envelopes: [String]; var more: Bool; var available: String; var compacted: [CompactedItem]
+        var compaction: String; var snapshot: SnapshotMeta?; var joinRequests: Int
+
+        enum CodingKeys: String, CodingKey { case envelopes, more, available, compacted, compaction, snapshot, joinRequests }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(envelopes, forKey: .envelopes)
+            try container.encode(more, forKey: .more)
+            try container.encode(available, forKey: .available)
+            try container.encode(compacted, forKey: .compacted)
+            try container.encode(compaction, forKey: .compaction)
+            try container.encode(snapshot, forKey: .snapshot) // null when there is none
+            try container.encode(joinRequests, forKey: .joinRequests)
+        }
+    }
     struct AcknowledgementRequest: Codable, Sendable { var vector: String }
     struct AcknowledgementReply: Codable, Sendable { var site: String; var vector: String }
     struct SealedKeyRequest: Codable, Sendable { var sealedKey: String }
     struct SealedKeyReply: Codable, Sendable { var recipient: String; var keyId: UInt32; var created: Bool }
     struct SealedKeysReply: Codable, Sendable { var sealedKeys: [String] }
     struct HealthReply: Codable, Sendable { var status: String }
+    struct InvitationRequest: Codable, Sendable { var invitation: String }
+    struct InvitationReply: Codable, Sendable { var invitation: String; var notAfter: Int64; var created: Bool }
+    struct JoinRequestBody: Codable, Sendable { var joinRequest: String }
+    struct JoinStatusReply: Codable, Sendable {
+        var invitation: String; var state: String; var notAfter: Int64; var certificate: String?; var refusal: String?; var created: Bool?
+    }
+    struct PendingJoinRequest: Codable, Sendable {
+        var invitation: String; var invitationRecord: String; var joinRequest: String; var box: String; var label: String; var receivedAt: Int64
+    }
+    struct PendingJoinRequestsReply: Codable, Sendable { var joinRequests: [PendingJoinRequest] }
+    struct DecisionRequest: Codable, Sendable { var certificate: String?; var refusal: String? }
+    struct SnapshotMeta: Codable, Sendable {
+        var producer: String; var createdAt: Int64; var keyId: UInt32; var vector: String; var bytes: Int; var storedAt: Int64
+        init(_ info: SnapshotInfo) {
+            producer = info.producer.hex
+            createdAt = info.createdAt
+            keyId = info.keyID.rawValue
+            vector = Data(info.vector.encode()).base64EncodedString()
+            bytes = info.byteCount
+            storedAt = info.storedAt
+        }
+    }
+    struct SnapshotInfoReply: Encodable, Sendable {
+        var snapshot: SnapshotMeta?; var available: String; var compaction: String
+
+        enum CodingKeys: String, CodingKey { case snapshot, available, compaction }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(snapshot, forKey: .snapshot) // null when there is none
+            try container.encode(available, forKey: .available)
+            try container.encode(compaction, forKey: .compaction)
+        }
+    }
+    struct SnapshotStoredReply: Codable, Sendable { var producer: String; var createdAt: Int64; var keyId: UInt32; var vector: String; var bytes: Int }
 
     static var decoder: JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
     static var encoder: JSONEncoder {
@@ -127,7 +176,9 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let result = try await core.pull(business: business, vector: vector, limit: pull.limit, wait: .seconds(pull.waitSeconds ?? 0))
             return try json(PullReply(envelopes: result.envelopes.map { Data($0).base64EncodedString() }, more: result.more,
                                       available: Data(result.available.encode()).base64EncodedString(),
-                                      compacted: result.compacted.sorted { $0.key < $1.key }.map { CompactedItem(author: $0.key.hex, through: $0.value) }))
+                                      compacted: result.compacted.sorted { $0.key < $1.key }.map { CompactedItem(author: $0.key.hex, through: $0.value) },
+                                      compaction: Data(result.compaction.encode()).base64EncodedString(), snapshot: result.snapshot.map(SnapshotMeta.init),
+                                      joinRequests: result.joinRequests))
         }
 
         router.post("\(prefix)/acknowledgements") { request, context in
@@ -161,7 +212,113 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let keys = try await core.sealedKeys(for: principal, keyID: keyID)
             return try json(SealedKeysReply(sealedKeys: keys.map { Data($0).base64EncodedString() }))
         }
+        registerJoinRoutes(on: router, prefix: prefix)
         return router
+    }
+
+    /// Invitations, join requests and snapshots (docs/relay-protocol.md §12, §13).
+    private func registerJoinRoutes(on router: Router<BasicRequestContext>, prefix: String) {
+        router.post("\(prefix)/invitations") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let bytes = try base64(try decode(InvitationRequest.self, body).invitation, "invitation")
+            let (invitation, created) = try await core.registerInvitation(bytes, business: business, principal: principal)
+            return try json(InvitationReply(invitation: invitation.id.hex, notAfter: invitation.notAfter, created: created), status: created ? .created : .ok)
+        }
+
+        router.post("\(prefix)/invitations/:invitation/join-request") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let id = try invitationID(context)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business, invitation: id)
+            let bytes = try base64(try decode(JoinRequestBody.self, body).joinRequest, "join_request")
+            let (stored, created) = try await core.requestToJoin(bytes, business: business, invitation: id, principal: principal)
+            var reply = statusReply(stored)
+            reply.created = created
+            return try json(reply, status: created ? .created : .ok)
+        }
+
+        router.get("\(prefix)/invitations/:invitation/join-request") { request, context in
+            let (business, body) = try await prepare(request, context, limit: 0)
+            let id = try invitationID(context)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business, invitation: id)
+            var wait = 0
+            for item in request.uri.queryParameters {
+                guard item.key == "wait_seconds", let value = Int(String(item.value)), (0...core.limits.maxWaitSeconds).contains(value) else {
+                    throw RelayError(.invalidParameter, "the only query parameter is wait_seconds, 0…\(core.limits.maxWaitSeconds)")
+                }
+                wait = value
+            }
+            let stored = try await core.joinStatus(business: business, invitation: id, principal: principal, wait: .seconds(wait))
+            return try json(statusReply(stored))
+        }
+
+        router.post("\(prefix)/invitations/:invitation/decision") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
+            let id = try invitationID(context)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let decision = try decode(DecisionRequest.self, body)
+            guard (decision.certificate == nil) != (decision.refusal == nil) else {
+                throw RelayError(.malformedBody, "a decision has either a certificate (approve) or a refusal (refuse)")
+            }
+            if let refusal = decision.refusal, refusal.utf8.count > 512 { throw RelayError(.malformedBody, "refusal is at most 512 bytes") }
+            let certificate = try decision.certificate.map { try base64($0, "certificate") }
+            let stored = try await core.decide(business: business, invitation: id, certificate: certificate, refusal: decision.refusal, principal: principal)
+            return try json(statusReply(stored))
+        }
+
+        router.get("\(prefix)/join-requests") { request, context in
+            let (business, body) = try await prepare(request, context, limit: 0)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            guard request.uri.queryParameters.isEmpty else { throw RelayError(.invalidParameter, "this endpoint takes no query parameters") }
+            let pending = try await core.pendingJoinRequests(business: business, principal: principal)
+            return try json(PendingJoinRequestsReply(joinRequests: pending.compactMap { stored in
+                guard let joinRequest = stored.joinRequest else { return nil }
+                return PendingJoinRequest(invitation: stored.invitation.id.hex, invitationRecord: Data(stored.invitation.encoded).base64EncodedString(),
+                                          joinRequest: Data(joinRequest.encoded).base64EncodedString(), box: joinRequest.boxSite.hex,
+                                          label: joinRequest.label, receivedAt: stored.requestedAt ?? 0)
+            }))
+        }
+
+        router.put("\(prefix)/snapshot") { request, context in
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSnapshotBytes)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            let snapshot = try await core.storeSnapshot(body, business: business, principal: principal)
+            return try json(SnapshotStoredReply(producer: snapshot.producer.hex, createdAt: snapshot.createdAt, keyId: snapshot.keyID.rawValue,
+                                                vector: Data(snapshot.vector.encode()).base64EncodedString(), bytes: snapshot.bytes.count), status: .created)
+        }
+
+        router.get("\(prefix)/snapshot") { request, context in
+            let (business, body) = try await prepare(request, context, limit: 0)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            guard request.uri.queryParameters.isEmpty else { throw RelayError(.invalidParameter, "this endpoint takes no query parameters") }
+            let bytes = try await core.snapshot(business: business, principal: principal)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+
+        router.get("\(prefix)/snapshot/info") { request, context in
+            let (business, body) = try await prepare(request, context, limit: 0)
+            let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
+            guard request.uri.queryParameters.isEmpty else { throw RelayError(.invalidParameter, "this endpoint takes no query parameters") }
+            let info = try await core.snapshotInfo(business: business, principal: principal)
+            return try json(SnapshotInfoReply(snapshot: info.snapshot.map(SnapshotMeta.init), available: Data(info.available.encode()).base64EncodedString(),
+                                              compaction: Data(info.compaction.encode()).base64EncodedString()))
+        }
+    }
+
+    private func invitationID(_ context: BasicRequestContext) throws -> SiteID {
+        guard let text = context.parameters.get("invitation"), text.utf8.count == 32, isLowerHex(text),
+              let id = [UInt8](hex: text).flatMap({ SiteID(bytes: $0) }) else {
+            throw RelayError(.notFound, "the path must name an invitation by its 32 lower-case hex digits")
+        }
+        return id
+    }
+
+    private func statusReply(_ stored: StoredInvitation) -> JoinStatusReply {
+        JoinStatusReply(invitation: stored.invitation.id.hex, state: stored.state.rawValue, notAfter: stored.invitation.notAfter,
+                        certificate: stored.state == .approved ? stored.certificate.map { Data($0).base64EncodedString() } : nil,
+                        refusal: stored.state == .refused ? stored.refusal : nil, created: nil)
     }
 
     // MARK: Helpers
@@ -290,6 +447,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         (["v1", "businesses", "*", "pull"], ["POST"]),
         (["v1", "businesses", "*", "acknowledgements"], ["POST"]),
         (["v1", "businesses", "*", "data-keys"], ["GET", "POST"]),
+        (["v1", "businesses", "*", "invitations"], ["POST"]),
+        (["v1", "businesses", "*", "invitations", "*", "join-request"], ["GET", "POST"]),
+        (["v1", "businesses", "*", "invitations", "*", "decision"], ["POST"]),
+        (["v1", "businesses", "*", "join-requests"], ["GET"]),
+        (["v1", "businesses", "*", "snapshot"], ["GET", "PUT"]),
+        (["v1", "businesses", "*", "snapshot", "info"], ["GET"]),
     ] }
 
     static func allowedMethods(for path: String) -> [String]? {
@@ -303,11 +466,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch kind {
         case .malformedBody, .invalidParameter: 400
         case .unauthenticated, .unknownPrincipal, .badSignature, .staleRequest, .replayedRequest: 401
-        case .revoked, .notValid, .forbidden: 403
-        case .notFound: 404
+        case .revoked, .notValid, .forbidden, .invitationExpired: 403
+        case .notFound, .noSnapshot: 404
         case .methodNotAllowed: 405
+        case .invitationUsed, .staleSnapshot: 409
         case .bodyTooLarge, .batchTooLarge: 413
-        case .invalidRegistration, .invalidCertificate, .invalidRevocation, .invalidSealedKey, .wrongBusiness: 422
+        case .invalidRegistration, .invalidCertificate, .invalidRevocation, .invalidSealedKey, .wrongBusiness,
+             .invalidInvitation, .invalidJoinRequest, .invalidSnapshot: 422
         case .rateLimited, .businessBusy: 429
         case .shuttingDown, .storageUnavailable: 503
         default: 400

@@ -3,7 +3,7 @@ import Synchronization
 import ServiceLifecycle
 
 /// Where the relay keeps businesses, certificates, revocations, envelopes, acknowledgements,
-/// sealed data keys and request nonces. Every table is partitioned by business (the business
+/// sealed data keys, invitations with their join requests, snapshots and request nonces. Every table is partitioned by business (the business
 /// id is the first column of every key and index), so that businesses can be spread over
 /// database shards later without changing a query.
 ///
@@ -68,6 +68,33 @@ public protocol RelayStorage: Service {
     /// Forgets every sealed key addressed to `recipient` (after its revocation).
     func deleteSealedKeys(of business: BusinessID, recipient: SiteID) async throws
 
+    /// Stores an owner-signed invitation (already verified against the business's owner key) as `open`.
+    /// - Returns: false when it was stored before.
+    func addInvitation(_ invitation: Invitation, business: BusinessID, at milliseconds: Int64) async throws -> Bool
+    /// The invitation with this id (its key's site id) and what became of it; nil when unknown.
+    func invitation(_ id: SiteID, business: BusinessID) async throws -> StoredInvitation?
+    /// Records a (verified) join request under its invitation, atomically: only an `open`
+    /// invitation takes one, and then becomes `pending`.
+    func recordJoinRequest(_ request: JoinRequest, business: BusinessID, at milliseconds: Int64) async throws -> JoinRequestOutcome
+    /// The `pending` invitations (a join request waits for the owner) that are valid at `milliseconds`, oldest first.
+    func pendingJoinRequests(of business: BusinessID, at milliseconds: Int64) async throws -> [StoredInvitation]
+    /// How many `pendingJoinRequests` there are.
+    func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int
+    /// The owner's answer to a `pending` join request: a certificate (`approved`) or a refusal.
+    /// - Returns: false when the invitation is not `pending` (nothing changed).
+    func decideJoinRequest(_ id: SiteID, business: BusinessID, certificate: [UInt8]?, refusal: String?, at milliseconds: Int64) async throws -> Bool
+    /// Forgets invitations that expired before `milliseconds`.
+    func pruneInvitations(before milliseconds: Int64) async throws
+
+    /// Keeps `snapshot` as the business's snapshot, atomically: refused as `stale` when the stored
+    /// one's vector covers the new one's and differs from it (a snapshot with an equal vector
+    /// replaces the stored one).
+    func storeSnapshot(_ snapshot: SealedSnapshot, business: BusinessID, at milliseconds: Int64) async throws -> SnapshotStoreOutcome
+    /// What the stored snapshot is (without its bytes); nil when there is none.
+    func snapshotInfo(of business: BusinessID) async throws -> SnapshotInfo?
+    /// The stored snapshot's bytes; nil when there is none.
+    func snapshot(of business: BusinessID) async throws -> [UInt8]?
+
     /// Records a request nonce until `expiresAt`.
     /// - Returns: false when this site already used it (a replay).
     func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool
@@ -93,6 +120,88 @@ public enum AppendOutcome: Hashable, Sendable {
     case chainMismatch
     /// Another envelope with the same author and sequence is stored (the author forked its chain).
     case conflict
+}
+
+/// Where an invitation stands at the relay.
+public enum InvitationState: String, Sendable, Hashable {
+    /// Registered by the owner; no join request yet.
+    case open
+    /// A join request waits for the owner's box.
+    case pending
+    /// The owner's box issued a certificate (the invitation is used).
+    case approved
+    /// The owner's box refused the join request (the invitation is used).
+    case refused
+}
+
+/// An invitation as the relay keeps it, with the join request made under it and the owner's answer.
+public struct StoredInvitation: Hashable, Sendable {
+    public var invitation: Invitation
+    public var state: InvitationState
+    public var registeredAt: Int64
+    public var joinRequest: JoinRequest?
+    /// When the relay received the join request.
+    public var requestedAt: Int64?
+    /// For `approved`: the certificate the owner's box issued.
+    public var certificate: [UInt8]?
+    /// For `refused`: the owner's box's reason.
+    public var refusal: String?
+    public var decidedAt: Int64?
+
+    public init(invitation: Invitation, state: InvitationState, registeredAt: Int64, joinRequest: JoinRequest? = nil, requestedAt: Int64? = nil,
+                certificate: [UInt8]? = nil, refusal: String? = nil, decidedAt: Int64? = nil) {
+        self.invitation = invitation
+        self.state = state
+        self.registeredAt = registeredAt
+        self.joinRequest = joinRequest
+        self.requestedAt = requestedAt
+        self.certificate = certificate
+        self.refusal = refusal
+        self.decidedAt = decidedAt
+    }
+}
+
+/// What became of a join request offered to `RelayStorage.recordJoinRequest`.
+public enum JoinRequestOutcome: Hashable, Sendable {
+    /// Stored: the invitation was `open` and is now `pending`.
+    case stored
+    /// A join request for the same box key is stored already (a retry); nothing changed.
+    case duplicate(InvitationState)
+    /// The invitation was used by another box's request; nothing changed.
+    case taken
+    /// No such invitation.
+    case unknown
+}
+
+/// What the relay knows of a business's stored snapshot (its cleartext header).
+public struct SnapshotInfo: Hashable, Sendable {
+    public var producer: SiteID
+    public var createdAt: Int64
+    public var keyID: DataKeyID
+    public var vector: VersionVector
+    public var byteCount: Int
+    public var storedAt: Int64
+
+    public init(producer: SiteID, createdAt: Int64, keyID: DataKeyID, vector: VersionVector, byteCount: Int, storedAt: Int64) {
+        self.producer = producer
+        self.createdAt = createdAt
+        self.keyID = keyID
+        self.vector = vector
+        self.byteCount = byteCount
+        self.storedAt = storedAt
+    }
+}
+
+/// What became of a snapshot offered to `RelayStorage.storeSnapshot`.
+public enum SnapshotStoreOutcome: Hashable, Sendable {
+    case stored
+    /// The stored snapshot reflects everything this one does and more; nothing changed.
+    case stale(stored: VersionVector)
+}
+
+/// Whether `new` may replace a stored snapshot with vector `stored`.
+func snapshotReplaces(_ new: VersionVector, stored: VersionVector) -> Bool {
+    !(stored.dominates(new) && stored != new)
 }
 
 /// An author's newest stored envelope and compaction mark.

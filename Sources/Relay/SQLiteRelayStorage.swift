@@ -65,6 +65,15 @@ public final class SQLiteRelayStorage: RelayStorage {
                 PRIMARY KEY (business, site, nonce)) WITHOUT ROWID;
             CREATE INDEX relay_nonces_expiry ON relay_nonces (expires_at);
             """),
+        ("2-invitations-snapshots", """
+            CREATE TABLE relay_invitations (business BLOB NOT NULL, invitation BLOB NOT NULL, record BLOB NOT NULL, not_after INTEGER NOT NULL,
+                registered_at INTEGER NOT NULL, state TEXT NOT NULL, join_request BLOB, box_site BLOB, requested_at INTEGER,
+                certificate BLOB, refusal TEXT, decided_at INTEGER, PRIMARY KEY (business, invitation)) WITHOUT ROWID;
+            CREATE INDEX relay_invitations_state ON relay_invitations (business, state, requested_at);
+            CREATE INDEX relay_invitations_expiry ON relay_invitations (not_after);
+            CREATE TABLE relay_snapshots (business BLOB PRIMARY KEY NOT NULL, producer BLOB NOT NULL, created_at INTEGER NOT NULL,
+                key_id INTEGER NOT NULL, vector BLOB NOT NULL, byte_count INTEGER NOT NULL, stored_at INTEGER NOT NULL, snapshot BLOB NOT NULL);
+            """),
     ]
 
     public func migrate() async throws {
@@ -282,6 +291,119 @@ public final class SQLiteRelayStorage: RelayStorage {
             try db.execute("DELETE FROM relay_sealed_keys WHERE business = ? AND recipient = ?", [.blob(business.bytes), .blob(recipient.bytes)])
         }
     }
+
+    // MARK: Invitations
+
+    static let invitationColumns = "record, state, registered_at, join_request, requested_at, certificate, refusal, decided_at"
+
+    /// A row of `invitationColumns`; nil when the stored bytes no longer decode (never written so).
+    static func storedInvitation(_ row: [SQLValue]) -> StoredInvitation? {
+        guard let invitation = try? Invitation.decode(row[0].blobValue ?? []), let state = InvitationState(rawValue: row[1].textValue ?? "") else { return nil }
+        return StoredInvitation(invitation: invitation, state: state, registeredAt: row[2].integerValue ?? 0,
+                                joinRequest: row[3].blobValue.flatMap { try? JoinRequest.decode($0) }, requestedAt: row[4].integerValue,
+                                certificate: row[5].blobValue, refusal: row[6].textValue, decidedAt: row[7].integerValue)
+    }
+
+    public func addInvitation(_ invitation: Invitation, business: BusinessID, at milliseconds: Int64) async throws -> Bool {
+        try await withConnection { db in
+            try db.execute("""
+                INSERT OR IGNORE INTO relay_invitations (business, invitation, record, not_after, registered_at, state) VALUES (?, ?, ?, ?, ?, 'open')
+                """, [.blob(business.bytes), .blob(invitation.id.bytes), .blob(invitation.encoded), .integer(invitation.notAfter), .integer(milliseconds)])
+            return db.changes > 0
+        }
+    }
+
+    public func invitation(_ id: SiteID, business: BusinessID) async throws -> StoredInvitation? {
+        try await withConnection { db in
+            try db.row("SELECT \(Self.invitationColumns) FROM relay_invitations WHERE business = ? AND invitation = ?",
+                       [.blob(business.bytes), .blob(id.bytes)]).flatMap(Self.storedInvitation)
+        }
+    }
+
+    public func recordJoinRequest(_ request: JoinRequest, business: BusinessID, at milliseconds: Int64) async throws -> JoinRequestOutcome {
+        try await withConnection { db in
+            try db.transaction {
+                try db.execute("""
+                    UPDATE relay_invitations SET state = 'pending', join_request = ?, box_site = ?, requested_at = ?
+                    WHERE business = ? AND invitation = ? AND state = 'open'
+                    """, [.blob(request.encoded), .blob(request.boxSite.bytes), .integer(milliseconds), .blob(business.bytes), .blob(request.invitationID.bytes)])
+                if db.changes > 0 { return .stored }
+                guard let row = try db.row("SELECT state, box_site FROM relay_invitations WHERE business = ? AND invitation = ?",
+                                           [.blob(business.bytes), .blob(request.invitationID.bytes)]) else { return .unknown }
+                let state = InvitationState(rawValue: row[0].textValue ?? "") ?? .open
+                return row[1].blobValue == request.boxSite.bytes ? .duplicate(state) : .taken
+            }
+        }
+    }
+
+    public func pendingJoinRequests(of business: BusinessID, at milliseconds: Int64) async throws -> [StoredInvitation] {
+        try await withConnection { db in
+            try db.rows("""
+                SELECT \(Self.invitationColumns) FROM relay_invitations WHERE business = ? AND state = 'pending' AND not_after >= ?
+                ORDER BY requested_at, invitation
+                """, [.blob(business.bytes), .integer(milliseconds)]).compactMap(Self.storedInvitation)
+        }
+    }
+
+    public func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
+        try await withConnection { db in
+            Int(try db.scalar("SELECT count(*) FROM relay_invitations WHERE business = ? AND state = 'pending' AND not_after >= ?",
+                              [.blob(business.bytes), .integer(milliseconds)])?.integerValue ?? 0)
+        }
+    }
+
+    public func decideJoinRequest(_ id: SiteID, business: BusinessID, certificate: [UInt8]?, refusal: String?, at milliseconds: Int64) async throws -> Bool {
+        try await withConnection { db in
+            try db.execute("""
+                UPDATE relay_invitations SET state = ?, certificate = ?, refusal = ?, decided_at = ? WHERE business = ? AND invitation = ? AND state = 'pending'
+                """, [.text(certificate == nil ? InvitationState.refused.rawValue : InvitationState.approved.rawValue), certificate.map { .blob($0) } ?? .null,
+                      refusal.map { .text($0) } ?? .null, .integer(milliseconds), .blob(business.bytes), .blob(id.bytes)])
+            return db.changes > 0
+        }
+    }
+
+    public func pruneInvitations(before milliseconds: Int64) async throws {
+        try await withConnection { db in
+            try db.execute("DELETE FROM relay_invitations WHERE not_after < ?", [.integer(milliseconds)])
+        }
+    }
+
+    // MARK: Snapshots
+
+    public func storeSnapshot(_ snapshot: SealedSnapshot, business: BusinessID, at milliseconds: Int64) async throws -> SnapshotStoreOutcome {
+        try await withConnection { db in
+            try db.transaction {
+                if let stored = try db.scalar("SELECT vector FROM relay_snapshots WHERE business = ?", [.blob(business.bytes)])?.blobValue,
+                   let vector = try? VersionVector.decode(stored), !snapshotReplaces(snapshot.vector, stored: vector) {
+                    return .stale(stored: vector)
+                }
+                try db.execute("""
+                    INSERT OR REPLACE INTO relay_snapshots (business, producer, created_at, key_id, vector, byte_count, stored_at, snapshot)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.blob(business.bytes), .blob(snapshot.producer.bytes), .integer(snapshot.createdAt), .integer(Int64(snapshot.keyID.rawValue)),
+                          .blob(snapshot.vector.encode()), .integer(Int64(snapshot.bytes.count)), .integer(milliseconds), .blob(snapshot.bytes)])
+                return .stored
+            }
+        }
+    }
+
+    public func snapshotInfo(of business: BusinessID) async throws -> SnapshotInfo? {
+        try await withConnection { db in
+            guard let row = try db.row("SELECT producer, created_at, key_id, vector, byte_count, stored_at FROM relay_snapshots WHERE business = ?",
+                                       [.blob(business.bytes)]),
+                  let producer = row[0].blobValue.flatMap({ SiteID(bytes: $0) }), let vector = try? VersionVector.decode(row[3].blobValue ?? []) else { return nil }
+            return SnapshotInfo(producer: producer, createdAt: row[1].integerValue ?? 0, keyID: DataKeyID(UInt32(clamping: row[2].integerValue ?? 0)),
+                                vector: vector, byteCount: Int(row[4].integerValue ?? 0), storedAt: row[5].integerValue ?? 0)
+        }
+    }
+
+    public func snapshot(of business: BusinessID) async throws -> [UInt8]? {
+        try await withConnection { db in
+            try db.scalar("SELECT snapshot FROM relay_snapshots WHERE business = ?", [.blob(business.bytes)])?.blobValue
+        }
+    }
+
+    // MARK: Nonces
 
     public func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool {
         try await withConnection { db in

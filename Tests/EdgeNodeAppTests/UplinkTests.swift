@@ -27,13 +27,17 @@ enum RelayPorts {
 /// down") and start again on the same port and storage.
 final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     let makeStorage: @Sendable () throws -> Storage
+    let limits: RelayLimits
     private(set) var port = 0
     /// The storage of the running relay, for tests that look at what it holds.
     private(set) var storage: Storage?
     private var task: Task<Void, any Error>?
     private var runtime: RelayRuntime<Storage>?
 
-    init(makeStorage: @escaping @Sendable () throws -> Storage) { self.makeStorage = makeStorage }
+    init(limits: RelayLimits = RelayLimits(), makeStorage: @escaping @Sendable () throws -> Storage) {
+        self.limits = limits
+        self.makeStorage = makeStorage
+    }
 
     func start() async throws {
         // The port is picked below Linux's ephemeral range (32768–60999), so that while the relay
@@ -48,7 +52,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
             configuration.port = restart ? port : RelayPorts.reserve()
             configuration.housekeepingInterval = .seconds(3600)
             configuration.shutdownGraceSeconds = 2
-            let core = RelayCore(storage: storage, logger: UplinkTests.logger)
+            let core = RelayCore(storage: storage, limits: limits, logger: UplinkTests.logger)
             let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
             let outcome = Mutex<String?>(nil)
             task = Task {

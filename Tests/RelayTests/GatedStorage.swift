@@ -64,6 +64,28 @@ final class GatedStorage<Inner: RelayStorage>: RelayStorage {
         try await inner.sealedKeys(of: business, recipient: recipient, keyID: keyID)
     }
     func deleteSealedKeys(of business: BusinessID, recipient: SiteID) async throws { try await inner.deleteSealedKeys(of: business, recipient: recipient) }
+    func addInvitation(_ invitation: Invitation, business: BusinessID, at milliseconds: Int64) async throws -> Bool {
+        try await inner.addInvitation(invitation, business: business, at: milliseconds)
+    }
+    func invitation(_ id: SiteID, business: BusinessID) async throws -> StoredInvitation? { try await inner.invitation(id, business: business) }
+    func recordJoinRequest(_ request: JoinRequest, business: BusinessID, at milliseconds: Int64) async throws -> JoinRequestOutcome {
+        try await inner.recordJoinRequest(request, business: business, at: milliseconds)
+    }
+    func pendingJoinRequests(of business: BusinessID, at milliseconds: Int64) async throws -> [StoredInvitation] {
+        try await inner.pendingJoinRequests(of: business, at: milliseconds)
+    }
+    func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
+        try await inner.pendingJoinRequestCount(of: business, at: milliseconds)
+    }
+    func decideJoinRequest(_ id: SiteID, business: BusinessID, certificate: [UInt8]?, refusal: String?, at milliseconds: Int64) async throws -> Bool {
+        try await inner.decideJoinRequest(id, business: business, certificate: certificate, refusal: refusal, at: milliseconds)
+    }
+    func pruneInvitations(before milliseconds: Int64) async throws { try await inner.pruneInvitations(before: milliseconds) }
+    func storeSnapshot(_ snapshot: SealedSnapshot, business: BusinessID, at milliseconds: Int64) async throws -> SnapshotStoreOutcome {
+        try await inner.storeSnapshot(snapshot, business: business, at: milliseconds)
+    }
+    func snapshotInfo(of business: BusinessID) async throws -> SnapshotInfo? { try await inner.snapshotInfo(of: business) }
+    func snapshot(of business: BusinessID) async throws -> [UInt8]? { try await inner.snapshot(of: business) }
     func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool {
         try await inner.recordNonce(nonce, site: site, business: business, expiresAt: expiresAt)
     }

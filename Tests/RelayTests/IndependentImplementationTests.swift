@@ -72,6 +72,60 @@ struct IndependentImplementationTests {
         #expect(try python(["open-sealed-key", directory + "/sealed", SigningKey.generate().seed.hexString]).status == 1)
     }
 
+    @Test("Python reads a Swift invitation token and refuses it altered; Swift reads a Python token and the join request Python signs under it")
+    func invitations() throws {
+        let directory = temporaryDirectory()
+        let business = TestBusiness()
+        let (invitation, key) = business.invitation(now: 1_790_000_000_000)
+        let token = InvitationToken(invitation: invitation, key: key)
+        let read = try python(["verify-token", token.text])
+        #expect(read.status == 0, "\(read.json)")
+        #expect(read.json["invitation"] as? String == invitation.id.hex)
+        #expect(read.json["business"] as? String == business.id.hex)
+        #expect(read.json["branch"] as? String == invitation.branch && read.json["role"] as? String == "box")
+        #expect(read.json["not_after"] as? Int == Int(invitation.notAfter))
+        var altered = Array(token.text)
+        altered[InvitationToken.prefix.count + 130] = altered[InvitationToken.prefix.count + 130] == "A" ? "B" : "A"
+        #expect(try python(["verify-token", String(altered)]).status == 1)
+
+        let ownerSeed = Sodium.randomBytes(32), invitationSeed = Sodium.randomBytes(32)
+        let made = try python(["make-token", ownerSeed.hexString, invitationSeed.hexString, "box", "Сатпаева", "http://relay.example:8480",
+                               "1790000000000", "1790086400000"])
+        let parsed = try InvitationToken.parse(try #require(made.json["token"] as? String))
+        #expect(parsed.invitation.ownerKey == SigningKey(seed: ownerSeed)!.publicKey)
+        #expect(parsed.key.seed == invitationSeed && parsed.invitation.branch == "Сатпаева" && parsed.invitation.notAfter == 1_790_086_400_000)
+
+        let boxSeed = Sodium.randomBytes(32)
+        let requested = try python(["make-join-request", token.text, boxSeed.hexString, "1790000000001", "box 2", directory + "/join"])
+        #expect(requested.status == 0, "\(requested.json)")
+        let request = try JoinRequest.decode(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/join"))))
+        #expect(request.boxKey == SigningKey(seed: boxSeed)!.publicKey && request.invitationKey == key.publicKey)
+        #expect(request.business == business.id && request.label == "box 2" && request.requestedAt == 1_790_000_000_001)
+        // Byte for byte what Swift makes from the same inputs (Ed25519 is deterministic).
+        let swift = try JoinRequest.make(business: business.id, invitation: key, box: SigningKey(seed: boxSeed)!, label: "box 2", requestedAt: 1_790_000_000_001)
+        #expect(swift.encoded == request.encoded)
+    }
+
+    @Test("Python opens a snapshot Swift sealed, and refuses it with another key or producer")
+    func sealedSnapshotSwiftToPython() throws {
+        let directory = temporaryDirectory()
+        let business = TestBusiness()
+        let box = business.box()
+        let key = DataKey.generate(id: DataKeyID(2))
+        let other = business.box()
+        let vector = VersionVector([box.site: 12, other.site: 3])
+        let plain = Array("EDSN".utf8) + [1] + business.id.bytes + box.site.bytes + Array("the replica".utf8)
+        let sealed = try SealedSnapshot.seal(plain, business: business.id, vector: vector, producer: box.key, dataKey: key, createdAt: 1_790_000_000_000)
+        try Data(sealed.bytes).write(to: URL(fileURLWithPath: directory + "/snapshot"))
+        let opened = try python(["open-snapshot", directory + "/snapshot", box.key.publicKey.hex, key.bytes.hexString])
+        #expect(opened.status == 0, "\(opened.json)")
+        #expect(opened.json["snapshot"] as? String == plain.hexString)
+        #expect(opened.json["key_id"] as? Int == 2 && opened.json["producer"] as? String == box.site.hex)
+        #expect(opened.json["vector"] as? [String: Int] == [box.site.hex: 12, other.site.hex: 3])
+        #expect(try python(["open-snapshot", directory + "/snapshot", box.key.publicKey.hex, DataKey.generate(id: DataKeyID(2)).bytes.hexString]).json["error"] as? String == "decryption failed")
+        #expect(try python(["open-snapshot", directory + "/snapshot", other.key.publicKey.hex, key.bytes.hexString]).status == 1)
+    }
+
     @Test("the relay accepts a request signed and an envelope sealed by Python")
     func pythonToRelay() async throws {
         let storage = try SQLiteRelayStorage(path: temporaryDirectory() + "/relay.sqlite", logger: quietLogger)

@@ -173,7 +173,9 @@ struct RelayDocumentTests {
         let documented = try Self.documentedRoutes()
         var implemented: [String: Set<String>] = [:]
         for route in ProblemMiddleware<BasicRequestContext>.routes {
-            let path = "/" + route.pattern.map { $0 == "*" ? "{business}" : $0 }.joined(separator: "/")
+            // The first path parameter is the business, the second (under invitations) the invitation.
+            var parameters = ["{business}", "{invitation}"].makeIterator()
+            let path = "/" + route.pattern.map { $0 == "*" ? parameters.next() ?? "{?}" : $0 }.joined(separator: "/")
             implemented[path] = Set(route.methods)
         }
         #expect(documented == implemented)

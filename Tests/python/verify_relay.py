@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Independent implementation of the relay's wire formats, written from docs/relay-protocol.md
-(§2 envelopes, §3 sealed data keys, §4 signed requests) with PyNaCl (libsodium).
+(§2 envelopes, §3 sealed data keys, §4 signed requests, §12 invitations and join requests, §13 sealed
+snapshots) with PyNaCl (libsodium).
 
   verify_relay.py open-envelope FILE AUTHOR_PUBLIC_KEY_HEX DATA_KEY_HEX
       decode, check the signature and the site id, decrypt; prints the fields and the payload (hex)
@@ -10,6 +11,14 @@
       check the sealer's signature and open the key with the recipient's key; prints it (hex)
   verify_relay.py sign-request SEED_HEX BUSINESS_HEX METHOD TARGET BODY_FILE TIMESTAMP NONCE_HEX
       print the Authorization header value for this request
+  verify_relay.py verify-token TOKEN
+      parse an invitation token (§12.1): check the owner's signature and that the seed is the invitation key's; prints the fields
+  verify_relay.py make-token OWNER_SEED_HEX INVITATION_SEED_HEX ROLE BRANCH RELAY_URL ISSUED_AT NOT_AFTER
+      print an invitation token
+  verify_relay.py make-join-request TOKEN BOX_SEED_HEX REQUESTED_AT LABEL OUT_FILE
+      write a join request (§12.2) for the box key under the token's invitation
+  verify_relay.py open-snapshot FILE PRODUCER_PUBLIC_KEY_HEX DATA_KEY_HEX
+      decode a sealed snapshot (§13.1), check the signature and the producer, decrypt; prints the fields and the snapshot (hex)
 
 Prints one JSON object; exits 0 on success, 1 when the input is refused.
 """
@@ -135,9 +144,164 @@ def sign_request(seed_hex, business_hex, method, target, body_path, timestamp, n
     return {"ok": True, "authorization": header}
 
 
+class Reader:
+    def __init__(self, data, offset=0):
+        self.data, self.offset = data, offset
+
+    def take(self, n):
+        if n < 0 or self.offset + n > len(self.data):
+            raise Invalid("truncated")
+        out = self.data[self.offset:self.offset + n]
+        self.offset += n
+        return out
+
+    def varint(self):
+        result, shift = 0, 0
+        while True:
+            byte = self.take(1)[0]
+            result |= (byte & 0x7F) << shift
+            if byte & 0x80 == 0:
+                if byte == 0 and shift > 0:
+                    raise Invalid("overlong varint")
+                return result
+            shift += 7
+            if shift > 63:
+                raise Invalid("varint too long")
+
+    def string(self, limit):
+        n = self.varint()
+        if n > limit:
+            raise Invalid("string too long")
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("string is not UTF-8")
+
+
+TOKEN_PREFIX = "edgenode-invite-1:"
+WEEK_MS = 7 * 86400000
+
+
+def b64url_decode(text):
+    import base64, re
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        raise Invalid("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise Invalid("non-canonical base64url")
+    return data
+
+
+def b64url_encode(data):
+    import base64
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def read_invitation(reader):
+    start = reader.offset
+    if reader.take(4) != b"EDIV":
+        raise Invalid("bad magic")
+    if reader.take(1)[0] != 1:
+        raise Invalid("unsupported version")
+    owner, invitation_key = reader.take(32), reader.take(32)
+    issued_at, not_after = struct.unpack(">qq", reader.take(16))
+    role, branch, relay = reader.string(32), reader.string(128), reader.string(512)
+    signed = reader.data[start:reader.offset]
+    signature = reader.take(64)
+    if not role or not all(c.isascii() and (c.isalpha() or c == "_") for c in role):
+        raise Invalid("bad role")
+    if not relay or issued_at > not_after or not_after - issued_at > WEEK_MS:
+        raise Invalid("bad relay or validity")
+    if not verify(owner, signature, signed):
+        raise Invalid("bad signature")
+    return {"owner_key": owner.hex(), "invitation_key": invitation_key.hex(), "issued_at": issued_at, "not_after": not_after,
+            "role": role, "branch": branch, "relay_url": relay,
+            "business": blake2b(b"edgenode.business.v1" + owner, 16).hex(), "invitation": site_id(invitation_key).hex(),
+            "bytes": signed + signature}
+
+
+def parse_token(token):
+    if not token.startswith(TOKEN_PREFIX):
+        raise Invalid("not a version-1 invitation token")
+    data = b64url_decode(token[len(TOKEN_PREFIX):])
+    reader = Reader(data)
+    invitation = read_invitation(reader)
+    seed = reader.take(32)
+    if reader.offset != len(data):
+        raise Invalid("trailing bytes")
+    key = nacl.signing.SigningKey(seed)
+    if bytes(key.verify_key).hex() != invitation["invitation_key"]:
+        raise Invalid("the seed is not the invitation key's")
+    return invitation, key
+
+
+def verify_token(token):
+    invitation, _ = parse_token(token)
+    del invitation["bytes"]
+    return dict(ok=True, **invitation)
+
+
+def make_token(owner_seed_hex, invitation_seed_hex, role, branch, relay, issued_at, not_after):
+    owner = nacl.signing.SigningKey(bytes.fromhex(owner_seed_hex))
+    seed = bytes.fromhex(invitation_seed_hex)
+    invitation_key = bytes(nacl.signing.SigningKey(seed).verify_key)
+    body = (b"EDIV" + bytes([1]) + bytes(owner.verify_key) + invitation_key + struct.pack(">qq", int(issued_at), int(not_after))
+            + string(role) + string(branch) + string(relay))
+    record = body + owner.sign(body).signature
+    return {"ok": True, "token": TOKEN_PREFIX + b64url_encode(record + seed)}
+
+
+def make_join_request(token, box_seed_hex, requested_at, label, out_path):
+    invitation, invitation_key = parse_token(token)
+    box = nacl.signing.SigningKey(bytes.fromhex(box_seed_hex))
+    body = (b"EDJR" + bytes([1]) + bytes.fromhex(invitation["business"]) + bytes(invitation_key.verify_key) + bytes(box.verify_key)
+            + struct.pack(">q", int(requested_at)) + string(label))
+    request = body + box.sign(body).signature + invitation_key.sign(body).signature
+    open(out_path, "wb").write(request)
+    return {"ok": True, "length": len(request), "box": site_id(bytes(box.verify_key)).hex()}
+
+
+def open_snapshot(path, producer_key_hex, data_key_hex):
+    data = open(path, "rb").read()
+    reader = Reader(data)
+    if reader.take(4) != b"EDSS":
+        raise Invalid("bad magic")
+    if reader.take(1)[0] != 1:
+        raise Invalid("unsupported version")
+    business, producer = reader.take(16), reader.take(16)
+    created_at, key_id = struct.unpack(">qI", reader.take(12))
+    nonce = reader.take(24)
+    (vector_length,) = struct.unpack(">I", reader.take(4))
+    vector = reader.take(vector_length)
+    (length,) = struct.unpack(">Q", reader.take(8))
+    header = data[:reader.offset]
+    if key_id < 1 or vector_length > 65536 or length < TAG or length != len(data) - reader.offset - SIG:
+        raise Invalid("bad header")
+    producer_key = bytes.fromhex(producer_key_hex)
+    if site_id(producer_key) != producer:
+        raise Invalid("the key is not the producer's")
+    if not verify(producer_key, data[-SIG:], data[:-SIG]):
+        raise Invalid("bad signature")
+    try:
+        snapshot = b.crypto_aead_xchacha20poly1305_ietf_decrypt(data[reader.offset:-SIG], header, nonce, bytes.fromhex(data_key_hex))
+    except nacl.exceptions.CryptoError:
+        raise Invalid("decryption failed")
+    if snapshot[0:4] != b"EDSN" or snapshot[5:21] != business or snapshot[21:37] != producer:
+        raise Invalid("the snapshot inside does not match the header")
+    vector_reader = Reader(vector)
+    entries = {}
+    for _ in range(vector_reader.varint()):
+        site = vector_reader.take(16).hex()
+        entries[site] = vector_reader.varint()
+    return {"ok": True, "business": business.hex(), "producer": producer.hex(), "created_at": created_at, "key_id": key_id,
+            "vector": entries, "snapshot": snapshot.hex()}
+
+
 def main(argv):
     commands = {"open-envelope": (open_envelope, 3), "seal-envelope": (seal_envelope, 9),
-                "open-sealed-key": (open_sealed_key, 2), "sign-request": (sign_request, 7)}
+                "open-sealed-key": (open_sealed_key, 2), "sign-request": (sign_request, 7),
+                "verify-token": (verify_token, 1), "make-token": (make_token, 7),
+                "make-join-request": (make_join_request, 5), "open-snapshot": (open_snapshot, 3)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2

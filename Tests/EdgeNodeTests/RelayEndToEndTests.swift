@@ -387,12 +387,14 @@ struct RelayEndToEndTests {
         for box in boxes {
             let appointments = try box.items("/v1/appointments?from=\(scope.from)&to=\(scope.to)&limit=500")
             let statuses = Dictionary(uniqueKeysWithValues: appointments.map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") })
+            let reasons = Dictionary(uniqueKeysWithValues: appointments.map { ($0["id"] as? String ?? "", $0["status_reason"] as? String ?? "") })
             #expect(statuses[deskID] == "confirmed", "box \(box.name)")
             let conflicts = try box.items("/v1/conflicts")
             switch secondBox {
             case .otherBranch:
                 // A, Anna's home box, kept its booking and refused B's overlapping request; nothing is left to resolve.
                 #expect(statuses[phoneID] == "rejected", "box \(box.name)")
+                #expect(reasons[phoneID]?.contains(deskID) == true, "box \(box.name): \(reasons[phoneID] ?? "")")
                 #expect(conflicts.isEmpty, "box \(box.name): \(conflicts)")
             case .sameBranch:
                 // Both boxes confirmed Anna for overlapping times: after the merge both list the same conflict.

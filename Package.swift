@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "edgenode-lan-bench", targets: ["LANBenchmark"]),
         .executable(name: "edgenode-relay", targets: ["EdgeNodeRelay"]),
         .executable(name: "edgenode-relay-bench", targets: ["RelayBenchmarks"]),
+        .executable(name: "edgenode-relay-propagation-bench", targets: ["RelayPropagationBenchmark"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "LocalAPI", targets: ["LocalAPI"]),
@@ -142,6 +143,14 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // `edgenode-relay-propagation-bench`: a write on one box until another box has it through a relay,
+        // against a bare push → long-poll round trip through the same relay (docs/benchmarks.md). It runs the
+        // real `edgenode` and `edgenode-relay` processes, so it needs only Replication (the bare clients' envelopes).
+        .executableTarget(
+            name: "RelayPropagationBenchmark",
+            dependencies: ["Replication"]
         ),
 
         // `edgenode-bench`: the replication benchmark (run in release mode, see docs/benchmarks.md).

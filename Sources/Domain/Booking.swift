@@ -290,6 +290,8 @@ extension Shop {
     public func reviewRequests(actor: String = "home-replica") throws -> [ReviewOutcome] {
         guard let homeBranch else { return [] }
         return try write { transaction in
+            // A box that just joined holds no row of its branch until sync brings it: nothing to review.
+            guard try transaction.row("SELECT 1 FROM branches WHERE id = ?", [.text(homeBranch.rawValue)]) != nil else { return [] }
             let branch = try Loader.branch(homeBranch, in: transaction)
             var outcomes: [ReviewOutcome] = []
             for row in try transaction.rows("SELECT id FROM appointments WHERE status = 'requested' AND branch_id = ? ORDER BY created_at, id",

@@ -191,6 +191,12 @@ struct Certify: ParsableCommand {
         let certificate = try Certificate.issue(by: owner, for: subject, role: role, branch: branch, notBefore: now - 60_000, notAfter: now + Int64(days) * 86_400_000)
         try directory.writeFile(certificate.encoded, to: out)
         print("Certificate for site \(certificate.subjectSite.hex) written to \(out)")
+        // Recorded here too, so this box trusts the new box at once and seals the relay's data
+        // key to it (the new box records it as well when it joins).
+        switch try IssuedRecords.record(.certificate, certificate.encoded, site: certificate.subjectSite, in: directory, logger: makeLogger()) {
+        case .recorded: print("Recorded in this box's replica.")
+        case .queued(let path): print("The daemon is running: it records the certificate within 30 s (queued as \(path)).")
+        }
     }
 }
 
@@ -205,9 +211,9 @@ struct Revoke: ParsableCommand {
         guard let subject = PublicKey(hex: publicKey) else { throw CommandFailure("--public-key must be 64 hexadecimal characters") }
         let owner = try directory.loadOwnerKey()
         let revocation = try Revocation.issue(by: owner, revoking: subject, effectiveFrom: nowMilliseconds(), reason: reason)
-        let store = try directory.openStore(logger: makeLogger())
-        try store.record(revocation: revocation)
+        let outcome = try IssuedRecords.record(.revocation, revocation.encoded, site: revocation.subjectSite, in: directory, logger: makeLogger())
         print("Revoked site \(revocation.subjectSite.hex) from \(revocation.effectiveFrom)")
+        if case .queued(let path) = outcome { print("The daemon is running: it records the revocation within 30 s (queued as \(path)).") }
     }
 }
 

@@ -100,7 +100,7 @@ public final class EdgeNodeRuntime: Sendable {
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreService(store: store, logger: logger)),
-            .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
+            .init(service: HousekeepingService(shop: shop, configuration: configuration, directory: ReplicaDirectory(path: configuration.dataDirectory), logger: logger)),
             .init(service: WatchdogService(notifier: notifier, logger: logger)),
             .init(service: application),
             .init(service: LANService(runtime: self)),
@@ -214,17 +214,20 @@ struct StoreService: Service {
     }
 }
 
-/// Periodic upkeep: expire holds, let the home replica review requests, prune the event log
-/// and stored idempotent responses.
+/// Periodic upkeep: record the certificates and revocations `certify` and `revoke` queued while
+/// the daemon held the replica, expire holds, let the home replica review requests, prune the
+/// event log and stored idempotent responses.
 struct HousekeepingService: Service {
     let shop: Shop
     let configuration: NodeConfiguration
+    let directory: ReplicaDirectory
     let logger: Logger
 
     func run() async throws {
         // Also on cancellation: `try?` swallows the sleep's CancellationError, so a loop that
         // watched only for graceful shutdown would spin and never let the service group end.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            IssuedRecords.importQueued(into: shop.store, directory: directory, logger: logger)
             do {
                 let expired = try shop.expireHolds()
                 if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }

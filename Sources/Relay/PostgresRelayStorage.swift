@@ -424,6 +424,15 @@ public final class PostgresRelayStorage: RelayStorage {
         return result
     }
 
+    public func membershipCount(of business: BusinessID) async throws -> Int {
+        let rows = try await client.query("""
+            SELECT (SELECT count(*) FROM relay_certificates WHERE business = \(Data(business.bytes)))
+                 + (SELECT count(*) FROM relay_revocations WHERE business = \(Data(business.bytes)))
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
     public func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
         let rows = try await client.query("""
             SELECT count(*) FROM relay_invitations WHERE business = \(Data(business.bytes)) AND state = 'pending' AND not_after >= \(milliseconds)

@@ -225,6 +225,9 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         if created {
             logger.notice("box enrolled", metadata: ["relay.business": "\(business.hex)", "relay.site": "\(certificate.subjectSite.hex)",
                                                      "relay.branch": "\(certificate.branch)"])
+            // A box that holds the data key is most likely waiting in a pull: waking it lets it
+            // seal the key to the new box now instead of after its long-poll.
+            notifier.notify(business)
         }
         return (certificate, created)
     }
@@ -369,20 +372,27 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         let limit = min(max(1, limit ?? limits.maxPullCount), limits.maxPullCount)
         let deadline = ContinuousClock.now + min(wait, .seconds(limits.maxWaitSeconds))
         var waited = false
-        // A join request that arrives while the pull waits answers it (empty), so that the owner's
-        // box hears of it at once (§12.3).
+        // A join request, an enrolment or a revocation that arrives while the pull waits answers
+        // it (empty), so that the owner's box hears of a join request at once (§12.3) and a box
+        // holding the data key seals it to a new box (or rotates it) at once (§5.2, §5.3).
         var joinRequestsAtStart: Int?
+        var membershipAtStart: Int?
         while true {
             let generation = notifier.generation(of: business)
+            var membership = 0
             var result = try await businessLimiter.run(business) { () async throws -> PullResult in
                 var result = try await collect(business: business, vector: vector, limit: limit)
                 result.joinRequests = try await storage.pendingJoinRequestCount(of: business, at: clock.now())
+                membership = try await storage.membershipCount(of: business)
                 return result
             }
             let joinRequestArrived = joinRequestsAtStart.map { result.joinRequests > $0 } ?? false
             if joinRequestsAtStart == nil { joinRequestsAtStart = result.joinRequests }
+            let membershipChanged = membershipAtStart.map { membership != $0 } ?? false
+            if membershipAtStart == nil { membershipAtStart = membership }
             let now = ContinuousClock.now
-            if !result.envelopes.isEmpty || !result.compacted.isEmpty || joinRequestArrived || now >= deadline || notifier.isShutDown || Task.isCancelled {
+            if !result.envelopes.isEmpty || !result.compacted.isEmpty || joinRequestArrived || membershipChanged || now >= deadline
+                || notifier.isShutDown || Task.isCancelled {
                 metrics.pull(woken: waited && !result.envelopes.isEmpty)
                 result.snapshot = try await storage.snapshotInfo(of: business)
                 return result

@@ -41,6 +41,9 @@ public protocol RelayStorage: Service {
     /// - Returns: false when it was stored before.
     func addRevocation(_ revocation: Revocation, business: BusinessID) async throws -> Bool
     func revocations(of business: BusinessID) async throws -> [Revocation]
+    /// How many certificates and revocations the business has: it grows whenever its membership
+    /// changes (a waiting pull answers then, so a box holding the data key acts at once).
+    func membershipCount(of business: BusinessID) async throws -> Int
 
     /// Appends verified envelopes (their signatures were checked against their authors'
     /// certificates) in the given order, atomically: each either extends its author's chain

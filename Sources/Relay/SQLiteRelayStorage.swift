@@ -345,6 +345,13 @@ public final class SQLiteRelayStorage: RelayStorage {
         }
     }
 
+    public func membershipCount(of business: BusinessID) async throws -> Int {
+        try await withConnection { db in
+            Int(try db.scalar("SELECT (SELECT count(*) FROM relay_certificates WHERE business = ?1) + (SELECT count(*) FROM relay_revocations WHERE business = ?1)",
+                              [.blob(business.bytes)])?.integerValue ?? 0)
+        }
+    }
+
     public func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
         try await withConnection { db in
             Int(try db.scalar("SELECT count(*) FROM relay_invitations WHERE business = ? AND state = 'pending' AND not_after >= ?",

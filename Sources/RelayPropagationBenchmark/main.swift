@@ -332,8 +332,8 @@ final class Setting {
                                        + (storage.map { ["--storage", $0] } ?? []))
         let relayPort = Int(try relay.wait(for: #"relay\.port=(\d+)"#))!
         self.relayPort = relayPort
-        // Box A: a new business. Box B: a second box of A's branch, joined with keygen / certify / join;
-        // its certificate is carried to A as its first changeset, so A seals the data key to it.
+        // Box A: a new business. Box B: a second box of A's branch, joined with keygen / certify / join
+        // (certify records B's certificate in A's replica, so A seals the data key to it).
         let aDirectory = root + "/a", bDirectory = root + "/b"
         _ = try Child.run(edgenode, ["init", "--data-dir", aDirectory, "--branch", "Bench", "--time-zone", "Asia/Atyrau"])
         let status = object(Array(try Child.run(edgenode, ["status", "--data-dir", aDirectory, "--json"]).utf8))
@@ -341,8 +341,6 @@ final class Setting {
         let key = try Child.run(edgenode, ["keygen", "--data-dir", bDirectory]).trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try Child.run(edgenode, ["certify", "--data-dir", aDirectory, "--public-key", key, "--branch", branch, "--out", root + "/b.certificate"])
         _ = try Child.run(edgenode, ["join", "--data-dir", bDirectory, "--certificate", root + "/b.certificate"])
-        _ = try Child.run(edgenode, ["changeset", "export", "--data-dir", bDirectory, "--sequence", "1", "--out", root + "/b-1.changeset"])
-        _ = try Child.run(edgenode, ["changeset", "apply", "--data-dir", aDirectory, root + "/b-1.changeset"])
         func serve(_ name: String, _ directory: String) throws -> (Child, BoxAPI) {
             let config = root + "/\(name).toml"
             try """

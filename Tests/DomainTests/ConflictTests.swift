@@ -64,6 +64,21 @@ struct ConflictTests {
         #expect(try owner.conflicts().isEmpty && f.shop.conflicts().isEmpty)
     }
 
+    @Test("a box that joined before its branch's row reached it has nothing to review yet (no error); once sync brings the branch, it reviews")
+    func reviewBeforeTheBranchArrived() throws {
+        let f = try ShopFixture()
+        let anna = try f.addStaff("Anna")
+        let cut = try f.addOffering("Cut", minutes: 60, staff: [anna])
+        let joined = try f.world.makeShop(home: f.branchID)
+        #expect(try joined.reviewRequests().isEmpty)
+        let owner = try f.world.makeShop(home: nil)
+        try sync(f.shop, to: owner)
+        let request = try owner.book(BookingRequest(branchID: f.branchID, parts: [VisitPart(offeringID: cut)], start: f.at("2024-05-07", "10:00"),
+                                                    guest: Guest(name: "Online")))
+        try sync(owner, to: joined)
+        #expect(try joined.appointment(request.appointment.id).status == .confirmed)
+    }
+
     @Test("overlapping requests from elsewhere: the home replica confirms the oldest and rejects the later one")
     func oldestRequestWins() throws {
         let f = try ShopFixture()

@@ -74,6 +74,9 @@ final class GatedStorage<Inner: RelayStorage>: RelayStorage {
     func pendingJoinRequests(of business: BusinessID, at milliseconds: Int64) async throws -> [StoredInvitation] {
         try await inner.pendingJoinRequests(of: business, at: milliseconds)
     }
+    func membershipCount(of business: BusinessID) async throws -> Int {
+        try await inner.membershipCount(of: business)
+    }
     func pendingJoinRequestCount(of business: BusinessID, at milliseconds: Int64) async throws -> Int {
         try await inner.pendingJoinRequestCount(of: business, at: milliseconds)
     }

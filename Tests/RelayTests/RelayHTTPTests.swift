@@ -98,6 +98,36 @@ struct RelayHTTPTests {
         }
     }
 
+    @Test("a waiting pull wakes when a new box enrols, and when a box is revoked (the key holder acts at once)", arguments: StorageKind.available)
+    func longPollWakesOnEnrolmentAndRevocation(kind: StorageKind) async throws {
+        try await live(kind) { relay in
+            let client = relay.client()
+            let business = TestBusiness()
+            let a = business.box(), c = business.box()
+            try await client.setUp(business, boxes: [a])
+            let started = ContinuousClock.now
+            async let waiting = client.pull(as: a, business: business.id, wait: 20)
+            try await Task.sleep(for: .milliseconds(300))
+            // C enrols itself.
+            let enrolled = try await client.send(.post, API.base(business.id) + "/certificates", json: ["certificate": Data(c.certificate.encoded).base64EncodedString()],
+                                                 key: c.key, business: business.id)
+            #expect(enrolled.status == 201, "\(enrolled.text)")
+            let reply = try await waiting
+            #expect(reply.status == 200 && reply.envelopes.isEmpty)
+            #expect(ContinuousClock.now - started < .seconds(15))
+
+            let again = ContinuousClock.now
+            async let second = client.pull(as: a, business: business.id, wait: 20)
+            try await Task.sleep(for: .milliseconds(300))
+            let revocation = business.revocation(of: c, from: relay.clock.now - 1000)
+            let posted = try await client.send(.post, API.base(business.id) + "/revocations", json: ["revocation": Data(revocation.encoded).base64EncodedString()],
+                                               key: business.owner, business: business.id)
+            #expect(posted.status == 201, "\(posted.text)")
+            #expect(try await second.status == 200)
+            #expect(ContinuousClock.now - again < .seconds(15))
+        }
+    }
+
     @Test("a pull with nothing new waits and then answers empty", arguments: [StorageKind.sqlite])
     func longPollTimeout(kind: StorageKind) async throws {
         try await live(kind) { relay in

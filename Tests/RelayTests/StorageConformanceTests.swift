@@ -53,6 +53,8 @@ struct StorageConformanceTests {
             #expect(try await !storage.addRevocation(revocation, business: business.id))
             #expect(try await storage.revocations(of: business.id) == [revocation])
             #expect(try await storage.revocations(of: other.id).isEmpty)
+            #expect(try await storage.membershipCount(of: business.id) == 4)
+            #expect(try await storage.membershipCount(of: other.id) == 0)
         }
     }
 

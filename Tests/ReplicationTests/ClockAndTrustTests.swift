@@ -160,7 +160,7 @@ struct TrustTests {
         // at that moment holds a copy of the descriptor until it execs, so "in use" may be seen
         // for an instant. Only that answer is retried.
         var error = open()
-        for _ in 0..<100 where error?.code == .storage && error?.message.contains("in use") == true {
+        for _ in 0..<100 where error?.code == .inUse {
             Thread.sleep(forTimeInterval: 0.05)
             error = open()
         }

@@ -83,7 +83,7 @@ public final class ReplicaStore: @unchecked Sendable {
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw ReplicationError(.storage, "the replica \(configuration.path) is in use by another process (is edgenode already running?)")
+            throw ReplicationError(.inUse, "the replica \(configuration.path) is in use by another process (is edgenode already running?)")
         }
         self.lockDescriptor = descriptor
         do {

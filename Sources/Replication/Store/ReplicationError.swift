@@ -4,7 +4,7 @@ public struct ReplicationError: Error, Sendable, CustomStringConvertible {
         enum Value: String {
             case notRegistered, notFound, alreadyExists, invalidKey, unknownColumn, appendOnly
             case directWriteRefused, schema, identityMismatch, snapshotRequired, invalidSnapshot
-            case storage, invalidArgument
+            case storage, invalidArgument, inUse
         }
         let value: Value
         public static let notRegistered = Code(value: .notRegistered)
@@ -20,6 +20,8 @@ public struct ReplicationError: Error, Sendable, CustomStringConvertible {
         public static let invalidSnapshot = Code(value: .invalidSnapshot)
         public static let storage = Code(value: .storage)
         public static let invalidArgument = Code(value: .invalidArgument)
+        /// Another process (the running daemon) holds the replica.
+        public static let inUse = Code(value: .inUse)
         public var description: String { value.rawValue }
     }
 

@@ -27,14 +27,15 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq systemd >/dev/null
 fi
 
-# The LAN tests run real D-Bus and avahi-daemon processes in network namespaces of their own.
-lan_packages=(iproute2 util-linux dbus-daemon avahi-daemon avahi-utils)
+# The LAN tests run real D-Bus and avahi-daemon processes in network namespaces of their own;
+# the relay's TLS tests make a throw-away CA with the openssl command line.
+lan_packages=(iproute2 util-linux dbus-daemon avahi-daemon avahi-utils openssl)
 lan_missing=()
 for package in "${lan_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || lan_missing+=("$package")
 done
 if [ "${#lan_missing[@]}" -gt 0 ]; then
-    echo "Installing ${lan_missing[*]} (LAN discovery tests) ..." >&2
+    echo "Installing ${lan_missing[*]} (LAN discovery and TLS tests) ..." >&2
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     # Never let the package start a system-wide avahi-daemon on this machine's real network:

@@ -119,7 +119,7 @@ extension RelayClient {
         let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
         let signature = RelayRequestSignature.sign(method: method.rawValue, path: path, query: "", body: body, business: business,
                                                    key: identity, timestamp: Self.now())
-        var http = PeerHTTP(host: endpoint.host, port: endpoint.port)
+        var http = try endpoint.http()
         http.maxResponseBytes = maxResponseBytes
         let reply = try await http.send(method, path, body: body, headers: [("Authorization", signature.headerValue)],
                                         contentType: "application/octet-stream", timeout: timeout, progress: progress)

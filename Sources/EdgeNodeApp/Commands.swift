@@ -107,10 +107,14 @@ struct Join: AsyncParsableCommand {
     @Option(help: "The invitation token printed by `edgenode invite` on the owner's box.") var invitation: String?
     @Option(help: "With --invitation: seconds to wait for the owner's box to approve.") var wait: Int = 600
     @Option(help: "With --invitation: this box's name in the owner's log (default: the host name).") var name: String?
+    @Option(name: .customLong("relay-ca-file"),
+            help: "With --invitation and an https relay with a private CA: a PEM file of the certificates to trust (kept as relay-ca.pem).")
+    var relayCAFile: String?
 
     func validate() throws {
         guard (certificate == nil) != (invitation == nil) else { throw ValidationError("give either --invitation TOKEN or --certificate FILE") }
         guard (1...86_400).contains(wait) else { throw ValidationError("--wait must be 1…86400 seconds") }
+        guard relayCAFile == nil || invitation != nil else { throw ValidationError("--relay-ca-file goes with --invitation") }
     }
 
     func run() async throws {
@@ -147,6 +151,7 @@ struct Join: AsyncParsableCommand {
         var join = InvitationJoin(directory: directory, token: token, label: name ?? Self.hostName)
         join.wait = .seconds(wait)
         join.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        join.caFile = relayCAFile
         let result: InvitationJoin.Result
         do { result = try await join.run() } catch let error as InvitationError {
             throw CommandFailure(error.description)

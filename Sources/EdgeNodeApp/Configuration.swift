@@ -80,8 +80,12 @@ public struct NodeConfiguration: Sendable, Hashable {
 
     public var relay = Relay()
     public struct Relay: Sendable, Hashable {
-        /// The cloud relay, "http://host[:port][/path]"; empty: no uplink.
+        /// The cloud relay, "http(s)://host[:port][/path]"; empty: no uplink.
         public var url: String = ""
+        /// For an `https` relay: a PEM file of the certificates to trust instead of the system's
+        /// roots (a private CA); empty: the system's (or `relay-ca.pem` in the data directory,
+        /// which `join --relay-ca-file` writes).
+        public var caFile: String = ""
         /// How long one pull waits at the relay for new changesets (long-poll), 0…25.
         public var pullWaitSeconds: Int = 25
     }
@@ -337,8 +341,10 @@ struct ConfigurationSetting: Sendable {
         case text(WritableKeyPath<NodeConfiguration, String> & Sendable, maxBytes: Int)
         /// "host:port" strings: a TOML array, or comma-separated from the environment or a flag.
         case endpoints(WritableKeyPath<NodeConfiguration, [String]> & Sendable)
-        /// Empty, or "http://host[:port][/path]".
+        /// Empty, or "http(s)://host[:port][/path]".
         case relayURL(WritableKeyPath<NodeConfiguration, String> & Sendable)
+        /// Empty, or a readable PEM file holding at least one certificate.
+        case certificateFile(WritableKeyPath<NodeConfiguration, String> & Sendable)
     }
 
     /// A value as it arrives: typed from the file, a raw string from the environment or a flag.
@@ -408,7 +414,13 @@ struct ConfigurationSetting: Sendable {
         case .relayURL(let path):
             let value = try string(input, fail)
             guard value.isEmpty || RelayEndpoint(url: value) != nil else {
-                throw fail("\(TOMLValue.quoted(value)) is not \"http://host[:port][/path]\" (empty turns the uplink off; terminate TLS in front of the relay)")
+                throw fail("\(TOMLValue.quoted(value)) is not \"http://host[:port][/path]\" or \"https://…\" (empty turns the uplink off)")
+            }
+            configuration[keyPath: path] = value
+        case .certificateFile(let path):
+            let value = try string(input, fail)
+            if !value.isEmpty {
+                do { _ = try RelayTLS.certificates(value) } catch { throw fail("\(error)") }
             }
             configuration[keyPath: path] = value
         case .endpoints(let path):
@@ -442,7 +454,8 @@ struct ConfigurationSetting: Sendable {
     func value(in configuration: NodeConfiguration) -> TOMLValue {
         switch rule {
         case .integer(let path, _): .integer(configuration[keyPath: path])
-        case .choice(let path, _), .path(let path), .bindAddress(let path), .text(let path, _), .relayURL(let path): .string(configuration[keyPath: path])
+        case .choice(let path, _), .path(let path), .bindAddress(let path), .text(let path, _), .relayURL(let path), .certificateFile(let path):
+            .string(configuration[keyPath: path])
         case .boolean(let path): .boolean(configuration[keyPath: path])
         case .endpoints(let path): .array(configuration[keyPath: path].map { .string($0) })
         }
@@ -483,6 +496,7 @@ extension NodeConfiguration {
         ConfigurationSetting("sync.peers", .endpoints(\.sync.peers)),
         ConfigurationSetting("relay.url", .relayURL(\.relay.url)),
         ConfigurationSetting("relay.pull_wait_seconds", .integer(\.relay.pullWaitSeconds, 0...25)),
+        ConfigurationSetting("relay.ca_file", .certificateFile(\.relay.caFile)),
     ]
 }
 

@@ -95,6 +95,16 @@ enum StoredRelayURL {
     static func write(_ url: String, to directory: ReplicaDirectory) throws {
         try directory.writeFile(Array((url + "\n").utf8), to: path(directory), mode: 0o644)
     }
+
+    /// The trusted roots a box that joined with `--relay-ca-file` keeps for its relay.
+    static func caPath(_ directory: ReplicaDirectory) -> String { directory.path + "/relay-ca.pem" }
+
+    /// The relay's trusted roots: `relay.ca_file` when configured, else the data directory's
+    /// `relay-ca.pem` when there is one, else nil (the system's roots).
+    static func caFile(configured: String, directory: ReplicaDirectory) -> String? {
+        if !configured.isEmpty { return configured }
+        return FileManager.default.fileExists(atPath: caPath(directory)) ? caPath(directory) : nil
+    }
 }
 
 /// A problem with an invitation that the command line reports as it is.
@@ -118,11 +128,11 @@ public enum InvitationIssuer {
     /// - Returns: the token to give to the person setting up the new box.
     /// - Throws: `InvitationError` with a message for a person (no owner key, bad relay URL, the
     ///   relay unreachable or refusing); nothing is recorded then.
-    public static func issue(directory: ReplicaDirectory, relayURL: String, branch: String, hours: Int = defaultHours,
+    public static func issue(directory: ReplicaDirectory, relayURL: String, caFile: String? = nil, branch: String, hours: Int = defaultHours,
                              now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> InvitationToken {
         guard (1...maximumHours).contains(hours) else { throw InvitationError("the validity must be 1…\(maximumHours) hours (7 days), not \(hours)") }
-        guard let endpoint = RelayEndpoint(url: relayURL) else {
-            throw InvitationError("\(relayURL) is not a relay URL (http://host[:port][/path])")
+        guard let endpoint = RelayEndpoint(url: relayURL, caFile: caFile) else {
+            throw InvitationError("\(relayURL) is not a relay URL (http(s)://host[:port][/path])")
         }
         guard directory.hasOwnerKey else {
             throw InvitationError("\(directory.path) holds no owner key (owner.key): run `edgenode invite` on the box that has it, or import it with `edgenode owner import-phrase`")
@@ -181,7 +191,9 @@ struct Invite: AsyncParsableCommand {
         let home = try directory.loadCertificate().branch
         let branches = try BranchDirectory.load(configuration: configuration, directory: directory)
         let chosen = try branches.resolve(branch, home: home)
-        let token = try await InvitationIssuer.issue(directory: directory, relayURL: relayURL, branch: chosen.id, hours: hours)
+        let token = try await InvitationIssuer.issue(directory: directory, relayURL: relayURL,
+                                                     caFile: StoredRelayURL.caFile(configured: configuration.relay.caFile, directory: directory),
+                                                     branch: chosen.id, hours: hours)
         let until = Instant(milliseconds: token.invitation.notAfter)
         print("""
             Invitation for a new box of branch \(chosen.name) (\(chosen.id)), valid until \(until) (\(hours) h), good for one box:
@@ -246,6 +258,9 @@ public struct InvitationJoin: Sendable {
     public var wait: Duration = .seconds(600)
     /// Told what is happening while it waits (the command prints it on standard error).
     public var progress: @Sendable (String) -> Void = { _ in }
+    /// For an `https` relay with a private CA: a PEM file of the certificates to trust; kept in
+    /// the data directory as `relay-ca.pem` once joined, for `serve`.
+    public var caFile: String?
 
     public init(directory: ReplicaDirectory, token: InvitationToken, label: String) {
         self.directory = directory
@@ -276,7 +291,10 @@ public struct InvitationJoin: Sendable {
            !existing.isEmpty, existing != invitation.ownerKey.hex {
             throw InvitationError("\(directory.path) was set up for another business (owner \(existing)); this invitation is for owner \(invitation.ownerKey.hex). Use an empty --data-dir")
         }
-        guard let endpoint = RelayEndpoint(url: invitation.relayURL) else {
+        if let caFile {
+            do { _ = try RelayTLS.certificates(caFile) } catch { throw InvitationError("\(error); nothing was written") }
+        }
+        guard let endpoint = RelayEndpoint(url: invitation.relayURL, caFile: caFile) else {
             throw InvitationError("the invitation names a relay this edgenode cannot use: \(invitation.relayURL)")
         }
         try directory.create()
@@ -291,6 +309,11 @@ public struct InvitationJoin: Sendable {
             progress("Asked the relay at \(endpoint) to join business \(business.hex) as site \(SiteID(publicKey: identity.publicKey).hex) (\(reply.state)).")
         } catch let problem as RelayClient.Problem {
             throw Self.explain(problem, relay: endpoint)
+        } catch let failure as PeerHTTP.Failure where failure.description.hasPrefix("TLS with") {
+            throw InvitationError("""
+                the relay at \(endpoint) could not be verified: \(failure). If it uses a certificate of a private CA, pass that CA \
+                with --relay-ca-file. Nothing was written but this box's key (\(directory.identityPath))
+                """)
         } catch {
             throw InvitationError("cannot reach the relay at \(endpoint): \(error). Nothing was written but this box's key (\(directory.identityPath)); run the same command again when the relay is reachable")
         }
@@ -307,6 +330,7 @@ public struct InvitationJoin: Sendable {
         }
         let joined = try JoinSetup.complete(directory: directory, certificateBytes: certificateBytes, pairedBy: "edgenode join --invitation")
         try StoredRelayURL.write(invitation.relayURL, to: directory)
+        if let caFile { try directory.writeFile(try directory.readFile(caFile), to: StoredRelayURL.caPath(directory)) }
         return Result(business: business, site: joined.site, branch: certificate.branch, consoleTokenPath: joined.consoleTokenPath, relayURL: invitation.relayURL)
     }
 

@@ -34,6 +34,7 @@ public final class EdgeNodeRuntime: Sendable {
         var configuration = configuration
         // A box that joined with an invitation remembers its relay (docs/configuration.md, relay.url).
         if configuration.relay.url.isEmpty, let stored = StoredRelayURL.read(directory) { configuration.relay.url = stored }
+        configuration.relay.caFile = StoredRelayURL.caFile(configured: configuration.relay.caFile, directory: directory) ?? ""
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
@@ -180,9 +181,10 @@ struct RelayUplinkService: Service {
 
     func run() async throws {
         let configuration = runtime.configuration
-        guard let status = runtime.uplink, let endpoint = RelayEndpoint(url: configuration.relay.url) else {
+        guard let status = runtime.uplink,
+              let endpoint = RelayEndpoint(url: configuration.relay.url, caFile: configuration.relay.caFile.isEmpty ? nil : configuration.relay.caFile) else {
             if !configuration.relay.url.isEmpty {
-                runtime.logger.error("relay.url is not http://host[:port][/path]; the uplink is off", metadata: ["relay.url": "\(configuration.relay.url)"])
+                runtime.logger.error("relay.url is not http(s)://host[:port][/path]; the uplink is off", metadata: ["relay.url": "\(configuration.relay.url)"])
                 runtime.uplink?.update { $0.state = "misconfigured" }
             }
             try? await gracefulShutdown()

@@ -2,6 +2,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import Synchronization
 
 /// A minimal asynchronous HTTP/1.1 client for the sync protocol: one request per connection,
 /// a connect timeout and an overall deadline, cancellable (cancelling closes the connection,
@@ -11,6 +13,9 @@ struct PeerHTTP: Sendable {
     let port: Int
     var connectTimeout: TimeAmount = .seconds(5)
     var maxResponseBytes = 64 * 1024 * 1024
+    /// TLS (https) with this context; the server's certificate must name `host` (a name, or the
+    /// address connected to for an IP literal).
+    var tls: NIOSSLContext?
 
     struct Reply: Sendable {
         var status: Int
@@ -33,11 +38,27 @@ struct PeerHTTP: Sendable {
     ///   - progress: told the number of body bytes received so far, as they arrive.
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], contentType: String = "application/json",
               timeout: TimeAmount, progress: (@Sendable (Int) -> Void)? = nil) async throws -> Reply {
+        do {
+            return try await exchange(method, path, body: body, headers: extra, contentType: contentType, timeout: timeout, progress: progress)
+        } catch let error as NIOSSLError {
+            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
+        } catch let error as BoringSSLError {
+            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
+        } catch let error as NIOSSLExtraError {
+            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
+        }
+    }
+
+    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)], contentType: String,
+                          timeout: TimeAmount, progress: (@Sendable (Int) -> Void)?) async throws -> Reply {
+        let tls = self.tls
+        let serverName = Self.isIPAddress(host) ? nil : host
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }
@@ -80,5 +101,47 @@ struct PeerHTTP: Sendable {
         } onCancel: {
             channel.channel.close(promise: nil)
         }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+}
+
+/// TLS client contexts for the relay, made once per set of trusted roots (a context loads and
+/// parses the roots; connections share it).
+enum RelayTLS {
+    private static let contexts = Mutex<[String: NIOSSLContext]>([:])
+
+    /// The context that trusts the system's roots (`caFile` nil) or only the certificates in the
+    /// PEM file `caFile`; full verification, TLS 1.2 at least.
+    /// - Throws: `PeerHTTP.Failure` naming the file when it cannot be read or holds no certificate.
+    static func context(caFile: String?) throws -> NIOSSLContext {
+        let key = caFile ?? ""
+        if let made = contexts.withLock({ $0[key] }) { return made }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .fullVerification
+        if let caFile {
+            configuration.trustRoots = .certificates(try certificates(caFile))
+        }
+        let made: NIOSSLContext
+        do { made = try NIOSSLContext(configuration: configuration) } catch {
+            throw PeerHTTP.Failure(description: "cannot set up TLS for the relay: \(error)")
+        }
+        contexts.withLock { $0[key] = made }
+        return made
+    }
+
+    /// The certificates in a PEM file, with a message for a person when there are none.
+    static func certificates(_ file: String) throws -> [NIOSSLCertificate] {
+        guard FileManager.default.isReadableFile(atPath: file) else { throw PeerHTTP.Failure(description: "cannot read the relay's CA file \(file)") }
+        let found: [NIOSSLCertificate]
+        do { found = try NIOSSLCertificate.fromPEMFile(file) } catch {
+            throw PeerHTTP.Failure(description: "the relay's CA file \(file) is not PEM certificates: \(error)")
+        }
+        guard !found.isEmpty else { throw PeerHTTP.Failure(description: "the relay's CA file \(file) holds no certificate") }
+        return found
     }
 }

@@ -84,27 +84,40 @@ public final class UplinkStatus: Sendable {
     }
 }
 
-/// `relay.url` split for the HTTP client: only `http://host[:port][/base]` (terminate TLS in
-/// front of the relay, or on the box's side with a local proxy).
+/// `relay.url` split for the HTTP client: `http://host[:port][/base]` or `https://…` (TLS,
+/// verified against the system's trust roots or `caFile`, a PEM file of trusted certificates).
 struct RelayEndpoint: Sendable, Equatable, CustomStringConvertible {
     let host: String
     let port: Int
     let basePath: String
+    let isTLS: Bool
+    /// Trusted roots for `https` instead of the system's (a private CA), or nil.
+    var caFile: String?
 
-    init?(url: String) {
-        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http",
+    init?(url: String, caFile: String? = nil) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil,
               components.user == nil else { return nil }
-        let port = components.port ?? 80
+        isTLS = scheme == "https"
+        let port = components.port ?? (isTLS ? 443 : 80)
         guard (1...65535).contains(port) else { return nil }
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = port
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
         basePath = path
+        self.caFile = caFile
     }
 
-    var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
+    var description: String { "\(isTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
+
+    /// The HTTP client for this relay (with TLS for `https`).
+    /// - Throws: `PeerHTTP.Failure` when the trusted roots cannot be loaded.
+    func http() throws -> PeerHTTP {
+        var http = PeerHTTP(host: host, port: port)
+        if isTLS { http.tls = try RelayTLS.context(caFile: caFile) }
+        return http
+    }
 }
 
 /// Signed requests to the relay (docs/relay-protocol.md §4, §5), one connection each.
@@ -131,7 +144,7 @@ struct RelayClient: Sendable {
         let methodName = method == .GET ? "GET" : "POST"
         let signature = RelayRequestSignature.sign(method: methodName, path: path, query: query, body: json, business: business,
                                                    key: identity, timestamp: Self.now())
-        let http = PeerHTTP(host: endpoint.host, port: endpoint.port)
+        let http = try endpoint.http()
         let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: json,
                                         headers: [("Authorization", signature.headerValue)], timeout: timeout)
         guard (200..<300).contains(reply.status) else { throw Self.problem(from: reply) }
@@ -144,7 +157,7 @@ struct RelayClient: Sendable {
         let now = Self.now()
         let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
                                 signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
-        let reply = try await PeerHTTP(host: endpoint.host, port: endpoint.port)
+        let reply = try await endpoint.http()
             .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
         guard reply.status == 200 || reply.status == 201 else { throw problem(from: reply) }
         return reply.status == 201

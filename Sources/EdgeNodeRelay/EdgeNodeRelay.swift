@@ -20,7 +20,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             With no options it keeps its data in SQLite under /var/lib/edgenode-relay (created if missing).
             Every option can also be set in the environment: EDGENODE_RELAY_STORAGE, EDGENODE_RELAY_DATA_DIR,
-            EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL, EDGENODE_RELAY_METRICS; options win.
+            EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL, EDGENODE_RELAY_METRICS,
+            EDGENODE_RELAY_TLS_CERTIFICATE, EDGENODE_RELAY_TLS_KEY; options win.
+            With --tls-certificate and --tls-key it serves HTTPS; without, plain HTTP (terminate TLS in front of it).
             """
     )
 
@@ -32,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on (default 8480; 0 = any free port).") var port: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
     @Flag(help: "Serve Prometheus metrics at GET /metrics (unauthenticated; keep it internal).") var metrics = false
+    @Option(name: .customLong("tls-certificate"), help: "Serve HTTPS: the certificate chain, a PEM file (with --tls-key).") var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "Serve HTTPS: the private key, a PEM file (with --tls-certificate).") var tlsKey: String?
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -41,6 +45,8 @@ struct Serve: AsyncParsableCommand {
         if let port { flags["port"] = port }
         if let logLevel { flags["log_level"] = logLevel }
         if metrics { flags["metrics"] = "true" }
+        if let tlsCertificate { flags["tls_certificate"] = tlsCertificate }
+        if let tlsKey { flags["tls_key"] = tlsKey }
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, flags: flags)

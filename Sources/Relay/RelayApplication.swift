@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import Metrics
 import Prometheus
@@ -51,6 +53,8 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
 /// | `--port` / `EDGENODE_RELAY_PORT` | `8480` (0 = any free port) |
 /// | `--log-level` / `EDGENODE_RELAY_LOG_LEVEL` | `info` |
 /// | `--metrics` / `EDGENODE_RELAY_METRICS` (`true`/`false`) | `false`: no `GET /metrics` |
+/// | `--tls-certificate` / `EDGENODE_RELAY_TLS_CERTIFICATE` | none: plain HTTP |
+/// | `--tls-key` / `EDGENODE_RELAY_TLS_KEY` | none (both or neither) |
 public struct RelayConfiguration: Sendable {
     public var bind = "0.0.0.0"
     public var port = 8480
@@ -63,6 +67,39 @@ public struct RelayConfiguration: Sendable {
     public var limits = RelayLimits()
     public var housekeepingInterval: Duration = .seconds(60)
     public var shutdownGraceSeconds = 10
+    /// Serve HTTPS with this certificate chain and key (PEM files); nil: plain HTTP (behind a
+    /// load balancer that terminates TLS, say).
+    public var tls: TLSFiles?
+
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificateChain: String
+        public var privateKey: String
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+
+        /// The server's TLS configuration, the files read and checked.
+        /// - Throws: `RelayConfigurationError` naming the file and what is wrong.
+        public func serverConfiguration() throws -> TLSConfiguration {
+            let chain: [NIOSSLCertificate]
+            do { chain = try NIOSSLCertificate.fromPEMFile(certificateChain) } catch {
+                throw RelayConfigurationError("tls_certificate: cannot read PEM certificates from \(certificateChain): \(error)")
+            }
+            guard !chain.isEmpty else { throw RelayConfigurationError("tls_certificate: \(certificateChain) holds no certificate") }
+            let key: NIOSSLPrivateKey
+            do { key = try NIOSSLPrivateKey(file: privateKey, format: .pem) } catch {
+                throw RelayConfigurationError("tls_key: cannot read a PEM private key from \(privateKey): \(error)")
+            }
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            configuration.minimumTLSVersion = .tlsv12
+            // A key that does not match the certificate fails here rather than at the first client.
+            do { _ = try NIOSSLContext(configuration: configuration) } catch {
+                throw RelayConfigurationError("tls_key: \(privateKey) does not go with the certificate in \(certificateChain): \(error)")
+            }
+            return configuration
+        }
+    }
 
     public init() {}
 
@@ -74,7 +111,7 @@ public struct RelayConfiguration: Sendable {
     /// - Throws: `RelayConfigurationError` naming the key and what is wrong.
     public static func load(environment: [String: String], flags: [String: String] = [:]) throws -> RelayConfiguration {
         var values: [String: String] = [:]
-        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics"] {
+        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics", "tls_certificate", "tls_key"] {
             if let value = environment["EDGENODE_RELAY_" + key.uppercased()], !value.isEmpty { values[key] = value }
             if let value = flags[key] { values[key] = value }
         }
@@ -101,6 +138,14 @@ public struct RelayConfiguration: Sendable {
             do { configuration.storage = try StorageLocation.parse(value) } catch {
                 throw RelayConfigurationError("storage: \(error)")
             }
+        }
+        switch (values["tls_certificate"], values["tls_key"]) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
+            _ = try configuration.tls?.serverConfiguration()
+        case (nil, _): throw RelayConfigurationError("tls_key needs tls_certificate too (both, or neither for plain HTTP)")
+        case (_, nil): throw RelayConfigurationError("tls_certificate needs tls_key too (both, or neither for plain HTTP)")
         }
         return configuration
     }
@@ -145,13 +190,16 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         let logger = self.logger
         let boundPort = self.boundPort
         let bind = configuration.bind
+        let tls = configuration.tls != nil
+        let serverTLS = try configuration.tls?.serverConfiguration()
         let application = Application(
             router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil).makeRouter(),
+            server: try serverTLS.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.value.store(port, ordering: .releasing)
-                logger.notice("edgenode-relay listening", metadata: ["relay.port": "\(port)", "relay.bind": "\(bind)"])
+                logger.notice("edgenode-relay listening", metadata: ["relay.port": "\(port)", "relay.bind": "\(bind)", "relay.tls": "\(tls)"])
                 try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
                 onReady(port)
             },

@@ -350,6 +350,8 @@ struct ConfigurationTests {
     }
 
     @Test func everyKeyCanBeSetFromTheEnvironment() throws {
+        let scratch = try ConfigurationScratch()
+        let pki = try TestPKI(directory: scratch.path)
         let environment = [
             "EDGENODE_DATA_DIR": "/srv/e", "EDGENODE_SHUTDOWN_GRACE_SECONDS": "300",
             "EDGENODE_HTTP_BIND": "::", "EDGENODE_HTTP_PORT": "0", "EDGENODE_HTTP_MAX_BODY_BYTES": "1024",
@@ -359,7 +361,8 @@ struct ConfigurationTests {
             "EDGENODE_EVENTS_RETENTION_DAYS": "90", "EDGENODE_IDEMPOTENCY_RETENTION_HOURS": "720",
             "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_DISCOVERY_NAME": "Back room", "EDGENODE_DISCOVERY_RETRY_MAX_SECONDS": "5",
             "EDGENODE_SYNC_LAN": "no", "EDGENODE_SYNC_PEERS": "10.0.0.2:8470, [fe80::1%eth0]:8471,box-2.local:9000",
-            "EDGENODE_RELAY_URL": "http://relay.example:8480", "EDGENODE_RELAY_PULL_WAIT_SECONDS": "0",
+            "EDGENODE_RELAY_URL": "https://relay.example:8480", "EDGENODE_RELAY_PULL_WAIT_SECONDS": "0",
+            "EDGENODE_RELAY_CA_FILE": pki.caFile,
         ]
         #expect(Set(environment.keys) == Set(NodeConfiguration.keys.map(NodeConfiguration.environmentVariable(for:))))
         let (configuration, sources) = try NodeConfiguration.loadWithSources(file: nil, environment: environment, flags: [:], defaultFile: nil)
@@ -383,8 +386,9 @@ struct ConfigurationTests {
         expected.discovery.retryMaxSeconds = 5
         expected.sync.lan = false
         expected.sync.peers = ["10.0.0.2:8470", "[fe80::1%eth0]:8471", "box-2.local:9000"]
-        expected.relay.url = "http://relay.example:8480"
+        expected.relay.url = "https://relay.example:8480"
         expected.relay.pullWaitSeconds = 0
+        expected.relay.caFile = pki.caFile
         #expect(configuration == expected)
         #expect(configuration.loggerLevel == .trace)
         #expect(sources.allSatisfy { $0.value == "environment \(NodeConfiguration.environmentVariable(for: $0.key))" })
@@ -459,8 +463,20 @@ struct ConfigurationTests {
         #expect(configuration.relay.pullWaitSeconds == 10)
         #expect(NodeConfiguration().relay.url.isEmpty)
         #expect(NodeConfiguration().relay.pullWaitSeconds == 25)
-        #expect(loadError(environment: ["EDGENODE_RELAY_URL": "https://relay.example"])?.key == "relay.url")
+        #expect(loadError(environment: ["EDGENODE_RELAY_URL": "https://relay.example"]) == nil)
+        #expect(loadError(environment: ["EDGENODE_RELAY_URL": "wss://relay.example"])?.key == "relay.url")
         #expect(loadError(environment: ["EDGENODE_RELAY_URL": "relay.example:8480"])?.key == "relay.url")
+        // relay.ca_file: empty (the system's roots) or a readable PEM file with a certificate.
+        #expect(loadError(environment: ["EDGENODE_RELAY_CA_FILE": ""]) == nil)
+        let missing = scratch.path + "/missing.pem"
+        #expect(loadError(environment: ["EDGENODE_RELAY_CA_FILE": missing])?.description
+                == "relay.ca_file (environment EDGENODE_RELAY_CA_FILE): cannot read the relay's CA file \(missing)")
+        let notPEM = try scratch.write("not a certificate\n", to: "not.pem")
+        let error = loadError(environment: ["EDGENODE_RELAY_CA_FILE": notPEM])
+        #expect(error?.key == "relay.ca_file", "\(String(describing: error))")
+        #expect(error?.message.contains("holds no certificate") == true || error?.message.contains("is not PEM certificates") == true, "\(String(describing: error))")
+        let pki = try TestPKI(directory: scratch.path)
+        #expect(try NodeConfiguration.load(file: nil, environment: ["EDGENODE_RELAY_CA_FILE": pki.caFile], flags: [:]).relay.caFile == pki.caFile)
         #expect(loadError(environment: ["EDGENODE_RELAY_PULL_WAIT_SECONDS": "26"])?.key == "relay.pull_wait_seconds")
         #expect(loadError(environment: ["EDGENODE_RELAY_URL": ""]) == nil)
     }
@@ -579,7 +595,7 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 21)
+        #expect(NodeConfiguration.keys.count == 22)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
     }
 

@@ -14,7 +14,7 @@ import Testing
 struct InvitationTests {
     static var logger: Logger { UplinkTests.logger }
 
-    static func runtime(_ directory: ReplicaDirectory, relayURL: String, pullWait: Int = 5) throws -> EdgeNodeRuntime {
+    static func runtime(_ directory: ReplicaDirectory, relayURL: String, pullWait: Int = 5, caFile: String = "") throws -> EdgeNodeRuntime {
         var configuration = NodeConfiguration()
         configuration.dataDirectory = directory.path
         configuration.http.bind = "127.0.0.1"
@@ -23,6 +23,7 @@ struct InvitationTests {
         configuration.sync.lan = false
         configuration.relay.url = relayURL
         configuration.relay.pullWaitSeconds = pullWait
+        configuration.relay.caFile = caFile
         return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
     }
 
@@ -59,11 +60,11 @@ struct InvitationTests {
     }
 
     /// The owner's box: provisioned in `root/a`, `clients` clients written before it starts.
-    static func ownerBox(root: String, relayURL: String, clients: Int, pullWait: Int = 5) throws -> (EdgeNodeRuntime, BranchID) {
+    static func ownerBox(root: String, relayURL: String, clients: Int, pullWait: Int = 5, caFile: String = "") throws -> (EdgeNodeRuntime, BranchID) {
         let directory = ReplicaDirectory(path: root + "/a")
         let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
             .run(in: directory, logger: logger)
-        let box = try runtime(directory, relayURL: relayURL, pullWait: pullWait)
+        let box = try runtime(directory, relayURL: relayURL, pullWait: pullWait, caFile: caFile)
         for index in 0..<clients { _ = try box.shop.createClient(ClientDraft(name: "Клиент \(index)", phone: index < 10_000 ? "+7701555\(String(format: "%04d", index))" : ""), branch: result.branchID) }
         return (box, result.branchID)
     }

@@ -28,6 +28,8 @@ enum RelayPorts {
 final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
     let makeStorage: @Sendable () throws -> Storage
     let limits: RelayLimits
+    /// Serve HTTPS with these files (set before `start`).
+    var tls: RelayConfiguration.TLSFiles?
     private(set) var port = 0
     /// The storage of the running relay, for tests that look at what it holds.
     private(set) var storage: Storage?
@@ -52,6 +54,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
             configuration.port = restart ? port : RelayPorts.reserve()
             configuration.housekeepingInterval = .seconds(3600)
             configuration.shutdownGraceSeconds = 2
+            configuration.tls = tls
             let core = RelayCore(storage: storage, limits: limits, logger: UplinkTests.logger)
             let runtime = RelayRuntime(core: core, configuration: configuration, logger: UplinkTests.logger)
             let outcome = Mutex<String?>(nil)
@@ -95,7 +98,7 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
         runtime = nil
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 }
 
 @Suite("Uplink to the relay (loopback)", .serialized)
@@ -135,7 +138,7 @@ struct UplinkTests {
         let owner: SigningKey
     }
 
-    static func makeBoxes(root: String, relayURL: String) throws -> Boxes {
+    static func makeBoxes(root: String, relayURL: String, caFile: String = "") throws -> Boxes {
         let aDirectory = ReplicaDirectory(path: root + "/a")
         let result = try Provisioning(branchName: "Atyrau Central", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ", locale: "ru-KZ", ownerName: "Owner")
             .run(in: aDirectory, logger: logger)
@@ -155,6 +158,7 @@ struct UplinkTests {
             configuration.discovery.enabled = false
             configuration.sync.lan = false
             configuration.relay.url = relayURL
+            configuration.relay.caFile = caFile
             configuration.relay.pullWaitSeconds = 5
             return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
         }
@@ -372,12 +376,16 @@ struct UplinkTests {
         await relay.stop()
     }
 
-    @Test("relay.url: empty is off; anything but http://host[:port][/path] is refused")
+    @Test("relay.url: empty is off; anything but http(s)://host[:port][/path] is refused")
     func relayURLSetting() throws {
         #expect(RelayEndpoint(url: "http://relay.example:8480/base/") == RelayEndpoint(url: "http://relay.example:8480/base"))
         #expect(RelayEndpoint(url: "http://[::1]:8480")?.host == "::1")
         #expect(RelayEndpoint(url: "http://relay.example")?.port == 80)
-        for bad in ["https://relay.example", "relay.example:8480", "http://", "ftp://x", "http://x:0", "http://x/?a=b"] {
+        #expect(RelayEndpoint(url: "http://relay.example")?.isTLS == false)
+        #expect(RelayEndpoint(url: "https://relay.example")?.port == 443)
+        #expect(RelayEndpoint(url: "HTTPS://relay.example:8443/r")?.isTLS == true)
+        #expect(RelayEndpoint(url: "https://relay.example:8443/r")?.description == "https://relay.example:8443/r")
+        for bad in ["relay.example:8480", "http://", "ftp://x", "http://x:0", "http://x/?a=b", "https://user@x", "wss://x"] {
             #expect(RelayEndpoint(url: bad) == nil, "\(bad)")
         }
     }

@@ -41,6 +41,25 @@ struct InvitationBook: Sendable {
         try directory.writeFile(certificate.encoded, to: file(id, "certificate"), mode: 0o600)
     }
 
+    /// How long a record is kept after its invitation expired: as long as the relay keeps the
+    /// invitation (docs/relay-protocol.md §12.3), after which no join request can name it.
+    static let keptAfterExpiry: Int64 = 7 * 86_400_000
+
+    /// Deletes the records (invitation and certificate) of invitations that expired before
+    /// `cutoff`; a file that does not decode is left alone. Returns how many were deleted.
+    @discardableResult
+    func prune(expiredBefore cutoff: Int64) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return 0 }
+        var pruned = 0
+        for name in names where name.hasSuffix(".invitation") {
+            guard let bytes = try? directory.readFile(path + "/" + name), let invitation = try? Invitation.decode(bytes),
+                  invitation.notAfter < cutoff else { continue }
+            try? FileManager.default.removeItem(atPath: file(invitation.id, "certificate"))
+            if (try? FileManager.default.removeItem(atPath: file(invitation.id, "invitation"))) != nil { pruned += 1 }
+        }
+        return pruned
+    }
+
     /// What the owner's box does with a join request the relay handed it.
     enum Verdict: Equatable {
         /// Issue a certificate with the invitation's role and branch.

@@ -217,7 +217,7 @@ struct StoreService: Service {
 }
 
 /// Periodic upkeep: record the certificates and revocations `certify` and `revoke` queued while
-/// the daemon held the replica, expire holds, let the home replica review requests, prune the
+/// the daemon held the replica, delete the records of invitations expired a week ago, expire holds, let the home replica review requests, prune the
 /// event log and stored idempotent responses.
 struct HousekeepingService: Service {
     let shop: Shop
@@ -230,6 +230,8 @@ struct HousekeepingService: Service {
         // watched only for graceful shutdown would spin and never let the service group end.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             IssuedRecords.importQueued(into: shop.store, directory: directory, logger: logger)
+            let pruned = InvitationBook(directory: directory).prune(expiredBefore: Int64(Date().timeIntervalSince1970 * 1000) - InvitationBook.keptAfterExpiry)
+            if pruned > 0 { logger.info("deleted the records of expired invitations", metadata: ["count": "\(pruned)"]) }
             do {
                 let expired = try shop.expireHolds()
                 if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }

@@ -60,6 +60,30 @@ struct IssuedRecordsTests {
         #expect(IssuedRecords.importQueued(into: daemon, directory: directory, logger: UplinkTests.logger) == 0)
     }
 
+    @Test("the owner's invitation records are deleted a week after the invitation expired, with their certificate; newer ones stay")
+    func invitationRecordsPruned() throws {
+        let (directory, root) = try Self.provisioned()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let owner = try directory.loadOwnerKey()
+        let book = InvitationBook(directory: directory)
+        let now: Int64 = 1_800_000_000_000
+        func invitation(expiring notAfter: Int64) throws -> Invitation {
+            try Invitation.issue(by: owner, invitationKey: SigningKey.generate().publicKey, role: "box", branch: "b", relayURL: "https://relay.example",
+                                 issuedAt: notAfter - 3_600_000, notAfter: notAfter)
+        }
+        let old = try invitation(expiring: now - InvitationBook.keptAfterExpiry - 1)
+        let recent = try invitation(expiring: now - InvitationBook.keptAfterExpiry + 60_000)
+        let open = try invitation(expiring: now + 3_600_000)
+        for item in [old, recent, open] { try book.add(item) }
+        try book.markUsed(old.id, certificate: try Self.certificate(owner: owner, for: SigningKey.generate()))
+        try directory.writeFile(Array("garbage".utf8), to: book.path + "/broken.invitation")
+        #expect(book.prune(expiredBefore: now - InvitationBook.keptAfterExpiry) == 1)
+        #expect(book.invitation(old.id) == nil && book.certificate(old.id) == nil)
+        #expect(book.invitation(recent.id) != nil && book.invitation(open.id) != nil)
+        #expect(FileManager.default.fileExists(atPath: book.path + "/broken.invitation"))
+        #expect(book.prune(expiredBefore: now - InvitationBook.keptAfterExpiry) == 0)
+    }
+
     @Test("a queued file that does not decode is set aside as *.invalid, once, and the replica is unchanged")
     func invalidFileSetAside() throws {
         let (directory, root) = try Self.provisioned()

@@ -115,6 +115,32 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     ///   - invitation: for the join-request endpoints, the invitation whose key may sign.
     /// - Throws: `RelayError` (`unauthenticated`, `staleRequest`, `unknownPrincipal`,
     ///   `badSignature`, `revoked`, `notValid`, `notFound`, `rateLimited`, `replayedRequest`).
+    /// The checks of `authenticate` that need no body, for the endpoints that take large ones
+    /// (push, snapshot upload): the header, the timestamp, a principal the relay knows (the owner
+    /// or an enrolled box) and the path's business — so that a request that cannot be
+    /// authenticated is refused before its body is read. Same errors, in the same order, as
+    /// `authenticate`; nothing is recorded.
+    public func precheck(authorization header: String?, pathBusiness: BusinessID) async throws {
+        guard let header else {
+            throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
+        }
+        let signature: RelayRequestSignature
+        do { signature = try RelayRequestSignature.parse(header) } catch {
+            throw RelayError(.unauthenticated, error.message)
+        }
+        let now = clock.now()
+        let (distance, overflow) = now.subtractingReportingOverflow(signature.timestamp)
+        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
+            throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
+        }
+        let unknown = RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
+        guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
+        if signature.site != SiteID(publicKey: ownerKey), try await storage.certificates(of: signature.business, site: signature.site).isEmpty {
+            throw unknown
+        }
+        guard pathBusiness == signature.business else { throw Self.noSuchBusiness(pathBusiness) }
+    }
+
     public func authenticate(_ request: SignedRequest, pathBusiness: BusinessID, enrollee: PublicKey? = nil,
                              invitation: SiteID? = nil) async throws -> RelayPrincipal {
         guard let header = request.authorization else {

@@ -147,7 +147,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         }
 
         router.post("\(prefix)/envelopes") { request, context in
-            let (business, body) = try await prepare(request, context, limit: core.limits.maxPushBodyBytes)
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxPushBodyBytes, precheck: true)
             _ = try await core.authenticate(signed(request, body), pathBusiness: business)
             let push = try decode(PushRequest.self, body)
             guard push.envelopes.count <= core.limits.maxBatchCount else {
@@ -280,7 +280,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         }
 
         router.put("\(prefix)/snapshot") { request, context in
-            let (business, body) = try await prepare(request, context, limit: core.limits.maxSnapshotBytes)
+            let (business, body) = try await prepare(request, context, limit: core.limits.maxSnapshotBytes, precheck: true)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
             let snapshot = try await core.storeSnapshot(body, business: business, principal: principal)
             return try json(SnapshotStoredReply(producer: snapshot.producer.hex, createdAt: snapshot.createdAt, keyId: snapshot.keyID.rawValue,
@@ -323,10 +323,15 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
 
     // MARK: Helpers
 
-    private func prepare(_ request: Request, _ context: BasicRequestContext, limit: Int) async throws -> (BusinessID, [UInt8]) {
+    /// The path's business and the body (at most `limit` bytes). With `precheck`, a request that
+    /// cannot be authenticated (no or malformed signature header, stale, unknown principal, another
+    /// business) is refused before its body is read, so that large bodies are buffered only for
+    /// requests from known principals.
+    private func prepare(_ request: Request, _ context: BasicRequestContext, limit: Int, precheck: Bool = false) async throws -> (BusinessID, [UInt8]) {
         guard let text = context.parameters.get("business"), isLowerHex(text), let business = [UInt8](hex: text).flatMap({ BusinessID(bytes: $0) }) else {
             throw RelayError(.notFound, "the path must name a business by its 32 lower-case hex digits")
         }
+        if precheck { try await core.precheck(authorization: request.headers[.authorization], pathBusiness: business) }
         return (business, try await collect(request, limit: limit))
     }
 

@@ -249,7 +249,7 @@ struct InvitationTests {
         }
         #expect(await issue(hours: 0).contains("1…168 hours"))
         #expect(await issue(hours: 169).contains("1…168 hours"))
-        #expect(await issue("https://relay.example").contains("not a relay URL"))
+        #expect(await issue("wss://relay.example").contains("not a relay URL"))
         // Port 9 (discard) is closed on loopback.
         #expect(await issue().contains("cannot reach the relay"))
         #expect(!FileManager.default.fileExists(atPath: InvitationBook(directory: directory).path), "a failed invitation was recorded")

@@ -128,6 +128,63 @@ struct RelayHTTPTests {
         }
     }
 
+    /// Sends a request head (POST, or PUT for the snapshot) declaring `declared` bytes of body and only the first 1,000 of them over a
+    /// raw socket; returns the answer's status line if one arrives within `seconds`, else nil.
+    static func answerBeforeTheBody(port: Int, path: String, authorization: String?, declared: Int, seconds: Int) throws -> String? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TimeoutError(what: "socket") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw TimeoutError(what: "connect to the relay") }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var head = "\(path.hasSuffix("/snapshot") ? "PUT" : "POST") \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n"
+        if let authorization { head += "Authorization: \(authorization)\r\n" }
+        let bytes = Array((head + "\r\n").utf8) + [UInt8](repeating: UInt8(ascii: " "), count: 1000)
+        guard send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw TimeoutError(what: "send") }
+        var answer = [UInt8](repeating: 0, count: 512)
+        let received = recv(descriptor, &answer, answer.count, 0)
+        guard received > 0 else { return nil }
+        return String(decoding: answer[..<received], as: UTF8.self).components(separatedBy: "\r\n").first
+    }
+
+    @Test("a push or snapshot upload that cannot be authenticated is refused before its body is read; a known box's is read", arguments: [StorageKind.sqlite])
+    func refusedBeforeTheBody(kind: StorageKind) async throws {
+        try await live(kind) { relay in
+            let client = relay.client()
+            let business = TestBusiness(), stranger = TestBusiness()
+            let a = business.box()
+            try await client.setUp(business, boxes: [a])
+            let port = client.port
+            let push = API.base(business.id) + "/envelopes"
+            func header(_ key: SigningKey, _ signer: BusinessID, timestamp: Int64? = nil) -> String {
+                RelayRequestSignature.sign(method: "POST", path: push, query: "", body: [], business: signer, key: key,
+                                           timestamp: timestamp ?? relay.clock.now, nonce: Sodium.randomBytes(16)).headerValue
+            }
+            let refused: [(String, String?, String)] = [
+                ("no signature", nil, "401"),
+                ("not the signature scheme", "Basic dXNlcjpwYXNz", "401"),
+                ("a box the relay does not know", header(stranger.box().key, business.id), "401"),
+                ("a stale timestamp", header(a.key, business.id, timestamp: relay.clock.now - 3_600_000), "401"),
+                ("another business's box", header(a.key, business.id).replacingOccurrences(of: business.id.hex, with: stranger.id.hex), "401"),
+            ]
+            for (what, authorization, status) in refused {
+                for path in [push, API.base(business.id) + "/snapshot"] where path == push || authorization == nil {
+                    let line = try await offPool { try Self.answerBeforeTheBody(port: port, path: path, authorization: authorization, declared: 10_000_000, seconds: 10) }
+                    #expect(line?.hasPrefix("HTTP/1.1 \(status)") == true, "\(what) at \(path): \(line ?? "no answer before the body")")
+                }
+            }
+            // A known box's push is read (and then judged on its signature): no answer before the body.
+            let knownHeader = header(a.key, business.id)
+            let known = try await offPool { try Self.answerBeforeTheBody(port: port, path: push, authorization: knownHeader, declared: 10_000_000, seconds: 2) }
+            #expect(known == nil, "\(known ?? "")")
+        }
+    }
+
     @Test("a pull with nothing new waits and then answers empty", arguments: [StorageKind.sqlite])
     func longPollTimeout(kind: StorageKind) async throws {
         try await live(kind) { relay in

@@ -184,6 +184,9 @@ final class ChangeNotifier: Sendable {
 
     var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
+    /// How many waits for `business` are parked now.
+    func waiting(for business: BusinessID) -> Int { state.withLock { $0.waiters[business]?.count ?? 0 } }
+
     /// Something was stored for `business`: wake its waiters.
     func notify(_ business: BusinessID) {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in

@@ -121,6 +121,17 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     /// authenticated is refused before its body is read. Same errors, in the same order, as
     /// `authenticate`; nothing is recorded.
     public func precheck(authorization header: String?, pathBusiness: BusinessID) async throws {
+        let (signature, _) = try freshSignature(header)
+        let unknown = Self.unknownPrincipal(signature)
+        guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
+        if signature.site != SiteID(publicKey: ownerKey), try await storage.certificates(of: signature.business, site: signature.site).isEmpty {
+            throw unknown
+        }
+        guard pathBusiness == signature.business else { throw Self.noSuchBusiness(pathBusiness) }
+    }
+
+    /// The Authorization header parsed, its timestamp within the window of the relay's clock.
+    private func freshSignature(_ header: String?) throws -> (RelayRequestSignature, now: Int64) {
         guard let header else {
             throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
         }
@@ -133,29 +144,17 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
             throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
         }
-        let unknown = RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
-        guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
-        if signature.site != SiteID(publicKey: ownerKey), try await storage.certificates(of: signature.business, site: signature.site).isEmpty {
-            throw unknown
-        }
-        guard pathBusiness == signature.business else { throw Self.noSuchBusiness(pathBusiness) }
+        return (signature, now)
+    }
+
+    private static func unknownPrincipal(_ signature: RelayRequestSignature) -> RelayError {
+        RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
     }
 
     public func authenticate(_ request: SignedRequest, pathBusiness: BusinessID, enrollee: PublicKey? = nil,
                              invitation: SiteID? = nil) async throws -> RelayPrincipal {
-        guard let header = request.authorization else {
-            throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
-        }
-        let signature: RelayRequestSignature
-        do { signature = try RelayRequestSignature.parse(header) } catch {
-            throw RelayError(.unauthenticated, error.message)
-        }
-        let now = clock.now()
-        let (distance, overflow) = now.subtractingReportingOverflow(signature.timestamp)
-        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
-            throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
-        }
-        let unknown = RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
+        let (signature, now) = try freshSignature(request.authorization)
+        let unknown = Self.unknownPrincipal(signature)
         guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
         let principal: RelayPrincipal
         let key: PublicKey

@@ -98,6 +98,15 @@ struct RelayHTTPTests {
         }
     }
 
+    /// Waits (up to 10 s) until a pull of `business` is parked in its long-poll.
+    static func untilParked(_ relay: any RelayHandle, _ business: BusinessID) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while relay.waitingPulls(business) == 0 {
+            guard ContinuousClock.now < deadline else { throw TimeoutError(what: "a pull parked at the relay") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test("a waiting pull wakes when a new box enrols, and when a box is revoked (the key holder acts at once)", arguments: StorageKind.available)
     func longPollWakesOnEnrolmentAndRevocation(kind: StorageKind) async throws {
         try await live(kind) { relay in
@@ -107,7 +116,8 @@ struct RelayHTTPTests {
             try await client.setUp(business, boxes: [a])
             let started = ContinuousClock.now
             async let waiting = client.pull(as: a, business: business.id, wait: 20)
-            try await Task.sleep(for: .milliseconds(300))
+            // The pull has read the business's membership once it parks: what changes after that wakes it.
+            try await Self.untilParked(relay, business.id)
             // C enrols itself.
             let enrolled = try await client.send(.post, API.base(business.id) + "/certificates", json: ["certificate": Data(c.certificate.encoded).base64EncodedString()],
                                                  key: c.key, business: business.id)
@@ -118,7 +128,7 @@ struct RelayHTTPTests {
 
             let again = ContinuousClock.now
             async let second = client.pull(as: a, business: business.id, wait: 20)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Self.untilParked(relay, business.id)
             let revocation = business.revocation(of: c, from: relay.clock.now - 1000)
             let posted = try await client.send(.post, API.base(business.id) + "/revocations", json: ["revocation": Data(revocation.encoded).base64EncodedString()],
                                                key: business.owner, business: business.id)
@@ -649,6 +659,8 @@ extension RelayHTTPTests {
 /// What the tests ask of a live relay, whatever its storage.
 protocol RelayHandle: Sendable {
     func client() -> RelayTestClient
+    /// Pulls of `business` parked in their long-poll now.
+    func waitingPulls(_ business: BusinessID) -> Int
     var clock: TestClock { get }
     func heads(_ business: BusinessID) async throws -> [AuthorHead]
     func compact(_ business: BusinessID) async throws -> Int
@@ -656,6 +668,7 @@ protocol RelayHandle: Sendable {
 }
 
 extension LiveRelay: RelayHandle {
+    func waitingPulls(_ business: BusinessID) -> Int { core.notifier.waiting(for: business) }
     func heads(_ business: BusinessID) async throws -> [AuthorHead] { try await core.storage.heads(of: business) }
     func compact(_ business: BusinessID) async throws -> Int { try await core.compact(business) }
     func sealedKeys(_ business: BusinessID, recipient: SiteID) async throws -> [[UInt8]] {

@@ -195,12 +195,15 @@ struct RelayClient: Sendable {
     struct Push: Codable { var envelopes: [String] }
     struct PushResult: Codable { var index: Int; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64? }
     struct PushReply: Codable { var results: [PushResult] }
-    struct Pull: Codable { var vector: String; var limit: Int; var waitSeconds: Int }
+    /// `membership` and `join_requests`: what the previous pull's answer said, so that a change
+    /// since then answers this pull at once (relay-protocol §5.5).
+    struct Pull: Codable { var vector: String; var limit: Int; var waitSeconds: Int; var membership: Int?; var joinRequests: Int? }
     struct Compacted: Codable { var author: String; var through: UInt64 }
     struct PullReply: Codable {
         var envelopes: [String]; var more: Bool; var available: String; var compacted: [Compacted]?
         // Since the relay keeps snapshots and join requests (relay-protocol §12, §13).
         var compaction: String?; var snapshot: RelaySnapshotHeader.Body?; var joinRequests: Int?
+        var membership: Int?
     }
     struct Acknowledgement: Codable { var vector: String }
 }
@@ -394,6 +397,9 @@ struct UplinkService: Service {
         try await acknowledge(client)
         try await answerJoinRequests(&work)
         var skipped = VersionVector()
+        // What the last pull's answer said of the business's membership and join requests: a
+        // change after it (a new box to seal the key to, a join request) ends the next long-poll.
+        var seen = RelaySeen()
         var missingGeneration = false
         var refetchFound = true
         while true {
@@ -418,13 +424,16 @@ struct UplinkService: Service {
             let wait = ownPending() ? 0 : waitSeconds
             // Long-poll, abandoned as soon as this box has something of its own to push.
             let floor = skipped
+            let lastSeen = seen
             let currentKeyring = keyring
             // Had a refetch brought nothing, envelopes of a generation this box lacks are skipped
             // for the session rather than asked for again and again.
             let skipMissing = missingGeneration && !refetchFound
             let pullWait = missingGeneration ? 0 : wait
             let pulled: Pulled? = try await withThrowingTaskGroup(of: Pulled?.self) { group in
-                group.addTask { try await pull(client, keyring: currentKeyring, wait: pullWait, skipped: floor, skipMissingGenerations: skipMissing) }
+                group.addTask {
+                    try await pull(client, keyring: currentKeyring, wait: pullWait, skipped: floor, skipMissingGenerations: skipMissing, seen: lastSeen)
+                }
                 if wait > 0 {
                     group.addTask {
                         for await _ in changes where ownPending() { return nil }
@@ -436,6 +445,7 @@ struct UplinkService: Service {
             }
             missingGeneration = false
             if let pulled {
+                seen = pulled.seen
                 skipped = pulled.delivered
                 missingGeneration = pulled.missingGeneration
                 if pulled.count > 0 { try await acknowledge(client) }
@@ -637,13 +647,23 @@ struct UplinkService: Service {
         /// An envelope named a data-key generation this box does not hold (it and the author's
         /// later envelopes were left to be pulled again once the box has the key).
         var missingGeneration = false
+        /// The relay's counts in this answer, for the next pull.
+        var seen = RelaySeen()
     }
 
-    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector, skipMissingGenerations: Bool) async throws -> Pulled {
+    /// The business's membership and waiting join requests as the last pull's answer gave them.
+    struct RelaySeen: Sendable, Equatable {
+        var membership: Int?
+        var joinRequests: Int?
+    }
+
+    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector, skipMissingGenerations: Bool,
+                      seen: RelaySeen) async throws -> Pulled {
         var entries = store.versionVector.entries
         for (author, sequence) in skipped.entries where sequence > entries[author] ?? 0 { entries[author] = sequence }
         let vector = VersionVector(entries)
-        let reply = try await client.send("/pull", RelayClient.Pull(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait),
+        let reply = try await client.send("/pull", RelayClient.Pull(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait,
+                                                                    membership: seen.membership, joinRequests: seen.joinRequests),
                                           as: RelayClient.PullReply.self, timeout: .seconds(Int64(wait) + 30))
         let available = Data(base64Encoded: reply.available).flatMap { try? VersionVector.decode(Array($0)) }
         var batch: [[UInt8]] = []
@@ -703,7 +723,8 @@ struct UplinkService: Service {
         if !waitingForKey.isEmpty {
             logger.info("envelopes of a data-key generation this box lacks; asking the relay for the key", metadata: ["authors": "\(waitingForKey.count)"])
         }
-        return Pulled(count: reply.envelopes.count, delivered: VersionVector(delivered), missingGeneration: !waitingForKey.isEmpty)
+        return Pulled(count: reply.envelopes.count, delivered: VersionVector(delivered), missingGeneration: !waitingForKey.isEmpty,
+                      seen: RelaySeen(membership: reply.membership, joinRequests: reply.joinRequests))
     }
 
     /// Tells the relay what this box holds (so it can compact what every box has).

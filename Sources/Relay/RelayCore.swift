@@ -68,6 +68,8 @@ public struct PullResult: Sendable {
     public var snapshot: SnapshotInfo?
     /// Join requests waiting for the owner's box (§12).
     public var joinRequests = 0
+    /// How many certificates and revocations the business has (grows with its membership).
+    public var membership = 0
 }
 
 /// The relay's logic, without HTTP: authentication of signed requests, registration, enrolment,
@@ -393,15 +395,20 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
 
     /// The envelopes `vector` lacks, oldest first per author, at most `limit` of them and about
     /// `maxPullBytes`; when there are none and `wait` is positive, waits up to `wait` for some.
-    public func pull(business: BusinessID, vector: VersionVector, limit: Int?, wait: Duration) async throws -> PullResult {
+    /// - Parameters:
+    ///   - seenMembership, seenJoinRequests: the counts the puller saw in its previous pull's
+    ///     answer; when the relay's differ (join requests: are more), the pull answers at once.
+    ///     Without them, the relay's own counts when the pull starts are the reference.
+    public func pull(business: BusinessID, vector: VersionVector, limit: Int?, wait: Duration,
+                     seenMembership: Int? = nil, seenJoinRequests: Int? = nil) async throws -> PullResult {
         let limit = min(max(1, limit ?? limits.maxPullCount), limits.maxPullCount)
         let deadline = ContinuousClock.now + min(wait, .seconds(limits.maxWaitSeconds))
         var waited = false
         // A join request, an enrolment or a revocation that arrives while the pull waits answers
         // it (empty), so that the owner's box hears of a join request at once (§12.3) and a box
         // holding the data key seals it to a new box (or rotates it) at once (§5.2, §5.3).
-        var joinRequestsAtStart: Int?
-        var membershipAtStart: Int?
+        var joinRequestsAtStart = seenJoinRequests
+        var membershipAtStart = seenMembership
         while true {
             let generation = notifier.generation(of: business)
             var membership = 0
@@ -415,6 +422,7 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             if joinRequestsAtStart == nil { joinRequestsAtStart = result.joinRequests }
             let membershipChanged = membershipAtStart.map { membership != $0 } ?? false
             if membershipAtStart == nil { membershipAtStart = membership }
+            result.membership = membership
             let now = ContinuousClock.now
             if !result.envelopes.isEmpty || !result.compacted.isEmpty || joinRequestArrived || membershipChanged || now >= deadline
                 || notifier.isShutDown || Task.isCancelled {

@@ -31,13 +31,13 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         var index: Int; var hash: String?; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64?
     }
     struct PushReply: Codable, Sendable { var results: [PushReplyItem]; var stored: Int; var duplicates: Int; var refused: Int }
-    struct PullRequest: Codable, Sendable { var vector: String; var limit: Int?; var waitSeconds: Int? }
+    struct PullRequest: Codable, Sendable { var vector: String; var limit: Int?; var waitSeconds: Int?; var membership: Int?; var joinRequests: Int? }
     struct CompactedItem: Codable, Sendable { var author: String; var through: UInt64 }
     struct PullReply: Encodable, Sendable {
         var envelopes: [String]; var more: Bool; var available: String; var compacted: [CompactedItem]
-        var compaction: String; var snapshot: SnapshotMeta?; var joinRequests: Int
+        var compaction: String; var snapshot: SnapshotMeta?; var joinRequests: Int; var membership: Int
 
-        enum CodingKeys: String, CodingKey { case envelopes, more, available, compacted, compaction, snapshot, joinRequests }
+        enum CodingKeys: String, CodingKey { case envelopes, more, available, compacted, compaction, snapshot, joinRequests, membership }
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(envelopes, forKey: .envelopes)
@@ -47,6 +47,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             try container.encode(compaction, forKey: .compaction)
             try container.encode(snapshot, forKey: .snapshot) // null when there is none
             try container.encode(joinRequests, forKey: .joinRequests)
+            try container.encode(membership, forKey: .membership)
         }
     }
     struct AcknowledgementRequest: Codable, Sendable { var vector: String }
@@ -173,12 +174,15 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             if let wait = pull.waitSeconds, wait < 0 || wait > core.limits.maxWaitSeconds {
                 throw RelayError(.malformedBody, "wait_seconds must be between 0 and \(core.limits.maxWaitSeconds)")
             }
-            let result = try await core.pull(business: business, vector: vector, limit: pull.limit, wait: .seconds(pull.waitSeconds ?? 0))
+            if let seen = pull.membership, seen < 0 { throw RelayError(.malformedBody, "membership must not be negative") }
+            if let seen = pull.joinRequests, seen < 0 { throw RelayError(.malformedBody, "join_requests must not be negative") }
+            let result = try await core.pull(business: business, vector: vector, limit: pull.limit, wait: .seconds(pull.waitSeconds ?? 0),
+                                             seenMembership: pull.membership, seenJoinRequests: pull.joinRequests)
             return try json(PullReply(envelopes: result.envelopes.map { Data($0).base64EncodedString() }, more: result.more,
                                       available: Data(result.available.encode()).base64EncodedString(),
                                       compacted: result.compacted.sorted { $0.key < $1.key }.map { CompactedItem(author: $0.key.hex, through: $0.value) },
                                       compaction: Data(result.compaction.encode()).base64EncodedString(), snapshot: result.snapshot.map(SnapshotMeta.init),
-                                      joinRequests: result.joinRequests))
+                                      joinRequests: result.joinRequests, membership: result.membership))
         }
 
         router.post("\(prefix)/acknowledgements") { request, context in

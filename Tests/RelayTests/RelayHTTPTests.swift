@@ -195,6 +195,38 @@ struct RelayHTTPTests {
         }
     }
 
+    @Test("a pull that names the counts it saw answers at once when the membership or the join requests changed since, even before it started; it waits when they did not")
+    func pullWithSeenCounts() async throws {
+        try await live(.sqlite) { relay in
+            let client = relay.client()
+            let business = TestBusiness()
+            let a = business.box(), c = business.box()
+            try await client.setUp(business, boxes: [a])
+            func pull(_ extra: [String: Any], wait: Int) async throws -> (RelayTestClient.Reply, Duration) {
+                var body = API.pull(wait: wait)
+                body.merge(extra) { $1 }
+                let started = ContinuousClock.now
+                let reply = try await client.send(.post, API.base(business.id) + "/pull", json: body, key: a.key, business: business.id)
+                return (reply, ContinuousClock.now - started)
+            }
+            let (first, _) = try await pull([:], wait: 0)
+            let seen = try #require(first.json["membership"] as? Int)
+            #expect(seen == 1 && first.json["join_requests"] as? Int == 0, "\(first.text)")
+            // Nothing changed since: the pull waits its 2 s.
+            let (unchanged, waited) = try await pull(["membership": seen, "join_requests": 0], wait: 2)
+            #expect(unchanged.status == 200 && waited >= .seconds(2))
+            // C enrols before the next pull starts: the pull that names the old count answers at once.
+            let enrolled = try await client.send(.post, API.base(business.id) + "/certificates", json: ["certificate": Data(c.certificate.encoded).base64EncodedString()],
+                                                 key: c.key, business: business.id)
+            #expect(enrolled.status == 201)
+            let (changed, took) = try await pull(["membership": seen, "join_requests": 0], wait: 20)
+            #expect(changed.json["membership"] as? Int == seen + 1, "\(changed.text)")
+            #expect(took < .seconds(15))
+            #expect(try await pull(["membership": -1], wait: 0).0.problemKind == "malformed_body")
+            #expect(try await pull(["join_requests": -1], wait: 0).0.problemKind == "malformed_body")
+        }
+    }
+
     @Test("a pull with nothing new waits and then answers empty", arguments: [StorageKind.sqlite])
     func longPollTimeout(kind: StorageKind) async throws {
         try await live(kind) { relay in

@@ -75,9 +75,16 @@ struct PeerHTTP: Sendable {
         let (host, port) = (self.host, self.port)
         return try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-                try await outbound.write(.end(nil))
+                do {
+                    try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                    try await outbound.write(.end(nil))
+                } catch let writeError {
+                    // A TLS handshake that fails closes the channel under the writes; why is in
+                    // the inbound stream.
+                    for try await _ in inbound {}
+                    throw writeError
+                }
                 var status: Int?
                 var collected = ByteBuffer()
                 for try await part in inbound {

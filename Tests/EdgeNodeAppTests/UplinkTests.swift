@@ -16,7 +16,8 @@ enum RelayPorts {
     static func reserve() -> Int {
         reserved.withLock { reserved in
             var port: Int
-            repeat { port = Int.random(in: 20_000..<32_000) } while reserved.contains(port)
+            // 20000–25999; RelayEndToEndTests' relay processes take 26000–31999.
+            repeat { port = Int.random(in: 20_000..<26_000) } while reserved.contains(port)
             reserved.insert(port)
             return port
         }

@@ -175,11 +175,13 @@ final class RelayProcess: @unchecked Sendable {
     func start() async throws {
         // A port below Linux's ephemeral range (32768–60999): while the relay is down, no outgoing
         // connection can take it as its source port, so the restart binds it again. A first start
-        // tries other ports when one is taken; a restart retries its own.
+        // tries other ports when one is taken; a restart retries its own. 26000–31999: the
+        // in-process relays of EdgeNodeAppTests (same test process) take 20000–25999, so that
+        // neither takes the other's port while it is down.
         let restart = port != 0
         var lastLog = "no attempt"
         for _ in 0..<40 {
-            let candidate = restart ? port : Int.random(in: 20_000..<32_000)
+            let candidate = restart ? port : Int.random(in: 26_000..<32_000)
             let child = try processes.start("relay", Binaries.relay, ["serve", "--data-dir", dataDirectory, "--bind", "127.0.0.1",
                                                                        "--port", String(candidate), "--log-level", "info"]
                                                 + (storage.map { ["--storage", $0] } ?? []))

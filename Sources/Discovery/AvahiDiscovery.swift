@@ -55,6 +55,23 @@ public final class AvahiDiscovery: @unchecked Sendable {
     private var currentName: String
     private var retryDelay: UInt32
     private var stopped = false
+    /// Instances the browser lists whose resolution failed (it times out, e.g. while a peer
+    /// probes again after its link came back): asked again on `resolveTimer` until they answer
+    /// or the browser drops them. The browser reports an instance once, so without this a peer
+    /// whose first resolution failed would stay unknown for as long as it is listed.
+    private var unresolved: [String: Unresolved] = [:]
+    private var resolveTimer: OpaquePointer?
+    private var resolveDelay: UInt32 = 1_000
+    /// The most a failed resolution waits before it is asked again.
+    static let resolveRetryMaximumMilliseconds: UInt32 = 15_000
+
+    private struct Unresolved {
+        let interface: AvahiIfIndex
+        let proto: AvahiProtocol
+        let name: String
+        let type: String
+        let domain: String?
+    }
 
     /// - Parameters:
     ///   - announcement: what to announce, or nil to only browse.
@@ -210,6 +227,8 @@ public final class AvahiDiscovery: @unchecked Sendable {
     /// Frees the client with its group and browser (resolvers are freed as they answer).
     private func tearDown() {
         cancelProbeWatchdog()
+        cancelResolveRetry()
+        unresolved = [:]
         if let group { avahi_entry_group_free(group) }
         group = nil
         if let browser { avahi_service_browser_free(browser) }
@@ -368,22 +387,16 @@ public final class AvahiDiscovery: @unchecked Sendable {
                          _ name: UnsafePointer<CChar>?, _ type: UnsafePointer<CChar>?, _ domain: UnsafePointer<CChar>?, _ flags: AvahiLookupResultFlags) {
         switch event {
         case AVAHI_BROWSER_NEW:
-            guard let client, let name, let type else { return }
+            guard let name, let type else { return }
             if flags.rawValue & AVAHI_LOOKUP_RESULT_OUR_OWN.rawValue != 0 { return }
-            // The resolver frees itself once it answered (see `resolved`).
-            let resolver = avahi_service_resolver_new(client, interface, proto, name, type, domain, proto, AvahiLookupFlags(0), {
-                resolver, interface, proto, event, name, _, _, hostName, address, port, txt, flags, userdata in
-                AvahiDiscovery.from(userdata).resolved(interface, proto, event, name, hostName, address, port, txt, flags)
-                avahi_service_resolver_free(resolver)
-            }, userdata)
-            if resolver == nil {
-                logger.debug("mDNS: cannot resolve", metadata: ["name": "\(String(cString: name))"])
-            }
+            resolve(Unresolved(interface: interface, proto: proto, name: String(cString: name), type: String(cString: type),
+                               domain: domain.map { String(cString: $0) }))
         case AVAHI_BROWSER_REMOVE:
             // A goodbye, or only a cache flush (a name conflict on the network, even our own
             // probing, makes avahi-daemon drop records it still needs). Ask once more: if the
             // instance answers it stays; if the question times out it is gone.
             guard let client, let name, let type else { return }
+            unresolved.removeValue(forKey: Self.key(interface, proto, String(cString: name)))
             let resolver = avahi_service_resolver_new(client, interface, proto, name, type, domain, proto, AvahiLookupFlags(0), {
                 resolver, interface, proto, event, name, _, _, hostName, address, port, txt, flags, userdata in
                 let discovery = AvahiDiscovery.from(userdata)
@@ -404,6 +417,64 @@ public final class AvahiDiscovery: @unchecked Sendable {
         default:
             break
         }
+    }
+
+    /// Resolves a listed instance; a failure puts it in `unresolved`, asked again later.
+    private func resolve(_ instance: Unresolved) {
+        guard let client else { return }
+        // The resolver frees itself once it answered.
+        let resolver = instance.name.withCString { name in
+            instance.type.withCString { type in
+                withOptionalCString(instance.domain) { domain in
+                    avahi_service_resolver_new(client, instance.interface, instance.proto, name, type, domain, instance.proto, AvahiLookupFlags(0), {
+                        resolver, interface, proto, event, name, type, domain, hostName, address, port, txt, flags, userdata in
+                        AvahiDiscovery.from(userdata).answered(interface, proto, event, name, type, domain, hostName, address, port, txt, flags)
+                        avahi_service_resolver_free(resolver)
+                    }, userdata)
+                }
+            }
+        }
+        if resolver == nil { failed(instance) }
+    }
+
+    private func answered(_ interface: AvahiIfIndex, _ proto: AvahiProtocol, _ event: AvahiResolverEvent, _ name: UnsafePointer<CChar>?,
+                          _ type: UnsafePointer<CChar>?, _ domain: UnsafePointer<CChar>?, _ hostName: UnsafePointer<CChar>?,
+                          _ address: UnsafePointer<AvahiAddress>?, _ port: UInt16, _ txt: UnsafeMutablePointer<AvahiStringList>?,
+                          _ flags: AvahiLookupResultFlags) {
+        guard let name else { return }
+        let key = Self.key(interface, proto, String(cString: name))
+        if event == AVAHI_RESOLVER_FOUND {
+            if unresolved.removeValue(forKey: key) != nil, unresolved.isEmpty { resolveDelay = 1_000 }
+            resolved(interface, proto, event, name, hostName, address, port, txt, flags)
+        } else if let type {
+            failed(Unresolved(interface: interface, proto: proto, name: String(cString: name), type: String(cString: type),
+                              domain: domain.map { String(cString: $0) }))
+        }
+    }
+
+    private func failed(_ instance: Unresolved) {
+        guard !stopped, client != nil else { return }
+        logger.debug("mDNS: a peer did not answer; asking again", metadata: ["name": "\(instance.name)", "in_ms": "\(resolveDelay)"])
+        unresolved[Self.key(instance.interface, instance.proto, instance.name)] = instance
+        guard let poll, resolveTimer == nil else { return }
+        let delay = resolveDelay
+        resolveDelay = min(Self.resolveRetryMaximumMilliseconds, resolveDelay * 2)
+        resolveTimer = edgenode_avahi_timeout_new(avahi_threaded_poll_get(poll), delay, { _, userdata in
+            AvahiDiscovery.from(userdata).resolveAgain()
+        }, userdata)
+    }
+
+    private func resolveAgain() {
+        cancelResolveRetry()
+        let pending = unresolved
+        unresolved = [:]
+        for instance in pending.values { resolve(instance) }
+    }
+
+    private func cancelResolveRetry() {
+        guard let resolveTimer, let poll else { return }
+        edgenode_avahi_timeout_free(avahi_threaded_poll_get(poll), resolveTimer)
+        self.resolveTimer = nil
     }
 
     private func forget(_ interface: AvahiIfIndex, _ proto: AvahiProtocol, _ name: String) {
@@ -489,4 +560,10 @@ public final class AvahiDiscovery: @unchecked Sendable {
 public struct DiscoveryError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Calls `body` with a C string for `text`, or with nil.
+private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

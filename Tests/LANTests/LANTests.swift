@@ -61,6 +61,38 @@ struct LANTests {
         }
     }
 
+    @Test("a peer that does not answer its first resolution (its host name has no address yet) is asked again, and listed once it answers")
+    func resolutionRetried() async throws {
+        try await onThread {
+            let lab = try NetLab()
+            defer { lab.tearDown() }
+            let boxHost = try lab.addHost("shop")
+            let ghostHost = try lab.addHost("ghost")
+            _ = try lab.segment([boxHost, ghostHost])
+            let box = try Box.initialise(boxHost, branch: "Atyrau Central", root: lab.root)
+            for host in [boxHost, ghostHost] {
+                try host.startDBus()
+                try host.startAvahi()
+            }
+            try box.serve(["EDGENODE_LOG_LEVEL": "debug"])
+            let subtype = LANAnnouncement.subtype(for: try Self.business(box))
+            // An instance of the business's subtype whose SRV names a host with no address yet:
+            // resolving it times out.
+            let ghostName = "phantom-\(lab.id).local"
+            try ghostHost.start("publish-service", "/usr/bin/avahi-publish", [
+                "-s", "-H", ghostName, "--subtype=\(subtype)._sub._edgenode._tcp", "Ghost box", "_edgenode._tcp", "8470",
+                "txtvers=1", "proto=\(PeerHandshake.protocolVersion)", "fp=00112233445566778899aabbccddeeff", "path=/v1",
+            ])
+            #expect(NetLab.waitUntil(60, every: 0.5) { box.log.contains("mDNS: a peer did not answer") }, "box log: \(box.log)")
+            #expect(!box.peers.contains { ($0["name"] as? String) == "Ghost box" })
+            // The host name gets its address: the box's next attempt resolves the instance.
+            try ghostHost.start("publish-address", "/usr/bin/avahi-publish", ["-a", "-R", ghostName, "10.77.1.99"])
+            #expect(NetLab.waitUntil(60, every: 0.5) {
+                box.peers.contains { ($0["name"] as? String) == "Ghost box" && ($0["source"] as? String) == "mdns" && ($0["address"] as? String)?.hasPrefix("10.77.1.99") == true }
+            }, "box peers: \(box.peers)\nlog: \(box.log.suffix(3000))")
+        }
+    }
+
     @Test("three boxes edited while cut off converge when reconnected, with no configuration; with the middle box as the only bridge too; a box of another business is refused")
     func threeBoxes() async throws {
         try await onThread {

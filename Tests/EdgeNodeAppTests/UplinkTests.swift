@@ -152,16 +152,7 @@ struct UplinkTests {
             try store.checkpoint()
         }
         func runtime(_ directory: ReplicaDirectory) throws -> EdgeNodeRuntime {
-            var configuration = NodeConfiguration()
-            configuration.dataDirectory = directory.path
-            configuration.http.bind = "127.0.0.1"
-            configuration.http.port = 0
-            configuration.discovery.enabled = false
-            configuration.sync.lan = false
-            configuration.relay.url = relayURL
-            configuration.relay.caFile = caFile
-            configuration.relay.pullWaitSeconds = 5
-            return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
+            try InvitationTests.runtime(directory, relayURL: relayURL, pullWait: 5, caFile: caFile)
         }
         return Boxes(a: try runtime(aDirectory), b: try runtime(bDirectory), branch: result.branchID, owner: try aDirectory.loadOwnerKey())
     }

@@ -55,9 +55,7 @@ struct RelaySnapshotHeader: Sendable, Equatable {
     var bytes: Int
 
     init?(_ body: Body) {
-        guard let producer = SiteID(hex: body.producer), let data = Data(base64Encoded: body.vector), let vector = try? VersionVector.decode(Array(data)) else {
-            return nil
-        }
+        guard let producer = SiteID(hex: body.producer), let vector = VersionVector(base64: body.vector) else { return nil }
         self.producer = producer
         createdAt = body.createdAt
         self.vector = vector
@@ -130,8 +128,8 @@ extension RelayClient {
     func snapshotInfo() async throws -> (snapshot: RelaySnapshotHeader?, available: VersionVector, compaction: VersionVector) {
         let reply = try Self.decoder.decode(SnapshotInfo.self, from: Data(try await send(.GET, "/snapshot/info")))
         func vector(_ text: String) throws -> VersionVector {
-            guard let data = Data(base64Encoded: text) else { throw UplinkError("the relay sent a vector that is not base64") }
-            return try VersionVector.decode(Array(data))
+            guard let vector = VersionVector(base64: text) else { throw UplinkError("the relay sent a vector that does not decode") }
+            return vector
         }
         return (reply.snapshot.flatMap(RelaySnapshotHeader.init), try vector(reply.available), try vector(reply.compaction))
     }
@@ -333,6 +331,15 @@ extension UplinkService {
             // Not tried again in this session (`work.offeredSnapshot`); syncing goes on.
             logger.warning("the relay did not take this box's snapshot", metadata: ["reason": "\(problem)"])
         }
+    }
+}
+
+extension VersionVector {
+    /// A vector as the relay sends it (standard base64 of its encoding, sync §9); nil when it
+    /// does not decode.
+    init?(base64 text: String) {
+        guard let data = Data(base64Encoded: text), let vector = try? VersionVector.decode(Array(data)) else { return nil }
+        self = vector
     }
 }
 

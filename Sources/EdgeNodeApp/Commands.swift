@@ -313,7 +313,7 @@ struct Status: AsyncParsableCommand {
                 print("    bootstrap \(bootstrap["phase"] as? String ?? "?"): \(snapshot), changesets \(number("changesets"))/\(number("changesets_total"))"
                       + ", started \(bootstrap["started_at"] as? String ?? "?")" + ((bootstrap["finished_at"] as? String).map { ", done \($0)" } ?? ""))
             }
-        } else if let url = configuration.relay.url.isEmpty ? StoredRelayURL.read(directory) : configuration.relay.url {
+        } else if case let url = StoredRelayURL.effective(configuration.relay, directory: directory).url, !url.isEmpty {
             print("relay       \(url) (known only to the running daemon)")
         }
         let health = document["health"] as? [[String: Any]] ?? []

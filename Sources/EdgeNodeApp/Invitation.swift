@@ -118,11 +118,14 @@ enum StoredRelayURL {
     /// The trusted roots a box that joined with `--relay-ca-file` keeps for its relay.
     static func caPath(_ directory: ReplicaDirectory) -> String { directory.path + "/relay-ca.pem" }
 
-    /// The relay's trusted roots: `relay.ca_file` when configured, else the data directory's
-    /// `relay-ca.pem` when there is one, else nil (the system's roots).
-    static func caFile(configured: String, directory: ReplicaDirectory) -> String? {
-        if !configured.isEmpty { return configured }
-        return FileManager.default.fileExists(atPath: caPath(directory)) ? caPath(directory) : nil
+    /// The relay settings a box uses: the configured `relay.url` and `relay.ca_file`, each
+    /// falling back, when empty, on what `join --invitation` kept in the data directory
+    /// (`relay.url`, `relay-ca.pem`).
+    static func effective(_ configured: NodeConfiguration.Relay, directory: ReplicaDirectory) -> NodeConfiguration.Relay {
+        var relay = configured
+        if relay.url.isEmpty, let stored = read(directory) { relay.url = stored }
+        if relay.caFile.isEmpty, FileManager.default.fileExists(atPath: caPath(directory)) { relay.caFile = caPath(directory) }
+        return relay
     }
 }
 
@@ -167,6 +170,11 @@ public enum InvitationIssuer {
                 .send("/invitations", RelayClient.InvitationBody(invitation: Data(invitation.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         } catch let problem as RelayClient.Problem {
             throw InvitationError("the relay at \(endpoint) refused the invitation: \(problem.kind): \(problem.detail); no invitation was made")
+        } catch let failure as PeerHTTP.Failure where failure.isTLS {
+            throw InvitationError("""
+                the relay at \(endpoint) could not be verified: \(failure). If it uses a certificate of a private CA, set relay.ca_file \
+                to that CA (docs/configuration.md); no invitation was made
+                """)
         } catch {
             throw InvitationError("cannot reach the relay at \(endpoint): \(error); no invitation was made (check relay.url and the connection, then try again)")
         }
@@ -203,15 +211,15 @@ struct Invite: AsyncParsableCommand {
         let configuration = try options.load()
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
         guard directory.isInitialised else { throw CommandFailure("\(directory.path) is not initialised; see `edgenode init --help`") }
-        let relayURL = relay ?? (configuration.relay.url.isEmpty ? StoredRelayURL.read(directory) ?? "" : configuration.relay.url)
+        let settings = StoredRelayURL.effective(configuration.relay, directory: directory)
+        let relayURL = relay ?? settings.url
         guard !relayURL.isEmpty else {
             throw CommandFailure("no relay: set relay.url in the configuration (docs/configuration.md) or pass --relay http://host:port")
         }
         let home = try directory.loadCertificate().branch
         let branches = try BranchDirectory.load(configuration: configuration, directory: directory)
         let chosen = try branches.resolve(branch, home: home)
-        let token = try await InvitationIssuer.issue(directory: directory, relayURL: relayURL,
-                                                     caFile: StoredRelayURL.caFile(configured: configuration.relay.caFile, directory: directory),
+        let token = try await InvitationIssuer.issue(directory: directory, relayURL: relayURL, caFile: settings.caFile.isEmpty ? nil : settings.caFile,
                                                      branch: chosen.id, hours: hours)
         let until = Instant(milliseconds: token.invitation.notAfter)
         print("""
@@ -328,7 +336,7 @@ public struct InvitationJoin: Sendable {
             progress("Asked the relay at \(endpoint) to join business \(business.hex) as site \(SiteID(publicKey: identity.publicKey).hex) (\(reply.state)).")
         } catch let problem as RelayClient.Problem {
             throw Self.explain(problem, relay: endpoint)
-        } catch let failure as PeerHTTP.Failure where failure.description.hasPrefix("TLS with") {
+        } catch let failure as PeerHTTP.Failure where failure.isTLS {
             throw InvitationError("""
                 the relay at \(endpoint) could not be verified: \(failure). If it uses a certificate of a private CA, pass that CA \
                 with --relay-ca-file. Nothing was written but this box's key (\(directory.identityPath))

@@ -33,8 +33,7 @@ public final class EdgeNodeRuntime: Sendable {
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
         var configuration = configuration
         // A box that joined with an invitation remembers its relay (docs/configuration.md, relay.url).
-        if configuration.relay.url.isEmpty, let stored = StoredRelayURL.read(directory) { configuration.relay.url = stored }
-        configuration.relay.caFile = StoredRelayURL.caFile(configured: configuration.relay.caFile, directory: directory) ?? ""
+        configuration.relay = StoredRelayURL.effective(configuration.relay, directory: directory)
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
@@ -101,7 +100,7 @@ public final class EdgeNodeRuntime: Sendable {
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreService(store: store, logger: logger)),
-            .init(service: HousekeepingService(shop: shop, configuration: configuration, directory: ReplicaDirectory(path: configuration.dataDirectory), logger: logger)),
+            .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
             .init(service: WatchdogService(notifier: notifier, logger: logger)),
             .init(service: application),
             .init(service: LANService(runtime: self)),
@@ -181,8 +180,7 @@ struct RelayUplinkService: Service {
 
     func run() async throws {
         let configuration = runtime.configuration
-        guard let status = runtime.uplink,
-              let endpoint = RelayEndpoint(url: configuration.relay.url, caFile: configuration.relay.caFile.isEmpty ? nil : configuration.relay.caFile) else {
+        guard let status = runtime.uplink, let endpoint = RelayEndpoint(configuration.relay) else {
             if !configuration.relay.url.isEmpty {
                 runtime.logger.error("relay.url is not http(s)://host[:port][/path]; the uplink is off", metadata: ["relay.url": "\(configuration.relay.url)"])
                 runtime.uplink?.update { $0.state = "misconfigured" }
@@ -217,20 +215,20 @@ struct StoreService: Service {
 }
 
 /// Periodic upkeep: record the certificates and revocations `certify` and `revoke` queued while
-/// the daemon held the replica, delete the records of invitations expired a week ago, expire holds, let the home replica review requests, prune the
-/// event log and stored idempotent responses.
+/// the daemon held the replica, delete the records of invitations expired a week ago, expire
+/// holds, let the home replica review requests, prune the event log and stored idempotent responses.
 struct HousekeepingService: Service {
     let shop: Shop
     let configuration: NodeConfiguration
-    let directory: ReplicaDirectory
     let logger: Logger
 
     func run() async throws {
         // Also on cancellation: `try?` swallows the sleep's CancellationError, so a loop that
         // watched only for graceful shutdown would spin and never let the service group end.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let directory = ReplicaDirectory(path: configuration.dataDirectory)
             IssuedRecords.importQueued(into: shop.store, directory: directory, logger: logger)
-            let pruned = InvitationBook(directory: directory).prune(expiredBefore: Int64(Date().timeIntervalSince1970 * 1000) - InvitationBook.keptAfterExpiry)
+            let pruned = InvitationBook(directory: directory).prune(expiredBefore: nowMilliseconds() - InvitationBook.keptAfterExpiry)
             if pruned > 0 { logger.info("deleted the records of expired invitations", metadata: ["count": "\(pruned)"]) }
             do {
                 let expired = try shop.expireHolds()

@@ -25,6 +25,8 @@ struct PeerHTTP: Sendable {
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+        /// The TLS handshake failed (the server's certificate was not trusted, say).
+        var isTLS = false
     }
 
     /// POSTs `body` to `path`; fails after `timeout` in all.
@@ -40,12 +42,8 @@ struct PeerHTTP: Sendable {
               timeout: TimeAmount, progress: (@Sendable (Int) -> Void)? = nil) async throws -> Reply {
         do {
             return try await exchange(method, path, body: body, headers: extra, contentType: contentType, timeout: timeout, progress: progress)
-        } catch let error as NIOSSLError {
-            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
-        } catch let error as BoringSSLError {
-            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
-        } catch let error as NIOSSLExtraError {
-            throw Failure(description: "TLS with \(host):\(port) failed: \(error)")
+        } catch where error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            throw Failure(description: "TLS with \(host):\(port) failed: \(error)", isTLS: true)
         }
     }
 

@@ -109,6 +109,11 @@ struct RelayEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.caFile = caFile
     }
 
+    /// The configured relay (`url`, and `ca_file` when set); nil when the URL is not one.
+    init?(_ relay: NodeConfiguration.Relay) {
+        self.init(url: relay.url, caFile: relay.caFile.isEmpty ? nil : relay.caFile)
+    }
+
     var description: String { "\(isTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
 
     /// The HTTP client for this relay (with TLS for `https`).
@@ -665,7 +670,7 @@ struct UplinkService: Service {
         let reply = try await client.send("/pull", RelayClient.Pull(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait,
                                                                     membership: seen.membership, joinRequests: seen.joinRequests),
                                           as: RelayClient.PullReply.self, timeout: .seconds(Int64(wait) + 30))
-        let available = Data(base64Encoded: reply.available).flatMap { try? VersionVector.decode(Array($0)) }
+        let available = VersionVector(base64: reply.available)
         var batch: [[UInt8]] = []
         var delivered = skipped.entries
         var waitingForKey = Set<SiteID>()
@@ -717,7 +722,7 @@ struct UplinkService: Service {
             if let available { snapshot.relayVector = available }
             snapshot.pullHadMore = reply.more
             snapshot.relaySnapshot = reply.snapshot.flatMap(RelaySnapshotHeader.init)
-            snapshot.compaction = reply.compaction.flatMap { Data(base64Encoded: $0) }.flatMap { try? VersionVector.decode(Array($0)) } ?? VersionVector()
+            snapshot.compaction = reply.compaction.flatMap(VersionVector.init(base64:)) ?? VersionVector()
             snapshot.joinRequests = reply.joinRequests ?? 0
         }
         if !waitingForKey.isEmpty {

@@ -117,42 +117,6 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
     ///   - invitation: for the join-request endpoints, the invitation whose key may sign.
     /// - Throws: `RelayError` (`unauthenticated`, `staleRequest`, `unknownPrincipal`,
     ///   `badSignature`, `revoked`, `notValid`, `notFound`, `rateLimited`, `replayedRequest`).
-    /// The checks of `authenticate` that need no body, for the endpoints that take large ones
-    /// (push, snapshot upload): the header, the timestamp, a principal the relay knows (the owner
-    /// or an enrolled box) and the path's business — so that a request that cannot be
-    /// authenticated is refused before its body is read. Same errors, in the same order, as
-    /// `authenticate`; nothing is recorded.
-    public func precheck(authorization header: String?, pathBusiness: BusinessID) async throws {
-        let (signature, _) = try freshSignature(header)
-        let unknown = Self.unknownPrincipal(signature)
-        guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
-        if signature.site != SiteID(publicKey: ownerKey), try await storage.certificates(of: signature.business, site: signature.site).isEmpty {
-            throw unknown
-        }
-        guard pathBusiness == signature.business else { throw Self.noSuchBusiness(pathBusiness) }
-    }
-
-    /// The Authorization header parsed, its timestamp within the window of the relay's clock.
-    private func freshSignature(_ header: String?) throws -> (RelayRequestSignature, now: Int64) {
-        guard let header else {
-            throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
-        }
-        let signature: RelayRequestSignature
-        do { signature = try RelayRequestSignature.parse(header) } catch {
-            throw RelayError(.unauthenticated, error.message)
-        }
-        let now = clock.now()
-        let (distance, overflow) = now.subtractingReportingOverflow(signature.timestamp)
-        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
-            throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
-        }
-        return (signature, now)
-    }
-
-    private static func unknownPrincipal(_ signature: RelayRequestSignature) -> RelayError {
-        RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
-    }
-
     public func authenticate(_ request: SignedRequest, pathBusiness: BusinessID, enrollee: PublicKey? = nil,
                              invitation: SiteID? = nil) async throws -> RelayPrincipal {
         let (signature, now) = try freshSignature(request.authorization)
@@ -200,6 +164,42 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
             throw RelayError(.replayedRequest, "this request's nonce was used before")
         }
         return principal
+    }
+
+    /// The checks of `authenticate` that need no body, for the endpoints that take large ones
+    /// (push, snapshot upload): the header, the timestamp, a principal the relay knows (the owner
+    /// or an enrolled box) and the path's business — so that a request that cannot be
+    /// authenticated is refused before its body is read. Same errors, in the same order, as
+    /// `authenticate`; nothing is recorded.
+    public func precheck(authorization header: String?, pathBusiness: BusinessID) async throws {
+        let (signature, _) = try freshSignature(header)
+        let unknown = Self.unknownPrincipal(signature)
+        guard let ownerKey = try await storage.ownerKey(of: signature.business) else { throw unknown }
+        if signature.site != SiteID(publicKey: ownerKey), try await storage.certificates(of: signature.business, site: signature.site).isEmpty {
+            throw unknown
+        }
+        guard pathBusiness == signature.business else { throw Self.noSuchBusiness(pathBusiness) }
+    }
+
+    /// The Authorization header parsed, its timestamp within the window of the relay's clock.
+    private func freshSignature(_ header: String?) throws -> (RelayRequestSignature, now: Int64) {
+        guard let header else {
+            throw RelayError(.unauthenticated, "this endpoint needs an Authorization header signed with \(RelayRequestSignature.scheme)")
+        }
+        let signature: RelayRequestSignature
+        do { signature = try RelayRequestSignature.parse(header) } catch {
+            throw RelayError(.unauthenticated, error.message)
+        }
+        let now = clock.now()
+        let (distance, overflow) = now.subtractingReportingOverflow(signature.timestamp)
+        guard !overflow, distance.magnitude <= UInt64(limits.timestampWindowMilliseconds) else {
+            throw RelayError(.staleRequest, "the request's timestamp is more than \(limits.timestampWindowMilliseconds / 1000) s from the relay's clock (\(now))")
+        }
+        return (signature, now)
+    }
+
+    private static func unknownPrincipal(_ signature: RelayRequestSignature) -> RelayError {
+        RelayError(.unknownPrincipal, "no business \(signature.business.hex) with site \(signature.site.hex) is known to this relay")
     }
 
     /// The answer for a business that does not exist and for one that is not the requester's.
@@ -411,18 +411,16 @@ public final class RelayCore<Storage: RelayStorage>: Sendable {
         var membershipAtStart = seenMembership
         while true {
             let generation = notifier.generation(of: business)
-            var membership = 0
             var result = try await businessLimiter.run(business) { () async throws -> PullResult in
                 var result = try await collect(business: business, vector: vector, limit: limit)
                 result.joinRequests = try await storage.pendingJoinRequestCount(of: business, at: clock.now())
-                membership = try await storage.membershipCount(of: business)
+                result.membership = try await storage.membershipCount(of: business)
                 return result
             }
             let joinRequestArrived = joinRequestsAtStart.map { result.joinRequests > $0 } ?? false
             if joinRequestsAtStart == nil { joinRequestsAtStart = result.joinRequests }
-            let membershipChanged = membershipAtStart.map { membership != $0 } ?? false
-            if membershipAtStart == nil { membershipAtStart = membership }
-            result.membership = membership
+            let membershipChanged = membershipAtStart.map { result.membership != $0 } ?? false
+            if membershipAtStart == nil { membershipAtStart = result.membership }
             let now = ContinuousClock.now
             if !result.envelopes.isEmpty || !result.compacted.isEmpty || joinRequestArrived || membershipChanged || now >= deadline
                 || notifier.isShutDown || Task.isCancelled {

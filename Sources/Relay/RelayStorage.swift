@@ -3,9 +3,9 @@ import Synchronization
 import ServiceLifecycle
 
 /// Where the relay keeps businesses, certificates, revocations, envelopes, acknowledgements,
-/// sealed data keys, invitations with their join requests, snapshots and request nonces. Every table is partitioned by business (the business
-/// id is the first column of every key and index), so that businesses can be spread over
-/// database shards later without changing a query.
+/// sealed data keys, invitations with their join requests, snapshots and request nonces. Every
+/// table is partitioned by business (the business id is the first column of every key and
+/// index), so that businesses can be spread over database shards later without changing a query.
 ///
 /// Implementations: `SQLiteRelayStorage` (the default; one file, no set-up) and
 /// `PostgresRelayStorage` (stateless relay processes behind a load balancer share one

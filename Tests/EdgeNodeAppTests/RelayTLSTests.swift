@@ -136,6 +136,13 @@ struct RelayTLSTests {
         try await relay.start()
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: 5, pullWait: 1, caFile: pki.caFile)
         let serverA = Task { try await a.run() }
+        // Without the CA the owner's box cannot verify the relay: no invitation, and it says what to set.
+        let unverified = await #expect(throws: InvitationError.self) {
+            _ = try await InvitationIssuer.issue(directory: ReplicaDirectory(path: root + "/a"), relayURL: relay.url, branch: branch.rawValue)
+        }
+        #expect(unverified?.description.contains("CERTIFICATE_VERIFY_FAILED") == true && unverified?.description.contains("set relay.ca_file") == true,
+                "\(String(describing: unverified))")
+        #expect(!FileManager.default.fileExists(atPath: InvitationBook(directory: ReplicaDirectory(path: root + "/a")).path))
         let issued = try await InvitationIssuer.issue(directory: ReplicaDirectory(path: root + "/a"), relayURL: relay.url, caFile: pki.caFile,
                                                       branch: branch.rawValue)
         let bDirectory = ReplicaDirectory(path: root + "/b")

@@ -138,15 +138,6 @@ struct JoinStorageConformanceTests {
 /// Invitations, join requests and snapshots over HTTP on loopback, against SQLite and PostgreSQL.
 @Suite("Relay join and snapshot endpoints")
 struct JoinEndpointTests {
-    func live(_ kind: StorageKind, limits: RelayLimits = RelayLimits(), clock: TestClock = TestClock(),
-              _ body: @escaping @Sendable (any JoinRelayHandle) async throws -> Void) async throws {
-        try await start(try makeStorage(kind), limits: limits, clock: clock, body)
-    }
-
-    private func start<S: RelayStorage>(_ storage: S, limits: RelayLimits, clock: TestClock, _ body: @escaping @Sendable (any JoinRelayHandle) async throws -> Void) async throws {
-        try await LiveRelay.with(storage, limits: limits, clock: clock) { relay in try await body(relay) }
-    }
-
     static func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 
     @Test("a box joins under an invitation: request, the owner's box sees it (a waiting pull wakes), approves; the box reads its certificate",
@@ -365,14 +356,4 @@ struct JoinEndpointTests {
             #expect(try await client.send(.post, base + "/snapshot", rawBody: [], key: b.key, business: business.id).status == 405)
         }
     }
-}
-
-protocol JoinRelayHandle: Sendable {
-    func client() -> RelayTestClient
-    var clock: TestClock { get }
-    func invitation(_ id: SiteID, _ business: BusinessID) async throws -> StoredInvitation?
-}
-
-extension LiveRelay: JoinRelayHandle {
-    func invitation(_ id: SiteID, _ business: BusinessID) async throws -> StoredInvitation? { try await core.storage.invitation(id, business: business) }
 }

@@ -12,16 +12,6 @@ struct RelayHTTPTests {
     static let dataKey = DataKey(id: DataKeyID(1), bytes: [UInt8](repeating: 8, count: 32))!
 
     /// Starts a relay over a fresh store of `kind` and runs `body`.
-    func live(_ kind: StorageKind, limits: RelayLimits = RelayLimits(), clock: TestClock = TestClock(), directory: String = temporaryDirectory(),
-              _ body: @escaping @Sendable (any RelayHandle) async throws -> Void) async throws {
-        let storage = try makeStorage(kind, directory: directory)
-        try await start(storage, limits: limits, clock: clock, body)
-    }
-
-    private func start<S: RelayStorage>(_ storage: S, limits: RelayLimits, clock: TestClock, _ body: @escaping @Sendable (any RelayHandle) async throws -> Void) async throws {
-        try await LiveRelay.with(storage, limits: limits, clock: clock) { relay in try await body(relay) }
-    }
-
     @Test("two boxes of a business exchange encrypted changesets through the relay", arguments: StorageKind.available)
     func exchange(kind: StorageKind) async throws {
         try await live(kind) { relay in
@@ -689,25 +679,6 @@ extension RelayHTTPTests {
 }
 
 /// What the tests ask of a live relay, whatever its storage.
-protocol RelayHandle: Sendable {
-    func client() -> RelayTestClient
-    /// Pulls of `business` parked in their long-poll now.
-    func waitingPulls(_ business: BusinessID) -> Int
-    var clock: TestClock { get }
-    func heads(_ business: BusinessID) async throws -> [AuthorHead]
-    func compact(_ business: BusinessID) async throws -> Int
-    func sealedKeys(_ business: BusinessID, recipient: SiteID) async throws -> [[UInt8]]
-}
-
-extension LiveRelay: RelayHandle {
-    func waitingPulls(_ business: BusinessID) -> Int { core.notifier.waiting(for: business) }
-    func heads(_ business: BusinessID) async throws -> [AuthorHead] { try await core.storage.heads(of: business) }
-    func compact(_ business: BusinessID) async throws -> Int { try await core.compact(business) }
-    func sealedKeys(_ business: BusinessID, recipient: SiteID) async throws -> [[UInt8]] {
-        try await core.storage.sealedKeys(of: business, recipient: recipient, keyID: nil)
-    }
-}
-
 /// Polls `condition` every 10 ms for up to 10 s.
 func waitUntil(_ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(10)

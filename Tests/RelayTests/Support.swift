@@ -282,3 +282,35 @@ extension RelayTestClient.Reply {
     var statuses: [String] { results.map { $0["status"] as? String ?? "?" } }
     var reasons: [String] { results.map { $0["reason"] as? String ?? "-" } }
 }
+
+/// A running relay as the HTTP tests see it (whatever its storage).
+protocol RelayHandle: Sendable {
+    func client() -> RelayTestClient
+    /// Pulls of `business` parked in their long-poll now.
+    func waitingPulls(_ business: BusinessID) -> Int
+    var clock: TestClock { get }
+    func heads(_ business: BusinessID) async throws -> [AuthorHead]
+    func compact(_ business: BusinessID) async throws -> Int
+    func sealedKeys(_ business: BusinessID, recipient: SiteID) async throws -> [[UInt8]]
+    func invitation(_ id: SiteID, _ business: BusinessID) async throws -> StoredInvitation?
+}
+
+extension LiveRelay: RelayHandle {
+    func waitingPulls(_ business: BusinessID) -> Int { core.notifier.waiting(for: business) }
+    func heads(_ business: BusinessID) async throws -> [AuthorHead] { try await core.storage.heads(of: business) }
+    func compact(_ business: BusinessID) async throws -> Int { try await core.compact(business) }
+    func sealedKeys(_ business: BusinessID, recipient: SiteID) async throws -> [[UInt8]] {
+        try await core.storage.sealedKeys(of: business, recipient: recipient, keyID: nil)
+    }
+    func invitation(_ id: SiteID, _ business: BusinessID) async throws -> StoredInvitation? { try await core.storage.invitation(id, business: business) }
+}
+
+/// Starts a relay over a fresh storage of `kind`, runs `body` against it, stops it.
+func live(_ kind: StorageKind, limits: RelayLimits = RelayLimits(), clock: TestClock = TestClock(), directory: String = temporaryDirectory(),
+          _ body: @escaping @Sendable (any RelayHandle) async throws -> Void) async throws {
+    try await startLive(try makeStorage(kind, directory: directory), limits: limits, clock: clock, body)
+}
+
+private func startLive<S: RelayStorage>(_ storage: S, limits: RelayLimits, clock: TestClock, _ body: @escaping @Sendable (any RelayHandle) async throws -> Void) async throws {
+    try await LiveRelay.with(storage, limits: limits, clock: clock) { relay in try await body(relay) }
+}

@@ -182,25 +182,34 @@ let package = Package(
             dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // What every test target shares: one `eventually`, one test clock, one seeded generator,
+        // one way to run the real executables (`Binaries`, `run`, `ChildProcess`), `offPool`.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Replication", "Domain"],
+            path: "Tests/TestSupport"
+        ),
+
         .testTarget(
             name: "ReplicationTests",
-            dependencies: ["Replication", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TestSupport", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DomainTests",
-            dependencies: ["Domain", "Replication", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TestSupport", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EdgeNodeTests",
-            dependencies: ["Replication", "EdgeNodeApp"]
+            dependencies: ["TestSupport", "Replication", "EdgeNodeApp"]
         ),
         .testTarget(
             name: "DemoShopTests",
-            dependencies: ["DemoShop", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TestSupport", "DemoShop", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "LocalAPITests",
             dependencies: [
+                "TestSupport",
                 "LocalAPI", "Domain", "Replication",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -210,6 +219,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
+                "TestSupport",
                 "Relay", "Replication",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -223,6 +233,7 @@ let package = Package(
         .testTarget(
             name: "EdgeNodeAppTests",
             dependencies: [
+                "TestSupport",
                 "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -231,7 +242,7 @@ let package = Package(
         // namespace with its own D-Bus and avahi-daemon (root, iproute2, avahi-daemon needed).
         .testTarget(
             name: "LANTests",
-            dependencies: ["EdgeNodeApp", "Discovery", "Replication", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TestSupport", "EdgeNodeApp", "Discovery", "Replication", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

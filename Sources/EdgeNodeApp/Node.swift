@@ -10,6 +10,7 @@ import Prometheus
 import Replication
 import ServiceLifecycle
 import Synchronization
+import SystemdNotify
 
 /// A running box: the replica store, the booking domain, housekeeping and the HTTP API, as
 /// services in one `ServiceGroup` that starts them in that order and stops them in reverse.
@@ -73,8 +74,13 @@ public final class EdgeNodeRuntime: Sendable {
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
     }
 
-    /// The port the server listens on (after it started; useful with port 0).
-    public var port: Int { state.port.load(ordering: .relaxed) }
+    /// The port the server listens on (after it started; useful with port 0); 0 before.
+    public var port: Int { state.listening.port }
+
+    /// Returns the port once the server listens (for tests and benchmarks that start a node in
+    /// process).
+    /// - Throws: `NotListening` when `run()` ended before the server listened.
+    public func waitUntilListening() async throws -> Int { try await state.listening.waitUntilListening() }
 
     /// Runs until SIGTERM/SIGINT (or the task is cancelled), then shuts down gracefully.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
@@ -90,8 +96,8 @@ public final class EdgeNodeRuntime: Sendable {
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.http.port), serverName: "edgenode"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                state.port.store(port, ordering: .relaxed)
                 state.ready.store(true, ordering: .relaxed)
+                state.listening.listening(on: port)
                 logger.notice("edgenode listening on http://\(bind == "0.0.0.0" ? "127.0.0.1" : bind):\(port)", metadata: ["port": "\(port)"])
                 try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
                 onReady(port)
@@ -110,6 +116,7 @@ public final class EdgeNodeRuntime: Sendable {
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        defer { state.listening.stopped("edgenode stopped") }
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }
@@ -133,10 +140,8 @@ struct LANService: Service {
             try? await gracefulShutdown()
             return
         }
-        while runtime.port == 0 {
-            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        // Until the server listens; a shutdown before then cancels the wait.
+        guard (try? await cancelWhenGracefulShutdown { try await runtime.waitUntilListening() }) != nil else { return }
         let store = runtime.store
         let shop = runtime.shop
         @Sendable func instanceName() -> String {
@@ -265,7 +270,7 @@ struct WatchdogService: Service {
 /// Whether the node serves, and on which port.
 final class NodeState: Sendable {
     let ready = Atomic<Bool>(false)
-    let port = Atomic<Int>(0)
+    let listening = ListeningPort()
 }
 
 /// Started after the HTTP server, so it is the first told to shut down: marks the node not

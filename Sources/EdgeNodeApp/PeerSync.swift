@@ -174,6 +174,8 @@ public final class PeerSyncServer: Sendable {
         var reply = try await NIOThreadPool.singleton.runIfActive { try self.exchange(exchange, from: peer) }
         directory?.heardFrom(site: peer, address: peerAddress, theirVector: reply.remoteVector, applied: reply.applied)
         guard let changes, exchange.changesets.isEmpty, reply.changesets.isEmpty else { return reply }
+        directory?.exchangeParked()
+        defer { directory?.exchangeUnparked() }
         while ContinuousClock.now < deadline {
             let woke = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {

@@ -31,6 +31,13 @@ public final class PeerDirectory: Sendable {
     }
 
     private let peers = Mutex<[String: Peer]>([:])
+    private let parked = Atomic<Int>(0)
+
+    /// Exchanges from peers that this box's server holds open (long-polls waiting for a change
+    /// here). A change committed while one is counted wakes it.
+    public var parkedExchanges: Int { parked.load(ordering: .acquiring) }
+    func exchangeParked() { parked.add(1, ordering: .releasing) }
+    func exchangeUnparked() { parked.subtract(1, ordering: .releasing) }
 
     public init() {}
 

@@ -163,7 +163,7 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
     let configuration: RelayConfiguration
     let logger: Logger
     let metricsText: (@Sendable () -> String)?
-    private let boundPort = BoundPort()
+    private let boundPort = ListeningPort()
     private let running = Mutex<ServiceGroup?>(nil)
 
     /// - Parameter metricsText: the text `GET /metrics` serves (when `configuration.metrics`).
@@ -175,7 +175,12 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
     }
 
     /// The port the server listens on, once it listens (useful with port 0); 0 before.
-    public var port: Int { boundPort.value.load(ordering: .acquiring) }
+    public var port: Int { boundPort.port }
+
+    /// Returns the port once the server listens (for tests and benchmarks that start a relay in
+    /// process).
+    /// - Throws: `NotListening` when `run()` ended before the server listened.
+    public func waitUntilListening() async throws -> Int { try await boundPort.waitUntilListening() }
 
     /// Stops the running relay the way SIGTERM does (long-polls answered, requests finished, the
     /// storage closed last); `run()` then returns. Cancelling `run()`'s task instead stops every
@@ -198,7 +203,7 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                boundPort.value.store(port, ordering: .releasing)
+                boundPort.listening(on: port)
                 logger.notice("edgenode-relay listening", metadata: ["relay.port": "\(port)", "relay.bind": "\(bind)", "relay.tls": "\(tls)"])
                 try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
                 onReady(port)
@@ -217,13 +222,12 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let serviceGroup = ServiceGroup(configuration: group)
         running.withLock { $0 = serviceGroup }
-        defer { running.withLock { $0 = nil } }
+        defer {
+            running.withLock { $0 = nil }
+            boundPort.stopped("edgenode-relay stopped")
+        }
         try await serviceGroup.run()
     }
-}
-
-final class BoundPort: Sendable {
-    let value = Atomic<Int>(0)
 }
 
 /// Opens the configured storage and runs a relay over it.

@@ -4,10 +4,12 @@ import Foundation
 import Logging
 import Replication
 import Testing
+import TestSupport
 
 /// A throw-away replica in a temporary directory whose store runs on a `DemoClock`, as `serve --demo` opens it.
 final class DemoReplica: Sendable {
-    let directory: String
+    let fixture = TestFixture(prefix: "edgenode-demo")
+    var directory: String { fixture.directory }
     let clock = DemoClock()
     let branchID: BranchID
     let shop: Shop
@@ -15,22 +17,11 @@ final class DemoReplica: Sendable {
     /// - Parameter clocked: open the store on `clock` (as `serve --demo` must); false leaves it on the system clock.
     init(branchID: BranchID = BranchID.generate(at: Instant(milliseconds: Int64(PhysicalClock.system.now()))), synchronous: String = "OFF",
          clocked: Bool = true) throws {
-        directory = NSTemporaryDirectory() + "edgenode-demo-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.branchID = branchID
-        var logger = Logger(label: "demo-shop-test")
-        logger.logLevel = .critical
-        let owner = SigningKey.generate(), key = SigningKey.generate()
-        var configuration = ReplicaConfiguration(path: directory + "/demo.sqlite")
-        configuration.synchronous = synchronous
-        if clocked { configuration.physicalClock = clock.physicalClock }
-        let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: "box", branch: branchID.rawValue,
-                                                notBefore: 0, notAfter: Int64.max / 2)
-        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: logger)
-        shop = try Shop(store: store, logger: logger)
+        let store = try fixture.makeStore(physicalClock: clocked ? clock.physicalClock : .system, name: "demo", branch: branchID.rawValue,
+                                          synchronous: synchronous)
+        shop = try Shop(store: store, logger: testLogger)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     /// Every client, through the domain's own reader.
     func clients() throws -> [Client] {
@@ -227,12 +218,6 @@ struct DemoShopTests {
         let demo = try demo()
         let system = Int64(PhysicalClock.system.now())
         #expect(abs(demo.replica.shop.now.milliseconds - system) < 1000)
-    }
-
-    @Test func seedingTakesSeconds() throws {
-        let demo = try demo()
-        // The target is ~3 s in a debug build; tests run in parallel, so allow more here.
-        #expect(demo.seconds < 20, "seeding took \(demo.seconds) s")
     }
 
     @Test func sameSeedSameShop() throws {

@@ -2,18 +2,7 @@ import Foundation
 import Replication
 import Testing
 @testable import Domain
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Overlaps beyond capacity computed independently of `ConflictDetector`: every pair of
 /// occupying (non-held) appointments of one staff member whose occupied ranges overlap, unless
@@ -165,7 +154,7 @@ struct ConflictTests {
     @Test("randomised partitions: concurrent bookings on every side, merged in random orders: every overlap flagged, identical conflict lists",
           arguments: [1, 2, 3, 20261122] as [UInt64])
     func randomisedPartitions(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let f = try ShopFixture()
         let staff = [try f.addStaff("Anna"), try f.addStaff("Bella")]
         let room = try f.addResource("Room", units: 1)

@@ -1,55 +1,25 @@
 import Foundation
 import Logging
 import Replication
-@testable import Domain
 
-/// A manually driven physical clock (milliseconds).
-final class ManualClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
-    init(_ instant: Instant) { value = instant.milliseconds }
-    func set(_ instant: Instant) { lock.withLock { value = instant.milliseconds } }
-    func advance(minutes: Int) { lock.withLock { value += Int64(minutes) * 60_000 } }
-    var now: Instant { lock.withLock { Instant(milliseconds: value) } }
-    var physical: PhysicalClock { PhysicalClock { [self] in UInt64(lock.withLock { value }) } }
-}
+@testable import Domain
+import TestSupport
 
 func instant(_ text: String) -> Instant { Instant(iso8601: text)! }
 func date(_ text: String) -> LocalDate { LocalDate(text)! }
 func hours(_ start: String, _ end: String) -> WallInterval { WallInterval(start, end)! }
 
-let testLogger: Logger = {
-    var logger = Logger(label: "domain-test")
-    logger.logLevel = .critical
-    return logger
-}()
-
 /// A business: owner key, a temporary directory of real SQLite replicas, one shared clock.
 final class TestWorld: @unchecked Sendable {
-    let owner = SigningKey.generate()
-    let directory = NSTemporaryDirectory() + "edgenode-domain-" + UUID().uuidString
-    let clock: ManualClock
-    private var counter = 0
+    let fixture: TestFixture
+    var owner: SigningKey { fixture.owner }
+    var directory: String { fixture.directory }
+    var clock: TestClock { fixture.clock }
 
-    init(now: Instant) {
-        clock = ManualClock(now)
-        try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+    init(now: Instant) { fixture = TestFixture(clock: TestClock(now), prefix: "edgenode-domain") }
 
     /// A replica whose certificate names `branch` (its home branch), or an owner device with none.
-    func makeShop(home branch: BranchID?) throws -> Shop {
-        counter += 1
-        let key = SigningKey.generate()
-        var configuration = ReplicaConfiguration(path: directory + "/replica\(counter).sqlite")
-        configuration.synchronous = "OFF"
-        configuration.physicalClock = clock.physical
-        let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: branch == nil ? "owner" : "box",
-                                                branch: branch?.rawValue ?? "", notBefore: 0, notAfter: Int64.max / 2)
-        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: testLogger)
-        return try Shop(store: store, logger: testLogger)
-    }
+    func makeShop(home branch: BranchID?) throws -> Shop { try fixture.makeShop(home: branch) }
 }
 
 /// Sends everything `from` has that `to` lacks (through the domain, so home replicas review requests).
@@ -70,7 +40,7 @@ final class ShopFixture: @unchecked Sendable {
     let branchID = BranchID.generate(at: Instant(milliseconds: 1_700_000_000_000))
     let shop: Shop
     let zone: ZoneRules
-    var clock: ManualClock { world.clock }
+    var clock: TestClock { world.clock }
 
     init(zone: String = "Asia/Almaty", now: String = "2024-05-06T00:00:00Z", region: String = "KZ", currency: String = "KZT",
          hours: WeeklyHours = .every(Weekday.allCases, [WallInterval("09:00", "18:00")!]), policy: BookingPolicy = BookingPolicy(minimumNoticeMinutes: 0)) throws {

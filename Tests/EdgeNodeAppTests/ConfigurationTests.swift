@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import EdgeNodeApp
+import TestSupport
 
 // MARK: - Helpers
 

@@ -7,6 +7,7 @@ import Replication
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// Joining a box with an invitation through a relay on loopback, and bootstrapping it from the
 /// relay's snapshot (docs/relay-protocol.md §12, §13).
@@ -79,12 +80,12 @@ struct InvitationTests {
         let serverA = Task { try await a.run() }
         defer { serverA.cancel() }
         // A pushes its 300 clients and, caught up, offers the relay a snapshot of them.
-        try await UplinkTests.eventually("A's snapshot at the relay covers its 300 clients") {
+        try await eventually("A's snapshot at the relay covers its 300 clients") {
             a.uplink?.current.relaySnapshot?.vector == a.store.versionVector
         }
         // Written after the snapshot: B receives them as changesets.
         for index in 0..<20 { _ = try a.shop.createClient(ClientDraft(name: "Late \(index)"), branch: branch) }
-        try await UplinkTests.eventually("A pushed the late clients") {
+        try await eventually("A pushed the late clients") {
             a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0
         }
 
@@ -119,14 +120,14 @@ struct InvitationTests {
         defer { watcher.cancel() }
         let serverB = Task { try await b.run() }
         defer { serverB.cancel() }
-        try await UplinkTests.eventually("B converges with A") { try Self.converged(a, b) }
-        try await UplinkTests.eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
+        try await eventually("B converges with A") { try Self.converged(a, b) }
+        try await eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
         let progress = try #require(b.uplink?.current.bootstrap)
         let total = try #require(progress.snapshotTotal, "B did not start from the snapshot")
         #expect(total > 0 && progress.snapshotBytes == total)
         #expect(progress.changesetsTotal >= 20 && progress.changesets == progress.changesetsTotal)
         // The watcher samples every 2 ms; under load it may see "done" a moment after the check above.
-        try await UplinkTests.eventually("the watcher saw the bootstrap done") { phases.withLock { $0 }.last == "done" }
+        try await eventually("the watcher saw the bootstrap done") { phases.withLock { $0 }.last == "done" }
         #expect(try b.shop.searchClients("Late", limit: 100).count == 20)
         let sample = try a.shop.searchClients("Клиент 2", limit: 200).map(\.id)
         let sampleOnB = try b.shop.searchClients("Клиент 2", limit: 200).map(\.id)
@@ -141,7 +142,7 @@ struct InvitationTests {
         #expect(bootstrap["changesets_total"] == .integer(Int64(progress.changesetsTotal)))
         // B holds the data key: what it writes reaches A through the relay.
         _ = try b.shop.createClient(ClientDraft(name: "Written on B"), branch: branch)
-        try await UplinkTests.eventually("A receives B's write") { try a.shop.searchClients("Written on B").count == 1 && Self.converged(a, b) }
+        try await eventually("A receives B's write") { try a.shop.searchClients("Written on B").count == 1 && Self.converged(a, b) }
         // A box that is not new does not bootstrap again; the owner's box never did.
         #expect(a.uplink?.current.bootstrap == nil)
         await Self.stop([serverB, serverA], relay: relay)
@@ -222,13 +223,8 @@ struct InvitationTests {
         _ = try await RelayClient(endpoint: endpoint, identity: fakeKey, business: a.store.business)
             .send("/invitations/\(fake.id.hex)/join-request", RelayClient.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
                   as: RelayClient.JoinStatus.self)
-        let deadline = ContinuousClock.now + .seconds(120)
-        while try await storage.invitation(fake.id, business: a.store.business)?.state != .refused {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("the owner's box did not refuse the made-up invitation")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await eventually("the owner's box refuses the made-up invitation") {
+            try await storage.invitation(fake.id, business: a.store.business)?.state == .refused
         }
         #expect(try await storage.invitation(fake.id, business: a.store.business)?.refusal?.contains("never issued") == true)
         #expect(a.store.trustStore.certificates[SiteID(publicKey: intruder.publicKey)] == nil)
@@ -345,7 +341,7 @@ struct RelaySnapshotTests {
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: 40, pullWait: 1)
         let serverA = Task { try await a.run() }
         defer { serverA.cancel() }
-        try await UplinkTests.eventually("A's snapshot at the relay") { a.uplink?.current.relaySnapshot?.vector == a.store.versionVector }
+        try await eventually("A's snapshot at the relay") { a.uplink?.current.relaySnapshot?.vector == a.store.versionVector }
         // Replaced by one A signed but sealed with a key no box holds (as if a key were lost).
         let storage = try #require(relayStorage.value.withLock { $0 })
         let bogus = try SealedSnapshot.seal(try a.store.makeSnapshot(), business: a.store.business, vector: a.store.versionVector, producer: a.store.identity,
@@ -356,8 +352,8 @@ struct RelaySnapshotTests {
         let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
         let serverB = Task { try await b.run() }
         defer { serverB.cancel() }
-        try await UplinkTests.eventually("B converges with A from the changesets alone") { try InvitationTests.converged(a, b) }
-        try await UplinkTests.eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
+        try await eventually("B converges with A from the changesets alone") { try InvitationTests.converged(a, b) }
+        try await eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
         let progress = try #require(b.uplink?.current.bootstrap)
         #expect(progress.snapshotTotal == nil, "the unusable snapshot counts as none")
         #expect(progress.changesetsTotal >= 40 && progress.changesets == progress.changesetsTotal)
@@ -375,13 +371,13 @@ struct RelaySnapshotTests {
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: 25, pullWait: 1)
         let serverA = Task { try await a.run() }
         defer { serverA.cancel() }
-        try await UplinkTests.eventually("A pushed its clients") { a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0 }
+        try await eventually("A pushed its clients") { a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0 }
         let bDirectory = try await Self.join("b", root: root, relayURL: relay.url, branch: branch)
         let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
         let serverB = Task { try await b.run() }
         defer { serverB.cancel() }
-        try await UplinkTests.eventually("B converges with A") { try InvitationTests.converged(a, b) }
-        try await UplinkTests.eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
+        try await eventually("B converges with A") { try InvitationTests.converged(a, b) }
+        try await eventually("B's bootstrap is done") { b.uplink?.current.bootstrap?.phase == .done }
         let progress = try #require(b.uplink?.current.bootstrap)
         #expect(progress.snapshotTotal == nil && progress.snapshotBytes == 0)
         #expect(progress.changesetsTotal >= 25 && progress.changesets == progress.changesetsTotal)
@@ -400,31 +396,31 @@ struct RelaySnapshotTests {
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: 5, pullWait: 1)
         let serverA = Task { try await a.run() }
         defer { serverA.cancel() }
-        try await UplinkTests.eventually("A's snapshot at the relay") { a.uplink?.current.relaySnapshot?.vector == a.store.versionVector }
+        try await eventually("A's snapshot at the relay") { a.uplink?.current.relaySnapshot?.vector == a.store.versionVector }
         let bDirectory = try await Self.join("b", root: root, relayURL: relay.url, branch: branch)
         var vectorOfB: VersionVector
         do {
             let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
             let serverB = Task { try await b.run() }
-            try await UplinkTests.eventually("B converges with A") { try InvitationTests.converged(a, b) }
+            try await eventually("B converges with A") { try InvitationTests.converged(a, b) }
             serverB.cancel()
             _ = await serverB.result
             vectorOfB = b.store.versionVector
         }
         // While B is off, A writes; then the relay deletes A's envelopes (as if every box had acknowledged them).
         for index in 0..<30 { _ = try a.shop.createClient(ClientDraft(name: "While B was off \(index)"), branch: branch) }
-        try await UplinkTests.eventually("A pushed them") { a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0 }
+        try await eventually("A pushed them") { a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0 }
         let storage = try #require(relayStorage.value.withLock { $0 })
         let head = a.store.versionVector[a.store.site]
         #expect(try await storage.compact(a.store.business, through: [a.store.site: head]) > 0)
         #expect(vectorOfB[a.store.site] < head)
         // A sees the relay compacted past its snapshot and offers a new one.
-        try await UplinkTests.eventually("A offers a snapshot past the compaction") { (a.uplink?.current.relaySnapshot?.vector[a.store.site] ?? 0) >= head }
+        try await eventually("A offers a snapshot past the compaction") { (a.uplink?.current.relaySnapshot?.vector[a.store.site] ?? 0) >= head }
 
         let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
         let serverB = Task { try await b.run() }
         defer { serverB.cancel() }
-        try await UplinkTests.eventually("B catches up from the snapshot") { try InvitationTests.converged(a, b) }
+        try await eventually("B catches up from the snapshot") { try InvitationTests.converged(a, b) }
         #expect(try b.shop.searchClients("While B was off", limit: 100).count == 30)
         #expect(b.uplink?.current.bootstrap == nil, "B is not a new box: no bootstrap")
         await InvitationTests.stop([serverB, serverA], relay: relay)
@@ -449,7 +445,7 @@ struct BootstrapMeasurement {
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: Self.clients, pullWait: 1)
         let serverA = Task { try await a.run() }
         defer { serverA.cancel() }
-        try await UplinkTests.eventually("A pushed its clients", seconds: 1800) {
+        try await eventually("A pushed its clients", timeout: .seconds(1800)) {
             a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0
                 && (!withSnapshot || a.uplink?.current.relaySnapshot?.vector == a.store.versionVector)
         }
@@ -458,9 +454,9 @@ struct BootstrapMeasurement {
         let started = ContinuousClock.now
         let serverB = Task { try await b.run() }
         defer { serverB.cancel() }
-        try await UplinkTests.eventually("B's bootstrap is done", seconds: 1800) { b.uplink?.current.bootstrap?.phase == .done }
+        try await eventually("B's bootstrap is done", timeout: .seconds(1800)) { b.uplink?.current.bootstrap?.phase == .done }
         let elapsed = ContinuousClock.now - started
-        try await UplinkTests.eventually("B converges", seconds: 600) { try InvitationTests.converged(a, b) }
+        try await eventually("B converges", timeout: .seconds(600)) { try InvitationTests.converged(a, b) }
         let progress = try #require(b.uplink?.current.bootstrap)
         await InvitationTests.stop([serverB, serverA], relay: relay)
         return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, progress.snapshotBytes, progress.changesets)

@@ -5,13 +5,8 @@ import Prometheus
 import Replication
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
-/// Runs blocking socket I/O on its own thread, so the in-process server keeps Swift's cooperative threads.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
 
 @Suite("Peer sync over HTTP (loopback)", .serialized)
 struct PeerSyncTests {
@@ -48,7 +43,7 @@ struct PeerSyncTests {
         for index in 0..<30 { _ = try first.shop.createClient(ClientDraft(name: "Клиент A\(index)"), branch: result.branchID) }
         let server = Task { try await first.run() }
         defer { server.cancel() }
-        while first.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await first.waitUntilListening()
         // Bad requests get specific problems, not a 500.
         let raw = ConsoleClient(host: "127.0.0.1", port: first.port, token: "")
         let noSession = try await offPool { try raw.request("POST", "/sync/v1/exchange", body: Data(#"{"vector":"","changesets":[]}"#.utf8)) }
@@ -93,7 +88,8 @@ struct PeerSyncTests {
         let c = try Shop(store: try cDirectory.openStore(logger: Self.logger), logger: Self.logger)
         let servers = [Task { try await a.run() }, Task { try await b.run() }]
         defer { servers.forEach { $0.cancel() } }
-        while a.port == 0 || b.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await a.waitUntilListening()
+        _ = try await b.waitUntilListening()
 
         // Bootstrap: B from A, C from B (C never talks to A). Then all three are edited apart.
         _ = try await PeerSyncClient(shop: b.shop, host: "127.0.0.1", port: a.port).sync()
@@ -131,15 +127,6 @@ struct PeerSyncTests {
         return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try condition()
-    }
-
     @Test("a static peer keeps both boxes current: edits on either side arrive within seconds (long-poll one way, push the other), and status shows the peer")
     func staticPeerKeepsCurrent() async throws {
         let root = NSTemporaryDirectory() + "edgenode-live-" + UUID().uuidString
@@ -151,18 +138,18 @@ struct PeerSyncTests {
         let b = try Self.runtime(bDirectory)
         let bServer = Task { try await b.run() }
         defer { bServer.cancel() }
-        while b.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await b.waitUntilListening()
         // Only a knows b (b never connects to a): b's edits reach a by a's long-poll, a's by a's push.
         let a = try Self.runtime(aDirectory, peers: ["127.0.0.1:\(b.port)"])
         let aServer = Task { try await a.run() }
         defer { aServer.cancel() }
-        #expect(try await Self.waitUntil(20) { a.store.versionVector == b.store.versionVector && a.peers.all.first?.state == "current" })
+        try await eventually("a and b are current with each other", timeout: .seconds(20)) { a.store.versionVector == b.store.versionVector && a.peers.all.first?.state == "current" }
 
         _ = try b.shop.createClient(ClientDraft(name: "Made on b"), branch: result.branchID)
-        #expect(try await Self.waitUntil(10) { try a.shop.searchClients("Made on b").count == 1 })
+        try await eventually("b's client reaches a", timeout: .seconds(10)) { try a.shop.searchClients("Made on b").count == 1 }
         _ = try a.shop.createClient(ClientDraft(name: "Made on a"), branch: result.branchID)
-        #expect(try await Self.waitUntil(10) { try b.shop.searchClients("Made on a").count == 1 })
-        #expect(try await Self.waitUntil(10) { a.store.versionVector == b.store.versionVector })
+        try await eventually("a's client reaches b", timeout: .seconds(10)) { try b.shop.searchClients("Made on a").count == 1 }
+        try await eventually("a and b have the same vector", timeout: .seconds(10)) { a.store.versionVector == b.store.versionVector }
 
         let status = try NodeStatus.document(store: a.store, shop: a.shop, dataDirectory: aDirectory.path, startedAt: nil, peers: a.peers)
         guard case .array(let peers)? = status["peers"], case .object(let peer)? = peers.first else {
@@ -173,10 +160,10 @@ struct PeerSyncTests {
         #expect(peer["address"] == .string("127.0.0.1:\(b.port)"))
         #expect(peer["site"] == .string(b.store.site.hex))
         #expect(peer["received"].map { if case .integer(let n) = $0 { n >= 1 } else { false } } == true)
-        #expect(try await Self.waitUntil(10) {
+        try await eventually("nothing pending either way", timeout: .seconds(10)) {
             let pending = a.peers.all.first.flatMap(\.theirVector).map { PeerDirectory.pending(ours: a.store.versionVector, theirs: $0) }
             return pending.map { $0.toPeer == 0 && $0.fromPeer == 0 } ?? false
-        })
+        }
         // b saw a as an inbound peer.
         #expect(b.peers.all.contains { $0.source == "inbound" && $0.site == a.store.site })
         // Stop a (whose worker keeps connecting to b) before b, so b never tears down its server
@@ -199,7 +186,7 @@ struct PeerSyncTests {
         #expect(try a.shop.searchClients("Only on c").isEmpty)
         let server = Task { try await a.run() }
         defer { server.cancel() }
-        while a.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await a.waitUntilListening()
         let b = try Shop(store: try bDirectory.openStore(logger: Self.logger), logger: Self.logger)
         let c = try Shop(store: try cDirectory.openStore(logger: Self.logger), logger: Self.logger)
         _ = try await PeerSyncClient(shop: b, host: "127.0.0.1", port: a.port).sync()
@@ -248,11 +235,12 @@ struct PeerSyncTests {
         let a = try Self.runtime(aDirectory)
         let server = Task { try await a.run() }
         defer { server.cancel() }
-        while a.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await a.waitUntilListening()
         let session = try await PeerSession.open(shop: b, host: "127.0.0.1", port: a.port, logger: Self.logger)
         _ = try await session.exchangeUntilEqual()
         let waiting = Task { try await session.waitForChanges(seconds: 20) }
-        try await Task.sleep(for: .milliseconds(500))
+        // Only once a holds the exchange open does the change below prove the wake-up.
+        try await eventually("a holds b's exchange open", timeout: .seconds(20)) { a.peers.parkedExchanges == 1 }
         _ = try a.shop.createClient(ClientDraft(name: "Walk-in"), branch: result.branchID)
         // Had the server not woken on the change, the wait would have ended empty after 20 s.
         let round = try await waiting.value

@@ -5,6 +5,7 @@ import Relay
 import Replication
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// A throw-away certificate authority and a server certificate for 127.0.0.1 and localhost, made
 /// with the openssl command line (P-256 keys, valid two days).
@@ -75,7 +76,7 @@ struct RelayTLSTests {
         let boxes = try UplinkTests.makeBoxes(root: root, relayURL: relay.url, caFile: pki.caFile)
         let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
         _ = try boxes.a.shop.createClient(ClientDraft(name: "Айгерим Сапарова", phone: "+77015550101"), branch: boxes.branch)
-        try await UplinkTests.eventually("both boxes connected through TLS and converged") {
+        try await eventually("both boxes connected through TLS and converged") {
             let connected = boxes.a.uplink?.current.state == "connected" && boxes.b.uplink?.current.state == "connected"
             return try connected && UplinkTests.converged(boxes)
         }
@@ -161,7 +162,7 @@ struct RelayTLSTests {
         let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
         #expect(b.configuration.relay.caFile == StoredRelayURL.caPath(bDirectory))
         let serverB = Task { try await b.run() }
-        try await UplinkTests.eventually("B bootstraps through the TLS relay and converges") {
+        try await eventually("B bootstraps through the TLS relay and converges") {
             let done = b.uplink?.current.bootstrap?.phase == .done
             return try done && InvitationTests.converged(a, b)
         }

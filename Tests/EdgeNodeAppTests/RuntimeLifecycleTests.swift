@@ -4,6 +4,7 @@ import Replication
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 final class Flag: Sendable {
     let value = Atomic<Bool>(false)
@@ -12,16 +13,11 @@ final class Flag: Sendable {
 @Suite("Box lifecycle")
 struct RuntimeLifecycleTests {
     /// Whether `task` ends within `seconds`. Awaiting a task's result cannot be cancelled, so the
-    /// waiting happens in a detached task and this only polls a flag: it returns even if `task` never ends.
+    /// waiting happens in a detached task and this only watches a flag: it returns even if `task` never ends.
     static func ends(_ task: Task<Void, Error>, within seconds: Int) async throws -> Bool {
         let ended = Flag()
         Task.detached { _ = await task.result; ended.value.store(true, ordering: .releasing) }
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if ended.value.load(ordering: .acquiring) { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return ended.value.load(ordering: .acquiring)
+        return (try? await eventually("the task ends", timeout: .seconds(seconds)) { ended.value.load(ordering: .acquiring) }) != nil
     }
 
     // A service that only watched for graceful shutdown kept looping after cancellation (its
@@ -36,8 +32,8 @@ struct RuntimeLifecycleTests {
         // Port 9 on loopback: nothing listens, so the peer worker is backing off.
         let box = try PeerSyncTests.runtime(directory, peers: ["127.0.0.1:9"])
         let server = Task { try await box.run() }
-        while box.port == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(try await PeerSyncTests.waitUntil(20) { box.peers.all.first?.state == "unreachable" })
+        _ = try await box.waitUntilListening()
+        try await eventually("the peer at port 9 is unreachable", timeout: .seconds(20)) { box.peers.all.first?.state == "unreachable" }
         server.cancel()
         #expect(try await Self.ends(server, within: 60), "run() did not return after its task was cancelled")
     }

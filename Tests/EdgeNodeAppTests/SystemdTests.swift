@@ -9,6 +9,7 @@ import Foundation
 import Testing
 
 @testable import EdgeNodeApp
+import TestSupport
 
 // MARK: - sd_notify
 

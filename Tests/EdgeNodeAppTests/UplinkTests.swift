@@ -7,6 +7,7 @@ import Replication
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// Ports handed to in-process relays, never handed out twice: while one relay is down for its
 /// test, another test's relay must not take its port (a CI run saw the restart fail with
@@ -68,12 +69,8 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
                     throw error
                 }
             }
-            let deadline = ContinuousClock.now + .seconds(60)
-            while runtime.port == 0, outcome.withLock({ $0 }) == nil {
-                guard ContinuousClock.now < deadline else { throw UplinkError("the relay did not start within 60 s") }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            if runtime.port != 0 {
+            // Listening, or run() ended first (the port was taken): then NotListening, and another try.
+            if (try? await withTimeout(.seconds(60), "the relay starting") { try await runtime.waitUntilListening() }) != nil {
                 self.runtime = runtime
                 try await storage.migrate()
                 self.storage = storage
@@ -114,22 +111,6 @@ struct UplinkTests {
     static let clientPhone = "+77015550142"
 
     static var postgresURL: String? { ProcessInfo.processInfo.environment["EDGENODE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
-
-    /// Waits until `condition` holds; fails (never asserts on how long it took) after a generous deadline.
-    static func eventually(_ what: String, seconds: Int = 120, _ condition: () throws -> Bool) async throws {
-        try await eventuallyAsync(what, seconds: seconds) { try condition() }
-    }
-
-    static func eventuallyAsync(_ what: String, seconds: Int = 120, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("never happened: \(what)")
-                throw UplinkError("never happened: \(what)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
 
     /// Two boxes of one business, configured to sync through the relay only.
     struct Boxes {
@@ -278,7 +259,7 @@ struct UplinkTests {
         let boxes = try Self.makeBoxes(root: root, relayURL: relay.url)
         let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
         defer { servers.forEach { $0.cancel() } }
-        try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }
+        try await eventually("B receives A's business through the relay") { try Self.converged(boxes) }
 
         // A third box of the business, enrolled by the owner, pushes an envelope sealed with a key
         // of its own around bytes that are no changeset.
@@ -297,10 +278,10 @@ struct UplinkTests {
 
         // Both boxes keep syncing; neither applies anything of the intruder's.
         for index in 0..<3 { _ = try boxes.a.shop.createClient(ClientDraft(name: "After \(index)"), branch: boxes.branch) }
-        try await Self.eventually("B receives A's later writes") { try boxes.b.shop.searchClients("After").count == 3 && Self.converged(boxes) }
+        try await eventually("B receives A's later writes") { try boxes.b.shop.searchClients("After").count == 3 && Self.converged(boxes) }
         let intruder = certificate.subjectSite
         #expect(boxes.a.store.versionVector[intruder] == 0 && boxes.b.store.versionVector[intruder] == 0)
-        try await Self.eventually("both uplinks pulled past it and stay connected") {
+        try await eventually("both uplinks pulled past it and stay connected") {
             [boxes.a, boxes.b].allSatisfy { $0.uplink?.current.connected == true && ($0.uplink?.current.pulled ?? 0) > 0 }
         }
         await relay.stop()
@@ -323,11 +304,11 @@ struct UplinkTests {
         let endpoint = try #require(RelayEndpoint(url: relay.url))
         let servers = [Task { try await boxes.a.run() }, Task { try await boxes.b.run() }]
         defer { servers.forEach { $0.cancel() } }
-        try await Self.eventually("B receives A's business through the relay") { try Self.converged(boxes) }
+        try await eventually("B receives A's business through the relay") { try Self.converged(boxes) }
         _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
             .send("/certificates", RelayClient.CertificateBody(certificate: Data(cCertificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         let storage = try #require(relay.storage)
-        try await Self.eventuallyAsync("A seals generation 1 to C") { try await !storage.sealedKeys(of: business, recipient: c, keyID: DataKeyID(1)).isEmpty }
+        try await eventually("A seals generation 1 to C") { try await !storage.sealedKeys(of: business, recipient: c, keyID: DataKeyID(1)).isEmpty }
 
         let bSessions = boxes.b.uplink?.current.sessions
         // The owner revokes C (C's box was stolen).
@@ -336,14 +317,14 @@ struct UplinkTests {
                                                                   effectiveFrom: Int64(Date().timeIntervalSince1970 * 1000) - 1000, reason: "box stolen"))
         let aFiles = UplinkFiles(directory: ReplicaDirectory(path: root + "/a"))
         let bFiles = UplinkFiles(directory: ReplicaDirectory(path: root + "/b"))
-        try await Self.eventually("A rotates to generation 2") { try aFiles.loadKeyring().current?.id == DataKeyID(2) }
+        try await eventually("A rotates to generation 2") { try aFiles.loadKeyring().current?.id == DataKeyID(2) }
         let aBefore = boxes.a.store.versionVector[boxes.a.store.site]
         let bBefore = boxes.b.store.versionVector[boxes.b.store.site]
         _ = try boxes.a.shop.createClient(ClientDraft(name: "After revocation A"), branch: boxes.branch)
-        try await Self.eventually("B receives A's write sealed with generation 2") { try boxes.b.shop.searchClients("After revocation A").count == 1 }
-        try await Self.eventually("B holds generation 2") { try bFiles.loadKeyring()[DataKeyID(2)] != nil }
+        try await eventually("B receives A's write sealed with generation 2") { try boxes.b.shop.searchClients("After revocation A").count == 1 }
+        try await eventually("B holds generation 2") { try bFiles.loadKeyring()[DataKeyID(2)] != nil }
         _ = try boxes.b.shop.createClient(ClientDraft(name: "After revocation B"), branch: boxes.branch)
-        try await Self.eventually("A receives B's write") { try boxes.a.shop.searchClients("After revocation B").count == 1 }
+        try await eventually("A receives B's write") { try boxes.a.shop.searchClients("After revocation B").count == 1 }
 
         // What each box wrote afterwards is sealed with generation 2; C was never given it.
         func generations(of site: SiteID, after sequence: UInt64) async throws -> Set<UInt32> {

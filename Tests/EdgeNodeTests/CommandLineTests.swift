@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Replication
+import TestSupport
 
 @Suite("edgenode command line")
 struct CommandLineTests {
@@ -22,7 +23,7 @@ struct CommandLineTests {
         #expect((json["health"] as? [Any])?.isEmpty == true)
 
         // Second init refuses to overwrite.
-        let again = try run(Binaries.edgenode, ["init", "--data-dir", directory], expectSuccess: false)
+        let again = try run(Binaries.edgenode, ["init", "--data-dir", directory], check: false)
         #expect(again.status != 0)
         #expect(again.error.contains("already initialised"))
 
@@ -33,7 +34,7 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: restored) }
         try run(Binaries.edgenode, ["owner", "import-phrase", "--data-dir", restored], input: phrase)
         #expect(FileManager.default.contents(atPath: restored + "/owner.key") == FileManager.default.contents(atPath: directory + "/owner.key"))
-        let bad = try run(Binaries.edgenode, ["owner", "import-phrase", "--data-dir", restored], input: "abandon abandon", expectSuccess: false)
+        let bad = try run(Binaries.edgenode, ["owner", "import-phrase", "--data-dir", restored], input: "abandon abandon", check: false)
         #expect(bad.status != 0 && bad.error.contains("24 words"))
     }
 
@@ -60,7 +61,7 @@ struct CommandLineTests {
         var bytes = [UInt8](FileManager.default.contents(atPath: second + "/c1")!)
         bytes[bytes.count - 10] ^= 0xFF
         #expect(FileManager.default.createFile(atPath: second + "/bad", contents: Data(bytes)))
-        let refused = try run(Binaries.edgenode, ["changeset", "apply", "--data-dir", second, second + "/bad"], expectSuccess: false)
+        let refused = try run(Binaries.edgenode, ["changeset", "apply", "--data-dir", second, second + "/bad"], check: false)
         #expect(refused.status != 0)
         #expect(refused.output.contains("bad_signature"))
     }
@@ -85,7 +86,7 @@ struct CommandLineTests {
         var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
         bytes[60] ^= 0x01
         #expect(FileManager.default.createFile(atPath: file + ".bad", contents: Data(bytes)))
-        let refused = try run("/usr/bin/env", ["python3", script, file + ".bad", status["public_key"] as! String], expectSuccess: false)
+        let refused = try run("/usr/bin/env", ["python3", script, file + ".bad", status["public_key"] as! String], check: false)
         #expect(refused.status == 1)
         #expect(refused.output.contains("\"ok\": false"))
     }

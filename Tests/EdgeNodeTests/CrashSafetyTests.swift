@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Replication
+import TestSupport
 
 /// Real processes on real files, killed with SIGKILL.
 @Suite("Crash safety", .serialized)
@@ -12,14 +13,17 @@ struct CrashSafetyTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "crash"])
-        let writer = try LineReader(Binaries.torture, ["write", "--data-dir", directory])
+        let writer = try ChildProcess(name: "writer", program: Binaries.torture, arguments: ["write", "--data-dir", directory], keepErrors: false)
         var acknowledged: [String] = []
         let target = 150 * round
         while acknowledged.count < target, let line = writer.nextLine() {
             if line.hasPrefix("ack ") { acknowledged.append(String(line.dropFirst(4))) }
         }
         writer.kill()
-        acknowledged += writer.remainingLines().filter { $0.hasPrefix("ack ") }.map { String($0.dropFirst(4)) }
+        // Lines it wrote before it was killed may still be in the pipe.
+        while let line = writer.nextLine() {
+            if line.hasPrefix("ack ") { acknowledged.append(String(line.dropFirst(4))) }
+        }
         #expect(acknowledged.count >= target)
 
         let store = try ReplicaDirectory(path: directory).openStore(logger: Self.logger)
@@ -54,7 +58,8 @@ struct CrashSafetyTests {
         try run(Binaries.edgenode, ["join", "--data-dir", target, "--certificate", target + "/cert.bin"])
 
         let batch = 50
-        let merger = try LineReader(Binaries.torture, ["merge", "--data-dir", target, "--source", source, "--batch", "\(batch)"])
+        let merger = try ChildProcess(name: "merger", program: Binaries.torture, arguments: ["merge", "--data-dir", target, "--source", source, "--batch", "\(batch)"],
+                                      keepErrors: false)
         var applied = 0
         while applied < 5, let line = merger.nextLine() { if line.hasPrefix("applied ") { applied += 1 } }
         usleep(useconds_t(UInt32.random(in: 0...20_000)))

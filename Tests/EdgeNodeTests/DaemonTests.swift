@@ -1,51 +1,31 @@
 import EdgeNodeApp
 import Foundation
 import Testing
+import TestSupport
 
-/// A running `edgenode serve` with its standard output collected.
+/// A running `edgenode serve` with everything it writes collected.
 final class Daemon: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var output = ""
-    private(set) var port = 0
+    let child: ChildProcess
+    let port: Int
+    var process: Process { child.process }
 
+    /// Starts `edgenode` with `arguments` and waits (blocking) until it listens.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: Binaries.edgenode)
-        process.arguments = arguments
         // These tests stay on loopback: never announce over mDNS on this machine's network.
-        process.environment = ProcessInfo.processInfo.environment.merging(["EDGENODE_DISCOVERY_ENABLED": "false"]) { $1 }.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+        child = try ChildProcess(name: "edgenode", program: Binaries.edgenode, arguments: arguments,
+                                 environment: ChildProcess.cleanEnvironment.merging(["EDGENODE_DISCOVERY_ENABLED": "false"]) { $1 }.merging(environment) { $1 })
+        guard let found = try child.waitForLogBlocking(#"listening on http://127\.0\.0\.1:(\d+)"#, timeout: .seconds(120)).flatMap({ Int($0) }) else {
+            throw DaemonFailure(log: child.log)
         }
-        try process.run()
-        var found: Int?
-        for _ in 0..<2400 where found == nil {
-            let text = log
-            if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                found = Int(text[range].split(separator: ":").last ?? "")
-            }
-            if !process.isRunning { break }
-            if found == nil { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        guard let found else { throw DaemonFailure(log: log) }
         port = found
     }
 
-    var log: String { lock.withLock { output } }
+    var log: String { child.log }
 
     func client(token: String = "") -> ConsoleClient { ConsoleClient(host: "127.0.0.1", port: port, token: token) }
 
     /// SIGTERM, then wait for a clean exit.
-    func stop() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
+    func stop() -> Int32 { child.stop() }
 }
 
 struct DaemonFailure: Error, CustomStringConvertible {
@@ -167,12 +147,12 @@ struct DaemonTests {
     func badConfiguration() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let badPort = try run(Binaries.edgenode, ["serve", "--data-dir", directory, "--port", "80x"], expectSuccess: false)
+        let badPort = try run(Binaries.edgenode, ["serve", "--data-dir", directory, "--port", "80x"], check: false)
         #expect(badPort.status != 0)
         #expect((badPort.error + badPort.output).contains("http.port"))
         let file = directory + "/edgenode.toml"
         try "[http]\nprot = 8470\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let typo = try run(Binaries.edgenode, ["serve", "--config", file], expectSuccess: false)
+        let typo = try run(Binaries.edgenode, ["serve", "--config", file], check: false)
         #expect((typo.error + typo.output).contains("http.prot"))
         let environment = Process()
         environment.executableURL = URL(fileURLWithPath: Binaries.edgenode)
@@ -186,7 +166,7 @@ struct DaemonTests {
         let message = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(environment.terminationStatus != 0)
         #expect(message.contains("EDGENODE_HTTP_PORT"))
-        let uninitialised = try run(Binaries.edgenode, ["serve", "--data-dir", directory + "/empty", "--port", "0"], expectSuccess: false)
+        let uninitialised = try run(Binaries.edgenode, ["serve", "--data-dir", directory + "/empty", "--port", "0"], check: false)
         #expect((uninitialised.error + uninitialised.output).contains("edgenode init"))
     }
 

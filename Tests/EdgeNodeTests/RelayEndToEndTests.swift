@@ -1,104 +1,7 @@
 import EdgeNodeApp
 import Foundation
 import Testing
-
-extension Binaries {
-    static var relay: String { directory + "/edgenode-relay" }
-}
-
-/// A process a test started (a box or the relay), with everything it writes collected. The
-/// `ChildProcesses` that started it stops it at the end of the test whatever happened.
-final class ChildProcess: @unchecked Sendable {
-    let name: String
-    let process = Process()
-    private let lock = NSLock()
-    private var output = Data()
-
-    init(name: String, program: String, arguments: [String]) throws {
-        self.name = name
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        // Nothing of the test's environment configures the child (an EDGENODE_* variable would).
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGENODE_") && $0.key != "NOTIFY_SOCKET" }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            self?.lock.withLock { self?.output.append(data) }
-        }
-        try process.run()
-    }
-
-    var log: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
-
-    /// The last lines of the log, for failure messages.
-    var tail: String { log.split(separator: "\n").suffix(40).joined(separator: "\n") }
-
-    /// Waits until the log matches `pattern` and returns the first capture group (nil if the
-    /// process exited first).
-    func waitForLog(_ pattern: String, seconds: Double = 120) async throws -> String? {
-        let expression = try NSRegularExpression(pattern: pattern)
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let text = log
-            if let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-               let range = Range(match.range(at: match.numberOfRanges > 1 ? 1 : 0), in: text) {
-                return String(text[range])
-            }
-            if !process.isRunning {
-                // What it wrote just before it exited may still be on its way through the pipe.
-                try await Task.sleep(for: .milliseconds(100))
-                let text = log
-                if let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-                   let range = Range(match.range(at: match.numberOfRanges > 1 ? 1 : 0), in: text) {
-                    return String(text[range])
-                }
-                return nil
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw EndToEndFailure("\(name) did not log /\(pattern)/ within \(Int(seconds)) s:\n\(tail)")
-    }
-
-    /// SIGTERM, and the exit status once it exited (SIGKILL after `seconds`).
-    @discardableResult
-    func stop(seconds: Double = 30) -> Int32 {
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return -1
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
-
-/// Every process a test started; `stopAll()` (in a `defer`) leaves none behind.
-final class ChildProcesses: @unchecked Sendable {
-    private let lock = NSLock()
-    private var started: [ChildProcess] = []
-
-    func start(_ name: String, _ program: String, _ arguments: [String]) throws -> ChildProcess {
-        let child = try ChildProcess(name: name, program: program, arguments: arguments)
-        lock.withLock { started.append(child) }
-        return child
-    }
-
-    func stopAll() {
-        let running = lock.withLock { started.filter { $0.process.isRunning } }
-        for child in running { child.process.terminate() }
-        for child in running { child.stop(seconds: 15) }
-    }
-}
+import TestSupport
 
 struct EndToEndFailure: Error, CustomStringConvertible {
     let description: String
@@ -231,22 +134,17 @@ struct RelayEndToEndTests {
     /// Waits until `condition` holds; after a generous deadline fails with `what` and the boxes' state.
     static func eventually(_ what: String, seconds: Double = 120, boxes: [BoxProcess], scope: Scope? = nil,
                            _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
-            guard Date() < deadline else {
-                var report = "never happened within \(Int(seconds)) s: \(what)"
-                for box in boxes {
-                    let status = (try? box.status).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-                    report += "\n--- box \(box.name) status: \(status.map { String(decoding: $0, as: UTF8.self) } ?? "unavailable")\n\(box.child.tail)"
-                }
-                if let scope {
-                    for box in boxes { report += "\n--- box \(box.name) shows: \((try? view(of: box, scope: scope)) ?? "unavailable")" }
-                }
-                Issue.record(Comment(rawValue: report))
-                throw EndToEndFailure(report)
+        try await TestSupport.eventually(what, timeout: .seconds(seconds), every: .milliseconds(100), report: {
+            var report = ""
+            for box in boxes {
+                let status = (try? box.status).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                report += "\n--- box \(box.name) status: \(status.map { String(decoding: $0, as: UTF8.self) } ?? "unavailable")\n\(box.child.tail)"
             }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+            if let scope {
+                for box in boxes { report += "\n--- box \(box.name) shows: \((try? view(of: box, scope: scope)) ?? "unavailable")" }
+            }
+            return report
+        }, condition)
     }
 
     static func canonical(_ value: Any) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// The real `edgenode` binary, built next to this test bundle (or in $EDGENODE_BIN_DIR).
 enum Binary {
@@ -49,7 +50,7 @@ final class Box: @unchecked Sendable {
         env.merge(environment) { $1 }
         env.merge(extra) { $1 }
         try host.start("edgenode", Binary.edgenode, ["serve", "--data-dir", directory, "--port", "\(port)"], environment: env)
-        guard NetLab.waitUntil(30, { isHealthy }) else { throw LabError("\(host.name)'s box did not start: \(log)") }
+        guard holdsWithin(.seconds(30), { isHealthy }) else { throw LabError("\(host.name)'s box did not start: \(log)") }
     }
 
     func stop() { host.stop("edgenode") }

@@ -2,6 +2,7 @@ import Foundation
 import Replication
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// Real `edgenode` processes in network namespaces, each host with its own D-Bus and
 /// avahi-daemon (limited to the test links), joined by veth pairs: discovery and LAN sync as
@@ -15,7 +16,7 @@ struct LANTests {
 
     @Test("a box announces _edgenode._tcp with its business's subtype and TXT; an independent browser (avahi-browse) sees exactly that")
     func announcement() async throws {
-        try await onThread {
+        try await offPool {
             let lab = try NetLab()
             defer { lab.tearDown() }
             let boxHost = try lab.addHost("shop")
@@ -33,7 +34,7 @@ struct LANTests {
             let fingerprint = LANAnnouncement.fingerprint(of: PublicKey(hex: status["public_key"] as! String)!)
 
             var lines: [String] = []
-            let heard = try NetLab.waitUntil(30, every: 1) {
+            let heard = try holdsWithin(.seconds(30), every: .milliseconds(1000)) {
                 lines = try observer.browse("\(subtype)._sub._edgenode._tcp")
                 return !lines.isEmpty
             }
@@ -63,7 +64,7 @@ struct LANTests {
 
     @Test("a peer that does not answer its first resolution (its host name has no address yet) is asked again, and listed once it answers")
     func resolutionRetried() async throws {
-        try await onThread {
+        try await offPool {
             let lab = try NetLab()
             defer { lab.tearDown() }
             let boxHost = try lab.addHost("shop")
@@ -83,11 +84,11 @@ struct LANTests {
                 "-s", "-H", ghostName, "--subtype=\(subtype)._sub._edgenode._tcp", "Ghost box", "_edgenode._tcp", "8470",
                 "txtvers=1", "proto=\(PeerHandshake.protocolVersion)", "fp=00112233445566778899aabbccddeeff", "path=/v1",
             ])
-            #expect(NetLab.waitUntil(60, every: 0.5) { box.log.contains("mDNS: a peer did not answer") }, "box log: \(box.log)")
+            #expect(holdsWithin(.seconds(60), every: .milliseconds(500)) { box.log.contains("mDNS: a peer did not answer") }, "box log: \(box.log)")
             #expect(!box.peers.contains { ($0["name"] as? String) == "Ghost box" })
             // The host name gets its address: the box's next attempt resolves the instance.
             try ghostHost.start("publish-address", "/usr/bin/avahi-publish", ["-a", "-R", ghostName, "10.77.1.99"])
-            #expect(NetLab.waitUntil(60, every: 0.5) {
+            #expect(holdsWithin(.seconds(60), every: .milliseconds(500)) {
                 box.peers.contains { ($0["name"] as? String) == "Ghost box" && ($0["source"] as? String) == "mdns" && ($0["address"] as? String)?.hasPrefix("10.77.1.99") == true }
             }, "box peers: \(box.peers)\nlog: \(box.log.suffix(3000))")
         }
@@ -95,7 +96,7 @@ struct LANTests {
 
     @Test("three boxes edited while cut off converge when reconnected, with no configuration; with the middle box as the only bridge too; a box of another business is refused")
     func threeBoxes() async throws {
-        try await onThread {
+        try await offPool {
             let lab = try NetLab()
             defer { lab.tearDown() }
             let hosts = try ["a", "b", "c"].map { try lab.addHost($0) }
@@ -127,8 +128,8 @@ struct LANTests {
                 return names.allSatisfy { $0 == names[0] }
             }
             // Bootstrap: b and c get the business's data from whoever they hear.
-            #expect(NetLab.waitUntil(60) { (try? converged()) ?? false }, "no bootstrap: \(boxes.map(\.vector))\n\(b.log)")
-            #expect(NetLab.waitUntil(30) { b.peers.contains { ($0["name"] as? String) == "Atyrau Central" && ($0["state"] as? String) == "current" } },
+            #expect(holdsWithin(.seconds(60)) { (try? converged()) ?? false }, "no bootstrap: \(boxes.map(\.vector))\n\(b.log)")
+            #expect(holdsWithin(.seconds(30)) { b.peers.contains { ($0["name"] as? String) == "Atyrau Central" && ($0["state"] as? String) == "current" } },
                     "b's peers: \(b.peers)")
 
             // Act 1: everyone unplugged, each edited apart, then plugged back in.
@@ -138,10 +139,10 @@ struct LANTests {
             }
             #expect(try boxes.map { try $0.clientNames().filter { $0.hasPrefix("Act one") }.count } == [15, 15, 15])
             try segment.set(up: true)
-            #expect(NetLab.waitUntil(90) { (try? converged()) ?? false }, "act 1 did not converge: \(boxes.map(\.vector))")
+            #expect(holdsWithin(.seconds(90)) { (try? converged()) ?? false }, "act 1 did not converge: \(boxes.map(\.vector))")
             #expect(try a.clientNames().filter { $0.hasPrefix("Act one") }.count == 45)
             // Status shows the peers with nothing pending either way (once the next round reported the peer's vector).
-            #expect(NetLab.waitUntil(30) {
+            #expect(holdsWithin(.seconds(30)) {
                 a.peers.contains { ($0["state"] as? String) == "current" && $0["pending_to_peer"] as? Int == 0 && $0["pending_from_peer"] as? Int == 0
                     && ($0["source"] as? String) == "mdns" && $0["last_sync"] is String && $0["last_seen"] is String }
             }, "a's peers: \(a.peers)")
@@ -150,7 +151,7 @@ struct LANTests {
             // its name, so the instance names settle on "Atyrau Central", "… #2", "… #3" in some
             // order, and the peers' last known vectors catch up a round after convergence.
             var cli = ""
-            let shown = try NetLab.waitUntil(30, every: 0.5) {
+            let shown = try holdsWithin(.seconds(30), every: .milliseconds(500)) {
                 cli = try hosts[1].run(Binary.edgenode, ["status", "--data-dir", b.directory, "--port", "8470"]).output
                 return cli.contains("mDNS        announced as \"Atyrau Central") && cli.contains("[current]")
                     && cli.contains("via mdns") && cli.contains("pending: 0 to send, 0 to receive")
@@ -158,7 +159,7 @@ struct LANTests {
             #expect(shown, "\(cli)")
             // And /metrics counts the peers by state, with nothing pending for any of them.
             var metrics = ""
-            let counted = try NetLab.waitUntil(30, every: 0.5) {
+            let counted = try holdsWithin(.seconds(30), every: .milliseconds(500)) {
                 metrics = try ConsoleClient(host: a.host.managementAddress, port: a.port, token: "").request("GET", "/metrics", body: nil).1
                 return metrics.contains("edgenode_lan_peers{state=\"current\"} 2") && metrics.contains("edgenode_lan_pending_changesets{direction=\"to_peers\"} 0")
                     && metrics.contains("edgenode_lan_pending_changesets{direction=\"from_peers\"} 0")
@@ -172,7 +173,7 @@ struct LANTests {
             }
             try ab.set(up: true)
             try bc.set(up: true)
-            #expect(NetLab.waitUntil(90) { (try? converged()) ?? false }, "act 2 did not converge: \(boxes.map(\.vector))")
+            #expect(holdsWithin(.seconds(90)) { (try? converged()) ?? false }, "act 2 did not converge: \(boxes.map(\.vector))")
             #expect(try c.clientNames().filter { $0.hasPrefix("Act two A") }.count == 10)
             // a and c never talked in act 2: the only way a's edits reached c is through b.
             let identical = try boxes.map { try $0.clientNames() }
@@ -189,7 +190,7 @@ struct LANTests {
 
     @Test("without D-Bus, without avahi-daemon, and when either restarts, the box keeps serving, logs one warning per outage, recovers and re-announces")
     func daemonsComeAndGo() async throws {
-        try await onThread {
+        try await offPool {
             let lab = try NetLab()
             defer { lab.tearDown() }
             let boxHost = try lab.addHost("shop")
@@ -207,7 +208,7 @@ struct LANTests {
 
             // 1. No D-Bus at all: serving, one warning, retrying quietly.
             try box.serve()
-            #expect(NetLab.waitUntil(10) { box.discoveryState == "unavailable" })
+            #expect(holdsWithin(.seconds(10)) { box.discoveryState == "unavailable" })
             Thread.sleep(forTimeInterval: 5)  // several retries (at most 2 s apart here)
             #expect(box.isHealthy)
             #expect(warnings() == 1, "log: \(box.log)")
@@ -215,34 +216,34 @@ struct LANTests {
 
             // 2. D-Bus appears, avahi-daemon not yet: the client waits for it.
             try boxHost.startDBus()
-            #expect(NetLab.waitUntil(20) { box.discoveryState == "waiting_for_daemon" }, "state: \(box.discoveryState)")
+            #expect(holdsWithin(.seconds(20)) { box.discoveryState == "waiting_for_daemon" }, "state: \(box.discoveryState)")
             // 3. avahi-daemon starts: announced, the observer hears it, the recovery is logged.
             try boxHost.startAvahi()
-            #expect(NetLab.waitUntil(30) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
-            #expect(NetLab.waitUntil(30, every: 1) { observerSees() })
+            #expect(holdsWithin(.seconds(30)) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
+            #expect(holdsWithin(.seconds(30), every: .milliseconds(1000)) { observerSees() })
             #expect(box.log.contains("mDNS available again"))
             #expect(warnings() == 1)
 
             // 4. avahi-daemon killed: still serving; one more warning; restarted: re-announced.
             boxHost.stop("avahi")
-            #expect(NetLab.waitUntil(20) { box.discoveryState != "announced" })
-            #expect(NetLab.waitUntil(30, every: 1) { !observerSees() })
+            #expect(holdsWithin(.seconds(20)) { box.discoveryState != "announced" })
+            #expect(holdsWithin(.seconds(30), every: .milliseconds(1000)) { !observerSees() })
             #expect(box.isHealthy)
             Thread.sleep(forTimeInterval: 3)
             #expect(warnings() == 2, "log: \(box.log)")
             try boxHost.startAvahi()
-            #expect(NetLab.waitUntil(30) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
-            #expect(NetLab.waitUntil(30, every: 1) { observerSees() })
+            #expect(holdsWithin(.seconds(30)) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
+            #expect(holdsWithin(.seconds(30), every: .milliseconds(1000)) { observerSees() })
 
             // 5. D-Bus and avahi-daemon both go (a restart of the system bus): the same again.
             boxHost.stop("avahi")
             boxHost.stopDBus()
-            #expect(NetLab.waitUntil(20) { box.discoveryState == "unavailable" }, "state: \(box.discoveryState)")
+            #expect(holdsWithin(.seconds(20)) { box.discoveryState == "unavailable" }, "state: \(box.discoveryState)")
             #expect(box.isHealthy)
             try boxHost.startDBus()
             try boxHost.startAvahi()
-            #expect(NetLab.waitUntil(30) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
-            #expect(NetLab.waitUntil(30, every: 1) { observerSees() })
+            #expect(holdsWithin(.seconds(30)) { box.discoveryState == "announced" }, "state: \(box.discoveryState); log: \(box.log)")
+            #expect(holdsWithin(.seconds(30), every: .milliseconds(1000)) { observerSees() })
             #expect(warnings() == 3, "log: \(box.log)")
             // One request of each kind still works after all that.
             #expect(try box.createClient("Still here").contains("Still here"))

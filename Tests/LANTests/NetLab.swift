@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EdgeNodeApp
+import TestSupport
 
 /// Test hosts on one machine: each host is a network namespace with its own mount namespace,
 /// in which `/run/dbus` and `/run/avahi-daemon` are private tmpfs mounts, so every host runs
@@ -70,10 +71,8 @@ final class NetLab: @unchecked Sendable {
         let host = Host(lab: self, name: name, namespace: namespace, anchor: anchor, index: index)
         hosts.append(host)
         // Wait until the mounts are in place (the anchor has exec'd sleep).
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if let command = try? String(contentsOfFile: "/proc/\(anchor.pid)/comm", encoding: .utf8), command.hasPrefix("sleep") { break }
-            Thread.sleep(forTimeInterval: 0.02)
+        _ = holdsWithin(.seconds(10), every: .milliseconds(20)) {
+            (try? String(contentsOfFile: "/proc/\(anchor.pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
         }
         // Management link from the test's namespace.
         let outside = "\(Self.prefix)\(id)m\(index)"
@@ -134,16 +133,6 @@ final class NetLab: @unchecked Sendable {
     }
 
     deinit { tearDown() }
-
-    /// Runs until `condition` holds or `timeout` passes; returns whether it held.
-    static func waitUntil(_ timeout: TimeInterval, every interval: TimeInterval = 0.25, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: interval)
-        }
-        return try condition()
-    }
 }
 
 /// The ends of a link (two for a veth pair, one per host on a segment).
@@ -227,7 +216,7 @@ extension NetLab {
         /// The host's system bus on its private /run/dbus.
         func startDBus() throws {
             try start("dbus", "/usr/bin/dbus-daemon", ["--system", "--nofork", "--nopidfile"])
-            let ready = NetLab.waitUntil(10, every: 0.05) { (try? run("/bin/test", ["-S", "/run/dbus/system_bus_socket"]).status) == 0 }
+            let ready = holdsWithin(.seconds(10), every: .milliseconds(50)) { (try? run("/bin/test", ["-S", "/run/dbus/system_bus_socket"]).status) == 0 }
             guard ready else { throw LabError("dbus-daemon did not start in \(name): \(logText("dbus"))") }
         }
 
@@ -259,7 +248,7 @@ extension NetLab {
             let path = "\(lab.root)/\(name)-avahi.conf"
             try configuration.write(toFile: path, atomically: true, encoding: .utf8)
             try start("avahi", "/usr/sbin/avahi-daemon", ["--no-drop-root", "--no-chroot", "--no-rlimits", "--no-proc-title", "-f", path])
-            let ready = NetLab.waitUntil(15, every: 0.1) { logText("avahi").contains("Server startup complete") }
+            let ready = holdsWithin(.seconds(15), every: .milliseconds(100)) { logText("avahi").contains("Server startup complete") }
             guard ready else { throw LabError("avahi-daemon did not start in \(name): \(logText("avahi"))") }
         }
 
@@ -323,34 +312,15 @@ struct LabError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a program to completion (with a timeout), returning its combined output.
+/// Runs a program to completion (with a timeout), returning its status and output (standard
+/// output, then standard error); `check` throws `LabError` unless it succeeded.
 @discardableResult
 func shell(_ program: String, _ arguments: [String], timeout: TimeInterval = 60, check: Bool = true) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let timer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    timer.cancel()
-    let output = String(decoding: data, as: UTF8.self)
-    if check && process.terminationStatus != 0 {
-        throw LabError("\(program) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output)")
+    let result = try run(program, arguments, environment: ProcessInfo.processInfo.environment, timeout: .seconds(timeout), check: false)
+    let output = result.output + result.error
+    if check && result.status != 0 {
+        throw LabError("\(program) \(arguments.joined(separator: " ")) failed (\(result.status)): \(output)")
     }
-    return (process.terminationStatus, output)
+    return (result.status, output)
 }
 
-/// Runs blocking work (processes, sockets, sleeps) on a thread of its own, off Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}

@@ -8,16 +8,7 @@ import Logging
 import NIOCore
 import Replication
 import Testing
-
-/// A manually driven physical clock.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
-    init(_ text: String) { value = Instant(iso8601: text)!.milliseconds }
-    func advance(minutes: Int) { lock.withLock { value += Int64(minutes) * 60_000 } }
-    var now: Instant { lock.withLock { Instant(milliseconds: value) } }
-    var physical: PhysicalClock { PhysicalClock { [self] in UInt64(lock.withLock { value }) } }
-}
+import TestSupport
 
 let quietLogger: Logger = {
     var logger = Logger(label: "api-test")
@@ -28,8 +19,10 @@ let quietLogger: Logger = {
 /// A real replica in a temporary directory with a small salon: one branch (Asia/Almaty),
 /// two staff, a haircut, a client, and one paired device per role.
 final class APIFixture: @unchecked Sendable {
-    let directory = NSTemporaryDirectory() + "edgenode-api-" + UUID().uuidString
-    let clock = TestClock("2026-03-02T03:00:00Z")   // Monday 08:00 in Almaty (+05:00)
+    let fixture = TestFixture(clock: TestClock("2026-03-02T03:00:00Z"), prefix: "edgenode-api")   // Monday 08:00 in Almaty (+05:00)
+    var clock: TestClock { fixture.clock }
+    var directory: String { fixture.directory }
+    var owner: SigningKey { fixture.owner }
     let shop: Shop
     let api: LocalAPI
     let branch: BranchID
@@ -39,18 +32,11 @@ final class APIFixture: @unchecked Sendable {
     let client: ClientID
     var tokens: [Role: String] = [:]
     var devices: [Role: Device] = [:]
-    let owner = SigningKey.generate()
 
     init(configure: (inout LocalAPIConfiguration) -> Void = { _ in }) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let key = SigningKey.generate()
+        let clock = fixture.clock
         branch = BranchID.generate(at: clock.now)
-        var configuration = ReplicaConfiguration(path: directory + "/replica.sqlite")
-        configuration.synchronous = "OFF"
-        configuration.physicalClock = clock.physical
-        let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: "box", branch: branch.rawValue, notBefore: 0, notAfter: Int64.max / 2)
-        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: quietLogger)
-        shop = try Shop(store: store, logger: quietLogger)
+        shop = try Shop(store: try fixture.makeStore(name: "replica", branch: branch.rawValue), logger: quietLogger)
         let week = WeeklyHours.every([.monday, .tuesday, .wednesday, .thursday, .friday, .saturday], [WallInterval("09:00", "18:00")!])
         try shop.save(Branch(id: branch, name: "Almaty Central", timeZone: "Asia/Almaty", currency: "KZT", region: "KZ", openingHours: week,
                              policy: BookingPolicy(minimumNoticeMinutes: 0, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)))
@@ -75,18 +61,8 @@ final class APIFixture: @unchecked Sendable {
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: quietLogger)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-
     /// Another replica of the same business (an owner's laptop, no home branch), on the same clock.
-    func makePeer() throws -> Shop {
-        let key = SigningKey.generate()
-        var configuration = ReplicaConfiguration(path: directory + "/peer-\(UUID().uuidString.prefix(6)).sqlite")
-        configuration.synchronous = "OFF"
-        configuration.physicalClock = clock.physical
-        let certificate = try Certificate.issue(by: owner, for: key.publicKey, role: "owner", branch: "", notBefore: 0, notAfter: Int64.max / 2)
-        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey, certificate: certificate, logger: quietLogger)
-        return try Shop(store: store, logger: quietLogger)
-    }
+    func makePeer() throws -> Shop { try fixture.makeShop(home: nil) }
 
     /// Runs `body` against the router in process (HummingbirdTesting).
     func test(_ body: @Sendable @escaping (APIClient) async throws -> Void) async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// A store that makes `append` for chosen businesses wait until released, so that a test can
 /// hold a business's work in progress deterministically (no timing).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// Tests/python/verify_relay.py implements envelopes, sealed keys and request signatures from
 /// docs/relay-protocol.md alone (PyNaCl). Swift and Python must understand each other.
@@ -144,7 +145,7 @@ struct IndependentImplementationTests {
             let payload = box.changeset(sequence: 1, previousHash: RelayEnvelope.noPreviousHash, name: "Python", phone: "+44").bytes
             try Data(payload).write(to: URL(fileURLWithPath: directory + "/payload"))
             let sealed = try script.python(["seal-envelope", box.key.seed.hexString, business.id.hex, "1", RelayEnvelope.noPreviousHash.hexString, "1",
-                                            key.bytes.hexString, String(relay.clock.now), directory + "/payload", directory + "/envelope"])
+                                            key.bytes.hexString, String(relay.clock.milliseconds), directory + "/payload", directory + "/envelope"])
             #expect(sealed.status == 0)
             let envelope = try RelayEnvelope.decode(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/envelope"))))
             #expect(try envelope.openChangeset(authorKey: box.key.publicKey, keyring: DataKeyring([key])).bytes == payload)
@@ -154,7 +155,7 @@ struct IndependentImplementationTests {
             try body.write(to: URL(fileURLWithPath: directory + "/body"))
             let target = API.base(business.id) + "/envelopes"
             let signed = try script.python(["sign-request", box.key.seed.hexString, business.id.hex, "POST", target, directory + "/body",
-                                            String(relay.clock.now), Sodium.randomBytes(16).hexString])
+                                            String(relay.clock.milliseconds), Sodium.randomBytes(16).hexString])
             let authorization = try #require(signed.json["authorization"] as? String)
             let reply = try await client.send(.post, target, rawBody: Array(body), authorization: authorization)
             #expect(reply.status == 200, "\(reply.text)")

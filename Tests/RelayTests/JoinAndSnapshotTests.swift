@@ -3,6 +3,7 @@ import HTTPTypes
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 extension TestBusiness {
     /// An owner-signed invitation with a fresh invitation key, valid for `hours` from `now`.
@@ -149,7 +150,7 @@ struct JoinEndpointTests {
             let a = business.box()
             try await client.setUp(business, boxes: [a])
             let base = API.base(business.id)
-            let (invitation, invitationKey) = business.invitation(now: relay.clock.now)
+            let (invitation, invitationKey) = business.invitation(now: relay.clock.milliseconds)
             let registered = try await client.send(.post, base + "/invitations", json: ["invitation": Self.b64(invitation.encoded)], key: business.owner, business: business.id)
             #expect(registered.status == 201, "\(registered.text)")
             #expect(registered.json["invitation"] as? String == invitation.id.hex)
@@ -162,9 +163,9 @@ struct JoinEndpointTests {
 
             // A's pull waits; the join request wakes it and it says so.
             let box = SigningKey.generate()
-            let request = try JoinRequest.make(business: business.id, invitation: invitationKey, box: box, label: "new box", requestedAt: relay.clock.now)
+            let request = try JoinRequest.make(business: business.id, invitation: invitationKey, box: box, label: "new box", requestedAt: relay.clock.milliseconds)
             async let waiting = client.pull(as: a, business: business.id, wait: 20)
-            try await Task.sleep(for: .milliseconds(300))
+            try await RelayHTTPTests.untilParked(relay, business.id)
             let asked = try await client.send(.post, joinPath, json: ["join_request": Self.b64(request.encoded)], key: invitationKey, business: business.id)
             #expect(asked.status == 201, "\(asked.text)")
             #expect(asked.json["state"] as? String == "pending")
@@ -176,7 +177,7 @@ struct JoinEndpointTests {
             // The same box asking again is answered with the state; another box is refused.
             let retry = try await client.send(.post, joinPath, json: ["join_request": Self.b64(request.encoded)], key: invitationKey, business: business.id)
             #expect(retry.status == 200 && retry.json["created"] as? Bool == false)
-            let rival = try JoinRequest.make(business: business.id, invitation: invitationKey, box: .generate(), label: "rival", requestedAt: relay.clock.now)
+            let rival = try JoinRequest.make(business: business.id, invitation: invitationKey, box: .generate(), label: "rival", requestedAt: relay.clock.milliseconds)
             let taken = try await client.send(.post, joinPath, json: ["join_request": Self.b64(rival.encoded)], key: invitationKey, business: business.id)
             #expect(taken.status == 409 && taken.problemKind == "invitation_used", "\(taken.text)")
 
@@ -191,11 +192,11 @@ struct JoinEndpointTests {
 
             // The box waits for the answer; the owner approves with a certificate for that box.
             async let answer = client.send(.get, joinPath + "?wait_seconds=20", key: invitationKey, business: business.id)
-            try await Task.sleep(for: .milliseconds(300))
+            try await RelayHTTPTests.untilParked(relay, business.id)   // the status request waits on the business's notifications too
             let certificate = try Certificate.issue(by: business.owner, for: box.publicKey, role: "box", branch: invitation.branch,
-                                                    notBefore: relay.clock.now - 60_000, notAfter: relay.clock.now + 86_400_000)
+                                                    notBefore: relay.clock.milliseconds - 60_000, notAfter: relay.clock.milliseconds + 86_400_000)
             let wrongBox = try Certificate.issue(by: business.owner, for: SigningKey.generate().publicKey, role: "box", branch: "x",
-                                                 notBefore: relay.clock.now - 60_000, notAfter: relay.clock.now + 86_400_000)
+                                                 notBefore: relay.clock.milliseconds - 60_000, notAfter: relay.clock.milliseconds + 86_400_000)
             let decisionPath = base + "/invitations/\(invitation.id.hex)/decision"
             let misdirected = try await client.send(.post, decisionPath, json: ["certificate": Self.b64(wrongBox.encoded)], key: business.owner, business: business.id)
             #expect(misdirected.status == 422 && misdirected.problemKind == "invalid_certificate", "\(misdirected.text)")
@@ -236,12 +237,12 @@ struct JoinEndpointTests {
                 try await client.send(.post, API.base(target) + "/invitations", json: ["invitation": Self.b64(invitation.encoded)], key: key, business: target)
             }
             // Only the owner registers; only this business's owner's invitations; not expired; not tampered.
-            let (invitation, invitationKey) = business.invitation(now: relay.clock.now, hours: 1)
+            let (invitation, invitationKey) = business.invitation(now: relay.clock.milliseconds, hours: 1)
             #expect(try await register(invitation, as: a.key).problemKind == "forbidden")
-            let (foreign, _) = other.invitation(now: relay.clock.now)
+            let (foreign, _) = other.invitation(now: relay.clock.milliseconds)
             let wrong = try await register(foreign, as: business.owner)
             #expect(wrong.status == 422 && wrong.problemKind == "wrong_business")
-            let (stale, _) = business.invitation(now: relay.clock.now - 2 * 3_600_000, hours: 1)
+            let (stale, _) = business.invitation(now: relay.clock.milliseconds - 2 * 3_600_000, hours: 1)
             let expired = try await register(stale, as: business.owner)
             #expect(expired.status == 403 && expired.problemKind == "invitation_expired")
             var tampered = invitation.encoded
@@ -252,16 +253,16 @@ struct JoinEndpointTests {
 
             let joinPath = base + "/invitations/\(invitation.id.hex)/join-request"
             let box = SigningKey.generate()
-            let request = try JoinRequest.make(business: business.id, invitation: invitationKey, box: box, label: "", requestedAt: relay.clock.now)
+            let request = try JoinRequest.make(business: business.id, invitation: invitationKey, box: box, label: "", requestedAt: relay.clock.milliseconds)
             // Signed with a key that is not the invitation's (the header claims the invitation's site).
             let body = Array(try JSONSerialization.data(withJSONObject: ["join_request": Self.b64(request.encoded)], options: [.sortedKeys]))
-            let impostor = RelayRequestSignature.sign(method: "POST", path: joinPath, body: body, business: business.id, key: .generate(), timestamp: relay.clock.now)
+            let impostor = RelayRequestSignature.sign(method: "POST", path: joinPath, body: body, business: business.id, key: .generate(), timestamp: relay.clock.milliseconds)
             let claimed = RelayRequestSignature(business: business.id, site: invitation.id, timestamp: impostor.timestamp, nonce: impostor.nonce, signature: impostor.signature)
             let badSignature = try await client.send(.post, joinPath, rawBody: body, authorization: claimed.headerValue)
             #expect(badSignature.status == 401 && badSignature.problemKind == "bad_signature")
             // A join request signed by another invitation key, sent under this invitation.
-            let (_, otherKey) = business.invitation(now: relay.clock.now)
-            let misfiled = try JoinRequest.make(business: business.id, invitation: otherKey, box: box, label: "", requestedAt: relay.clock.now)
+            let (_, otherKey) = business.invitation(now: relay.clock.milliseconds)
+            let misfiled = try JoinRequest.make(business: business.id, invitation: otherKey, box: box, label: "", requestedAt: relay.clock.milliseconds)
             let mismatch = try await client.send(.post, joinPath, json: ["join_request": Self.b64(misfiled.encoded)], key: invitationKey, business: business.id)
             #expect(mismatch.status == 422 && mismatch.problemKind == "invalid_join_request")
             // A join request whose signature does not verify.
@@ -274,7 +275,7 @@ struct JoinEndpointTests {
                                                   json: ["join_request": Self.b64(request.encoded)], key: invitationKey, business: other.id)
             #expect(elsewhere.status == 401 && elsewhere.problemKind == "unknown_principal")
             // A join request naming another business, under this invitation.
-            let foreignRequest = try JoinRequest.make(business: other.id, invitation: invitationKey, box: box, label: "", requestedAt: relay.clock.now)
+            let foreignRequest = try JoinRequest.make(business: other.id, invitation: invitationKey, box: box, label: "", requestedAt: relay.clock.milliseconds)
             let foreignReply = try await client.send(.post, joinPath, json: ["join_request": Self.b64(foreignRequest.encoded)], key: invitationKey, business: business.id)
             #expect(foreignReply.status == 422 && foreignReply.problemKind == "wrong_business")
             #expect(try await relay.invitation(invitation.id, business.id)?.state == .open, "a refused request changed the invitation")
@@ -284,9 +285,9 @@ struct JoinEndpointTests {
             // Bad invitation ids in the path.
             #expect(try await client.send(.get, base + "/invitations/XYZ/join-request", key: invitationKey, business: business.id).status == 404)
             // After the invitation expired, no join request is taken.
-            relay.clock.advance(2 * 3_600_000)
+            relay.clock.advance(milliseconds: 2 * 3_600_000)
             let late = try await client.send(.post, joinPath, json: ["join_request": Self.b64(request.encoded)], key: invitationKey, business: business.id,
-                                             timestamp: relay.clock.now)
+                                             timestamp: relay.clock.milliseconds)
             #expect(late.status == 403 && late.problemKind == "invitation_expired", "\(late.text)")
             let wrongMethod = try await client.send(.delete, joinPath, key: invitationKey, business: business.id)
             #expect(wrongMethod.status == 405)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 @Suite("Relay limits, notifications and configuration")
 struct LimitsAndConfigurationTests {
@@ -25,9 +26,9 @@ struct LimitsAndConfigurationTests {
             group.addTask {
                 try await limiter.run(a) { var iterator = gate.stream.makeAsyncIterator(); _ = await iterator.next() }
             }
-            try await waitUntil { limiter.load(of: a).running == 1 }
+            try await eventually("one request of a runs", every: .milliseconds(10)) { limiter.load(of: a).running == 1 }
             group.addTask { try await limiter.run(a) {} }
-            try await waitUntil { limiter.load(of: a).waiting == 1 }
+            try await eventually("one request of a waits", every: .milliseconds(10)) { limiter.load(of: a).waiting == 1 }
             await #expect(throws: RelayError(.businessBusy, "this business has too many requests in progress; retry shortly", retryAfter: 1)) {
                 try await limiter.run(a) {}
             }
@@ -48,7 +49,7 @@ struct LimitsAndConfigurationTests {
         let a = TestBusiness().id, b = TestBusiness().id
         let generation = notifier.generation(of: a)
         async let woken: Void = notifier.wait(for: a, after: generation, timeout: .seconds(30))
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually("the wait is parked", every: .milliseconds(5)) { notifier.waiting(for: a) == 1 }
         notifier.notify(b)
         notifier.notify(a)
         await woken

@@ -3,6 +3,7 @@ import PostgresNIO
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// End-to-end encryption: what boxes push through the relay cannot be found in the relay's storage.
 @Suite("Relay storage holds no plaintext")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// The relay's logic in-process (no HTTP), over a real SQLite file.
 @Suite("Relay core")

@@ -5,54 +5,46 @@ import HummingbirdTesting
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// The real `edgenode-relay` binary and its systemd unit.
 @Suite("edgenode-relay process")
 struct RelayProcessTests {
-    static let binDirectory: String = {
-        if let override = ProcessInfo.processInfo.environment["EDGENODE_BIN_DIR"] { return override }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
-    }()
-    static var binary: String { binDirectory + "/edgenode-relay" }
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static var binary: String { Binaries.relay }
+    static var packageRoot: String { Binaries.packageRoot }
+
+    /// The port from the relay's listening line ("... relay.port=NNNNN ...").
+    static func port(of relay: ChildProcess) async throws -> Int {
+        guard let port = try await relay.waitForLog(#"relay\.port=(\d+)"#, timeout: .seconds(60)).flatMap({ Int($0) }) else {
+            throw TimeoutError(what: "the relay exited before listening: \(relay.tail)")
+        }
+        return port
+    }
 
     @Test("`edgenode-relay serve` works with no set-up (SQLite in its data directory) and with --storage postgres://; health answers; SIGTERM stops it cleanly",
           arguments: StorageKind.available)
     func serve(kind: StorageKind) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
         let directory = temporaryDirectory() + "/data"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0", "--log-level", "debug"]
-            + (kind == .postgres ? ["--storage", try #require(StorageKind.postgresURL)] : [])
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "EDGENODE_RELAY_STORAGE")
-        environment.removeValue(forKey: "NOTIFY_SOCKET")
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let relay = try ChildProcess(name: "relay", program: Self.binary,
+                                     arguments: ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0", "--log-level", "debug"]
+                                         + (kind == .postgres ? ["--storage", try #require(StorageKind.postgresURL)] : []))
+        let process = relay.process
         defer { if process.isRunning { process.terminate() } }
-        // Everything the relay logs, read as it comes.
-        let log = LogBuffer(reading: output)
-        let port = try await log.relayPort()
+        let port = try await Self.port(of: relay)
         let health = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in try await client.get("/v1/health") }
         #expect(health.status == .ok)
         #expect(FileManager.default.fileExists(atPath: directory + "/relay.sqlite") == (kind == .sqlite))
         // A box waiting in a long-poll when SIGTERM arrives gets its (empty) answer rather than a
         // connection cut when the grace period runs out.
-        let client = RelayTestClient(port: port, clock: TestClock(RelayClock.system.now()))
+        let client = RelayTestClient(port: port, clock: TestClock(milliseconds: RelayClock.system.now()))
         let business = TestBusiness()
         let box = business.box()
         try await client.setUp(business, boxes: [box])
         async let waiting = client.pull(as: box, business: business.id, wait: 25)
         // SIGTERM only once the pull is waiting (a request that arrives after shutdown began is
         // another case: its connection may be closed).
-        _ = try await withTimeout(60, "the relay logging the waiting pull") {
-            while !log.contents.text.contains("pull waiting for envelopes") { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        _ = try await relay.waitForLog("pull waiting for envelopes", timeout: .seconds(60))
         process.terminate() // SIGTERM
         let answer = try await waiting
         #expect(answer.status == 200)
@@ -65,16 +57,11 @@ struct RelayProcessTests {
     @Test("schemathesis against the running relay: no 5xx for anything it generates, every response matches docs/relay-openapi.yaml")
     func schemathesis() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data-dir", temporaryDirectory() + "/data", "--bind", "127.0.0.1", "--port", "0", "--storage",
-                             "sqlite:" + temporaryDirectory() + "/relay.sqlite"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let port = try await LogBuffer(reading: output).relayPort()
+        let relay = try ChildProcess(name: "relay", program: Self.binary,
+                                     arguments: ["serve", "--data-dir", temporaryDirectory() + "/data", "--bind", "127.0.0.1", "--port", "0", "--storage",
+                                                 "sqlite:" + temporaryDirectory() + "/relay.sqlite"])
+        defer { relay.stop() }
+        let port = try await Self.port(of: relay)
         let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
         let checker = Process()
         checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -101,17 +88,9 @@ struct RelayProcessTests {
     @Test("a bad storage URL is refused before anything starts")
     func badConfiguration() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build edgenode-relay first (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--storage", "mysql://nope"]
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains("storage"))
+        let result = try run(Self.binary, ["serve", "--storage", "mysql://nope"], check: false)
+        #expect(result.status != 0)
+        #expect(result.error.contains("storage"))
     }
 
     /// `systemd-analyze verify` accepts systemd/edgenode-relay.service without a warning (with
@@ -130,18 +109,9 @@ struct RelayProcessTests {
         let unit = directory + "/edgenode-relay.service"
         try original.replacingOccurrences(of: "\nExecStart=/usr/local/bin/edgenode-relay serve\n", with: "\nExecStart=\(program) serve\n")
             .write(toFile: unit, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = ["verify", "--man=no", unit]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try run(analyze, ["verify", "--man=no", unit], environment: ProcessInfo.processInfo.environment, check: false)
+        let text = result.output + result.error
+        #expect(result.status == 0, "\(text)")
         let complaints = text.split(separator: "\n").filter { $0.contains("edgenode-relay.service") }
         #expect(complaints.isEmpty, "\(text)")
     }
@@ -190,40 +160,4 @@ struct RelayDocumentTests {
         #expect(RelayRequestSignature.label.count == 25 && text.contains("25 ASCII bytes `edgenode.relay.request.v1`"))
         #expect(RelayRegistrationProof.label.count == 26 && text.contains("26 ASCII bytes"))
     }
-}
-
-/// What a child process wrote, collected by a reader thread.
-final class LogBuffer: Sendable {
-    private let state = Mutex<(data: Data, closed: Bool)>((Data(), false))
-
-    /// Collects what `pipe` receives, on a thread of its own, until it is closed.
-    init(reading pipe: Pipe) {
-        let reader = pipe.fileHandleForReading
-        Thread { [self] in
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                append(chunk)
-            }
-            close()
-        }.start()
-    }
-
-    /// The port from the relay's listening line ("... relay.port=NNNNN ...").
-    func relayPort() async throws -> Int {
-        try await withTimeout(60, "the relay announcing its port") { [self] in
-            while true {
-                let (text, closed) = contents
-                if let range = text.range(of: #"relay\.port=(\d+)"#, options: .regularExpression) {
-                    return Int(text[range].dropFirst("relay.port=".count))!
-                }
-                if closed { throw TimeoutError(what: "the relay exited before listening: \(text)") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-    }
-
-    func append(_ chunk: Data) { state.withLock { $0.data.append(chunk) } }
-    func close() { state.withLock { $0.closed = true } }
-    var contents: (text: String, closed: Bool) { state.withLock { (String(decoding: $0.data, as: UTF8.self), $0.closed) } }
 }

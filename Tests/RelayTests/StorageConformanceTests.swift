@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 /// One suite for every `RelayStorage`: SQLite (a real file) and PostgreSQL (a real server).
 @Suite("Relay storage conformance")
@@ -163,11 +164,24 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("migrating twice changes nothing", arguments: StorageKind.available)
+    @Test("migrating twice changes nothing: what was stored is still there and the store keeps working", arguments: StorageKind.available)
     func migrateTwice(kind: StorageKind) async throws {
         try await check(kind) { (storage: any RelayStorage) async throws in
+            let business = TestBusiness()
+            let box = business.box()
+            #expect(try await storage.registerBusiness(business.id, ownerKey: business.owner.publicKey, at: 1))
+            #expect(try await storage.addCertificate(box.certificate, business: business.id))
+            let first = box.nextEnvelope(dataKey: Self.dataKey)
+            #expect(try await storage.append([first], business: business.id, receivedAt: 2) == [.stored])
             try await storage.migrate()
             try await storage.migrate()
+            #expect(try await storage.ownerKey(of: business.id) == business.owner.publicKey)
+            #expect(try await storage.certificates(of: business.id).map(\.encoded) == [box.certificate.encoded])
+            #expect(try await storage.envelopes(of: business.id, author: box.site, after: 0, limit: 10) == [first.bytes])
+            // The chain continues where it was: the next envelope links to the stored one.
+            let second = box.nextEnvelope(dataKey: Self.dataKey)
+            #expect(try await storage.append([second], business: business.id, receivedAt: 3) == [.stored])
+            #expect(try await storage.heads(of: business.id).first?.sequence == 2)
         }
     }
 }

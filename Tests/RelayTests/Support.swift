@@ -9,6 +9,7 @@ import Prometheus
 import Testing
 @testable import Relay
 @testable import Replication
+import TestSupport
 
 let quietLogger: Logger = {
     var logger = Logger(label: "relay-test")
@@ -32,12 +33,6 @@ enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "edgenode-relay-test-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// Makes a store of `kind` (a real SQLite file in a new directory, or the test PostgreSQL).
 func makeStorage(_ kind: StorageKind, directory: String = temporaryDirectory()) throws -> any RelayStorage {
     switch kind {
@@ -49,45 +44,12 @@ func makeStorage(_ kind: StorageKind, directory: String = temporaryDirectory()) 
     }
 }
 
-/// Runs blocking work (waiting for a child process, a blocking read) on a thread of its own:
-/// Swift's cooperative pool has one thread per core (two here), and a test that blocked it for
-/// seconds would stall every other test's async work (a full run saw PostgreSQL relay tests time
-/// out that way).
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
-struct TimeoutError: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out: \(what)" }
-}
-
-/// Runs `body` and fails if it takes longer than `seconds` (so an unreachable database fails
-/// the test instead of hanging it).
-func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw TimeoutError(what: what)
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
 /// Runs the store's service (PostgreSQL's pool needs it), migrates, runs `body`, stops.
 func withRunningStorage<S: RelayStorage, T: Sendable>(_ storage: S, _ body: @escaping @Sendable (S) async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await storage.run() }
         defer { group.cancelAll() }
-        try await withTimeout(30, "migrating the \(S.self) (is the database reachable?)") { try await storage.migrate() }
+        try await withTimeout(.seconds(30), "migrating the \(S.self) (is the database reachable?)") { try await storage.migrate() }
         return try await body(storage)
     }
 }
@@ -150,14 +112,9 @@ extension UUIDv7 {
     static func generate() -> String { UUIDv7.derived(from: Sodium.randomBytes(16), milliseconds: 1_790_000_000_000) }
 }
 
-/// A manually moved clock for the relay.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
-    init(_ start: Int64 = 1_790_000_000_000) { value = start }
-    var now: Int64 { lock.withLock { value } }
-    func advance(_ milliseconds: Int64) { lock.withLock { value += milliseconds } }
-    var relayClock: RelayClock { RelayClock { [self] in now } }
+extension TestClock {
+    /// This clock as the relay's clock.
+    var relayClock: RelayClock { RelayClock { [self] in milliseconds } }
 }
 
 // MARK: A relay over real HTTP on loopback
@@ -186,10 +143,7 @@ struct LiveRelay<Storage: RelayStorage>: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run(handleSignals: false) }
             defer { group.cancelAll() }
-            let port = try await withTimeout(30, "starting the relay") {
-                while runtime.port == 0 { try await Task.sleep(for: .milliseconds(10)) }
-                return runtime.port
-            }
+            let port = try await withTimeout(.seconds(30), "starting the relay") { try await runtime.waitUntilListening() }
             return try await body(LiveRelay(runtime: runtime, port: port, clock: clock))
         }
     }
@@ -223,7 +177,7 @@ struct RelayTestClient: Sendable {
         if let key, let business {
             let (path, query) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) } ?? (target, "")
             let signature = RelayRequestSignature.sign(method: method.rawValue, path: path, query: query, body: body, business: business, key: key,
-                                                       timestamp: timestamp ?? clock.now, nonce: nonce ?? Sodium.randomBytes(16))
+                                                       timestamp: timestamp ?? clock.milliseconds, nonce: nonce ?? Sodium.randomBytes(16))
             headers[.authorization] = signature.headerValue
         }
         if let authorization { headers[.authorization] = authorization }
@@ -256,7 +210,7 @@ enum API {
 extension RelayTestClient {
     /// Registers `business` and enrols `boxes` (owner-signed), expecting success.
     func setUp(_ business: TestBusiness, boxes: [TestBox]) async throws {
-        let registered = try await send(.post, "/v1/businesses", json: API.register(business, timestamp: clock.now))
+        let registered = try await send(.post, "/v1/businesses", json: API.register(business, timestamp: clock.milliseconds))
         try #require(registered.status == 201, "\(registered.text)")
         for box in boxes {
             let enrolled = try await send(.post, API.base(business.id) + "/certificates", json: ["certificate": Data(box.certificate.encoded).base64EncodedString()],

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Replication
+import TestSupport
 
 /// Forged, tampered, replayed and malformed changesets: each is refused with its specific
 /// reason, changes nothing, and never crashes the replica.

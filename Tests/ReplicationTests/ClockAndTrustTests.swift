@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Replication
+import TestSupport
 
 @Suite("Clocks")
 struct ClockTests {
@@ -25,13 +26,13 @@ struct ClockTests {
 
     @Test("the hybrid logical clock never goes back and orders events after what it observed")
     func monotonic() {
-        let physical = ManualClock(1_000)
+        let physical = TestClock(milliseconds: 1_000)
         let clock = HybridLogicalClock(physical: physical.physical)
         let a = clock.now()
         let b = clock.now()
         #expect(a < b)
         #expect(b.milliseconds == 1_000 && b.counter == 1)
-        physical.set(500)   // the wall clock jumps back
+        physical.set(milliseconds: 500)   // the wall clock jumps back
         let c = clock.now()
         #expect(c > b)
         clock.observe(HLCTimestamp(milliseconds: 1_200, counter: 7))
@@ -40,7 +41,7 @@ struct ClockTests {
 
     @Test("a remote timestamp far ahead pulls the clock only up to the drift bound")
     func boundedDrift() {
-        let physical = ManualClock(1_000_000)
+        let physical = TestClock(milliseconds: 1_000_000)
         let clock = HybridLogicalClock(physical: physical.physical, maxForwardDriftMilliseconds: 60_000)
         let yearAhead = HLCTimestamp(milliseconds: 1_000_000 + 365 * 86_400_000, counter: 0)
         let excess = clock.observe(yearAhead)
@@ -51,8 +52,8 @@ struct ClockTests {
     @Test("a box whose clock is a year ahead still converges, its site is named in a health warning, and later local edits still win")
     func clockFarAhead() throws {
         let business = TestBusiness()
-        let normalTime = ManualClock()
-        let wrongTime = ManualClock(normalTime.physical.now() + 365 * 86_400_000)
+        let normalTime = TestClock()
+        let wrongTime = TestClock(milliseconds: normalTime.milliseconds + 365 * 86_400_000)
         let sane = try business.makeReplica(clock: normalTime.physical)
         let skewed = try business.makeReplica(clock: wrongTime.physical)
         let key = newKey()
@@ -66,7 +67,7 @@ struct ClockTests {
         // The sane box's clock was not dragged a year ahead.
         #expect(sane.clock.current.milliseconds < normalTime.physical.now() + sane.configuration.maxForwardDriftMilliseconds + 1)
         // The front desk corrects the name after seeing the typo: the correction wins everywhere.
-        normalTime.advance(1_000)
+        normalTime.advance(milliseconds: 1_000)
         try sane.write { try $0.update("clients", key: .text(key), ["name": "Dana (corrected)"]) }
         try syncAll([sane, skewed])
         for replica in [sane, skewed] { #expect(try replica.value("clients", key, "name") == .text("Dana (corrected)")) }
@@ -82,10 +83,10 @@ struct ClockTests {
     @Test("a replica whose own clock went back reports it")
     func localClockBehind() throws {
         let business = TestBusiness()
-        let time = ManualClock()
+        let time = TestClock()
         let store = try business.makeReplica(clock: time.physical)
         try store.write { try $0.insert("clients", ["id": .text(newKey())]) }
-        time.set(time.physical.now() - 2 * 3600 * 1000)   // corrected back by two hours
+        time.set(milliseconds: time.milliseconds - 2 * 3600 * 1000)   // corrected back by two hours
         #expect(try store.health().contains { $0.kind == "local_clock_behind" && $0.site == store.site })
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Replication
+import TestSupport
 
 /// Randomised convergence: replicas edit apart (random partitions), exchange changesets in random
 /// subsets and orders with duplicates and delays, and must end byte-identical.
@@ -19,7 +20,7 @@ struct ConvergenceTests {
         var random = SeededGenerator(seed: seed)
         let owner = SigningKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })!
         let business = TestBusiness(owner: owner)
-        let clock = ManualClock()
+        let clock = TestClock()
         let replicaCount = 4
         let operations = 1500
         var replicas: [ReplicaStore] = []
@@ -41,7 +42,7 @@ struct ConvergenceTests {
         let names = ["Aigerim", "Dana", "Sultan", "Ольга", "Иван", "Rahim", "Chloe", "Askar"]
 
         for step in 0..<operations {
-            clock.advance(UInt64.random(in: 0...1, using: &random) * UInt64.random(in: 0...1, using: &random))
+            clock.advance(milliseconds: Int64(UInt64.random(in: 0...1, using: &random) * UInt64.random(in: 0...1, using: &random)))
             let r = Int.random(in: 0..<replicaCount, using: &random)
             let replica = replicas[r]
             let roll = Int.random(in: 0..<100, using: &random)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Replication
+import TestSupport
 
 /// Delivers everything `from` has that `to` lacks, as one batch.
 @discardableResult
@@ -36,21 +37,21 @@ struct MergeTests {
     @Test("the later write of one column wins, ties broken by site id")
     func sameColumn() throws {
         let business = TestBusiness()
-        let clock = ManualClock()
+        let clock = TestClock()
         let a = try business.makeReplica(clock: clock.physical), b = try business.makeReplica(clock: clock.physical)
         let key = newKey()
         try a.write { try $0.insert("clients", ["id": .text(key), "name": "first"]) }
         try sync(a, to: b)
-        clock.advance(10)
+        clock.advance(milliseconds: 10)
         try a.write { try $0.update("clients", key: .text(key), ["name": "from a"]) }
-        clock.advance(10)
+        clock.advance(milliseconds: 10)
         try b.write { try $0.update("clients", key: .text(key), ["name": "from b (later)"]) }
         try syncAll([a, b])
         #expect(try a.value("clients", key, "name") == .text("from b (later)"))
         #expect(try a.canonicalDump() == b.canonicalDump())
 
         // Same physical time on both: the timestamps tie and the greater site id wins everywhere.
-        clock.advance(10)
+        clock.advance(milliseconds: 10)
         let c = try business.makeReplica(clock: clock.physical), d = try business.makeReplica(clock: clock.physical)
         try syncAll([a, c, d])
         let (cTime, dTime) = (c.clock.current, d.clock.current)
@@ -265,7 +266,7 @@ struct MergeTests {
 
     @Test("compaction drops only what every known replica acknowledged; a replica behind that must use a snapshot")
     func compaction() throws {
-        let clock = ManualClock()
+        let clock = TestClock()
         let business = TestBusiness()
         func replica() throws -> ReplicaStore {
             let key = SigningKey.generate()

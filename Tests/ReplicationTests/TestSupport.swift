@@ -1,40 +1,28 @@
 import Foundation
 import Logging
+
 @testable import Replication
+import TestSupport
 
-/// A business (owner key) and a factory for its replicas on real SQLite files.
+/// A business (owner key) and a factory for its replicas on real SQLite files, with the test
+/// schema registered.
 final class TestBusiness: @unchecked Sendable {
-    let owner: SigningKey
-    let directory: String
-    private var counter = 0
+    let fixture: TestFixture
+    var owner: SigningKey { fixture.owner }
+    var directory: String { fixture.directory }
 
-    init(owner: SigningKey = .generate()) {
-        self.owner = owner
-        directory = NSTemporaryDirectory() + "edgenode-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
+    init(owner: SigningKey = .generate()) { fixture = TestFixture(owner: owner) }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-
-    static let logger: Logger = {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }()
+    static var logger: Logger { testLogger }
 
     func certificate(for key: SigningKey, notBefore: Int64 = 0, notAfter: Int64 = Int64.max / 2) -> Certificate {
-        try! Certificate.issue(by: owner, for: key.publicKey, role: "box", branch: "test", notBefore: notBefore, notAfter: notAfter)
+        fixture.certificate(for: key, notBefore: notBefore, notAfter: notAfter)
     }
 
-    /// A new replica with the test schema registered.
+    /// A new replica with the test schema registered (on the system's clock unless given one).
     func makeReplica(key: SigningKey = .generate(), clock: PhysicalClock = .system, schemaVersion: Int = 2,
                      name: String? = nil, certificate: Certificate? = nil) throws -> ReplicaStore {
-        counter += 1
-        var configuration = ReplicaConfiguration(path: directory + "/\(name ?? "replica\(counter)").sqlite")
-        configuration.synchronous = "OFF"
-        configuration.physicalClock = clock
-        let store = try ReplicaStore(configuration: configuration, identity: key, ownerKey: owner.publicKey,
-                                     certificate: certificate ?? self.certificate(for: key), logger: Self.logger)
+        let store = try fixture.makeStore(key: key, physicalClock: clock, name: name, certificate: certificate)
         try TestSchema.install(on: store, version: schemaVersion)
         return store
     }
@@ -56,29 +44,6 @@ enum TestSchema {
         try store.register("clients", as: .lastWriterWins)
         try store.register("notes", as: .appendOnly)
     }
-}
-
-/// A deterministic random number generator (SplitMix64) so that failures replay from their seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A physical clock that tests move by hand.
-final class ManualClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: UInt64
-    init(_ start: UInt64 = 1_790_000_000_000) { value = start }
-    func advance(_ milliseconds: UInt64) { lock.withLock { value += milliseconds } }
-    func set(_ milliseconds: UInt64) { lock.withLock { value = milliseconds } }
-    var physical: PhysicalClock { PhysicalClock { [self] in lock.withLock { value } } }
 }
 
 extension ReplicaStore {

@@ -220,7 +220,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "TestSupport",
-                "Relay", "Replication",
+                "Relay", "Replication", "SystemdNotify",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

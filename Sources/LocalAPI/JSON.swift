@@ -230,13 +230,16 @@ struct BodyReader: Sendable {
 /// Query-string parameters, with the same field-level error reporting (400).
 struct QueryReader: Sendable {
     let values: [String: [String]]
+    /// The parameters the endpoint declares (`Endpoint.query`); any other is unknown, even if read.
+    let declared: Set<String>
     let errors = FieldErrors()
     private let seen = BodyReader.Seen()
 
-    init(_ pairs: [(String, String)]) {
+    init(_ pairs: [(String, String)], declared: Set<String>) {
         var values: [String: [String]] = [:]
         for (key, value) in pairs { values[key, default: []].append(value) }
         self.values = values
+        self.declared = declared
     }
 
     func raw(_ key: String, required: Bool = false) -> String? {
@@ -323,7 +326,7 @@ struct QueryReader: Sendable {
 
     /// Throws every collected error (400); unknown parameters are errors too.
     func validate() throws(APIError) {
-        for key in values.keys.sorted() where !seen.keys.contains(key) {
+        for key in values.keys.sorted() where !seen.keys.contains(key) || !declared.contains(key) {
             errors.add(key, "is not a parameter of this endpoint")
         }
         if !errors.errors.isEmpty { throw APIError.invalidParameters(errors.errors) }

@@ -82,14 +82,6 @@ public final class LocalAPI: Sendable {
         self.zones = Zones(shop: shop)
     }
 
-    /// The GET endpoints that take query parameters; every other endpoint refuses a query string.
-    static let endpointsWithQuery: Set<String> = [
-        "/v1/audit", "/v1/events", "/v1/pairing-requests", "/v1/devices", "/v1/people", "/v1/branches", "/v1/branches/{id}/overrides",
-        "/v1/categories", "/v1/services", "/v1/staff", "/v1/staff/{id}/services", "/v1/staff/{id}/overrides", "/v1/staff/{id}/time-off",
-        "/v1/resources", "/v1/availability", "/v1/appointments", "/v1/waitlist", "/v1/conflicts", "/v1/clients", "/v1/clients/duplicates",
-        "/v1/clients/{id}/notes",
-    ]
-
     /// Every endpoint: method, path template, permission. docs/api.md lists the same table.
     public static var endpointTable: [(method: String, path: String, permission: Permission)] {
         LocalAPI.endpoints.map { ($0.method.rawValue, $0.path, $0.permission) }
@@ -127,7 +119,9 @@ public final class LocalAPI: Sendable {
                     throw APIError.forbidden("the role \(call.principal?.role.rawValue ?? "?") may not \(endpoint.method.rawValue) \(endpoint.path) (needs \(endpoint.permission.rawValue); see docs/api.md)")
                 }
             }
-            if !Self.endpointsWithQuery.contains(endpoint.path) || endpoint.method != .get, let query = request.uri.query, !query.isEmpty {
+            // An endpoint that declares no query parameters refuses any; the others list unknown
+            // ones with the rest of their parameter errors (QueryReader.validate).
+            if endpoint.query.isEmpty, let query = request.uri.query, !query.isEmpty {
                 let names = request.uri.queryParameters.map { String($0.key) }
                 throw APIError.invalidParameters(Set(names.isEmpty ? ["?"] : names).sorted().map { FieldError(field: $0, message: "is not a parameter of this endpoint") })
             }
@@ -310,16 +304,30 @@ struct ProblemMiddleware: RouterMiddleware {
 }
 
 /// One endpoint: method, path template (`{name}` captures), permission, handler.
+/// One endpoint, declared in one place (`LocalAPI.endpoints`): method, path, permission, the
+/// query parameters it takes, its request body and its answers, and the handler. Identity and
+/// unknown query parameters are dealt with before the handler runs; docs/openapi.yaml is checked
+/// against these declarations field by field (LocalAPITests' OpenAPI contract test).
 struct Endpoint: Sendable {
     let method: HTTPRequest.Method
     let path: String
     let permission: Permission
+    /// The query parameters it reads; a request naming any other is refused (400).
+    let query: [QueryParameter]
+    /// Its request body, as a schema of the OpenAPI document; nil: it takes none.
+    let body: BodyDeclaration?
+    /// Its successful answers by status.
+    let answers: [Int: AnswerDeclaration]
     let handler: @Sendable (Call) async throws -> Reply
 
-    init(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Call) async throws -> Reply) {
+    init(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, query: [QueryParameter] = [], body: BodyDeclaration? = nil,
+         answers: [Int: AnswerDeclaration], _ handler: @escaping @Sendable (Call) async throws -> Reply) {
         self.method = method
         self.path = path
         self.permission = permission
+        self.query = query
+        self.body = body
+        self.answers = answers
         self.handler = handler
     }
 
@@ -374,7 +382,9 @@ struct Call: Sendable {
         return date
     }
 
-    func query() -> QueryReader { QueryReader(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) }
+    func query() -> QueryReader {
+        QueryReader(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, declared: Set(endpoint.query.map(\.name)))
+    }
 
     func bodyReader() throws(APIError) -> BodyReader { try BodyReader.parse(body) }
 

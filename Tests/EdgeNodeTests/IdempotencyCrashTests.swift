@@ -99,7 +99,7 @@ struct IdempotencyCrashTests {
     @Test("SIGKILL under a load of idempotent bookings, new clients and cancellations; every unanswered request retried with its key",
           .timeLimit(.minutes(2)))
     func killAndRetry() async throws {
-        try await offPool { try Self.rounds(seeds: [14_04_01, 14_04_02, 14_04_03]) }
+        try await offPool { try Self.rounds(seeds: [14_04_01, 14_04_02, 14_04_03, 14_04_04, 14_04_05]) }
     }
 
     static func rounds(seeds: [UInt64]) throws {

@@ -99,6 +99,11 @@ extension ReplicaStore {
         guard pthread_equal(openUnit.thread, pthread_self()) != 0, UnitOfWork.current?.store === self else {
             throw ReplicationError(.storage, "the store was called from inside a unit of work in a way that cannot join it (another task on the unit's thread)")
         }
+        // SQLite rolls a transaction back by itself after some errors (a full disk, an I/O error):
+        // later statements must not run, and commit, outside the unit.
+        guard connection.isInTransaction else {
+            throw ReplicationError(.storage, "the unit of work's transaction was rolled back after an earlier storage error")
+        }
         return openUnit
     }
 
@@ -106,7 +111,11 @@ extension ReplicaStore {
         lock.lock()
         do {
             guard openUnit == nil else { throw ReplicationError(.storage, "a unit of work is already open on this store") }
-            try authorizer.with(.internal) { try connection.execute("BEGIN IMMEDIATE") }
+            do {
+                try authorizer.with(.internal) { try connection.execute("BEGIN IMMEDIATE") }
+            } catch {
+                throw ReplicationError(.storage, "could not begin a unit of work: \(error)", cause: error)
+            }
             openUnit = OpenUnit(saved: saveState(), thread: pthread_self())
         } catch {
             lock.unlock()
@@ -123,7 +132,7 @@ extension ReplicaStore {
         } catch {
             if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             restoreState(unit.saved)
-            throw error
+            throw ReplicationError(.storage, "could not commit a unit of work; none of it was written: \(error)", cause: error)
         }
     }
 

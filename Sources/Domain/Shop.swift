@@ -72,7 +72,7 @@ public final class Shop: Sendable {
     /// Runs a write transaction. When a request is acting (`AuditContext.current`), the
     /// transaction also appends who did it to `audit_events`, so the record replicates with the change.
     func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        defer { changeFeed.signal() }
+        defer { store.afterCommit { [changeFeed] in changeFeed.signal() } }
         do {
             return try store.write { transaction in
                 let result = try body(transaction)
@@ -81,6 +81,19 @@ public final class Shop: Sendable {
             }
         } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
+
+    /// Runs `body` as one unit of work (see `Replication.UnitOfWork`): every domain write and read
+    /// it makes joins one transaction that commits once, when `body` returns, and is undone
+    /// entirely when `body` throws; live-event wake-ups go out after the commit. The local API
+    /// runs an idempotent request and the reply it keeps for it in one unit.
+    /// - Throws: what `body` throws; `.storage` when the transaction cannot begin or commit.
+    public func unitOfWork<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do { return try await store.unitOfWork(body) } catch let error as ReplicationError { throw storageError(error) }
+    }
+
+    /// Whether the calling task runs inside `unitOfWork(_:)`: then domain calls must be made on
+    /// the task's own thread (the unit holds the store), not handed to a thread pool.
+    public var isInUnitOfWork: Bool { store.isInUnitOfWork }
 
     private func storageError(_ error: any Error) -> DomainError {
         logger.error("replica store failed", metadata: ["error": "\(error)"])

@@ -240,7 +240,7 @@ struct HousekeepingService: Service {
                 if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }
                 _ = try shop.reviewRequests()
                 try shop.pruneEvents(before: shop.now.adding(minutes: -24 * 60 * configuration.events.retentionDays))
-                try shop.pruneStoredResponses(before: shop.now.adding(minutes: -60 * configuration.idempotency.retentionHours))
+                try IdempotencyStore(shop: shop).prune(before: shop.now.adding(minutes: -60 * configuration.idempotency.retentionHours))
             } catch {
                 logger.warning("housekeeping failed; will retry", metadata: ["error": "\(error)"])
             }

@@ -223,7 +223,8 @@ public final class LocalAPI: Sendable {
         }
         let scope = "\(call.principal?.device.id.rawValue ?? "anonymous:\(call.context.remoteAddress)"):\(key)"
         let hash = Sodium.hashRequest(method: call.endpoint.method.rawValue, path: call.request.uri.path, body: call.body)
-        if let stored = try await blocking({ try self.shop.storedResponse(key: scope) }) {
+        let replies = IdempotencyStore(shop: shop)
+        if let stored = try await blocking({ try replies.reply(key: scope) }) {
             guard stored.requestHash == hash else {
                 throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
                                detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
@@ -236,26 +237,40 @@ public final class LocalAPI: Sendable {
                            detail: "retry after the first request with Idempotency-Key \(key) has finished")
         }
         defer { _ = inFlight.withLock { $0.remove(scope) } }
-        let reply: Reply
-        do {
-            reply = try await call.endpoint.handler(call)
-        } catch let error as APIError where error.status < 500 && error.status != 429 {
-            reply = Reply(status: error.status, body: error.body(instance: call.request.uri.path), contentType: "application/problem+json")
-        } catch let error as DomainError where error.code != .storage && error.code != .locked {
-            let problem = APIError(error, now: shop.now)
-            reply = Reply(status: problem.status, body: problem.body(instance: call.request.uri.path), contentType: "application/problem+json")
+        // The handler's domain writes and the reply commit in one transaction (a unit of work), so
+        // a crash leaves both or neither: a retry gets the reply, or runs for the first time. A
+        // 4xx reply is stored with whatever the handler wrote; a 5xx (or a 429) undoes the unit.
+        let reply = try await shop.unitOfWork { () async throws -> Reply in
+            let reply: Reply
+            do {
+                reply = try await call.endpoint.handler(call)
+            } catch let error as APIError where error.status < 500 && error.status != 429 {
+                reply = Reply(status: error.status, body: error.body(instance: call.request.uri.path), contentType: "application/problem+json")
+            } catch let error as DomainError where error.code != .storage && error.code != .locked {
+                let problem = APIError(error, now: shop.now)
+                reply = Reply(status: problem.status, body: problem.body(instance: call.request.uri.path), contentType: "application/problem+json")
+            }
+            if let fault = beforeStoringReply.withLock({ $0 }) { try fault() }
+            try replies.save(StoredResponse(requestHash: hash, status: reply.status, location: reply.location ?? "", body: reply.body), key: scope)
+            return reply
         }
-        let stored = StoredResponse(requestHash: hash, status: reply.status, location: reply.location ?? "", body: reply.body)
-        try await blocking { try self.shop.storeResponse(stored, key: scope) }
         return reply.response()
     }
+
+    /// Tests only: runs between an idempotent request's handler and the storing of its reply
+    /// (throwing there stands for a crash at that point).
+    let beforeStoringReply = Mutex<(@Sendable () throws -> Void)?>(nil)
 
     // MARK: Blocking work
 
     /// Runs SQLite work off Swift's cooperative threads (a write may wait for fsync), with the
     /// request's audit context.
+    ///
+    /// Inside a unit of work (an idempotent request) it runs inline instead: the unit's thread
+    /// holds the store, so a pool thread would only wait for it.
     func blocking<T: Sendable>(audit: AuditContext? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive {
+        if shop.isInUnitOfWork { return try AuditContext.$current.withValue(audit) { try body() } }
+        return try await NIOThreadPool.singleton.runIfActive {
             try AuditContext.$current.withValue(audit) { try body() }
         }
     }

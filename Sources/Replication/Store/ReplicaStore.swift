@@ -38,8 +38,9 @@ public final class ReplicaStore: @unchecked Sendable {
     public let clock: HybridLogicalClock
     let logger: Logger
 
-    // Everything below is guarded by `lock`.
-    let lock = NSLock()
+    // Everything below is guarded by `lock`. It is recursive so that a unit of work (see
+    // `UnitOfWork`) can hold it across the writes and reads that join it, on its one thread.
+    let lock = NSRecursiveLock()
     let connection: SQLiteConnection
     let authorizer = Authorizer()
     /// An exclusive flock on `<path>.lock`: one process owns a replica file at a time.
@@ -54,6 +55,8 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Rows changed by the current transaction, handed to `changeObserver` before it commits.
     var changed = ChangedRows()
     var changeObserver: ChangeObserver?
+    /// The unit of work whose transaction is open, if any.
+    var openUnit: OpenUnit?
 
     static let systemTables: [(String, ReplicatedTableKind, String)] = [
         ("edgenode_certificates", .appendOnly,
@@ -340,6 +343,9 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Runs `body` in a read transaction. Writes of any kind are refused inside it.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         try lock.withLock {
+            if try joinedUnit() != nil {
+                return try authorizer.with(.readOnly) { try body(ReadTransaction(connection: connection, authorizer: authorizer)) }
+            }
             try connection.execute("BEGIN DEFERRED")
             defer { try? connection.execute("COMMIT") }
             let transaction = ReadTransaction(connection: connection, authorizer: authorizer)

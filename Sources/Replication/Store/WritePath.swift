@@ -112,12 +112,16 @@ extension ReplicaStore {
     /// The write is acknowledged (durable) when this returns.
     /// - Returns: what `body` returns.
     /// - Throws: what `body` throws (nothing is written then), or a storage error.
+    ///
+    /// Inside a unit of work (`unitOfWork(_:)`) it joins the unit's transaction as a savepoint
+    /// instead: its changeset is made as usual, and it becomes durable when the unit commits.
     @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         try lock.withLock {
             let saved = saveState()
+            let joined = try joinedUnit() != nil
             do {
-                try connection.execute("BEGIN IMMEDIATE")
+                try authorizer.with(.internal) { try connection.execute(joined ? "SAVEPOINT edgenode_write" : "BEGIN IMMEDIATE") }
                 let selfIndex = try authorizer.with(.internal) { try index(of: site) }
                 let transaction = WriteTransaction(store: self, timestamp: clock.now(), siteIndex: selfIndex)
                 let result = try authorizer.with(.application) { try body(transaction) }
@@ -128,10 +132,17 @@ extension ReplicaStore {
                         try commitChangeset(of: transaction)
                     }
                 }
-                try connection.execute("COMMIT")
+                try authorizer.with(.internal) { try connection.execute(joined ? "RELEASE edgenode_write" : "COMMIT") }
                 return result
             } catch {
-                if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                if joined {
+                    try? authorizer.with(.internal) {
+                        try connection.execute("ROLLBACK TO edgenode_write")
+                        try connection.execute("RELEASE edgenode_write")
+                    }
+                } else if connection.isInTransaction {
+                    try? connection.execute("ROLLBACK")
+                }
                 restoreState(saved)
                 throw refusal(error, context: "write")
             }

@@ -4,6 +4,7 @@ import Logging
 import Replication
 import Synchronization
 import Testing
+import TestSupport
 
 /// Issue 14 item 4, with real processes: `edgenode serve` under a load of idempotent writes is
 /// killed with SIGKILL at seeded points and restarted; every request that got no answer is

@@ -1,0 +1,76 @@
+import EdgeNodeApp
+import Foundation
+import Testing
+
+/// The owner's commands beside a running daemon (issue 14, item 2): `invite`, `status`, `certify`
+/// and `revoke` while `edgenode serve` holds the replica, each a real process.
+@Suite("Owner commands while the daemon runs", .serialized)
+struct InviteWhileServingTests {
+    @Test("invite (for another branch by name, and for the box's own), status, certify and revoke work while serve runs on a port of its own choosing; the invited box joins through the running daemon and syncs")
+    func inviteWhileServing() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let processes = ChildProcesses()
+        defer { processes.stopAll() }
+        let aDirectory = root + "/a"
+        try run(Binaries.edgenode, ["init", "--data-dir", aDirectory, "--branch", "Atyrau Central", "--time-zone", "Asia/Atyrau", "--owner-name", "Aigerim"])
+        try FileManager.default.createDirectory(atPath: root + "/relay", withIntermediateDirectories: true)
+        let relay = RelayProcess(dataDirectory: root + "/relay", storage: nil, processes: processes)
+        try await relay.start()
+        // The daemon's configuration says port 0: it listens wherever the system puts it.
+        let a = try await BoxProcess.start("a", directory: aDirectory, relayURL: relay.url, processes: processes)
+        let config = root + "/a.toml"
+        let week: [String: Any] = Dictionary(uniqueKeysWithValues: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { ($0, [["09:00", "21:00"]]) })
+        let riverside = try #require(try a.call("POST", "/v1/branches", ["name": "Atyrau Riverside", "time_zone": "Asia/Atyrau", "currency": "KZT",
+                                                                         "region": "KZ", "opening_hours": week], expect: 201)["id"] as? String)
+
+        // status finds the running daemon (not the locked replica), also given only the data directory.
+        let status = try await offPool { try run(Binaries.edgenode, ["status", "--data-dir", aDirectory], expectSuccess: false) }
+        #expect(status.status == 0, "\(status.error)")
+        #expect(status.output.contains("source      running daemon on port \(a.port)"), "\(status.output)\(status.error)")
+
+        // invite, by branch name, while the daemon holds the replica.
+        let invited = try await offPool { try run(Binaries.edgenode, ["invite", "--config", config, "--branch", "atyrau riverside"], expectSuccess: false) }
+        #expect(invited.status == 0, "\(invited.error)")
+        #expect(invited.output.contains("branch Atyrau Riverside (\(riverside))"), "\(invited.output)\(invited.error)")
+        let token = try #require(invited.output.firstMatch(of: /edgenode-invite-1:[A-Za-z0-9_-]+/).map { String($0.0) }, "no token in: \(invited.output)\(invited.error)")
+        // And for the box's own branch (the default).
+        let own = try await offPool { try run(Binaries.edgenode, ["invite", "--config", config], expectSuccess: false) }
+        #expect(own.status == 0, "\(own.error)")
+        #expect(own.output.contains("edgenode-invite-1:"), "\(own.output)\(own.error)")
+        #expect(own.error.contains("serves this box's own branch"))
+
+        // certify and revoke queue their records for the daemon (as before).
+        let cDirectory = root + "/c"
+        let cKey = try await offPool { try run(Binaries.edgenode, ["keygen", "--data-dir", cDirectory], expectSuccess: false) }.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let certified = try await offPool {
+            try run(Binaries.edgenode, ["certify", "--data-dir", aDirectory, "--public-key", cKey, "--branch", riverside, "--out", root + "/c.certificate"],
+                    expectSuccess: false)
+        }
+        #expect(certified.status == 0, "\(certified.error)")
+        #expect(certified.output.contains("The daemon is running"), "\(certified.output)")
+        let revoked = try await offPool { try run(Binaries.edgenode, ["revoke", "--data-dir", aDirectory, "--public-key", cKey], expectSuccess: false) }
+        #expect(revoked.status == 0, "\(revoked.error)")
+        #expect(revoked.output.contains("The daemon is running"), "\(revoked.output)")
+
+        // The invited box joins: the running daemon approves it, and it syncs through the relay.
+        let bDirectory = root + "/b"
+        let joined = try await offPool { try run(Binaries.edgenode, ["join", "--invitation", token, "--data-dir", bDirectory, "--wait", "120"], expectSuccess: false) }
+        #expect(joined.status == 0, "\(joined.output)\(joined.error)")
+        let b = try await BoxProcess.start("b", directory: bDirectory, relayURL: nil, processes: processes)
+        #expect(try b.status["branch_id"] as? String == riverside)
+        try await RelayEndToEndTests.eventually("the invited box gets the data key and A's branches", boxes: [a, b]) {
+            try b.uplink["state"] as? String == "connected" && b.items("/v1/branches").count == 2
+        }
+        relay.stop()
+
+        // A daemon that stopped takes its address with it; one that was killed leaves it behind,
+        // and the commands then fall back on the data directory.
+        #expect(a.child.stop() == 0, "box a did not stop cleanly:\n\(a.child.tail)")
+        #expect(!FileManager.default.fileExists(atPath: aDirectory + "/daemon.url"))
+        try "http://127.0.0.1:9\n".write(toFile: aDirectory + "/daemon.url", atomically: true, encoding: .utf8)
+        let offline = try await offPool { try run(Binaries.edgenode, ["status", "--data-dir", aDirectory], expectSuccess: false) }
+        #expect(offline.status == 0, "\(offline.error)")
+        #expect(offline.output.contains("source      data directory (the daemon is not running)"), "\(offline.output)")
+    }
+}

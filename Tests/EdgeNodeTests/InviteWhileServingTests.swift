@@ -6,7 +6,7 @@ import Testing
 /// and `revoke` while `edgenode serve` holds the replica, each a real process.
 @Suite("Owner commands while the daemon runs", .serialized)
 struct InviteWhileServingTests {
-    @Test("invite (for another branch by name, and for the box's own), status, certify and revoke work while serve runs on a port of its own choosing; the invited box joins through the running daemon and syncs")
+    @Test("invite (for another branch by name, and for the box's own), status, certify and revoke work while serve runs on a port of its own choosing; the invited box joins through the running daemon and syncs, and so does a third box invited while both run")
     func inviteWhileServing() async throws {
         let root = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -61,6 +61,26 @@ struct InviteWhileServingTests {
         #expect(try b.status["branch_id"] as? String == riverside)
         try await RelayEndToEndTests.eventually("the invited box gets the data key and A's branches", boxes: [a, b]) {
             try b.uplink["state"] as? String == "connected" && b.items("/v1/branches").count == 2
+        }
+
+        // A third box joins while A and B both run: both seal the data key to it at the relay in
+        // the same moment, and it must still get the seal it can check (the owner's).
+        let third = try await offPool { try run(Binaries.edgenode, ["invite", "--config", config, "--branch", riverside], expectSuccess: false) }
+        #expect(third.status == 0, "\(third.error)")
+        let thirdToken = try #require(third.output.firstMatch(of: /edgenode-invite-1:[A-Za-z0-9_-]+/).map { String($0.0) }, "no token in: \(third.output)")
+        let dDirectory = root + "/d"
+        let joinedD = try await offPool { try run(Binaries.edgenode, ["join", "--invitation", thirdToken, "--data-dir", dDirectory, "--wait", "120"],
+                                                  expectSuccess: false) }
+        #expect(joinedD.status == 0, "\(joinedD.output)\(joinedD.error)")
+        let d = try await BoxProcess.start("d", directory: dDirectory, relayURL: nil, processes: processes)
+        try await RelayEndToEndTests.eventually("the third box gets the data key and all three boxes converge", boxes: [a, b, d]) {
+            let vectors = try [a.vector, b.vector, d.vector]
+            return try d.uplink["state"] as? String == "connected" && vectors.allSatisfy { $0 == vectors[0] } && vectors[0].count == 3
+        }
+        // It holds the key: what it writes reaches the owner's box.
+        try d.call("POST", "/v1/clients", ["name": "Written on the third box"], expect: 201)
+        try await RelayEndToEndTests.eventually("A receives the third box's write", boxes: [a, d]) {
+            try a.items("/v1/clients?q=third").count == 1
         }
         relay.stop()
 

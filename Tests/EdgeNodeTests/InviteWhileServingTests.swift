@@ -62,6 +62,12 @@ struct InviteWhileServingTests {
         try await RelayEndToEndTests.eventually("the invited box gets the data key and A's branches", boxes: [a, b]) {
             try b.uplink["state"] as? String == "connected" && b.items("/v1/branches").count == 2
         }
+        // The clocks agree: the offset is measured, nothing is refused (relay-protocol §4.1).
+        let (_, metrics) = try ConsoleClient(host: "127.0.0.1", port: a.port, token: a.token).request("GET", "/metrics", body: nil)
+        #expect(metrics.contains("edgenode_relay_clock_refused 0"), "\(metrics)")
+        #expect(metrics.contains("edgenode_relay_clock_offset_seconds "), "\(metrics)")
+        let uplinkA = try a.uplink
+        #expect(uplinkA["clock_warning"] is NSNull && (uplinkA["clock_offset_seconds"] as? Int).map { abs($0) <= 5 } == true, "\(uplinkA)")
 
         // A third box joins while A and B both run: both seal the data key to it at the relay in
         // the same moment, and it must still get the seal it can check (the owner's).

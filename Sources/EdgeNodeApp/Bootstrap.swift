@@ -114,15 +114,8 @@ extension RelayClient {
     /// Sends raw bytes (or nothing) under `/v1/businesses/{business}` and returns the body of a 2xx answer.
     func sendBytes(_ method: HTTPMethod, _ relative: String, body: [UInt8] = [], timeout: TimeAmount, maxResponseBytes: Int = 64 << 20,
                    progress: (@Sendable (Int) -> Void)? = nil) async throws -> [UInt8] {
-        let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
-        let signature = RelayRequestSignature.sign(method: method.rawValue, path: path, query: "", body: body, business: business,
-                                                   key: identity, timestamp: Self.now())
-        var http = try endpoint.http()
-        http.maxResponseBytes = maxResponseBytes
-        let reply = try await http.send(method, path, body: body, headers: [("Authorization", signature.headerValue)],
-                                        contentType: "application/octet-stream", timeout: timeout, progress: progress)
-        guard (200..<300).contains(reply.status) else { throw Self.problem(from: reply) }
-        return reply.body
+        try await exchange(method, relative, body: body, contentType: "application/octet-stream", timeout: timeout,
+                           maxResponseBytes: maxResponseBytes, progress: progress)
     }
 
     func snapshotInfo() async throws -> (snapshot: RelaySnapshotHeader?, available: VersionVector, compaction: VersionVector) {

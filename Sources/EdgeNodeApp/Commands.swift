@@ -266,7 +266,7 @@ struct Status: AsyncParsableCommand {
         if let client = try? ConsoleClient(configuration: configuration), case let (200, body)? = try? client.request("GET", "/v1/status"),
            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] {
             document = object
-            source = "running daemon on port \(configuration.http.port)"
+            source = "running daemon on port \(client.port)"
         } else {
             let store = try directory.openStore(logger: makeLogger())
             let shop = try Shop(store: store, logger: makeLogger())
@@ -307,6 +307,7 @@ struct Status: AsyncParsableCommand {
             print("relay       \(uplink["url"] as? String ?? "") [\(uplink["state"] as? String ?? "")]")
             print("    last push \(text("last_push")), last pull \(text("last_pull")); pending: \(count("pending_push")) to push, \(count("pending_pull")) to pull")
             if let error = uplink["last_error"] as? String { print("    last error: \(error)") }
+            if let warning = uplink["clock_warning"] as? String { print("    clock: \(warning)") }
             if let bootstrap = uplink["bootstrap"] as? [String: Any] {
                 func number(_ key: String) -> String { (bootstrap[key] as? Int).map(String.init) ?? "?" }
                 let snapshot = bootstrap["snapshot_total_bytes"] is Int ? "snapshot \(number("snapshot_bytes"))/\(number("snapshot_total_bytes")) bytes" : "no snapshot"

@@ -14,15 +14,21 @@ public struct ConsoleClient: Sendable {
         self.token = token
     }
 
+    /// The daemon of `configuration`'s data directory: where it says it listens (`daemon.url`,
+    /// written by `serve` — so a daemon started with `--port`, or with port 0, is found too), else
+    /// `http.bind` and `http.port` of the configuration.
     init(configuration: NodeConfiguration) throws {
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
         let path = Provisioning.consoleTokenPath(directory)
         guard let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw CommandFailure("cannot read the console token \(path); run this as the daemon's user (e.g. sudo -u edgenode) with the same --data-dir")
         }
-        let bind = configuration.http.bind
-        host = bind == "0.0.0.0" || bind == "localhost" ? "127.0.0.1" : (bind == "::" ? "::1" : bind)
-        port = configuration.http.port
+        if let listening = DaemonAddress.read(directory) {
+            (host, port) = listening
+        } else {
+            host = DaemonAddress.localHost(bind: configuration.http.bind)
+            port = configuration.http.port
+        }
         self.token = token
     }
 
@@ -126,4 +132,36 @@ public struct ConsoleClient: Sendable {
 struct DaemonUnreachable: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+/// `daemon.url` in the data directory: where the running daemon's HTTP API listens, as a local
+/// command reaches it (`http://127.0.0.1:8470`, `http://[::1]:8470`). `serve` writes it once it
+/// listens and deletes it when it stops; a daemon that was killed leaves it behind, and a command
+/// that finds nobody there falls back on the data directory as before.
+enum DaemonAddress {
+    static func path(_ directory: ReplicaDirectory) -> String { directory.path + "/daemon.url" }
+
+    /// The host a local client connects to for a server bound to `bind`.
+    static func localHost(bind: String) -> String {
+        bind == "0.0.0.0" || bind == "localhost" ? "127.0.0.1" : (bind == "::" ? "::1" : bind)
+    }
+
+    static func write(bind: String, port: Int, to directory: ReplicaDirectory) throws {
+        let host = localHost(bind: bind)
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"
+        try directory.writeFile(Array(url.utf8), to: path(directory), mode: 0o644)
+    }
+
+    static func read(_ directory: ReplicaDirectory) -> (host: String, port: Int)? {
+        guard let bytes = try? directory.readFile(path(directory)) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let components = URLComponents(string: text), components.scheme == "http", var host = components.host, !host.isEmpty,
+              let port = components.port, (1...65535).contains(port) else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    static func remove(_ directory: ReplicaDirectory) {
+        try? FileManager.default.removeItem(atPath: path(directory))
+    }
 }

@@ -165,8 +165,9 @@ public enum InvitationIssuer {
                                               issuedAt: now, notAfter: now + Int64(hours) * 3_600_000)
         let business = BusinessID(ownerKey: owner.publicKey)
         do {
-            _ = try await RelayClient.register(at: endpoint, owner: owner)
-            _ = try await RelayClient(endpoint: endpoint, identity: owner, business: business)
+            let time = RelayTime()
+            _ = try await RelayClient.register(at: endpoint, owner: owner, time: time)
+            _ = try await RelayClient(endpoint: endpoint, identity: owner, business: business, time: time)
                 .send("/invitations", RelayClient.InvitationBody(invitation: Data(invitation.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         } catch let problem as RelayClient.Problem {
             throw InvitationError("the relay at \(endpoint) refused the invitation: \(problem.kind): \(problem.detail); no invitation was made")
@@ -217,7 +218,18 @@ struct Invite: AsyncParsableCommand {
             throw CommandFailure("no relay: set relay.url in the configuration (docs/configuration.md) or pass --relay http://host:port")
         }
         let home = try directory.loadCertificate().branch
-        let branches = try BranchDirectory.load(configuration: configuration, directory: directory)
+        let branches: BranchDirectory
+        do {
+            branches = try BranchDirectory.load(configuration: configuration, directory: directory)
+        } catch let error as ReplicationError where error.code == .inUse {
+            // The daemon holds the replica but its API did not answer (still starting, say): this
+            // box's own branch needs no list; a branch named by --branch does.
+            guard branch == nil else {
+                throw CommandFailure("the running daemon holds the replica and its API did not answer for the list of branches; "
+                                     + "try again once it serves, or leave out --branch to invite a box of this box's own branch")
+            }
+            branches = BranchDirectory(entries: [])
+        }
         let chosen = try branches.resolve(branch, home: home)
         let token = try await InvitationIssuer.issue(directory: directory, relayURL: relayURL, caFile: settings.caFile.isEmpty ? nil : settings.caFile,
                                                      branch: chosen.id, hours: hours)
@@ -460,7 +472,7 @@ extension UplinkService {
     func answerJoinRequests(_ work: inout RelaySessionWork) async throws {
         guard files.directory.hasOwnerKey else { return }
         let owner = try files.directory.loadOwnerKey()
-        let client = RelayClient(endpoint: endpoint, identity: owner, business: store.business)
+        let client = RelayClient(endpoint: endpoint, identity: owner, business: store.business, time: status.time)
         let body: [UInt8]
         do { body = try await client.send(.GET, "/join-requests") } catch let problem as RelayClient.Problem where !problem.isTransient {
             // A relay without invitations (an older version) must not stop the uplink.

@@ -38,7 +38,8 @@ public final class EdgeNodeRuntime: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
-        let uplink = configuration.relay.url.isEmpty ? nil : UplinkStatus(url: configuration.relay.url)
+        let uplink = configuration.relay.url.isEmpty ? nil
+            : UplinkStatus(url: configuration.relay.url, time: RelayTime(local: { Int64(physicalClock.now()) }))
         self.uplink = uplink
         guard directory.isInitialised else {
             throw CommandFailure("\(directory.path) is not initialised; run `edgenode init --data-dir \(directory.path)` first (see docs/install.md)")
@@ -91,12 +92,17 @@ public final class EdgeNodeRuntime: Sendable {
         let state = self.state
         let api = self.api
         let bind = configuration.http.bind
+        let directory = ReplicaDirectory(path: configuration.dataDirectory)
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.http.port), serverName: "edgenode"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 state.ready.store(true, ordering: .relaxed)
+                // Where local commands (status, invite, pair) find this daemon, whatever port it got.
+                do { try DaemonAddress.write(bind: bind, port: port, to: directory) } catch {
+                    logger.warning("cannot record the daemon's address for local commands", metadata: ["error": "\(error)"])
+                }
                 state.listening.listening(on: port)
                 logger.notice("edgenode listening on http://\(bind == "0.0.0.0" ? "127.0.0.1" : bind):\(port)", metadata: ["port": "\(port)"])
                 try? notifier?.notify("READY=1\nSTATUS=serving on port \(port)")
@@ -116,7 +122,10 @@ public final class EdgeNodeRuntime: Sendable {
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
-        defer { state.listening.stopped("edgenode stopped") }
+        defer {
+            DaemonAddress.remove(directory)
+            state.listening.stopped("edgenode stopped")
+        }
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }

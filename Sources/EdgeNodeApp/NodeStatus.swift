@@ -25,6 +25,10 @@ enum NodeMetrics {
             // -1: not known (the relay was never reached).
             Gauge(label: "edgenode_relay_pending", dimensions: [("direction", "push")]).record(pending.push.map { Int($0) } ?? -1)
             Gauge(label: "edgenode_relay_pending", dimensions: [("direction", "pull")]).record(pending.pull.map { Int($0) } ?? -1)
+            // The relay's clock minus this box's (0 before it was measured), and whether the
+            // relay would refuse this box's own clock (relay-protocol §4.1).
+            Gauge(label: "edgenode_relay_clock_offset_seconds").record(Double(uplink.time.offset ?? 0) / 1000)
+            Gauge(label: "edgenode_relay_clock_refused").record(uplink.time.isBeyondWindow ? 1 : 0)
         }
         if let peers {
             let all = peers.all
@@ -77,7 +81,8 @@ enum NodeStatus {
                 return .object(object)
             } ?? .null,
             "uplink": uplink?.statusValue(ours: store.versionVector, site: store.site) ?? .null,
-            "health": .array(try store.health().map { .object(["kind": .string($0.kind), "message": .string($0.message)]) }),
+            "health": .array(try store.health().map { .object(["kind": .string($0.kind), "message": .string($0.message)]) }
+                + (uplink?.clockWarning.map { [.object(["kind": .string("relay_clock"), "message": .string($0)])] } ?? [])),
         ]
         if let startedAt { document["started_at"] = .string(Instant(milliseconds: Int64(startedAt.timeIntervalSince1970 * 1000)).description) }
         return document

@@ -20,6 +20,8 @@ struct PeerHTTP: Sendable {
     struct Reply: Sendable {
         var status: Int
         var body: [UInt8]
+        /// The reply's `Date` header, if any (the relay's clock, RelayTime).
+        var date: String?
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -84,11 +86,13 @@ struct PeerHTTP: Sendable {
                     throw writeError
                 }
                 var status: Int?
+                var date: String?
                 var collected = ByteBuffer()
                 for try await part in inbound {
                     switch part {
                     case .head(let head):
                         status = Int(head.status.code)
+                        date = head.headers.first(name: "date")
                     case .body(var chunk):
                         guard collected.readableBytes + chunk.readableBytes <= limit else {
                             throw Failure(description: "\(host):\(port) answered with more than \(limit) bytes")
@@ -97,7 +101,7 @@ struct PeerHTTP: Sendable {
                         progress?(collected.readableBytes)
                     case .end:
                         guard let status else { throw Failure(description: "\(host):\(port) sent no status line") }
-                        return Reply(status: status, body: Array(collected.readableBytesView))
+                        return Reply(status: status, body: Array(collected.readableBytesView), date: date)
                     }
                 }
                 try Task.checkCancellation()

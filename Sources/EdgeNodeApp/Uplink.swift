@@ -40,16 +40,30 @@ public final class UplinkStatus: Sendable {
         var compaction = VersionVector()
         var pullHadMore = true
         var joinRequests = 0
+        /// Whether the log has said that the relay refuses this box's clock (said once per episode).
+        var clockReported = false
         public var connected: Bool { state == "connected" }
     }
 
     private let value: Mutex<Snapshot>
+    /// The relay's clock as measured from its replies; the uplink signs with it (RelayTime).
+    public let time: RelayTime
 
-    public init(url: String) { value = Mutex(Snapshot(url: url)) }
+    public init(url: String, time: RelayTime = RelayTime()) {
+        value = Mutex(Snapshot(url: url))
+        self.time = time
+    }
+
+    /// The health warning while this box's clock is off by more than the relay's window, or nil.
+    public var clockWarning: String? {
+        guard time.isBeyondWindow, let offset = time.offset else { return nil }
+        return "the relay refuses this box's clock: \(RelayTime.describe(offset: offset)), beyond its ±\(RelayTime.windowMilliseconds / 1000) s; "
+            + "the box signs its relay requests with the relay's time meanwhile; fix the box's clock (NTP)"
+    }
 
     public var current: Snapshot { value.withLock { $0 } }
 
-    func update(_ body: (inout Snapshot) -> Void) { value.withLock { body(&$0) } }
+    func update<Result>(_ body: (inout Snapshot) -> Result) -> Result { value.withLock { body(&$0) } }
 
     /// Changesets of this box the relay does not hold yet, and changesets the relay holds that this
     /// box lacks; nil when not known (never reached the relay).
@@ -68,6 +82,14 @@ public final class UplinkStatus: Sendable {
         }
         let snapshot = current
         let counts = pending(ours: ours, site: site)
+        // The relay's clock minus this box's, from the Date of its last reply (RelayTime).
+        var offsetSeconds = StatusValue.null
+        if let offset = self.time.offset {
+            let rounded: Int64 = offset >= 0 ? offset + 500 : offset - 500
+            offsetSeconds = .integer(rounded / 1000)
+        }
+        var warning = StatusValue.null
+        if let text = clockWarning { warning = .string(text) }
         return .object([
             "url": .string(snapshot.url),
             "state": .string(snapshot.state),
@@ -80,6 +102,8 @@ public final class UplinkStatus: Sendable {
             "pushed": .integer(Int64(snapshot.pushed)),
             "pulled": .integer(Int64(snapshot.pulled)),
             "bootstrap": snapshot.bootstrap?.statusValue ?? .null,
+            "clock_offset_seconds": offsetSeconds,
+            "clock_warning": warning,
         ])
     }
 }
@@ -130,6 +154,8 @@ struct RelayClient: Sendable {
     let endpoint: RelayEndpoint
     let identity: SigningKey
     let business: BusinessID
+    /// The relay's clock as measured from its replies: requests are signed with it (RelayTime).
+    var time = RelayTime()
 
     /// A problem answer from the relay (§10).
     struct Problem: Error, CustomStringConvertible {
@@ -145,34 +171,65 @@ struct RelayClient: Sendable {
 
     /// Sends a request under `/v1/businesses/{business}` and returns the body of a 2xx answer.
     func send(_ method: HTTPMethod, _ relative: String, query: String = "", json: [UInt8] = [], timeout: TimeAmount = .seconds(30)) async throws -> [UInt8] {
+        try await exchange(method, relative, query: query, body: json, contentType: "application/json", timeout: timeout)
+    }
+
+    /// Signs and sends a request under `/v1/businesses/{business}`; returns the body of a 2xx
+    /// answer. Each reply's `Date` updates `time`; a `stale_request` refusal is sent once more at
+    /// once when the offset it measured changes the timestamp (RelayTime).
+    func exchange(_ method: HTTPMethod, _ relative: String, query: String = "", body: [UInt8], contentType: String, timeout: TimeAmount,
+                  maxResponseBytes: Int? = nil, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [UInt8] {
         let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
-        let methodName = method == .GET ? "GET" : "POST"
-        let signature = RelayRequestSignature.sign(method: methodName, path: path, query: query, body: json, business: business,
-                                                   key: identity, timestamp: Self.now())
-        let http = try endpoint.http()
-        let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: json,
-                                        headers: [("Authorization", signature.headerValue)], timeout: timeout)
-        guard (200..<300).contains(reply.status) else { throw Self.problem(from: reply) }
-        return reply.body
+        var http = try endpoint.http()
+        if let maxResponseBytes { http.maxResponseBytes = maxResponseBytes }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let correction = time.correction
+            let signature = RelayRequestSignature.sign(method: method.rawValue, path: path, query: query, body: body, business: business,
+                                                       key: identity, timestamp: time.now())
+            let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: body,
+                                            headers: [("Authorization", signature.headerValue)], contentType: contentType, timeout: timeout, progress: progress)
+            time.observe(dateHeader: reply.date, receivedAt: time.local())
+            if (200..<300).contains(reply.status) { return reply.body }
+            let problem = Self.problem(from: reply, time: time)
+            if problem.kind == "stale_request", attempt == 1, time.correction != correction { continue }
+            throw problem
+        }
     }
 
     /// Registers the business of `owner` (§5.1: unsigned, with a proof of possession of the
-    /// owner key); registering again is harmless. Returns whether it was new.
-    static func register(at endpoint: RelayEndpoint, owner: SigningKey) async throws -> Bool {
-        let now = Self.now()
-        let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
-                                signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
-        let reply = try await endpoint.http()
-            .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
-        guard reply.status == 200 || reply.status == 201 else { throw problem(from: reply) }
-        return reply.status == 201
+    /// owner key); registering again is harmless. Returns whether it was new. A proof refused as
+    /// `stale_request` is made again once with the relay's time (RelayTime).
+    static func register(at endpoint: RelayEndpoint, owner: SigningKey, time: RelayTime = RelayTime()) async throws -> Bool {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let correction = time.correction
+            let now = time.now()
+            let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
+                                    signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
+            let reply = try await endpoint.http()
+                .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
+            time.observe(dateHeader: reply.date, receivedAt: time.local())
+            if reply.status == 200 || reply.status == 201 { return reply.status == 201 }
+            let problem = problem(from: reply, time: time)
+            if problem.kind == "stale_request", attempt == 1, time.correction != correction { continue }
+            throw problem
+        }
     }
 
-    static func problem(from reply: PeerHTTP.Reply) -> Problem {
+    /// The problem document of a refusal; a `stale_request` says how far off this box's clock is.
+    static func problem(from reply: PeerHTTP.Reply, time: RelayTime? = nil) -> Problem {
         let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
         let type = object?["type"] as? String ?? ""
-        return Problem(status: reply.status, kind: type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown",
-                       detail: object?["detail"] as? String ?? String(reply.text.prefix(200)))
+        let kind = type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown"
+        var detail = object?["detail"] as? String ?? String(reply.text.prefix(200))
+        if kind == "stale_request" {
+            let offset = time?.offset.map { RelayTime.describe(offset: $0) } ?? "off by an unknown amount (the relay sent no Date header)"
+            detail = "the relay refuses this box's clock: \(offset); fix the box's clock (NTP). \(detail)"
+        }
+        return Problem(status: reply.status, kind: kind, detail: detail)
     }
 
     func send<Body: Encodable, Reply: Decodable>(_ relative: String, _ body: Body, as: Reply.Type, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
@@ -340,6 +397,7 @@ struct UplinkService: Service {
                 try await cancelWhenGracefulShutdown { try await session() }
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                reportClock()
                 if status.current.sessions > sessionsBefore { delay = 1 }
                 let reason = "\(error)"
                 let problem = error as? RelayClient.Problem
@@ -369,16 +427,33 @@ struct UplinkService: Service {
         }
     }
 
+    /// Logs (once per episode) that this box's clock is beyond the relay's window, and when it
+    /// is back within it.
+    private func reportClock() {
+        let warning = status.clockWarning
+        let report: Bool = status.update { snapshot in
+            guard snapshot.clockReported != (warning != nil) else { return false }
+            snapshot.clockReported = warning != nil
+            return true
+        }
+        guard report else { return }
+        if let warning {
+            logger.warning("\(warning)", metadata: ["relay": "\(endpoint)", "offset_ms": "\(status.time.offset ?? 0)"])
+        } else {
+            logger.notice("this box's clock is within the relay's window again", metadata: ["relay": "\(endpoint)", "offset_ms": "\(status.time.offset ?? 0)"])
+        }
+    }
+
     struct WaitingForKey: Error, CustomStringConvertible {
         var description: String { "no data key has been sealed to this box at the relay yet (a box that holds it, or the owner's box, seals it)" }
     }
 
     /// One connected session: set-up, then push and pull until something fails.
     private func session() async throws {
-        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business)
+        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time)
         // The box that holds the owner key registers the business (§5.1), so a new business
         // needs no step of its own at the relay; every other box waits until that has happened.
-        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey()) {
+        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey(), time: status.time) {
             logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
         }
         try await enrol(client)
@@ -409,6 +484,7 @@ struct UplinkService: Service {
         var refetchFound = true
         while true {
             try Task.checkCancellation()
+            reportClock()
             // The relay hears of a revocation before any key rotated for it is sealed to anyone,
             // so it refuses to hand the revoked box that key (or anything else) from then on.
             try await forwardRevocations(client, forwarded: &forwarded)
@@ -561,7 +637,7 @@ struct UplinkService: Service {
         // The box that holds the owner key seals as the owner: every box trusts the owner's seal,
         // even one that has not heard of this box yet.
         let sealer = files.directory.hasOwnerKey ? try files.directory.loadOwnerKey() : store.identity
-        let sealingClient = RelayClient(endpoint: client.endpoint, identity: sealer, business: client.business)
+        let sealingClient = RelayClient(endpoint: client.endpoint, identity: sealer, business: client.business, time: client.time)
         for (site, certificates) in trust.certificates.sorted(by: { $0.key < $1.key }) where !trust.isRevoked(site) {
             guard let certificate = certificates.last(where: { $0.isValid(at: now) && $0.role == "box" }) ?? (site == store.site ? certificates.last : nil) else { continue }
             for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) where !delivered.contains("\(site.hex)/\(key.id)") {
@@ -584,6 +660,7 @@ struct UplinkService: Service {
         let store = self.store
         let files = self.files
         let limit = batchLimit
+        let time = status.time
         try await NIOThreadPool.singleton.runIfActive {
             var (sequence, hash) = try files.loadChain()
             let newest = store.versionVector[store.site]
@@ -594,7 +671,7 @@ struct UplinkService: Service {
                     throw UplinkError("this box's changeset \(sequence + 1) is no longer in its log; it cannot be sent to the relay")
                 }
                 let changeset = try SignedChangeset.decode(bytes, limits: .init(maxBytes: .max))
-                let envelope = try RelayEnvelope.seal(changeset, author: store.identity, previousHash: hash, dataKey: dataKey, sealedAt: RelayClient.now())
+                let envelope = try RelayEnvelope.seal(changeset, author: store.identity, previousHash: hash, dataKey: dataKey, sealedAt: time.now())
                 // On disk before the chain head moves, so a crash never seals a sequence twice.
                 try files.addToOutbox(envelope)
                 sequence = envelope.sequence

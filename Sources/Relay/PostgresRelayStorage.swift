@@ -339,11 +339,15 @@ public final class PostgresRelayStorage: RelayStorage {
     }
 
     public func storeSealedKey(_ sealed: SealedDataKey, business: BusinessID) async throws -> Bool {
+        // The owner's seal stays: a box's seal of the same generation does not replace it (§5.8);
+        // the sealer's key is bytes 57..<89 (SQL counts from 1).
         let keyID = Int64(sealed.keyID.rawValue)
         let bytes = Data(sealed.bytes)
         let rows = try await client.query("""
             INSERT INTO relay_sealed_keys (business, recipient, key_id, sealed) VALUES (\(Data(business.bytes)), \(Data(sealed.recipientSite.bytes)), \(keyID), \(bytes))
             ON CONFLICT (business, recipient, key_id) DO UPDATE SET sealed = excluded.sealed WHERE relay_sealed_keys.sealed <> excluded.sealed
+                AND (substring(relay_sealed_keys.sealed FROM 58 FOR 32) IS DISTINCT FROM (SELECT owner_key FROM relay_businesses WHERE business = excluded.business)
+                     OR substring(excluded.sealed FROM 58 FOR 32) = (SELECT owner_key FROM relay_businesses WHERE business = excluded.business))
             RETURNING 1
             """, logger: logger)
         return try await rows.collect().count > 0

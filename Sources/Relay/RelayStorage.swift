@@ -63,8 +63,11 @@ public protocol RelayStorage: Service {
     /// compaction mark there. Returns how many envelopes were deleted.
     func compact(_ business: BusinessID, through: [SiteID: UInt64]) async throws -> Int
 
-    /// Stores a sealed data key for its recipient (replacing one of the same generation).
-    /// - Returns: false when the same bytes were stored before.
+    /// Stores a sealed data key for its recipient, replacing one of the same generation — except
+    /// that a key sealed by a box never replaces one sealed by the business's owner key (a new box
+    /// trusts the owner's seal before it has heard of any other box; relay-protocol §5.8). Atomic:
+    /// of two seals stored at once, the owner's stays whatever their order.
+    /// - Returns: false when the same bytes were stored before, or the owner's seal was kept.
     func storeSealedKey(_ sealed: SealedDataKey, business: BusinessID) async throws -> Bool
     /// The sealed keys addressed to `recipient`, by generation; only `keyID`'s when given.
     func sealedKeys(of business: BusinessID, recipient: SiteID, keyID: DataKeyID?) async throws -> [[UInt8]]

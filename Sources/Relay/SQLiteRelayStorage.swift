@@ -269,6 +269,12 @@ public final class SQLiteRelayStorage: RelayStorage {
             let existing = try db.scalar("SELECT sealed FROM relay_sealed_keys WHERE business = ? AND recipient = ? AND key_id = ?",
                                          [.blob(business.bytes), .blob(sealed.recipientSite.bytes), .integer(Int64(sealed.keyID.rawValue))])?.blobValue
             guard existing != sealed.bytes else { return false }
+            // The owner's seal stays: a box's seal of the same generation does not replace it (§5.8).
+            if let existing, existing.count == SealedDataKey.byteCount,
+               let owner = try db.scalar("SELECT owner_key FROM relay_businesses WHERE business = ?", [.blob(business.bytes)])?.blobValue,
+               Array(existing[SealedDataKey.sealerRange]) == owner, sealed.sealer.bytes != owner {
+                return false
+            }
             try db.execute("INSERT OR REPLACE INTO relay_sealed_keys (business, recipient, key_id, sealed) VALUES (?, ?, ?, ?)",
                            [.blob(business.bytes), .blob(sealed.recipientSite.bytes), .integer(Int64(sealed.keyID.rawValue)), .blob(sealed.bytes)])
             return true

@@ -150,6 +150,41 @@ struct StorageConformanceTests {
         }
     }
 
+    @Test("a box's seal never replaces the owner's seal of the same recipient and generation; the owner's replaces a box's", arguments: StorageKind.available)
+    func ownerSealStays(kind: StorageKind) async throws {
+        try await check(kind) { (storage: any RelayStorage) async throws in
+            let business = TestBusiness()
+            #expect(try await storage.registerBusiness(business.id, ownerKey: business.owner.publicKey, at: 1))
+            let recipient = business.box(), sealerB = business.box(), sealerC = business.box()
+            let key = DataKey.generate(id: DataKeyID(1))
+            func seal(by sealer: SigningKey) throws -> SealedDataKey {
+                try SealedDataKey.seal(key, business: business.id, to: recipient.key.publicKey, sealer: sealer)
+            }
+            func stored() async throws -> [[UInt8]] { try await storage.sealedKeys(of: business.id, recipient: recipient.site, keyID: DataKeyID(1)) }
+            // A box first, then the owner: the owner's replaces it.
+            let byB = try seal(by: sealerB.key)
+            #expect(try await storage.storeSealedKey(byB, business: business.id))
+            let byC = try seal(by: sealerC.key)
+            #expect(try await storage.storeSealedKey(byC, business: business.id))
+            #expect(try await stored() == [byC.bytes])
+            let byOwner = try seal(by: business.owner)
+            #expect(try await storage.storeSealedKey(byOwner, business: business.id))
+            #expect(try await stored() == [byOwner.bytes])
+            // Boxes after the owner: the owner's stays (the race of relay-protocol §5.8).
+            #expect(try await !storage.storeSealedKey(try seal(by: sealerB.key), business: business.id))
+            #expect(try await !storage.storeSealedKey(try seal(by: sealerC.key), business: business.id))
+            #expect(try await stored() == [byOwner.bytes])
+            // The owner may seal again (a new seal of the same generation replaces its own).
+            let again = try seal(by: business.owner)
+            #expect(try await storage.storeSealedKey(again, business: business.id))
+            #expect(try await stored() == [again.bytes])
+            // Another generation is its own slot.
+            let second = try SealedDataKey.seal(DataKey.generate(id: DataKeyID(2)), business: business.id, to: recipient.key.publicKey, sealer: sealerB.key)
+            #expect(try await storage.storeSealedKey(second, business: business.id))
+            #expect(try await storage.sealedKeys(of: business.id, recipient: recipient.site, keyID: nil) == [again.bytes, second.bytes])
+        }
+    }
+
     @Test("a nonce is accepted once per site until it is pruned", arguments: StorageKind.available)
     func nonces(kind: StorageKind) async throws {
         try await check(kind) { (storage: any RelayStorage) async throws in

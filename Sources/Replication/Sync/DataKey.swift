@@ -96,6 +96,9 @@ public struct SealedDataKey: Hashable, Sendable {
     /// The exact bytes, signature included.
     public let bytes: [UInt8]
 
+    /// Where the sealer's public key lies in `bytes`.
+    public static let sealerRange = 57..<89
+
     /// The site id of the box that can open it.
     public var recipientSite: SiteID { SiteID(publicKey: recipient) }
     /// The site id of whoever sealed it (for the owner: the site id derived from the owner key).

@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import HTTPProblem
 
 /// A parsed JSON document. Request bodies are read through `BodyReader`, which knows every
 /// field a body may have, so unknown fields and wrong types become field-level errors.
@@ -44,10 +45,7 @@ indirect enum JSONValue: Sendable, Hashable, Decodable {
 }
 
 /// One problem with one field of a request, e.g. `services[0].staff: not a UUIDv7 id`.
-struct FieldError: Hashable, Sendable, Codable {
-    var field: String
-    var message: String
-}
+typealias FieldError = ProblemFieldError
 
 /// Collects field errors while a body is read; `BodyReader.finish` throws them together.
 final class FieldErrors: @unchecked Sendable {

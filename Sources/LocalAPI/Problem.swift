@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import HTTPProblem
 
 /// An error response: RFC 9457 `application/problem+json` with a stable `type` per kind.
 struct APIError: Error, Sendable {
@@ -21,13 +22,11 @@ struct APIError: Error, Sendable {
     }
 
     static func validation(_ errors: [FieldError]) -> APIError {
-        APIError(status: 422, kind: "validation_failed", title: "Some fields are invalid",
-                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+        APIError(status: 422, kind: "validation_failed", title: "Some fields are invalid", detail: ProblemDocument.summary(of: errors), errors: errors)
     }
 
     static func invalidParameters(_ errors: [FieldError]) -> APIError {
-        APIError(status: 400, kind: "invalid_parameter", title: "Some parameters are invalid",
-                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+        APIError(status: 400, kind: "invalid_parameter", title: "Some parameters are invalid", detail: ProblemDocument.summary(of: errors), errors: errors)
     }
 
     static func unauthenticated(_ detail: String) -> APIError {
@@ -85,21 +84,12 @@ extension APIError {
 }
 
 extension APIError {
-    struct Body: Encodable {
-        var type: String
-        var title: String
-        var status: Int
-        var detail: String
-        var instance: String
-        var errors: [FieldError]?
-        var retryAfter: Int?
+    /// The problem document (at most `ProblemDocument.listedErrorLimit` field errors listed).
+    func document(instance: String) -> ProblemDocument {
+        ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter, allow: allow)
     }
 
-    func body(instance: String) -> [UInt8] {
-        let body = Body(type: typeURI, title: title, status: status, detail: detail, instance: instance,
-                        errors: errors.isEmpty ? nil : errors, retryAfter: retryAfter)
-        return APIEncoding.encode(body)
-    }
+    func body(instance: String) -> [UInt8] { document(instance: instance).body }
 }
 
 /// The one JSON encoder configuration of the API: snake_case keys, sorted for stable output.

@@ -1,6 +1,7 @@
 import Discovery
 import Domain
 import Foundation
+import HTTPProblem
 import Hummingbird
 import LocalAPI
 import Logging
@@ -85,8 +86,13 @@ public final class EdgeNodeRuntime: Sendable {
         let state = self.state
         let api = self.api
         let bind = configuration.http.bind
+        var limits = HTTPEdgeLimits()
+        limits.headerTimeout = .seconds(configuration.http.headerTimeoutSeconds)
+        limits.idleTimeout = .seconds(configuration.http.idleTimeoutSeconds)
+        limits.maxConnectionsPerAddress = configuration.http.maxConnectionsPerAddress
         let application = Application(
             router: router,
+            server: .edge(limits, logger: logger),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.http.port), serverName: "edgenode"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -145,6 +145,9 @@ public final class LocalAPI: Sendable {
             response = problem(error, requestID: requestID, path: request.uri.path)
         } catch let error as DomainError {
             response = problem(APIError(error, now: shop.now), requestID: requestID, path: request.uri.path)
+        } catch let error as HTTPEdgeRequestError {
+            // The body ended early or broke HTTP/1.1 (a dropped upload): the client's fault.
+            response = problem(APIError(error), requestID: requestID, path: request.uri.path)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             response = problem(APIError(status: 413, kind: "body_too_large", title: "The request body is too large",
                                         detail: "request bodies are limited to \(configuration.maxBodyBytes) bytes"), requestID: requestID, path: request.uri.path)

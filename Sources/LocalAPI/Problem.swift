@@ -90,6 +90,11 @@ extension APIError {
     }
 
     func body(instance: String) -> [UInt8] { document(instance: instance).body }
+
+    /// The problem an `HTTPEdgeRequestError` (a body cut short or malformed) stands for.
+    init(_ error: HTTPEdgeRequestError) {
+        self.init(status: error.problem.status, kind: error.problem.kind, title: error.problem.title, detail: error.problem.detail)
+    }
 }
 
 /// The one JSON encoder configuration of the API: snake_case keys, sorted for stable output.

@@ -429,6 +429,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as RelayError {
             if error.kind == .storageUnavailable { logger.error("relay request failed", metadata: ["error": "\(error)"]) }
             return problem(error)
+        } catch let error as HTTPEdgeRequestError {
+            // The body ended early or broke HTTP/1.1 (a dropped upload): the client's fault.
+            return problem(RelayError(.malformedBody, error.problem.detail))
         } catch let error as any HTTPResponseError {
             switch error.status {
             case .notFound:

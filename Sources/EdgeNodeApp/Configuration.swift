@@ -29,7 +29,7 @@ public struct NodeConfiguration: Sendable, Hashable {
         public var headerTimeoutSeconds: Int = 10
         /// `http.max_connections_per_address`: open connections one client address may hold; more
         /// are closed on arrival. 0 means no limit. 0…100000.
-        public var maxConnectionsPerAddress: Int = 32
+        public var maxConnectionsPerAddress: Int = 64
         public init() {}
     }
     public var log = Log()

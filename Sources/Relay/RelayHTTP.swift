@@ -266,6 +266,11 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
                 throw RelayError(.malformedBody, "a decision has either a certificate (approve) or a refusal (refuse)")
             }
             if let refusal = decision.refusal, refusal.utf8.count > 512 { throw RelayError(.malformedBody, "refusal is at most 512 bytes") }
+            // Stored as text: SQLite cut it at U+0000 before text was bound by length, and PostgreSQL refuses U+0000.
+            if let refusal = decision.refusal,
+               refusal.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
+                throw RelayError(.malformedBody, "refusal must not contain control characters other than line feeds and tabs")
+            }
             let certificate = try decision.certificate.map { try base64($0, "certificate") }
             let stored = try await core.decide(business: business, invitation: id, certificate: certificate, refusal: decision.refusal, principal: principal)
             return try json(statusReply(stored))

@@ -83,6 +83,19 @@ struct HTTPEdgeTests {
         }
     }
 
+    @Test("a malformed request pipelined behind a good one: the good one is answered first, then the problem, then the connection closes")
+    func malformedBehindGoodRequest() async throws {
+        try await Self.withBox { port in
+            let connection = try RawConnection(port: port)
+            connection.send(Array("GET /health HTTP/1.1\r\nHost: box\r\n\r\nGET /v1/".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: box\r\n\r\n".utf8))
+            #expect(try await connection.response(within: 30)?.status == 200)
+            let refusal = try #require(try await connection.response(within: 30), "no answer to the malformed request")
+            #expect(refusal.status == 400)
+            #expect(refusal.problemType == "urn:edgenode:problem:malformed_request")
+            #expect(try await connection.waitUntilClosed(within: 30))
+        }
+    }
+
     @Test("a request head trickled one byte at a time is answered 408 and closed after the header timeout, while other clients are served")
     func slowHeadIsClosed() async throws {
         try await Self.withBox({

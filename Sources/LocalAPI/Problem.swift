@@ -12,10 +12,6 @@ struct APIError: Error, Sendable {
     var errors: [FieldError] = []
     /// Seconds, for 429.
     var retryAfter: Int?
-    /// For 405.
-    var allow: [String] = []
-
-    var typeURI: String { "urn:edgenode:problem:\(kind)" }
 
     static func malformedBody(_ detail: String) -> APIError {
         APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)
@@ -86,7 +82,7 @@ extension APIError {
 extension APIError {
     /// The problem document (at most `ProblemDocument.listedErrorLimit` field errors listed).
     func document(instance: String) -> ProblemDocument {
-        ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter, allow: allow)
+        ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter)
     }
 
     func body(instance: String) -> [UInt8] { document(instance: instance).body }

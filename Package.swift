@@ -60,11 +60,28 @@ let package = Package(
             dependencies: ["Domain", "Replication"]
         ),
 
+        // The HTTP edge the box's API and the relay share: the problem+json document (with its cap
+        // on listed field errors), 405 with `Allow`, and the HTTP/1.1 server below both routers
+        // (header and idle timeouts, connections per client address, the decoder's refusals as
+        // problem documents). Its own target so that LocalAPI and Relay, which must not import each
+        // other, use one copy; it knows only Hummingbird and NIO.
+        .target(
+            name: "HTTPProblem",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+
         // The local JSON API: routes, request/response types, tablet auth, error mapping. No SQL.
         .target(
             name: "LocalAPI",
             dependencies: [
-                "Domain", "Replication",
+                "Domain", "Replication", "HTTPProblem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -89,7 +106,7 @@ let package = Package(
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -115,7 +132,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "Replication", "SystemdNotify",
+                "Replication", "SystemdNotify", "HTTPProblem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -186,7 +203,7 @@ let package = Package(
         // one way to run the real executables (`Binaries`, `run`, `ChildProcess`), `offPool`.
         .target(
             name: "TestSupport",
-            dependencies: ["Replication", "Domain"],
+            dependencies: ["Replication", "Domain", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
 
@@ -234,7 +251,7 @@ let package = Package(
             name: "EdgeNodeAppTests",
             dependencies: [
                 "TestSupport",
-                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay",
+                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "HTTPProblem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

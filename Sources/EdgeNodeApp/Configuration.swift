@@ -21,8 +21,15 @@ public struct NodeConfiguration: Sendable, Hashable {
         public var port: Int = 8470
         /// `http.max_body_bytes`: the largest request body accepted, 1024…67108864.
         public var maxBodyBytes: Int = 1_048_576
-        /// `http.idle_timeout_seconds`: how long an idle keep-alive connection stays open, 1…3600.
+        /// `http.idle_timeout_seconds`: how long an idle keep-alive connection stays open, and the
+        /// longest pause while a request is being received, 1…3600.
         public var idleTimeoutSeconds: Int = 75
+        /// `http.header_timeout_seconds`: how long a request's line and headers may take to arrive
+        /// (from the connection, or from their first byte after an idle pause), 1…300.
+        public var headerTimeoutSeconds: Int = 10
+        /// `http.max_connections_per_address`: open connections one client address may hold; more
+        /// are closed on arrival. 0 means no limit. 0…100000.
+        public var maxConnectionsPerAddress: Int = 64
         public init() {}
     }
     public var log = Log()
@@ -481,6 +488,8 @@ extension NodeConfiguration {
         ConfigurationSetting("http.port", .integer(\.http.port, 0...65535)),
         ConfigurationSetting("http.max_body_bytes", .integer(\.http.maxBodyBytes, 1024...67_108_864)),
         ConfigurationSetting("http.idle_timeout_seconds", .integer(\.http.idleTimeoutSeconds, 1...3600)),
+        ConfigurationSetting("http.header_timeout_seconds", .integer(\.http.headerTimeoutSeconds, 1...300)),
+        ConfigurationSetting("http.max_connections_per_address", .integer(\.http.maxConnectionsPerAddress, 0...100_000)),
         ConfigurationSetting("log.level", .choice(\.log.level, logLevels)),
         ConfigurationSetting("log.format", .choice(\.log.format, ["text", "json"])),
         ConfigurationSetting("auth.pin_attempts", .integer(\.auth.pinAttempts, 1...20)),

@@ -1,6 +1,7 @@
 import Discovery
 import Domain
 import Foundation
+import HTTPProblem
 import Hummingbird
 import LocalAPI
 import Logging
@@ -93,8 +94,13 @@ public final class EdgeNodeRuntime: Sendable {
         let api = self.api
         let bind = configuration.http.bind
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
+        var limits = HTTPEdgeLimits()
+        limits.headerTimeout = .seconds(configuration.http.headerTimeoutSeconds)
+        limits.idleTimeout = .seconds(configuration.http.idleTimeoutSeconds)
+        limits.maxConnectionsPerAddress = configuration.http.maxConnectionsPerAddress
         let application = Application(
             router: router,
+            server: .edge(limits, logger: logger),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.http.port), serverName: "edgenode"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

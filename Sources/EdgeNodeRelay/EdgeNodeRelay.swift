@@ -21,7 +21,8 @@ struct Serve: AsyncParsableCommand {
             With no options it keeps its data in SQLite under /var/lib/edgenode-relay (created if missing).
             Every option can also be set in the environment: EDGENODE_RELAY_STORAGE, EDGENODE_RELAY_DATA_DIR,
             EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL, EDGENODE_RELAY_METRICS,
-            EDGENODE_RELAY_TLS_CERTIFICATE, EDGENODE_RELAY_TLS_KEY; options win.
+            EDGENODE_RELAY_TLS_CERTIFICATE, EDGENODE_RELAY_TLS_KEY, EDGENODE_RELAY_HEADER_TIMEOUT_SECONDS,
+            EDGENODE_RELAY_IDLE_TIMEOUT_SECONDS, EDGENODE_RELAY_MAX_CONNECTIONS_PER_ADDRESS; options win.
             With --tls-certificate and --tls-key it serves HTTPS; without, plain HTTP (terminate TLS in front of it).
             """
     )
@@ -36,6 +37,13 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve Prometheus metrics at GET /metrics (unauthenticated; keep it internal).") var metrics = false
     @Option(name: .customLong("tls-certificate"), help: "Serve HTTPS: the certificate chain, a PEM file (with --tls-key).") var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "Serve HTTPS: the private key, a PEM file (with --tls-certificate).") var tlsKey: String?
+    @Option(name: .customLong("header-timeout-seconds"), help: "How long a request's line and headers may take to arrive, 1…300 (default 10).")
+    var headerTimeoutSeconds: String?
+    @Option(name: .customLong("idle-timeout-seconds"), help: "How long an idle connection stays open, 1…3600 (default 75).")
+    var idleTimeoutSeconds: String?
+    @Option(name: .customLong("max-connections-per-address"),
+            help: "Open connections one client address may hold, 0…100000 (default 64; 0 = no limit, needed behind a load balancer).")
+    var maxConnectionsPerAddress: String?
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -47,6 +55,9 @@ struct Serve: AsyncParsableCommand {
         if metrics { flags["metrics"] = "true" }
         if let tlsCertificate { flags["tls_certificate"] = tlsCertificate }
         if let tlsKey { flags["tls_key"] = tlsKey }
+        if let headerTimeoutSeconds { flags["header_timeout_seconds"] = headerTimeoutSeconds }
+        if let idleTimeoutSeconds { flags["idle_timeout_seconds"] = idleTimeoutSeconds }
+        if let maxConnectionsPerAddress { flags["max_connections_per_address"] = maxConnectionsPerAddress }
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, flags: flags)

@@ -98,7 +98,7 @@ enum BookingHandlers {
         }
         let kiosk = call.role == .kiosk
         let source = body.enumeration("source", as: BookingSource.self, allowed: kiosk ? [.kiosk] : BookingSource.allCases) ?? (kiosk ? .kiosk : .frontDesk)
-        let requests = body.string("special_requests", maxLength: 2000) ?? ""
+        let requests = body.string("special_requests", maxLength: 2000, multiline: true) ?? ""
         let hold = body.bool("hold") ?? false
         if body.has("services"), parts.isEmpty, body.errors.errors.isEmpty { body.errors.add("services", "must name at least one service") }
         if kiosk, client != nil { body.errors.add("client", "a kiosk books for guests only") }
@@ -208,12 +208,12 @@ enum BookingHandlers {
         let updated: Appointment
         switch action {
         case "reject":
-            let reason = body.string("reason", maxLength: 500) ?? ""
+            let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
             updated = try await call.domain { shop in try shop.reject(id, reason: reason, actor: actor); return try shop.appointment(id) }
         case "cancel":
             let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
-            let reason = body.string("reason", maxLength: 500) ?? ""
+            let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
             updated = try await call.domain { shop in try shop.cancel(id, by: party, reason: reason, actor: actor); return try shop.appointment(id) }
         case "reschedule":
@@ -273,7 +273,7 @@ enum BookingHandlers {
         let body = try call.bodyReader()
         let from = body.date("from", required: true)
         let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
-        let reason = body.string("reason", maxLength: 500) ?? ""
+        let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         guard let from else { throw APIError.validation([]) }
         let actor = call.actor
@@ -361,7 +361,7 @@ enum BookingHandlers {
         let action = body.enumeration("action", required: true, as: ConflictResolution.Action.self, allowed: [.accept, .move, .cancel])
         let appointment = body.id("appointment", as: AppointmentID.self)
         let start = body.instant("start")
-        let note = body.string("note", maxLength: 500) ?? ""
+        let note = body.string("note", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         guard let action else { throw APIError.validation([]) }
         let actor = call.actor
@@ -384,7 +384,7 @@ enum GuestHandlers {
     static func cancel(_ call: Call) async throws -> Reply {
         let token = call.parameter("token")
         let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
-        let reason = body.string("reason", maxLength: 500) ?? ""
+        let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         let appointment = try await call.domain { shop in
             try shop.cancelGuestBooking(token: token, reason: reason)
@@ -446,7 +446,7 @@ enum ClientHandlers {
         let phone = body.string("phone", maxLength: 40)
         let email = body.string("email", maxLength: 254)
         let tags = body.strings("tags", maxCount: 50, maxLength: 50)
-        let preferences = body.string("preferences", maxLength: 2000)
+        let preferences = body.string("preferences", maxLength: 2000, multiline: true)
         let consent = body.bool("marketing_consent")
         guard let resolvedName = name ?? base?.name else { return nil }
         return ClientDraft(name: resolvedName, phone: phone ?? base?.phone ?? "", email: email ?? base?.email ?? "", tags: tags ?? base?.tags ?? [],
@@ -506,7 +506,7 @@ enum ClientHandlers {
     static func addNote(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ClientID.self)
         let body = try call.bodyReader()
-        let text = body.string("body", required: true, maxLength: 10_000, allowEmpty: false)
+        let text = body.string("body", required: true, maxLength: 10_000, allowEmpty: false, multiline: true)
         try body.validate()
         guard let text else { throw APIError.validation([]) }
         let actor = call.actor

@@ -68,7 +68,7 @@ enum CatalogueHandlers {
     private static func saveBranch(_ call: Call, id: BranchID, status: Int) async throws -> Reply {
         let body = try call.bodyReader()
         let name = body.string("name", required: true, maxLength: 200, allowEmpty: false)
-        let address = body.string("address", maxLength: 500) ?? ""
+        let address = body.string("address", maxLength: 500, multiline: true) ?? ""
         let phone = body.string("phone", maxLength: 40) ?? ""
         let timeZone = body.string("time_zone", required: true, maxLength: 64, allowEmpty: false)
         let currency = body.string("currency", required: true, maxLength: 3, allowEmpty: false)
@@ -110,7 +110,7 @@ enum CatalogueHandlers {
         let date = try call.pathDate("date")
         let body = try call.bodyReader()
         let intervals = body.intervals("intervals", required: true)
-        let note = body.string("note", maxLength: 500) ?? ""
+        let note = body.string("note", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         return DateOverride(date: date, intervals: intervals ?? [], note: note)
     }
@@ -169,7 +169,7 @@ enum CatalogueHandlers {
         let branch = body.id("branch", as: BranchID.self)
         let category = body.string("category", maxLength: 100) ?? ""
         let names = body.stringMap("names", required: true, maxLength: 200)
-        let descriptions = body.stringMap("descriptions") ?? [:]
+        let descriptions = body.stringMap("descriptions", multiline: true) ?? [:]
         let duration = body.int("duration_minutes", required: true, range: 1...1440)
         var price: Money?
         if let reader = body.object("price", required: true) {
@@ -322,7 +322,7 @@ enum CatalogueHandlers {
         let body = try call.bodyReader()
         let start = body.instant("start", required: true)
         let end = body.instant("end", required: true)
-        let reason = body.string("reason", maxLength: 500) ?? ""
+        let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         guard let start, let end else { throw APIError.validation([]) }
         guard start < end else { throw APIError.validation([FieldError(field: "end", message: "must be after start")]) }

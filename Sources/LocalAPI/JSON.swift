@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import HTTPProblem
 
 /// A parsed JSON document. Request bodies are read through `BodyReader`, which knows every
 /// field a body may have, so unknown fields and wrong types become field-level errors.
@@ -44,10 +45,7 @@ indirect enum JSONValue: Sendable, Hashable, Decodable {
 }
 
 /// One problem with one field of a request, e.g. `services[0].staff: not a UUIDv7 id`.
-struct FieldError: Hashable, Sendable, Codable {
-    var field: String
-    var message: String
-}
+typealias FieldError = ProblemFieldError
 
 /// Collects field errors while a body is read; `BodyReader.finish` throws them together.
 final class FieldErrors: @unchecked Sendable {
@@ -105,12 +103,26 @@ struct BodyReader: Sendable {
 
     func has(_ key: String) -> Bool { object[key] != nil }
 
+    /// Why `text` may not be stored: it holds a control character (Unicode Cc: U+0000–U+001F,
+    /// U+007F–U+009F) that the field does not allow; nil when it holds none.
+    static func controlCharacterProblem(_ text: String, multiline: Bool) -> String? {
+        guard let scalar = text.unicodeScalars.first(where: { scalar in
+            scalar.properties.generalCategory == .control && !(multiline && (scalar == "\n" || scalar == "\r" || scalar == "\t"))
+        }) else { return nil }
+        let code = String(format: "U+%04X", scalar.value)
+        return multiline ? "must not contain control characters other than line breaks and tabs (found \(code))"
+                         : "must not contain control characters (found \(code))"
+    }
+
     func markSeen(_ key: String) { seen.keys.insert(key) }
 
-    func string(_ key: String, required: Bool = false, maxLength: Int = 2000, allowEmpty: Bool = true) -> String? {
+    /// A string field. Single-line fields (the default) refuse every control character; `multiline`
+    /// ones (notes, reasons, addresses) allow line feeds, carriage returns and tabs, and no other.
+    func string(_ key: String, required: Bool = false, maxLength: Int = 2000, allowEmpty: Bool = true, multiline: Bool = false) -> String? {
         guard let value = value(key, required: required) else { return nil }
         guard case .string(let text) = value else { errors.add(name(key), "must be a string, not \(value.typeName)"); return nil }
         if text.unicodeScalars.count > maxLength { errors.add(name(key), "is longer than \(maxLength) characters"); return nil }
+        if let problem = Self.controlCharacterProblem(text, multiline: multiline) { errors.add(name(key), problem); return nil }
         if !allowEmpty, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { errors.add(name(key), "must not be empty"); return nil }
         return text
     }
@@ -194,12 +206,13 @@ struct BodyReader: Sendable {
             guard case .string(let text) = item, text.count <= maxLength else {
                 errors.add("\(name(key))[\(index)]", "must be a string of at most \(maxLength) characters"); continue
             }
+            if let problem = Self.controlCharacterProblem(text, multiline: false) { errors.add("\(name(key))[\(index)]", problem); continue }
             result.append(text)
         }
         return result
     }
 
-    func stringMap(_ key: String, required: Bool = false, maxCount: Int = 20, maxLength: Int = 2000) -> [String: String]? {
+    func stringMap(_ key: String, required: Bool = false, maxCount: Int = 20, maxLength: Int = 2000, multiline: Bool = false) -> [String: String]? {
         guard let value = value(key, required: required) else { return nil }
         guard case .object(let object) = value else { errors.add(name(key), "must be an object of strings, not \(value.typeName)"); return nil }
         guard object.count <= maxCount else { errors.add(name(key), "has more than \(maxCount) entries"); return nil }
@@ -207,6 +220,9 @@ struct BodyReader: Sendable {
         for (entry, item) in object {
             guard case .string(let text) = item, text.count <= maxLength else {
                 errors.add("\(name(key)).\(entry)", "must be a string of at most \(maxLength) characters"); continue
+            }
+            if let problem = Self.controlCharacterProblem(entry, multiline: false) ?? Self.controlCharacterProblem(text, multiline: multiline) {
+                errors.add("\(name(key)).\(entry)", problem); continue
             }
             result[entry] = text
         }

@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import HTTPProblem
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -82,6 +83,9 @@ public final class LocalAPI: Sendable {
         self.zones = Zones(shop: shop)
     }
 
+    /// The methods of each endpoint path, for 405 and `Allow`.
+    static let allowedMethods = AllowedMethods(endpoints.map { ($0.method.rawValue, $0.path) })
+
     /// Every endpoint: method, path template, permission. docs/api.md lists the same table.
     public static var endpointTable: [(method: String, path: String, permission: Permission)] {
         LocalAPI.endpoints.map { ($0.method.rawValue, $0.path, $0.permission) }
@@ -135,6 +139,9 @@ public final class LocalAPI: Sendable {
             response = problem(error, requestID: requestID, path: request.uri.path)
         } catch let error as DomainError {
             response = problem(APIError(error, now: shop.now), requestID: requestID, path: request.uri.path)
+        } catch let error as HTTPEdgeRequestError {
+            // The body ended early or broke HTTP/1.1 (a dropped upload): the client's fault.
+            response = problem(APIError(error), requestID: requestID, path: request.uri.path)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             response = problem(APIError(status: 413, kind: "body_too_large", title: "The request body is too large",
                                         detail: "request bodies are limited to \(configuration.maxBodyBytes) bytes"), requestID: requestID, path: request.uri.path)
@@ -165,12 +172,9 @@ public final class LocalAPI: Sendable {
     }
 
     func problem(_ error: APIError, requestID: String, path: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/problem+json"
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"edgenode\"" }
-        if !error.allow.isEmpty { headers[.allow] = error.allow.joined(separator: ", ") }
-        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body(instance: path))))
+        var response = error.document(instance: path).response
+        if error.status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"edgenode\"" }
+        return response
     }
 
     // MARK: Authentication
@@ -299,15 +303,8 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let path = request.uri.path
             if error.status == .notFound {
-                var allowed: [String] = []
-                for endpoint in LocalAPI.endpoints where Endpoint.matches(template: endpoint.path, path: path) && !allowed.contains(endpoint.method.rawValue) {
-                    allowed.append(endpoint.method.rawValue)
-                }
-                if !allowed.isEmpty {
-                    var problem = APIError(status: 405, kind: "method_not_allowed", title: "Method not allowed",
-                                           detail: "\(request.method.rawValue) is not allowed on \(path); use \(allowed.joined(separator: ", "))")
-                    problem.allow = allowed
-                    return api.problem(problem, requestID: context.id, path: path)
+                if let problem = LocalAPI.allowedMethods.problem(method: request.method.rawValue, path: path, instance: path) {
+                    return problem.response
                 }
                 return api.problem(APIError(status: 404, kind: "no_route", title: "No such endpoint",
                                             detail: "\(request.method.rawValue) \(path) is not an endpoint; see /openapi.json"), requestID: context.id, path: path)
@@ -344,13 +341,6 @@ struct Endpoint: Sendable {
         self.body = body
         self.answers = answers
         self.handler = handler
-    }
-
-    static func matches(template: String, path: String) -> Bool {
-        let templateParts = template.split(separator: "/")
-        let pathParts = path.split(separator: "/")
-        guard templateParts.count == pathParts.count else { return false }
-        return zip(templateParts, pathParts).allSatisfy { $0.first == "{" || $0 == $1 }
     }
 }
 

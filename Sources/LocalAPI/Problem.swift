@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import HTTPProblem
 
 /// An error response: RFC 9457 `application/problem+json` with a stable `type` per kind.
 struct APIError: Error, Sendable {
@@ -11,23 +12,17 @@ struct APIError: Error, Sendable {
     var errors: [FieldError] = []
     /// Seconds, for 429.
     var retryAfter: Int?
-    /// For 405.
-    var allow: [String] = []
-
-    var typeURI: String { "urn:edgenode:problem:\(kind)" }
 
     static func malformedBody(_ detail: String) -> APIError {
         APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)
     }
 
     static func validation(_ errors: [FieldError]) -> APIError {
-        APIError(status: 422, kind: "validation_failed", title: "Some fields are invalid",
-                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+        APIError(status: 422, kind: "validation_failed", title: "Some fields are invalid", detail: ProblemDocument.summary(of: errors), errors: errors)
     }
 
     static func invalidParameters(_ errors: [FieldError]) -> APIError {
-        APIError(status: 400, kind: "invalid_parameter", title: "Some parameters are invalid",
-                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+        APIError(status: 400, kind: "invalid_parameter", title: "Some parameters are invalid", detail: ProblemDocument.summary(of: errors), errors: errors)
     }
 
     static func unauthenticated(_ detail: String) -> APIError {
@@ -85,20 +80,16 @@ extension APIError {
 }
 
 extension APIError {
-    struct Body: Encodable {
-        var type: String
-        var title: String
-        var status: Int
-        var detail: String
-        var instance: String
-        var errors: [FieldError]?
-        var retryAfter: Int?
+    /// The problem document (at most `ProblemDocument.listedErrorLimit` field errors listed).
+    func document(instance: String) -> ProblemDocument {
+        ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter)
     }
 
-    func body(instance: String) -> [UInt8] {
-        let body = Body(type: typeURI, title: title, status: status, detail: detail, instance: instance,
-                        errors: errors.isEmpty ? nil : errors, retryAfter: retryAfter)
-        return APIEncoding.encode(body)
+    func body(instance: String) -> [UInt8] { document(instance: instance).body }
+
+    /// The problem an `HTTPEdgeRequestError` (a body cut short or malformed) stands for.
+    init(_ error: HTTPEdgeRequestError) {
+        self.init(status: error.problem.status, kind: error.problem.kind, title: error.problem.title, detail: error.problem.detail)
     }
 }
 

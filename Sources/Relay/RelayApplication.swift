@@ -1,4 +1,5 @@
 import Foundation
+import HTTPProblem
 import Hummingbird
 import HummingbirdTLS
 import NIOSSL
@@ -55,6 +56,9 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
 /// | `--metrics` / `EDGENODE_RELAY_METRICS` (`true`/`false`) | `false`: no `GET /metrics` |
 /// | `--tls-certificate` / `EDGENODE_RELAY_TLS_CERTIFICATE` | none: plain HTTP |
 /// | `--tls-key` / `EDGENODE_RELAY_TLS_KEY` | none (both or neither) |
+/// | `--header-timeout-seconds` / `EDGENODE_RELAY_HEADER_TIMEOUT_SECONDS` | `10` (1…300) |
+/// | `--idle-timeout-seconds` / `EDGENODE_RELAY_IDLE_TIMEOUT_SECONDS` | `75` (1…3600) |
+/// | `--max-connections-per-address` / `EDGENODE_RELAY_MAX_CONNECTIONS_PER_ADDRESS` | `64` (0 = no limit; 0…100000) |
 public struct RelayConfiguration: Sendable {
     public var bind = "0.0.0.0"
     public var port = 8480
@@ -70,6 +74,16 @@ public struct RelayConfiguration: Sendable {
     /// Serve HTTPS with this certificate chain and key (PEM files); nil: plain HTTP (behind a
     /// load balancer that terminates TLS, say).
     public var tls: TLSFiles?
+    /// The HTTP edge: how long a request head may take, how long an idle connection stays open,
+    /// and how many connections one client address may hold (0: no limit — needed behind a load
+    /// balancer or proxy, whose address every connection has).
+    public var edge: HTTPEdgeLimits = {
+        var limits = HTTPEdgeLimits()
+        limits.headerTimeout = .seconds(10)
+        limits.idleTimeout = .seconds(75)
+        limits.maxConnectionsPerAddress = 64
+        return limits
+    }()
 
     public struct TLSFiles: Sendable, Equatable {
         public var certificateChain: String
@@ -111,7 +125,8 @@ public struct RelayConfiguration: Sendable {
     /// - Throws: `RelayConfigurationError` naming the key and what is wrong.
     public static func load(environment: [String: String], flags: [String: String] = [:]) throws -> RelayConfiguration {
         var values: [String: String] = [:]
-        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics", "tls_certificate", "tls_key"] {
+        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics", "tls_certificate", "tls_key",
+                    "header_timeout_seconds", "idle_timeout_seconds", "max_connections_per_address"] {
             if let value = environment["EDGENODE_RELAY_" + key.uppercased()], !value.isEmpty { values[key] = value }
             if let value = flags[key] { values[key] = value }
         }
@@ -134,6 +149,15 @@ public struct RelayConfiguration: Sendable {
             }
             configuration.metrics = enabled
         }
+        if let value = values["header_timeout_seconds"] {
+            configuration.edge.headerTimeout = .seconds(try integer(value, "header_timeout_seconds", 1...300))
+        }
+        if let value = values["idle_timeout_seconds"] {
+            configuration.edge.idleTimeout = .seconds(try integer(value, "idle_timeout_seconds", 1...3600))
+        }
+        if let value = values["max_connections_per_address"] {
+            configuration.edge.maxConnectionsPerAddress = try integer(value, "max_connections_per_address", 0...100_000)
+        }
         if let value = values["storage"] {
             do { configuration.storage = try StorageLocation.parse(value) } catch {
                 throw RelayConfigurationError("storage: \(error)")
@@ -148,6 +172,13 @@ public struct RelayConfiguration: Sendable {
         case (_, nil): throw RelayConfigurationError("tls_certificate needs tls_key too (both, or neither for plain HTTP)")
         }
         return configuration
+    }
+
+    private static func integer(_ value: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let number = Int(value), range.contains(number) else {
+            throw RelayConfigurationError("\(key) must be \(range.lowerBound)…\(range.upperBound), got \(value)")
+        }
+        return number
     }
 }
 
@@ -197,9 +228,10 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         let bind = configuration.bind
         let tls = configuration.tls != nil
         let serverTLS = try configuration.tls?.serverConfiguration()
+        let edge = configuration.edge
         let application = Application(
             router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil).makeRouter(),
-            server: try serverTLS.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            server: try serverTLS.map { try .tls(.edge(edge, logger: logger), tlsConfiguration: $0) } ?? .edge(edge, logger: logger),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPProblem
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -265,6 +266,11 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
                 throw RelayError(.malformedBody, "a decision has either a certificate (approve) or a refusal (refuse)")
             }
             if let refusal = decision.refusal, refusal.utf8.count > 512 { throw RelayError(.malformedBody, "refusal is at most 512 bytes") }
+            // Stored as text: SQLite cut it at U+0000 before text was bound by length, and PostgreSQL refuses U+0000.
+            if let refusal = decision.refusal,
+               refusal.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
+                throw RelayError(.malformedBody, "refusal must not contain control characters other than line feeds and tabs")
+            }
             let certificate = try decision.certificate.map { try base64($0, "certificate") }
             let stored = try await core.decide(business: business, invitation: id, certificate: certificate, refusal: decision.refusal, principal: principal)
             return try json(statusReply(stored))
@@ -406,6 +412,11 @@ func isLowerHex(_ text: String) -> Bool {
     !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
 }
 
+/// The relay's routes for the shared 405 logic (the middleware is generic, so it cannot store them).
+private let relayAllowedMethods = AllowedMethods(ProblemMiddleware<BasicRequestContext>.routes.flatMap { route in
+    route.methods.map { (method: $0, path: "/" + route.pattern.joined(separator: "/")) }
+})
+
 /// Turns every error into `application/problem+json`: `RelayError` with its kind, the router's
 /// own errors (unknown path 404, wrong method 405, body too large 413) with theirs, anything
 /// else as `storage_unavailable` (503) — the only answer that blames the relay.
@@ -423,13 +434,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as RelayError {
             if error.kind == .storageUnavailable { logger.error("relay request failed", metadata: ["error": "\(error)"]) }
             return problem(error)
+        } catch let error as HTTPEdgeRequestError {
+            // The body ended early or broke HTTP/1.1 (a dropped upload): the client's fault.
+            return problem(RelayError(.malformedBody, error.problem.detail))
         } catch let error as any HTTPResponseError {
             switch error.status {
             case .notFound:
-                if let allowed = Self.allowedMethods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
-                    var response = problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))"))
-                    response.headers[.allow] = allowed.joined(separator: ", ")
-                    return response
+                if let document = Self.allowedMethods.problem(method: request.method.rawValue, path: request.uri.path, title: "method not allowed") {
+                    metrics?.problem(.methodNotAllowed)
+                    return document.response
                 }
                 return problem(RelayError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)"))
             case .methodNotAllowed: return problem(RelayError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)"))
@@ -464,12 +477,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         (["v1", "businesses", "*", "snapshot", "info"], ["GET"]),
     ] }
 
-    static func allowedMethods(for path: String) -> [String]? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return routes.first { route in
-            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
-        }?.methods
-    }
+    /// The same routes for the shared 405 logic.
+    static var allowedMethods: AllowedMethods { relayAllowedMethods }
 
     static func status(of kind: RelayError.Kind) -> Int {
         switch kind {
@@ -494,18 +503,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func problemResponse(_ error: RelayError, status: Int? = nil) -> Response {
-        let status = status ?? Self.status(of: error.kind)
-        var object: [String: Any] = ["type": "urn:edgenode:problem:\(error.kind)", "title": error.kind.description.replacingOccurrences(of: "_", with: " "),
-                                     "status": status, "detail": error.detail]
-        var headers = HTTPFields()
-        headers[.contentType] = "application/problem+json"
-        if let retryAfter = error.retryAfter {
-            object["retry_after"] = retryAfter
-            headers[.retryAfter] = String(retryAfter)
-        }
-        if error.kind == .unauthenticated { headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
-
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let document = ProblemDocument(status: status ?? Self.status(of: error.kind), kind: error.kind.description,
+                                       title: error.kind.description.replacingOccurrences(of: "_", with: " "),
+                                       detail: error.detail, retryAfter: error.retryAfter)
+        var response = document.response
+        if error.kind == .unauthenticated { response.headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
+        return response
     }
 }

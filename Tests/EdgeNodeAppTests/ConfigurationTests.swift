@@ -356,7 +356,8 @@ struct ConfigurationTests {
         let environment = [
             "EDGENODE_DATA_DIR": "/srv/e", "EDGENODE_SHUTDOWN_GRACE_SECONDS": "300",
             "EDGENODE_HTTP_BIND": "::", "EDGENODE_HTTP_PORT": "0", "EDGENODE_HTTP_MAX_BODY_BYTES": "1024",
-            "EDGENODE_HTTP_IDLE_TIMEOUT_SECONDS": "3600", "EDGENODE_LOG_LEVEL": "trace", "EDGENODE_LOG_FORMAT": "json",
+            "EDGENODE_HTTP_IDLE_TIMEOUT_SECONDS": "3600", "EDGENODE_HTTP_HEADER_TIMEOUT_SECONDS": "300",
+            "EDGENODE_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "0", "EDGENODE_LOG_LEVEL": "trace", "EDGENODE_LOG_FORMAT": "json",
             "EDGENODE_AUTH_PIN_ATTEMPTS": "20", "EDGENODE_AUTH_LOCKOUT_MINUTES": "1440",
             "EDGENODE_AUTH_PAIRING_CODE_MINUTES": "60", "EDGENODE_AUTH_SESSION_HOURS": "168",
             "EDGENODE_EVENTS_RETENTION_DAYS": "90", "EDGENODE_IDEMPOTENCY_RETENTION_HOURS": "720",
@@ -374,6 +375,8 @@ struct ConfigurationTests {
         expected.http.port = 0
         expected.http.maxBodyBytes = 1024
         expected.http.idleTimeoutSeconds = 3600
+        expected.http.headerTimeoutSeconds = 300
+        expected.http.maxConnectionsPerAddress = 0
         expected.log.level = "trace"
         expected.log.format = "json"
         expected.auth.pinAttempts = 20
@@ -505,6 +508,8 @@ struct ConfigurationTests {
         ("http.port", 0, 65535),
         ("http.max_body_bytes", 1024, 67_108_864),
         ("http.idle_timeout_seconds", 1, 3600),
+        ("http.header_timeout_seconds", 1, 300),
+        ("http.max_connections_per_address", 0, 100_000),
         ("auth.pin_attempts", 1, 20),
         ("auth.lockout_minutes", 1, 1440),
         ("auth.pairing_code_minutes", 1, 60),
@@ -596,7 +601,7 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 22)
+        #expect(NodeConfiguration.keys.count == 24)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
     }
 

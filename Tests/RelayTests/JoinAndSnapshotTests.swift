@@ -204,6 +204,7 @@ struct JoinEndpointTests {
             #expect(byBox.problemKind == "forbidden")
             let both = try await client.send(.post, decisionPath, json: ["certificate": Self.b64(certificate.encoded), "refusal": "x"], key: business.owner, business: business.id)
             #expect(both.problemKind == "malformed_body")
+            #expect(try await client.send(.post, decisionPath, json: ["refusal": "no\u{0}pe"], key: business.owner, business: business.id).problemKind == "malformed_body")
             let approved = try await client.send(.post, decisionPath, json: ["certificate": Self.b64(certificate.encoded)], key: business.owner, business: business.id)
             #expect(approved.status == 200 && approved.json["state"] as? String == "approved", "\(approved.text)")
             let status = try await answer

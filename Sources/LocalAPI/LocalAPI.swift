@@ -14,11 +14,25 @@ import Synchronization
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: String
+    /// Who sends the request, put here by `IdentityMiddleware` before any handler runs (a later
+    /// cookie session for the web app is one more middleware that sets it).
+    var identity: Identity = .anonymous
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress ?? "local"
     }
+}
+
+/// Who sends a request.
+enum Identity: Sendable {
+    /// No credential was sent: open endpoints only.
+    case anonymous
+    /// A paired device, and the person signed in on it, if any.
+    case authenticated(Principal)
+    /// A credential was sent and refused (unknown, revoked, malformed); the error is answered by
+    /// any endpoint that needs a credential, and open endpoints ignore it.
+    case refused(APIError)
 }
 
 /// What the node hands the API besides the shop.
@@ -95,6 +109,7 @@ public final class LocalAPI: Sendable {
     public func makeRouter() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: ProblemMiddleware(api: self))
+        router.add(middleware: IdentityMiddleware(api: self))
         for endpoint in Self.endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { [self] request, context in
                 try await self.handle(endpoint, request: request, context: context)
@@ -118,9 +133,16 @@ public final class LocalAPI: Sendable {
         let response: Response
         do {
             if endpoint.permission != .open {
-                call.principal = try await authenticate(request)
-                guard let principal = call.principal, endpoint.permission.isGranted(to: principal.role) else {
-                    throw APIError.forbidden("the role \(call.principal?.role.rawValue ?? "?") may not \(endpoint.method.rawValue) \(endpoint.path) (needs \(endpoint.permission.rawValue); see docs/api.md)")
+                switch context.identity {
+                case .anonymous:
+                    throw APIError.unauthenticated("send the device token as `Authorization: Bearer <token>`; pair the device first (POST /v1/pairing-requests)")
+                case .refused(let error):
+                    throw error
+                case .authenticated(let principal):
+                    call.principal = principal
+                    guard endpoint.permission.isGranted(to: principal.role) else {
+                        throw APIError.forbidden("the role \(principal.role.rawValue) may not \(endpoint.method.rawValue) \(endpoint.path) (needs \(endpoint.permission.rawValue); see docs/api.md)")
+                    }
                 }
             }
             // An endpoint that declares no query parameters refuses any; the others list unknown
@@ -287,6 +309,29 @@ extension Sodium {
 }
 
 /// Turns router errors (no route, wrong method) into problem+json, with the request id.
+/// Puts the request's identity on its context (`APIContext.identity`): the device of the
+/// `Authorization: Bearer` token and the person of an `Edgenode-Session`, or why they were
+/// refused. Whether the endpoint needs one, and which permission, is decided by the endpoint.
+struct IdentityMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+    let api: LocalAPI
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        var context = context
+        if request.headers[.authorization] != nil {
+            do {
+                context.identity = .authenticated(try await api.authenticate(request))
+            } catch let error as APIError {
+                context.identity = .refused(error)
+            } catch let error as DomainError {
+                // A storage failure too: the endpoints that need the identity answer it (503).
+                context.identity = .refused(APIError(error, now: api.shop.now))
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let api: LocalAPI

@@ -188,10 +188,9 @@ struct DaemonTests {
         setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let received = buffer.withUnsafeMutableBytes { recv(receiver, $0.baseAddress!, $0.count, 0) }
         #expect(received > 0 && String(decoding: buffer[0..<max(0, received)], as: UTF8.self).hasPrefix("READY=1"))
-        let log = daemon.log
-        let token = log.components(separatedBy: "\n").first { $0.contains("front desk ") }?.split(separator: " ").last.map(String.init) ?? ""
-        let directory = log.components(separatedBy: "\n").first { $0.contains("Data directory") }?.components(separatedBy: ": ").last?
-            .components(separatedBy: " ").first ?? ""
+        // The banner follows READY=1 (it is written once the server listens): wait for its lines.
+        let token = try daemon.child.waitForLogBlocking(#"front desk +(\S+)"#) ?? ""
+        let directory = try daemon.child.waitForLogBlocking(#"Data directory \(deleted on exit\): (\S+)"#) ?? ""
         let client = daemon.client(token: token)
         let (_, services) = try client.request("GET", "/v1/services", body: nil)
         #expect((json(services)["items"] as? [Any])?.count == 15)

@@ -9,7 +9,8 @@ struct SchemathesisTests {
     func schemathesis() async throws {
         let daemon = try await offPool { try Daemon(["serve", "--demo", "--port", "0", "--log-level", "notice"]) }
         defer { _ = daemon.stop() }
-        let token = daemon.log.components(separatedBy: "\n").first { $0.contains("owner console") }?.split(separator: " ").last.map(String.init) ?? ""
+        // The banner with the tokens follows the listening line: wait for it.
+        let token = try await offPool { try daemon.child.waitForLogBlocking(#"owner console +(\S+)"#) } ?? ""
         #expect(!token.isEmpty)
         let examples = ProcessInfo.processInfo.environment["EDGENODE_SCHEMATHESIS_EXAMPLES"] ?? "25"
         let port = daemon.port

@@ -22,7 +22,7 @@ struct SchemathesisTests {
             // The event stream never ends; revoking would revoke the run's own token (tested in LocalAPITests).
             "--exclude-path", "/v1/events", "--exclude-path", "/v1/devices/{id}/revoke",
             "--max-examples", examples, "--seed", "20261122", "--workers", "1", "--request-timeout", "10",
-        ], check: false) }
+        ], timeout: .seconds(1800), check: false) }
         #expect(result.status == 0, "schemathesis found problems:\n\(result.output.suffix(12_000))\n\(result.error.suffix(2000))")
     }
 }

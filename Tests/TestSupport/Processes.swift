@@ -32,7 +32,8 @@ public struct ProcessFailure: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Runs a program to completion (killed after `timeout`) and returns its status and output.
+/// Runs a program to completion and returns its status and output; one still running after
+/// `timeout` is killed, and that is a `TimeoutError`.
 /// - Parameters:
 ///   - input: written to its standard input, which is then closed.
 ///   - environment: its environment (default: the test's, less `EDGENODE_*` and `NOTIFY_SOCKET`,
@@ -40,7 +41,7 @@ public struct ProcessFailure: Error, CustomStringConvertible {
 ///   - check: throw `ProcessFailure` unless it exits with status 0.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
-                timeout: Duration = .seconds(120), check: Bool = true) throws -> ProcessResult {
+                timeout: Duration = .seconds(600), check: Bool = true) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
@@ -50,7 +51,13 @@ public func run(_ program: String, _ arguments: [String], input: String? = nil, 
     process.standardError = err
     process.standardInput = stdin
     try process.run()
-    let timer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    let killed = LockedData()
+    let timer = DispatchWorkItem {
+        if process.isRunning {
+            killed.set(Data([1]))
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
     DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: timer)
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
@@ -65,6 +72,9 @@ public func run(_ program: String, _ arguments: [String], input: String? = nil, 
     process.waitUntilExit()
     timer.cancel()
     drained.wait()
+    if !killed.value.isEmpty {
+        throw TimeoutError(what: "\(program) \(arguments.joined(separator: " ")) did not finish within \(timeout) and was killed")
+    }
     let result = ProcessResult(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
                                error: String(decoding: errors.value, as: UTF8.self))
     if check && result.status != 0 {

@@ -115,6 +115,10 @@ let package = Package(
             ]
         ),
 
+        // The one configuration mechanism of the box and the relay: defaults < optional TOML file <
+        // environment < flags, read against one table of documented keys; Foundation only.
+        .target(name: "LayeredConfiguration"),
+
         // sd_notify(3) without libsystemd, shared by the box's daemon and the relay.
         .target(name: "SystemdNotify"),
 
@@ -123,7 +127,7 @@ let package = Package(
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "OutboundHTTP",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "OutboundHTTP", "LayeredConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -149,7 +153,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "Replication", "SystemdNotify", "HTTPProblem",
+                "Replication", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -254,7 +258,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "TestSupport",
-                "Relay", "Replication", "SystemdNotify",
+                "Relay", "Replication", "SystemdNotify", "LayeredConfiguration",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -282,6 +286,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "LayeredConfigurationTests",
+            dependencies: ["LayeredConfiguration"]
         ),
         // LAN discovery and sync between real `edgenode` processes, each in its own network
         // namespace with its own D-Bus and avahi-daemon (root, iproute2, avahi-daemon needed).

@@ -68,37 +68,6 @@ public struct ConsoleClient: Sendable {
             throw CommandFailure("the daemon at \(host):\(port): \(error)")
         }
     }
-
-    /// Opens a connection, sends `request` and returns the socket for reading a stream (SSE).
-    public func openStream(_ path: String, headers: [String: String] = [:]) throws -> Int32 {
-        var head = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\n"
-        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        let descriptor = try connectSocket()
-        let bytes = Array((head + "\r\n").utf8)
-        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
-        return descriptor
-    }
-
-    private func connectSocket() throws -> Int32 {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
-            throw CommandFailure("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(info) }
-        let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw CommandFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(descriptor)
-            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(message))")
-        }
-        return descriptor
-    }
 }
 
 struct DaemonUnreachable: Error, CustomStringConvertible {

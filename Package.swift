@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // TLS: already built for postgres-nio and Hummingbird; the box's relay client uses it.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // The one outbound HTTP client (peers, the relay, the CLI; later payment and messaging providers).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System libraries. The SQLite shim defines SQLITE_ENABLE_SESSION and
@@ -98,6 +100,25 @@ let package = Package(
             name: "Discovery",
             dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]
         ),
+        // The outbound HTTP port: everything the box calls (its peers, the relay, and later payment
+        // and messaging providers) goes through `OutboundHTTP`, served by one long-lived
+        // async-http-client with connection reuse, timeouts, cancellation and TLS settings in one place.
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+
+        // The one configuration mechanism of the box and the relay: defaults < optional TOML file <
+        // environment < flags, read against one table of documented keys; Foundation only.
+        .target(name: "LayeredConfiguration"),
+
         // sd_notify(3) without libsystemd, shared by the box's daemon and the relay.
         .target(name: "SystemdNotify"),
 
@@ -106,7 +127,7 @@ let package = Package(
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "OutboundHTTP", "LayeredConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -132,7 +153,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "Replication", "SystemdNotify", "HTTPProblem",
+                "Replication", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -237,7 +258,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "TestSupport",
-                "Relay", "Replication", "SystemdNotify",
+                "Relay", "Replication", "SystemdNotify", "LayeredConfiguration",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -254,6 +275,21 @@ let package = Package(
                 "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "HTTPProblem",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "OutboundHTTPTests",
+            dependencies: [
+                "TestSupport", "OutboundHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "LayeredConfigurationTests",
+            dependencies: ["LayeredConfiguration"]
         ),
         // LAN discovery and sync between real `edgenode` processes, each in its own network
         // namespace with its own D-Bus and avahi-daemon (root, iproute2, avahi-daemon needed).

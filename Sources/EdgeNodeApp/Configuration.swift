@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import LayeredConfiguration
 import Logging
 
 /// The node's settings. Each comes from, in increasing precedence: its default, the TOML file,
@@ -106,29 +107,6 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var loggerLevel: Logger.Level { Logger.Level(rawValue: log.level) ?? .info }
 }
 
-/// A configuration problem: which key (when known), where it came from, and what is wrong.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Hashable {
-    /// The dotted key concerned; nil when the problem is not about one known key (an unknown key,
-    /// a TOML syntax error, a missing file).
-    public let key: String?
-    /// Where the bad input came from: "/etc/edgenode/edgenode.toml line 7",
-    /// "environment EDGENODE_HTTP_PORT", "flag --port", "file /etc/…", "flag --config".
-    public let source: String
-    public let message: String
-
-    public init(key: String?, source: String, message: String) {
-        self.key = key
-        self.source = source
-        self.message = message
-    }
-
-    /// `http.port (environment EDGENODE_HTTP_PORT): "80x" is not an integer`, or without a key
-    /// `/etc/edgenode/edgenode.toml line 7: unknown key "http.prot"; did you mean "http.port"?`
-    public var description: String {
-        if let key { "\(key) (\(source)): \(message)" } else { "\(source): \(message)" }
-    }
-}
-
 // MARK: - Loading
 
 extension NodeConfiguration {
@@ -158,51 +136,17 @@ extension NodeConfiguration {
         file: String?, environment: [String: String], flags: [String: String],
         defaultFile: String? = NodeConfiguration.defaultFile
     ) throws(ConfigurationError) -> (configuration: NodeConfiguration, sources: [String: String]) {
-        var configuration = NodeConfiguration()
-        var sources: [String: String] = [:]
-        for setting in settings { sources[setting.key] = "default" }
-
-        // The file.
-        var path: String?
-        if let file {
-            try checkExplicitFile(file, source: "flag --config")
-            path = file
-        } else if let named = environment["EDGENODE_CONFIG"] {
-            try checkExplicitFile(named, source: "environment EDGENODE_CONFIG")
-            path = named
-        } else if let defaultFile, isExistingFile(defaultFile) {
-            path = defaultFile
-        }
-        if let path {
-            let document = try readFile(path)
-            try apply(document, from: path, to: &configuration, sources: &sources)
-        }
-
-        // The environment.
-        // A box's own key wins over another program's prefix (EDGENODE_RELAY_URL is the box's `relay.url`).
-        for name in environment.keys.sorted() where name.hasPrefix("EDGENODE_") && name != "EDGENODE_CONFIG"
-            && (settings.contains(where: { $0.environmentVariable == name }) || !otherProgramsPrefixes.contains(where: { name.hasPrefix($0) })) {
-            let source = "environment \(name)"
-            guard let setting = settings.first(where: { $0.environmentVariable == name }) else {
-                let hint = suggestion(for: name, among: settings.map(\.environmentVariable) + ["EDGENODE_CONFIG"]).map { "; did you mean \($0)?" } ?? " (\(documentation))"
-                throw ConfigurationError(key: nil, source: source, message: "unknown variable\(hint)")
-            }
-            try setting.apply(.raw(environment[name]!), to: &configuration, source: source)
-            sources[setting.key] = source
-        }
-
-        // The command line.
-        for key in flags.keys.sorted() {
-            guard let setting = settings.first(where: { $0.key == key }) else {
-                let hint = suggestion(for: key, among: keys).map { "; did you mean \"\($0)\"?" } ?? " (\(documentation))"
-                throw ConfigurationError(key: nil, source: "flag \(key)", message: "unknown key \"\(key)\"\(hint)")
-            }
-            let source = setting.flag.map { "flag --\($0)" } ?? "flag \(key)"
-            try setting.apply(.raw(flags[key]!), to: &configuration, source: source)
-            sources[setting.key] = source
-        }
-        return (configuration, sources)
+        try layers.load(over: NodeConfiguration(), file: file, defaultFile: defaultFile, environment: environment, flags: flags)
     }
+
+    /// The box's layers over the one table of settings (`settings`).
+    static let layers: ConfigurationLayers<NodeConfiguration, ConfigurationError> = {
+        var layers = ConfigurationLayers<NodeConfiguration, ConfigurationError>(
+            keys: settings.map(\.layerKey), environmentPrefix: "EDGENODE_", fileVariable: "EDGENODE_CONFIG", documentation: documentation,
+            failure: { ConfigurationError(key: $0, source: $1, message: $2) })
+        layers.otherProgramsPrefixes = otherProgramsPrefixes
+        return layers
+    }()
 
     /// Every known key, in the order of docs/configuration.md.
     public static var keys: [String] { settings.map(\.key) }
@@ -237,101 +181,7 @@ extension NodeConfiguration {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    // MARK: Internals
-
     static let documentation = "see docs/configuration.md for the known keys"
-
-    static func checkExplicitFile(_ path: String, source: String) throws(ConfigurationError) {
-        guard !path.isEmpty else { throw ConfigurationError(key: nil, source: source, message: "the configuration file path is empty") }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigurationError(key: nil, source: source, message: "configuration file \(path) does not exist")
-        }
-        guard !isDirectory.boolValue else {
-            throw ConfigurationError(key: nil, source: source, message: "\(path) is a directory, not a configuration file")
-        }
-    }
-
-    static func isExistingFile(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-    }
-
-    static func readFile(_ path: String) throws(ConfigurationError) -> TOMLDocument {
-        let source = "file \(path)"
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
-            throw ConfigurationError(key: nil, source: source, message: "cannot read the file: \(reason)")
-        }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ConfigurationError(key: nil, source: source, message: "the file is not valid UTF-8")
-        }
-        do {
-            return try TOMLDocument.parse(text)
-        } catch {
-            throw ConfigurationError(key: nil, source: "\(path) line \(error.line)", message: error.message)
-        }
-    }
-
-    static func apply(_ document: TOMLDocument, from path: String, to configuration: inout NodeConfiguration, sources: inout [String: String]) throws(ConfigurationError) {
-        let knownTables = Set(keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
-        for (table, line) in document.tables.sorted(by: { $0.value < $1.value }) where !knownTables.contains(table) {
-            let hint = suggestion(for: table, among: knownTables.sorted()).map { "; did you mean [\($0)]?" } ?? " (\(documentation))"
-            throw ConfigurationError(key: nil, source: "\(path) line \(line)", message: "unknown table [\(table)]\(hint)")
-        }
-        for (key, line) in document.lines.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-            guard let setting = settings.first(where: { $0.key == key }) else {
-                let hint = suggestion(for: key, among: keys).map { "; did you mean \"\($0)\"?" } ?? " (\(documentation))"
-                throw ConfigurationError(key: nil, source: "\(path) line \(line)", message: "unknown key \"\(key)\"\(hint)")
-            }
-            try setting.apply(.toml(document.values[key]!), to: &configuration, source: "\(path) line \(line)")
-            sources[key] = "file \(path)"
-        }
-    }
-
-    /// The known name closest to `name` (a typo, or the right key in the wrong table), if any is close.
-    static func suggestion(for name: String, among candidates: [String]) -> String? {
-        let lowered = name.lowercased()
-        let scored = candidates.map { ($0, editDistance(lowered, $0.lowercased())) }
-        if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 4) {
-            return best.0
-        }
-        // `port = 80` outside [http]: the same last segment under another table.
-        var tail = lowered
-        if let dot = tail.lastIndex(of: ".") {
-            tail = String(tail[tail.index(after: dot)...])
-        } else if tail.hasPrefix("edgenode_") {
-            tail = String(tail.dropFirst("edgenode_".count))
-        }
-        let sameLast = candidates.filter { candidate in
-            let c = candidate.lowercased()
-            return c.hasSuffix("." + tail) || c.hasSuffix("_" + tail)
-        }
-        return sameLast.count == 1 ? sameLast[0] : nil
-    }
-
-    /// Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { d[i][0] = i }
-        for j in 0...b.count { d[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-                }
-            }
-        }
-        return d[a.count][b.count]
-    }
 }
 
 // MARK: - The settings
@@ -355,10 +205,7 @@ struct ConfigurationSetting: Sendable {
     }
 
     /// A value as it arrives: typed from the file, a raw string from the environment or a flag.
-    enum Input {
-        case toml(TOMLValue)
-        case raw(String)
-    }
+    typealias Input = ConfigurationInput
 
     let key: String
     let rule: Rule
@@ -369,6 +216,13 @@ struct ConfigurationSetting: Sendable {
     init(_ key: String, _ rule: Rule) {
         self.key = key
         self.rule = rule
+    }
+
+    /// The setting as a key of the shared configuration mechanism.
+    var layerKey: ConfigurationKey<NodeConfiguration, ConfigurationError> {
+        ConfigurationKey(key: key, environmentVariable: environmentVariable, flag: flag) { input, configuration, source throws(ConfigurationError) in
+            try self.apply(input, to: &configuration, source: source)
+        }
     }
 
     func apply(_ input: Input, to configuration: inout NodeConfiguration, source: String) throws(ConfigurationError) {

@@ -1,8 +1,10 @@
 import Foundation
+import OutboundHTTP
 import Replication
 
-/// A minimal HTTP/1.1 client for the box's own daemon on loopback, authenticated with the box
-/// console's device token. Used by `edgenode pair` and `edgenode status`.
+/// The command line's client for the box's own daemon on loopback, authenticated with the box
+/// console's device token, over the outbound HTTP port. Used by `edgenode status`, `pair` and
+/// `invite`, and by tests and benchmarks that talk to a daemon.
 public struct ConsoleClient: Sendable {
     public let host: String
     public let port: Int
@@ -44,88 +46,27 @@ public struct ConsoleClient: Sendable {
         try request(method, path, body: try json.map { try JSONSerialization.data(withJSONObject: $0) })
     }
 
-    /// Sends one request (a JSON body if given) and returns the status and body.
+    /// How long one request may take in all.
+    static let timeout: Duration = .seconds(30)
+
+    /// Sends one request (a JSON body if given) and returns the status and body, through the
+    /// process's outbound HTTP client (`HTTPClientOutbound.shared`), blocking the calling thread.
+    /// - Throws: `DaemonUnreachable` when nothing listens at the address; `CommandFailure` when
+    ///   the exchange fails or takes longer than 30 seconds.
     public func request(_ method: String, _ path: String, body json: Data?, headers: [String: String] = [:]) throws -> (Int, String) {
-        let body = json ?? Data()
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
-        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if json != nil { head += "Content-Type: application/json\r\n" }
-        head += "\r\n"
-        let response = try exchange(Array(head.utf8) + Array(body))
-        let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n"), let statusLine = text.split(separator: "\r\n").first else {
-            throw CommandFailure("the daemon at \(host):\(port) sent a malformed response")
+        var fields: [(name: String, value: String)] = []
+        if !token.isEmpty { fields.append(("Authorization", "Bearer \(token)")) }
+        for (name, value) in headers { fields.append((name, value)) }
+        if json != nil { fields.append(("Content-Type", "application/json")) }
+        let request = OutboundRequest(method: method, host: host, port: port, path: path, headers: fields, body: Array(json ?? Data()), timeout: Self.timeout)
+        do {
+            let response = try HTTPClientOutbound.shared.sendAndWait(request)
+            return (response.status, response.text)
+        } catch let failure as OutboundHTTPError where failure.kind == .connect {
+            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(failure.reason ?? failure.description))")
+        } catch {
+            throw CommandFailure("the daemon at \(host):\(port): \(error)")
         }
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { throw CommandFailure("the daemon at \(host):\(port) sent a malformed status line") }
-        let headers = text[..<split.lowerBound].lowercased()
-        var payload = String(text[split.upperBound...])
-        if headers.contains("transfer-encoding: chunked") { payload = Self.dechunk(payload) }
-        return (status, payload)
-    }
-
-    static func dechunk(_ text: String) -> String {
-        var result = ""
-        var rest = Substring(text)
-        while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound].trimmingCharacters(in: .whitespaces), radix: 16), size > 0 {
-            let start = lineEnd.upperBound
-            let bytes = Array(rest[start...].utf8)
-            guard bytes.count >= size else { break }
-            result += String(decoding: bytes[0..<size], as: UTF8.self)
-            rest = Substring(String(decoding: bytes[size...], as: UTF8.self)).dropFirst(2)
-        }
-        return result
-    }
-
-    /// Opens a connection, sends `request` and returns the socket for reading a stream (SSE).
-    public func openStream(_ path: String, headers: [String: String] = [:]) throws -> Int32 {
-        var head = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\n"
-        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        let descriptor = try connectSocket()
-        let bytes = Array((head + "\r\n").utf8)
-        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
-        return descriptor
-    }
-
-    private func connectSocket() throws -> Int32 {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
-            throw CommandFailure("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(info) }
-        let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw CommandFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(descriptor)
-            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(message))")
-        }
-        return descriptor
-    }
-
-    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
-        let descriptor = try connectSocket()
-        defer { close(descriptor) }
-        var sent = 0
-        while sent < request.count {
-            let result = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }
-            guard result > 0 else { throw CommandFailure("sending to the daemon failed: \(String(cString: strerror(errno)))") }
-            sent += result
-        }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        return response
     }
 }
 

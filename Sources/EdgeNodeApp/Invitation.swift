@@ -472,7 +472,7 @@ extension UplinkService {
     func answerJoinRequests(_ work: inout RelaySessionWork) async throws {
         guard files.directory.hasOwnerKey else { return }
         let owner = try files.directory.loadOwnerKey()
-        let client = RelayClient(endpoint: endpoint, identity: owner, business: store.business, time: status.time)
+        let client = RelayClient(endpoint: endpoint, identity: owner, business: store.business, time: status.time, client: self.client)
         let body: [UInt8]
         do { body = try await client.send(.GET, "/join-requests") } catch let problem as RelayClient.Problem where !problem.isTransient {
             // A relay without invitations (an older version) must not stop the uplink.

@@ -6,6 +6,7 @@ import Hummingbird
 import LocalAPI
 import Logging
 import Metrics
+import OutboundHTTP
 import NIOCore
 import Prometheus
 import Replication
@@ -85,7 +86,21 @@ public final class EdgeNodeRuntime: Sendable {
     public func waitUntilListening() async throws -> Int { try await state.listening.waitUntilListening() }
 
     /// Runs until SIGTERM/SIGINT (or the task is cancelled), then shuts down gracefully.
+    ///
+    /// The box's outbound HTTP client (to its LAN peers and the relay) lives as long as this call:
+    /// made here, handed to the services that call out, and shut down once every service stopped.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let outbound = HTTPClientOutbound(logger: logger)
+        do {
+            try await run(outbound: outbound, onReady: onReady)
+        } catch {
+            try? await outbound.shutdown()
+            throw error
+        }
+        try await outbound.shutdown()
+    }
+
+    private func run(outbound: HTTPClientOutbound, onReady: @escaping @Sendable (Int) -> Void) async throws {
         let router = api.makeRouter()
         PeerSyncServer(shop: shop, logger: logger, directory: peers).register(on: router)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
@@ -121,8 +136,8 @@ public final class EdgeNodeRuntime: Sendable {
             .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
             .init(service: WatchdogService(notifier: notifier, logger: logger)),
             .init(service: application),
-            .init(service: LANService(runtime: self)),
-            .init(service: RelayUplinkService(runtime: self)),
+            .init(service: LANService(runtime: self, client: outbound)),
+            .init(service: RelayUplinkService(runtime: self, client: outbound)),
             // Last, so it is the first told to stop: not ready, STOPPING=1, event streams end.
             .init(service: APIShutdownService(api: api, state: state, notifier: notifier)),
         ]
@@ -148,6 +163,7 @@ final class DiscoveryHandle: Sendable {
 /// LAN discovery and peer sync, once the server listens (the announcement carries its port).
 struct LANService: Service {
     let runtime: EdgeNodeRuntime
+    let client: any OutboundHTTP
 
     func run() async throws {
         let configuration = runtime.configuration
@@ -176,7 +192,7 @@ struct LANService: Service {
         }
         let staticPeers = configuration.sync.lan ? configuration.sync.peers.compactMap(PeerAddress.init) : []
         let service = PeerSyncService(shop: shop, directory: runtime.peers, staticPeers: staticPeers, discovery: discovery,
-                                      ownFingerprint: LANAnnouncement.fingerprint(of: store.identity.publicKey), logger: runtime.logger)
+                                      ownFingerprint: LANAnnouncement.fingerprint(of: store.identity.publicKey), logger: runtime.logger, client: client)
         runtime.discovery.current = discovery
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await service.run() }
@@ -197,6 +213,7 @@ struct LANService: Service {
 /// The uplink to the cloud relay when `relay.url` is set (docs/relay-protocol.md §11).
 struct RelayUplinkService: Service {
     let runtime: EdgeNodeRuntime
+    let client: any OutboundHTTP
 
     func run() async throws {
         let configuration = runtime.configuration
@@ -211,6 +228,7 @@ struct RelayUplinkService: Service {
         var service = UplinkService(shop: runtime.shop, files: UplinkFiles(directory: ReplicaDirectory(path: configuration.dataDirectory)),
                                     endpoint: endpoint, status: status, logger: runtime.logger)
         service.waitSeconds = configuration.relay.pullWaitSeconds
+        service.client = client
         try await service.run()
         // Stay until the box shuts down; a service that returns early stops the box.
         try? await gracefulShutdown()

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import OutboundHTTP
 import Replication
 
 /// The client side of LAN sync (sync-protocol §12): an authenticated session with one peer box.
@@ -33,8 +34,10 @@ public struct PeerSession: Sendable {
     }
 
     /// Authenticates to the box at `host:port` and checks that it is a box of our business.
-    public static func open(shop: Shop, host: String, port: Int, batchLimit: Int = 200, logger: Logger) async throws -> PeerSession {
-        let http = PeerHTTP(host: host, port: port)
+    /// - Parameter client: the outbound HTTP client (the runtime's; it reuses the connection).
+    public static func open(shop: Shop, host: String, port: Int, batchLimit: Int = 200, logger: Logger,
+                            client: any OutboundHTTP = HTTPClientOutbound.shared) async throws -> PeerSession {
+        let http = PeerHTTP(host: host, port: port, client: client)
         let store = shop.store
         let clientNonce = PeerHandshake.nonce()
         guard let ours = store.trustStore.certificates[store.site]?.last else { throw PeerAuthError(.malformed, "this box has no certificate") }

@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import LocalAPI
 import Logging
+import OutboundHTTP
 import Replication
 import ServiceLifecycle
 import Synchronization
@@ -143,6 +144,8 @@ struct PeerSyncService: Service {
     let logger: Logger
     var longPollSeconds = 25
     var batchLimit = 200
+    /// The outbound HTTP client (the runtime's).
+    var client: any OutboundHTTP = HTTPClientOutbound.shared
 
     /// Which addresses are wanted, which run, and which address serves each peer site.
     final class Book: Sendable {
@@ -235,7 +238,7 @@ struct PeerSyncService: Service {
         var reportedFailure: String?
         while !Task.isCancelled && book.isWanted(key) {
             do {
-                let session = try await PeerSession.open(shop: shop, host: host, port: port, batchLimit: batchLimit, logger: logger)
+                let session = try await PeerSession.open(shop: shop, host: host, port: port, batchLimit: batchLimit, logger: logger, client: client)
                 let site = session.peer.subjectSite
                 guard book.claim(site, for: key) else {
                     directory.update(key, name: name, source: source) { $0.state = "duplicate"; $0.site = site }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OutboundHTTP
 import Replication
 import ServiceLifecycle
 import Synchronization
@@ -140,22 +141,24 @@ struct RelayEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     var description: String { "\(isTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
 
-    /// The HTTP client for this relay (with TLS for `https`).
+    /// The HTTP client for this relay (with TLS for `https`), over `client`.
     /// - Throws: `PeerHTTP.Failure` when the trusted roots cannot be loaded.
-    func http() throws -> PeerHTTP {
-        var http = PeerHTTP(host: host, port: port)
+    func http(over client: any OutboundHTTP = HTTPClientOutbound.shared) throws -> PeerHTTP {
+        var http = PeerHTTP(host: host, port: port, client: client)
         if isTLS { http.tls = try RelayTLS.context(caFile: caFile) }
         return http
     }
 }
 
-/// Signed requests to the relay (docs/relay-protocol.md §4, §5), one connection each.
+/// Signed requests to the relay (docs/relay-protocol.md §4, §5), through the outbound HTTP client.
 struct RelayClient: Sendable {
     let endpoint: RelayEndpoint
     let identity: SigningKey
     let business: BusinessID
     /// The relay's clock as measured from its replies: requests are signed with it (RelayTime).
     var time = RelayTime()
+    /// The outbound HTTP client (it reuses connections to the relay).
+    var client: any OutboundHTTP = HTTPClientOutbound.shared
 
     /// A problem answer from the relay (§10).
     struct Problem: Error, CustomStringConvertible {
@@ -180,7 +183,7 @@ struct RelayClient: Sendable {
     func exchange(_ method: HTTPMethod, _ relative: String, query: String = "", body: [UInt8], contentType: String, timeout: TimeAmount,
                   maxResponseBytes: Int? = nil, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [UInt8] {
         let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
-        var http = try endpoint.http()
+        var http = try endpoint.http(over: client)
         if let maxResponseBytes { http.maxResponseBytes = maxResponseBytes }
         var attempt = 0
         while true {
@@ -201,7 +204,8 @@ struct RelayClient: Sendable {
     /// Registers the business of `owner` (§5.1: unsigned, with a proof of possession of the
     /// owner key); registering again is harmless. Returns whether it was new. A proof refused as
     /// `stale_request` is made again once with the relay's time (RelayTime).
-    static func register(at endpoint: RelayEndpoint, owner: SigningKey, time: RelayTime = RelayTime()) async throws -> Bool {
+    static func register(at endpoint: RelayEndpoint, owner: SigningKey, time: RelayTime = RelayTime(),
+                         client: any OutboundHTTP = HTTPClientOutbound.shared) async throws -> Bool {
         var attempt = 0
         while true {
             attempt += 1
@@ -209,7 +213,7 @@ struct RelayClient: Sendable {
             let now = time.now()
             let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
                                     signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
-            let reply = try await endpoint.http()
+            let reply = try await endpoint.http(over: client)
                 .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
             time.observe(dateHeader: reply.date, receivedAt: time.local())
             if reply.status == 200 || reply.status == 201 { return reply.status == 201 }
@@ -386,6 +390,9 @@ struct UplinkService: Service {
     /// The changesets past the relay's snapshot after which a caught-up box offers a new one (Bootstrap.swift).
     var snapshotEveryChangesets: UInt64 = 1000
 
+    /// The outbound HTTP client (the runtime's).
+    var client: any OutboundHTTP = HTTPClientOutbound.shared
+
     var store: ReplicaStore { shop.store }
 
     func run() async throws {
@@ -450,10 +457,11 @@ struct UplinkService: Service {
 
     /// One connected session: set-up, then push and pull until something fails.
     private func session() async throws {
-        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time)
+        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time, client: self.client)
         // The box that holds the owner key registers the business (§5.1), so a new business
         // needs no step of its own at the relay; every other box waits until that has happened.
-        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey(), time: status.time) {
+        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey(), time: status.time,
+                                                                     client: self.client) {
             logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
         }
         try await enrol(client)
@@ -637,7 +645,7 @@ struct UplinkService: Service {
         // The box that holds the owner key seals as the owner: every box trusts the owner's seal,
         // even one that has not heard of this box yet.
         let sealer = files.directory.hasOwnerKey ? try files.directory.loadOwnerKey() : store.identity
-        let sealingClient = RelayClient(endpoint: client.endpoint, identity: sealer, business: client.business, time: client.time)
+        let sealingClient = RelayClient(endpoint: client.endpoint, identity: sealer, business: client.business, time: client.time, client: client.client)
         for (site, certificates) in trust.certificates.sorted(by: { $0.key < $1.key }) where !trust.isRevoked(site) {
             guard let certificate = certificates.last(where: { $0.isValid(at: now) && $0.role == "box" }) ?? (site == store.site ? certificates.last : nil) else { continue }
             for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) where !delivered.contains("\(site.hex)/\(key.id)") {

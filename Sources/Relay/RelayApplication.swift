@@ -2,6 +2,7 @@ import Foundation
 import HTTPProblem
 import Hummingbird
 import HummingbirdTLS
+import LayeredConfiguration
 import NIOSSL
 import Logging
 import Metrics
@@ -121,60 +122,99 @@ public struct RelayConfiguration: Sendable {
     public var effectiveStorage: StorageLocation { storage ?? .sqlite(path: dataDirectory + "/relay.sqlite") }
 
     /// Reads `EDGENODE_RELAY_*` from `environment`, then `flags` (the same keys in lower case
-    /// without the prefix: `storage`, `data_dir`, `bind`, `port`, `log_level`, `metrics`) over them.
+    /// without the prefix: `storage`, `data_dir`, `bind`, `port`, `log_level`, `metrics`, …) over
+    /// them, through the configuration mechanism the box uses too (`ConfigurationLayers`). An empty
+    /// variable counts as unset, and other `EDGENODE_RELAY_*` variables (the box's `relay.*`
+    /// settings) are ignored; only the value that wins is checked. The relay reads no file.
     /// - Throws: `RelayConfigurationError` naming the key and what is wrong.
     public static func load(environment: [String: String], flags: [String: String] = [:]) throws -> RelayConfiguration {
-        var values: [String: String] = [:]
-        for key in ["storage", "data_dir", "bind", "port", "log_level", "metrics", "tls_certificate", "tls_key",
-                    "header_timeout_seconds", "idle_timeout_seconds", "max_connections_per_address"] {
-            if let value = environment["EDGENODE_RELAY_" + key.uppercased()], !value.isEmpty { values[key] = value }
-            if let value = flags[key] { values[key] = value }
-        }
-        var configuration = RelayConfiguration()
-        if let value = values["data_dir"] { configuration.dataDirectory = value }
-        if let value = values["bind"] { configuration.bind = value }
-        if let value = values["port"] {
-            guard let port = Int(value), (0...65535).contains(port) else { throw RelayConfigurationError("port must be 0…65535, got \(value)") }
-            configuration.port = port
-        }
-        if let value = values["log_level"] {
-            guard let level = Logger.Level(rawValue: value) else {
-                throw RelayConfigurationError("log_level must be trace, debug, info, notice, warning, error or critical, got \(value)")
-            }
-            configuration.logLevel = level
-        }
-        if let value = values["metrics"] {
-            guard let enabled = ["true": true, "false": false, "1": true, "0": false][value] else {
-                throw RelayConfigurationError("metrics must be true or false, got \(value)")
-            }
-            configuration.metrics = enabled
-        }
-        if let value = values["header_timeout_seconds"] {
-            configuration.edge.headerTimeout = .seconds(try integer(value, "header_timeout_seconds", 1...300))
-        }
-        if let value = values["idle_timeout_seconds"] {
-            configuration.edge.idleTimeout = .seconds(try integer(value, "idle_timeout_seconds", 1...3600))
-        }
-        if let value = values["max_connections_per_address"] {
-            configuration.edge.maxConnectionsPerAddress = try integer(value, "max_connections_per_address", 0...100_000)
-        }
-        if let value = values["storage"] {
-            do { configuration.storage = try StorageLocation.parse(value) } catch {
-                throw RelayConfigurationError("storage: \(error)")
-            }
-        }
-        switch (values["tls_certificate"], values["tls_key"]) {
+        var loaded = try layers.load(over: Loading(), environment: environment, flags: flags).configuration
+        switch (loaded.tlsCertificate, loaded.tlsKey) {
         case (nil, nil): break
         case (let certificate?, let key?):
-            configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
-            _ = try configuration.tls?.serverConfiguration()
+            loaded.configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
+            _ = try loaded.configuration.tls?.serverConfiguration()
         case (nil, _): throw RelayConfigurationError("tls_key needs tls_certificate too (both, or neither for plain HTTP)")
         case (_, nil): throw RelayConfigurationError("tls_certificate needs tls_key too (both, or neither for plain HTTP)")
         }
-        return configuration
+        return loaded.configuration
     }
 
-    private static func integer(_ value: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
+    /// The configuration while it is read: the TLS files are checked as a pair at the end.
+    struct Loading: Sendable {
+        var configuration = RelayConfiguration()
+        var tlsCertificate: String?
+        var tlsKey: String?
+    }
+
+    /// The relay's settings, checked in this order: key, `EDGENODE_RELAY_<KEY>`, `--<key with dashes>`
+    /// (docs/relay-protocol.md §8).
+    static let settings: [ConfigurationKey<Loading, RelayConfigurationError>] = [
+        setting("data_dir") { value, loading in loading.configuration.dataDirectory = value },
+        setting("bind") { value, loading in loading.configuration.bind = value },
+        setting("port") { value, loading throws(RelayConfigurationError) in
+            guard let port = Int(value), (0...65535).contains(port) else { throw RelayConfigurationError("port must be 0…65535, got \(value)") }
+            loading.configuration.port = port
+        },
+        setting("log_level") { value, loading throws(RelayConfigurationError) in
+            guard let level = Logger.Level(rawValue: value) else {
+                throw RelayConfigurationError("log_level must be trace, debug, info, notice, warning, error or critical, got \(value)")
+            }
+            loading.configuration.logLevel = level
+        },
+        setting("metrics") { value, loading throws(RelayConfigurationError) in
+            guard let enabled = ["true": true, "false": false, "1": true, "0": false][value] else {
+                throw RelayConfigurationError("metrics must be true or false, got \(value)")
+            }
+            loading.configuration.metrics = enabled
+        },
+        setting("header_timeout_seconds") { value, loading throws(RelayConfigurationError) in
+            loading.configuration.edge.headerTimeout = .seconds(try integer(value, "header_timeout_seconds", 1...300))
+        },
+        setting("idle_timeout_seconds") { value, loading throws(RelayConfigurationError) in
+            loading.configuration.edge.idleTimeout = .seconds(try integer(value, "idle_timeout_seconds", 1...3600))
+        },
+        setting("max_connections_per_address") { value, loading throws(RelayConfigurationError) in
+            loading.configuration.edge.maxConnectionsPerAddress = try integer(value, "max_connections_per_address", 0...100_000)
+        },
+        setting("storage") { value, loading throws(RelayConfigurationError) in
+            do { loading.configuration.storage = try StorageLocation.parse(value) } catch {
+                throw RelayConfigurationError("storage: \(error)")
+            }
+        },
+        setting("tls_certificate") { value, loading in loading.tlsCertificate = value },
+        setting("tls_key") { value, loading in loading.tlsKey = value },
+    ]
+
+    /// Every key of the relay's configuration, in the order they are checked.
+    public static var keys: [String] { settings.map(\.key) }
+
+    /// The environment variable for a key: "EDGENODE_RELAY_" + the key uppercased.
+    public static func environmentVariable(for key: String) -> String { "EDGENODE_RELAY_" + key.uppercased() }
+
+    static let layers: ConfigurationLayers<Loading, RelayConfigurationError> = {
+        var layers = ConfigurationLayers<Loading, RelayConfigurationError>(
+            keys: settings, environmentPrefix: "EDGENODE_RELAY_", documentation: "see docs/relay-protocol.md §8 for the known keys",
+            failure: { key, source, message in RelayConfigurationError("\(key.map { "\($0) (\(source))" } ?? source): \(message)") })
+        layers.refusesUnknownVariables = false
+        layers.ignoresEmptyVariables = true
+        layers.checksReplacedValues = false
+        return layers
+    }()
+
+    private static func setting(_ key: String,
+                                _ apply: @escaping @Sendable (String, inout Loading) throws(RelayConfigurationError) -> Void) -> ConfigurationKey<Loading, RelayConfigurationError> {
+        ConfigurationKey(key: key, environmentVariable: environmentVariable(for: key), flag: key.replacingOccurrences(of: "_", with: "-")) {
+            input, loading, _ throws(RelayConfigurationError) in
+            switch input {
+            case .raw(let value): try apply(value, &loading)
+            case .toml(.string(let value)): try apply(value, &loading)
+            case .toml(let other): try apply(other.description, &loading)
+            }
+        }
+    }
+
+    private static func integer(_ value: String, _ key: String, _ range: ClosedRange<Int>) throws(RelayConfigurationError) -> Int {
         guard let number = Int(value), range.contains(number) else {
             throw RelayConfigurationError("\(key) must be \(range.lowerBound)…\(range.upperBound), got \(value)")
         }

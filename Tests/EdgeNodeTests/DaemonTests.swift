@@ -36,6 +36,37 @@ struct DaemonFailure: Error, CustomStringConvertible {
 func json(_ text: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:] }
 func data(_ object: [String: Any]) -> Data { try! JSONSerialization.data(withJSONObject: object) }
 
+struct StreamFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+extension ConsoleClient {
+    /// Opens a connection, asks for the event stream at `path` and returns the socket to read it
+    /// from (`readEvents`): the request and its reply stay raw bytes, as a tablet's would.
+    func openStream(_ path: String, headers: [String: String] = [:]) throws -> Int32 {
+        var head = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\n"
+        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else { throw StreamFailure(description: "cannot resolve \(host)") }
+        defer { freeaddrinfo(info) }
+        let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw StreamFailure(description: "cannot open a socket: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(descriptor)
+            throw StreamFailure(description: "the daemon is not running on \(host):\(port) (\(message))")
+        }
+        let bytes = Array((head + "\r\n").utf8)
+        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
+        return descriptor
+    }
+}
+
 /// Reads an event stream from a socket until `predicate` holds for the text read so far.
 func readEvents(_ socket: Int32, until predicate: (String) -> Bool) -> String {
     var text = ""

@@ -78,6 +78,11 @@ public struct TOMLError: Error, Sendable, Hashable, CustomStringConvertible {
     public let line: Int
     public let message: String
     public var description: String { "line \(line): \(message)" }
+
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
 }
 
 /// Recursive-descent parser over the UTF-8 bytes of the document.

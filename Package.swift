@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "RelayWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,12 +110,17 @@ let package = Package(
             dependencies: ["EdgeNodeApp"]
         ),
 
+        // The JSON bodies of the relay's HTTP API (docs/relay-protocol.md, docs/relay-openapi.yaml),
+        // defined once for both ends: the relay's HTTP layer and the box's uplink, invitations and
+        // bootstrap. Foundation only, so either side can use it without the other.
+        .target(name: "RelayWire"),
+
         // The cloud relay: store-and-forward of signed, end-to-end encrypted envelopes between the
         // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only.
         .target(
             name: "Relay",
             dependencies: [
-                "Replication", "SystemdNotify",
+                "Replication", "RelayWire", "SystemdNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -220,7 +225,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "TestSupport",
-                "Relay", "Replication", "SystemdNotify",
+                "Relay", "RelayWire", "Replication", "SystemdNotify",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -234,7 +239,7 @@ let package = Package(
             name: "EdgeNodeAppTests",
             dependencies: [
                 "TestSupport",
-                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay",
+                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "RelayWire",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Replication
+import RelayWire
 
 /// The invitations this box issued (`edgenode invite`), kept in the data directory so that the
 /// box approves join requests against its own record and never against what the relay says
@@ -168,7 +169,7 @@ public enum InvitationIssuer {
             let time = RelayTime()
             _ = try await RelayClient.register(at: endpoint, owner: owner, time: time)
             _ = try await RelayClient(endpoint: endpoint, identity: owner, business: business, time: time)
-                .send("/invitations", RelayClient.InvitationBody(invitation: Data(invitation.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+                .send("/invitations", RelayJSON.InvitationRequest(invitation: Data(invitation.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         } catch let problem as RelayClient.Problem {
             throw InvitationError("the relay at \(endpoint) refused the invitation: \(problem.kind): \(problem.detail); no invitation was made")
         } catch let failure as PeerHTTP.Failure where failure.isTLS {
@@ -182,15 +183,6 @@ public enum InvitationIssuer {
         try InvitationBook(directory: directory).add(invitation)
         return InvitationToken(invitation: invitation, key: key)
     }
-}
-
-extension RelayClient {
-    struct InvitationBody: Codable { var invitation: String }
-    struct JoinRequestBody: Codable { var joinRequest: String }
-    struct JoinStatus: Codable { var invitation: String; var state: String; var notAfter: Int64; var certificate: String?; var refusal: String? }
-    struct PendingJoinRequest: Codable { var invitation: String; var invitationRecord: String; var joinRequest: String; var box: String; var label: String }
-    struct PendingJoinRequests: Codable { var joinRequests: [PendingJoinRequest] }
-    struct Decision: Codable { var certificate: String?; var refusal: String? }
 }
 
 /// `edgenode invite`.
@@ -343,8 +335,8 @@ public struct InvitationJoin: Sendable {
         let path = "/invitations/\(invitation.id.hex)/join-request"
         let request = try JoinRequest.make(business: business, invitation: token.key, box: identity, label: label, requestedAt: now())
         do {
-            let reply = try await client.send(path, RelayClient.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
-                                              as: RelayClient.JoinStatus.self)
+            let reply = try await client.send(path, RelayJSON.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
+                                              as: RelayJSON.JoinStatusReply.self)
             progress("Asked the relay at \(endpoint) to join business \(business.hex) as site \(SiteID(publicKey: identity.publicKey).hex) (\(reply.state)).")
         } catch let problem as RelayClient.Problem {
             throw Self.explain(problem, relay: endpoint)
@@ -392,7 +384,7 @@ public struct InvitationJoin: Sendable {
             let seconds = max(0, min(25, Int(left.components.seconds) - 1))
             do {
                 let body = try await client.send(.GET, path, query: "wait_seconds=\(seconds)", timeout: .seconds(Int64(seconds) + 30))
-                let status = try RelayClient.decoder.decode(RelayClient.JoinStatus.self, from: Data(body))
+                let status = try RelayJSON.decoder.decode(RelayJSON.JoinStatusReply.self, from: Data(body))
                 delay = 1
                 switch status.state {
                 case "approved":
@@ -479,7 +471,7 @@ extension UplinkService {
             logger.warning("cannot read the join requests at the relay", metadata: ["reason": "\(problem)"])
             return
         }
-        let reply = try RelayClient.decoder.decode(RelayClient.PendingJoinRequests.self, from: Data(body))
+        let reply = try RelayJSON.decoder.decode(RelayJSON.PendingJoinRequestsReply.self, from: Data(body))
         let book = InvitationBook(directory: files.directory)
         for item in reply.joinRequests where !work.answered.contains(item.invitation) {
             guard let id = SiteID(hex: item.invitation), let bytes = Data(base64Encoded: item.joinRequest) else {
@@ -515,16 +507,16 @@ extension UplinkService {
             try await NIOThreadPool.singleton.runIfActive { try store.record(certificate: certificate) }
             logger.notice("join request approved: issued a certificate", metadata: metadata.merging([
                 "site": "\(certificate.subjectSite.hex.prefix(12))", "branch": "\(certificate.branch)", "role": "\(certificate.role)"]) { $1 })
-            _ = try await client.send(decisionPath, RelayClient.Decision(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+            _ = try await client.send(decisionPath, RelayJSON.DecisionRequest(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
             logger.notice("new box enrolled at the relay; its data key follows", metadata: metadata)
         case .repeatApproval(let certificate):
             let store = self.store
             try await NIOThreadPool.singleton.runIfActive { try store.record(certificate: certificate) }
-            _ = try await client.send(decisionPath, RelayClient.Decision(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+            _ = try await client.send(decisionPath, RelayJSON.DecisionRequest(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
             logger.notice("join request approved again with the certificate issued before", metadata: metadata)
         case .refuse(let reason):
             logger.warning("join request refused", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            _ = try await client.send(decisionPath, RelayClient.Decision(refusal: reason), as: RelayClient.Ignored.self)
+            _ = try await client.send(decisionPath, RelayJSON.DecisionRequest(refusal: reason), as: RelayClient.Ignored.self)
         case .leave(let reason):
             logger.info("join request left to the box that issued its invitation", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
         }

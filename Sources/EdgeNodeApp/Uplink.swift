@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Replication
+import RelayWire
 import ServiceLifecycle
 import Synchronization
 
@@ -207,7 +208,7 @@ struct RelayClient: Sendable {
             attempt += 1
             let correction = time.correction
             let now = time.now()
-            let body = Registration(ownerKey: owner.publicKey.hex, timestamp: now,
+            let body = RelayJSON.RegisterRequest(ownerKey: owner.publicKey.hex, timestamp: now,
                                     signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
             let reply = try await endpoint.http()
                 .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
@@ -237,37 +238,12 @@ struct RelayClient: Sendable {
         return try Self.decoder.decode(Reply.self, from: Data(bytes))
     }
 
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return encoder
-    }
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    /// The bodies are RelayJSON's (RelayWire), the same the relay reads and writes.
+    static var encoder: JSONEncoder { RelayJSON.requestEncoder }
+    static var decoder: JSONDecoder { RelayJSON.decoder }
 
-    struct Registration: Codable { var ownerKey: String; var timestamp: Int64; var signature: String }
-    struct CertificateBody: Codable { var certificate: String }
-    struct RevocationBody: Codable { var revocation: String }
+    /// A reply whose body the caller does not need.
     struct Ignored: Codable {}
-    struct SealedKeys: Codable { var sealedKeys: [String] }
-    struct SealedKeyBody: Codable { var sealedKey: String }
-    struct Push: Codable { var envelopes: [String] }
-    struct PushResult: Codable { var index: Int; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64? }
-    struct PushReply: Codable { var results: [PushResult] }
-    /// `membership` and `join_requests`: what the previous pull's answer said, so that a change
-    /// since then answers this pull at once (relay-protocol §5.5).
-    struct Pull: Codable { var vector: String; var limit: Int; var waitSeconds: Int; var membership: Int?; var joinRequests: Int? }
-    struct Compacted: Codable { var author: String; var through: UInt64 }
-    struct PullReply: Codable {
-        var envelopes: [String]; var more: Bool; var available: String; var compacted: [Compacted]?
-        // Since the relay keeps snapshots and join requests (relay-protocol §12, §13).
-        var compaction: String?; var snapshot: RelaySnapshotHeader.Body?; var joinRequests: Int?
-        var membership: Int?
-    }
-    struct Acknowledgement: Codable { var vector: String }
 }
 
 /// The files the uplink keeps in the data directory: the data keyring (0600), this box's
@@ -538,7 +514,7 @@ struct UplinkService: Service {
     /// Enrols this box's certificate (the box may enrol itself, §5.2).
     private func enrol(_ client: RelayClient) async throws {
         guard let certificate = store.trustStore.certificates[store.site]?.last else { throw UplinkError("this box has no certificate") }
-        _ = try await client.send("/certificates", RelayClient.CertificateBody(certificate: Data(certificate.encoded).base64EncodedString()),
+        _ = try await client.send("/certificates", RelayJSON.CertificateRequest(certificate: Data(certificate.encoded).base64EncodedString()),
                                   as: RelayClient.Ignored.self)
     }
 
@@ -548,7 +524,7 @@ struct UplinkService: Service {
     private func obtainKey(_ client: RelayClient) async throws -> DataKeyring {
         var keyring = try files.loadKeyring()
         let body = try await client.send(.GET, "/data-keys")
-        let reply = try RelayClient.decoder.decode(RelayClient.SealedKeys.self, from: Data(body))
+        let reply = try RelayJSON.decoder.decode(RelayJSON.SealedKeysReply.self, from: Data(body))
         let trust = store.trustStore
         let now = RelayClient.now()
         var changed = false
@@ -585,7 +561,7 @@ struct UplinkService: Service {
     /// revoked box and deletes the keys sealed to it.
     private func forwardRevocations(_ client: RelayClient, forwarded: inout Set<[UInt8]>) async throws {
         for revocation in store.trustStore.revocations.values.joined() where !forwarded.contains(revocation.encoded) {
-            _ = try await client.send("/revocations", RelayClient.RevocationBody(revocation: Data(revocation.encoded).base64EncodedString()),
+            _ = try await client.send("/revocations", RelayJSON.RevocationRequest(revocation: Data(revocation.encoded).base64EncodedString()),
                                       as: RelayClient.Ignored.self)
             forwarded.insert(revocation.encoded)
             logger.info("forwarded a revocation to the relay", metadata: ["site": "\(revocation.subjectSite.hex.prefix(12))"])
@@ -643,7 +619,7 @@ struct UplinkService: Service {
             for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) where !delivered.contains("\(site.hex)/\(key.id)") {
                 let sealed = try SealedDataKey.seal(key, business: store.business, to: certificate.subjectKey, sealer: sealer)
                 do {
-                    _ = try await sealingClient.send("/data-keys", RelayClient.SealedKeyBody(sealedKey: Data(sealed.bytes).base64EncodedString()),
+                    _ = try await sealingClient.send("/data-keys", RelayJSON.SealedKeyRequest(sealedKey: Data(sealed.bytes).base64EncodedString()),
                                               as: RelayClient.Ignored.self)
                     delivered.insert("\(site.hex)/\(key.id)")
                     if site != store.site { logger.info("sealed the data key to a box at the relay", metadata: ["site": "\(site.hex.prefix(12))", "generation": "\(key.id)"]) }
@@ -693,8 +669,8 @@ struct UplinkService: Service {
                 return bytes <= batchBytes
             })
             if batch.isEmpty { batch = Array(try files.outbox(limit: 1)) }
-            let reply = try await client.send("/envelopes", RelayClient.Push(envelopes: batch.map { Data($0.envelope.bytes).base64EncodedString() }),
-                                              as: RelayClient.PushReply.self, timeout: .seconds(120))
+            let reply = try await client.send("/envelopes", RelayJSON.PushRequest(envelopes: batch.map { Data($0.envelope.bytes).base64EncodedString() }),
+                                              as: RelayJSON.PushReply.self, timeout: .seconds(120))
             var accepted = 0
             var refusal: String?
             for result in reply.results where batch.indices.contains(result.index) {
@@ -744,9 +720,9 @@ struct UplinkService: Service {
         var entries = store.versionVector.entries
         for (author, sequence) in skipped.entries where sequence > entries[author] ?? 0 { entries[author] = sequence }
         let vector = VersionVector(entries)
-        let reply = try await client.send("/pull", RelayClient.Pull(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait,
+        let reply = try await client.send("/pull", RelayJSON.PullRequest(vector: Data(vector.encode()).base64EncodedString(), limit: batchLimit, waitSeconds: wait,
                                                                     membership: seen.membership, joinRequests: seen.joinRequests),
-                                          as: RelayClient.PullReply.self, timeout: .seconds(Int64(wait) + 30))
+                                          as: RelayJSON.PullReply.self, timeout: .seconds(Int64(wait) + 30))
         let available = VersionVector(base64: reply.available)
         var batch: [[UInt8]] = []
         var delivered = skipped.entries
@@ -811,7 +787,7 @@ struct UplinkService: Service {
 
     /// Tells the relay what this box holds (so it can compact what every box has).
     private func acknowledge(_ client: RelayClient) async throws {
-        _ = try await client.send("/acknowledgements", RelayClient.Acknowledgement(vector: Data(store.versionVector.encode()).base64EncodedString()),
+        _ = try await client.send("/acknowledgements", RelayJSON.AcknowledgementRequest(vector: Data(store.versionVector.encode()).base64EncodedString()),
                                   as: RelayClient.Ignored.self)
     }
 }

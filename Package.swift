@@ -84,12 +84,56 @@ let package = Package(
         // sd_notify(3) without libsystemd, shared by the box's daemon and the relay.
         .target(name: "SystemdNotify"),
 
+        // The box's outbound HTTP client (`PeerHTTP`, TLS contexts for the relay): the one port through
+        // which LAN sync and the relay uplink reach other machines. Its own target so both use it.
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+
+        // LAN sync between the boxes of a business (docs/sync-protocol.md §12): the server side of
+        // the protocol (the box's HTTP layer routes to it), the client session, one worker per peer
+        // from the configuration and from Discovery's endpoints. Domain only for `Shop.apply`; no
+        // HTTP server, no LocalAPI.
+        .target(
+            name: "LANSync",
+            dependencies: [
+                "Replication", "Domain", "Discovery", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The box's uplink to the cloud relay (docs/relay-protocol.md §11–§13): signed requests,
+        // enrolment, data keys, sealed envelopes pushed and pulled, invitations issued and
+        // answered, bootstrap from the relay's snapshot, the relay's clock. Speaks RelayWire's
+        // bodies over OutboundHTTP; Domain only for `Shop`. No HTTP server, no LocalAPI.
+        .target(
+            name: "RelayUplink",
+            dependencies: [
+                "Replication", "Domain", "RelayWire", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The node: command line, configuration, services and their wiring. The `edgenode`
         // executable is a thin `main` over it, so tests build a whole node in-process.
         .target(
             name: "EdgeNodeApp",
             dependencies: [
                 "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "RelayWire",
+                "OutboundHTTP", "LANSync", "RelayUplink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -240,6 +284,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "RelayWire",
+                "OutboundHTTP", "LANSync", "RelayUplink",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

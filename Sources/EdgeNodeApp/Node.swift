@@ -7,6 +7,9 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import LANSync
+import RelayUplink
+import OutboundHTTP
 import Replication
 import ServiceLifecycle
 import Synchronization

@@ -8,6 +8,9 @@ import RelayWire
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 /// Joining a box with an invitation through a relay on loopback, and bootstrapping it from the

@@ -5,6 +5,9 @@ import Relay
 import Replication
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 /// A throw-away certificate authority and a server certificate for 127.0.0.1 and localhost, made

@@ -8,6 +8,9 @@ import RelayWire
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 /// Ports handed to in-process relays, never handed out twice: while one relay is down for its

@@ -1,370 +1,44 @@
 import Domain
 import Foundation
-import LocalAPI
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OutboundHTTP
 import Replication
 import RelayWire
 import ServiceLifecycle
 import Synchronization
-
-/// What this box knows of its uplink to the cloud relay, for `edgenode status`, `GET /v1/status`
-/// and `/metrics`.
-public final class UplinkStatus: Sendable {
-    public struct Snapshot: Sendable {
-        /// `relay.url` as configured.
-        public var url: String
-        /// `starting`, `connected`, `unreachable`, `refused` (the relay answered with a client
-        /// error: revoked, not valid…), `not_registered` (the owner's box has not registered the
-        /// business, or this box is not enrolled, yet), `waiting_for_key` (no data key has been
-        /// sealed to this box yet) or `misconfigured`.
-        public var state = "starting"
-        public var lastPush: Date?
-        public var lastPull: Date?
-        public var lastError: String?
-        /// The relay's vector as last heard (each author's newest envelope it stores).
-        public var relayVector: VersionVector?
-        /// This box's sequence the relay acknowledged storing.
-        public var pushedThrough: UInt64?
-        public var pushed = 0
-        public var pulled = 0
-        /// Counts sessions that reached the relay (the backoff starts over after one).
-        public var sessions = 0
-        /// Joining the business from the relay (snapshot, then changesets); nil unless this box
-        /// started with a new replica while the relay held other boxes' data (Bootstrap.swift).
-        public var bootstrap: BootstrapProgress?
-        /// What the last pull said beyond envelopes: the relay's snapshot, its compaction marks,
-        /// whether more envelopes were waiting, and join requests waiting for the owner's box.
-        var relaySnapshot: RelaySnapshotHeader?
-        var compaction = VersionVector()
-        var pullHadMore = true
-        var joinRequests = 0
-        /// Whether the log has said that the relay refuses this box's clock (said once per episode).
-        var clockReported = false
-        public var connected: Bool { state == "connected" }
-    }
-
-    private let value: Mutex<Snapshot>
-    /// The relay's clock as measured from its replies; the uplink signs with it (RelayTime).
-    public let time: RelayTime
-
-    public init(url: String, time: RelayTime = RelayTime()) {
-        value = Mutex(Snapshot(url: url))
-        self.time = time
-    }
-
-    /// The health warning while this box's clock is off by more than the relay's window, or nil.
-    public var clockWarning: String? {
-        guard time.isBeyondWindow, let offset = time.offset else { return nil }
-        return "the relay refuses this box's clock: \(RelayTime.describe(offset: offset)), beyond its ±\(RelayTime.windowMilliseconds / 1000) s; "
-            + "the box signs its relay requests with the relay's time meanwhile; fix the box's clock (NTP)"
-    }
-
-    public var current: Snapshot { value.withLock { $0 } }
-
-    func update<Result>(_ body: (inout Snapshot) -> Result) -> Result { value.withLock { body(&$0) } }
-
-    /// Changesets of this box the relay does not hold yet, and changesets the relay holds that this
-    /// box lacks; nil when not known (never reached the relay).
-    public func pending(ours: VersionVector, site: SiteID) -> (push: UInt64?, pull: UInt64?) {
-        let snapshot = current
-        guard let relay = snapshot.relayVector else { return (nil, nil) }
-        let push = ours[site] > relay[site] ? ours[site] - relay[site] : 0
-        var pull: UInt64 = 0
-        for (author, sequence) in relay.entries where author != site && sequence > ours[author] { pull += sequence - ours[author] }
-        return (push, pull)
-    }
-
-    func statusValue(ours: VersionVector, site: SiteID) -> StatusValue {
-        func time(_ date: Date?) -> StatusValue {
-            date.map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null
-        }
-        let snapshot = current
-        let counts = pending(ours: ours, site: site)
-        // The relay's clock minus this box's, from the Date of its last reply (RelayTime).
-        var offsetSeconds = StatusValue.null
-        if let offset = self.time.offset {
-            let rounded: Int64 = offset >= 0 ? offset + 500 : offset - 500
-            offsetSeconds = .integer(rounded / 1000)
-        }
-        var warning = StatusValue.null
-        if let text = clockWarning { warning = .string(text) }
-        return .object([
-            "url": .string(snapshot.url),
-            "state": .string(snapshot.state),
-            "connected": .bool(snapshot.connected),
-            "last_push": time(snapshot.lastPush),
-            "last_pull": time(snapshot.lastPull),
-            "last_error": snapshot.lastError.map { .string($0) } ?? .null,
-            "pending_push": counts.push.map { .integer(Int64($0)) } ?? .null,
-            "pending_pull": counts.pull.map { .integer(Int64($0)) } ?? .null,
-            "pushed": .integer(Int64(snapshot.pushed)),
-            "pulled": .integer(Int64(snapshot.pulled)),
-            "bootstrap": snapshot.bootstrap?.statusValue ?? .null,
-            "clock_offset_seconds": offsetSeconds,
-            "clock_warning": warning,
-        ])
-    }
-}
-
-/// `relay.url` split for the HTTP client: `http://host[:port][/base]` or `https://…` (TLS,
-/// verified against the system's trust roots or `caFile`, a PEM file of trusted certificates).
-struct RelayEndpoint: Sendable, Equatable, CustomStringConvertible {
-    let host: String
-    let port: Int
-    let basePath: String
-    let isTLS: Bool
-    /// Trusted roots for `https` instead of the system's (a private CA), or nil.
-    var caFile: String?
-
-    init?(url: String, caFile: String? = nil) {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil,
-              components.user == nil else { return nil }
-        isTLS = scheme == "https"
-        let port = components.port ?? (isTLS ? 443 : 80)
-        guard (1...65535).contains(port) else { return nil }
-        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        self.port = port
-        var path = components.percentEncodedPath
-        while path.hasSuffix("/") { path.removeLast() }
-        basePath = path
-        self.caFile = caFile
-    }
-
-    /// The configured relay (`url`, and `ca_file` when set); nil when the URL is not one.
-    init?(_ relay: NodeConfiguration.Relay) {
-        self.init(url: relay.url, caFile: relay.caFile.isEmpty ? nil : relay.caFile)
-    }
-
-    var description: String { "\(isTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
-
-    /// The HTTP client for this relay (with TLS for `https`).
-    /// - Throws: `PeerHTTP.Failure` when the trusted roots cannot be loaded.
-    func http() throws -> PeerHTTP {
-        var http = PeerHTTP(host: host, port: port)
-        if isTLS { http.tls = try RelayTLS.context(caFile: caFile) }
-        return http
-    }
-}
-
-/// Signed requests to the relay (docs/relay-protocol.md §4, §5), one connection each.
-struct RelayClient: Sendable {
-    let endpoint: RelayEndpoint
-    let identity: SigningKey
-    let business: BusinessID
-    /// The relay's clock as measured from its replies: requests are signed with it (RelayTime).
-    var time = RelayTime()
-
-    /// A problem answer from the relay (§10).
-    struct Problem: Error, CustomStringConvertible {
-        let status: Int
-        let kind: String
-        let detail: String
-        var description: String { "the relay answered \(status) \(kind): \(detail)" }
-        /// The relay's own trouble (or a limit): retry with backoff, not a refusal.
-        var isTransient: Bool { status >= 500 || status == 429 }
-    }
-
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
-    /// Sends a request under `/v1/businesses/{business}` and returns the body of a 2xx answer.
-    func send(_ method: HTTPMethod, _ relative: String, query: String = "", json: [UInt8] = [], timeout: TimeAmount = .seconds(30)) async throws -> [UInt8] {
-        try await exchange(method, relative, query: query, body: json, contentType: "application/json", timeout: timeout)
-    }
-
-    /// Signs and sends a request under `/v1/businesses/{business}`; returns the body of a 2xx
-    /// answer. Each reply's `Date` updates `time`; a `stale_request` refusal is sent once more at
-    /// once when the offset it measured changes the timestamp (RelayTime).
-    func exchange(_ method: HTTPMethod, _ relative: String, query: String = "", body: [UInt8], contentType: String, timeout: TimeAmount,
-                  maxResponseBytes: Int? = nil, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [UInt8] {
-        let path = endpoint.basePath + "/v1/businesses/\(business.hex)" + relative
-        var http = try endpoint.http()
-        if let maxResponseBytes { http.maxResponseBytes = maxResponseBytes }
-        var attempt = 0
-        while true {
-            attempt += 1
-            let correction = time.correction
-            let signature = RelayRequestSignature.sign(method: method.rawValue, path: path, query: query, body: body, business: business,
-                                                       key: identity, timestamp: time.now())
-            let reply = try await http.send(method, query.isEmpty ? path : path + "?" + query, body: body,
-                                            headers: [("Authorization", signature.headerValue)], contentType: contentType, timeout: timeout, progress: progress)
-            time.observe(dateHeader: reply.date, receivedAt: time.local())
-            if (200..<300).contains(reply.status) { return reply.body }
-            let problem = Self.problem(from: reply, time: time)
-            if problem.kind == "stale_request", attempt == 1, time.correction != correction { continue }
-            throw problem
-        }
-    }
-
-    /// Registers the business of `owner` (§5.1: unsigned, with a proof of possession of the
-    /// owner key); registering again is harmless. Returns whether it was new. A proof refused as
-    /// `stale_request` is made again once with the relay's time (RelayTime).
-    static func register(at endpoint: RelayEndpoint, owner: SigningKey, time: RelayTime = RelayTime()) async throws -> Bool {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let correction = time.correction
-            let now = time.now()
-            let body = RelayJSON.RegisterRequest(ownerKey: owner.publicKey.hex, timestamp: now,
-                                    signature: RelayRegistrationProof.sign(owner: owner, timestamp: now).hexString)
-            let reply = try await endpoint.http()
-                .post(endpoint.basePath + "/v1/businesses", body: Array(try encoder.encode(body)), timeout: .seconds(30))
-            time.observe(dateHeader: reply.date, receivedAt: time.local())
-            if reply.status == 200 || reply.status == 201 { return reply.status == 201 }
-            let problem = problem(from: reply, time: time)
-            if problem.kind == "stale_request", attempt == 1, time.correction != correction { continue }
-            throw problem
-        }
-    }
-
-    /// The problem document of a refusal; a `stale_request` says how far off this box's clock is.
-    static func problem(from reply: PeerHTTP.Reply, time: RelayTime? = nil) -> Problem {
-        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
-        let type = object?["type"] as? String ?? ""
-        let kind = type.hasPrefix("urn:edgenode:problem:") ? String(type.dropFirst(21)) : "unknown"
-        var detail = object?["detail"] as? String ?? String(reply.text.prefix(200))
-        if kind == "stale_request" {
-            let offset = time?.offset.map { RelayTime.describe(offset: $0) } ?? "off by an unknown amount (the relay sent no Date header)"
-            detail = "the relay refuses this box's clock: \(offset); fix the box's clock (NTP). \(detail)"
-        }
-        return Problem(status: reply.status, kind: kind, detail: detail)
-    }
-
-    func send<Body: Encodable, Reply: Decodable>(_ relative: String, _ body: Body, as: Reply.Type, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
-        let bytes = try await send(.POST, relative, json: Array(try Self.encoder.encode(body)), timeout: timeout)
-        return try Self.decoder.decode(Reply.self, from: Data(bytes))
-    }
-
-    /// The bodies are RelayJSON's (RelayWire), the same the relay reads and writes.
-    static var encoder: JSONEncoder { RelayJSON.requestEncoder }
-    static var decoder: JSONDecoder { RelayJSON.decoder }
-
-    /// A reply whose body the caller does not need.
-    struct Ignored: Codable {}
-}
-
-/// The files the uplink keeps in the data directory: the data keyring (0600), this box's
-/// envelope chain head, and the outbox of sealed envelopes not yet acknowledged by the relay.
-struct UplinkFiles: Sendable {
-    let directory: ReplicaDirectory
-    var keyringPath: String { directory.path + "/relay-keyring" }
-    var chainPath: String { directory.path + "/relay-chain" }
-    var outboxPath: String { directory.path + "/relay-outbox" }
-    static let keyringMagic = Array("EDKR".utf8)
-    static let chainMagic = Array("EDCH".utf8)
-
-    /// The keyring: "EDKR", version 1, then per generation a u32be id and the 32 key bytes.
-    func loadKeyring() throws -> DataKeyring {
-        guard FileManager.default.fileExists(atPath: keyringPath) else { return DataKeyring() }
-        let bytes = try directory.readFile(keyringPath)
-        guard bytes.count >= 5, Array(bytes[0..<4]) == Self.keyringMagic, bytes[4] == 1, (bytes.count - 5) % 36 == 0 else {
-            throw UplinkError("\(keyringPath) is not a data keyring; move it away and let the box fetch its key from the relay again")
-        }
-        var keys: [DataKey] = []
-        var offset = 5
-        while offset < bytes.count {
-            let id = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
-            guard id >= 1, let key = DataKey(id: DataKeyID(id), bytes: Array(bytes[(offset + 4)..<(offset + 36)])) else {
-                throw UplinkError("\(keyringPath) holds a key of generation 0")
-            }
-            keys.append(key)
-            offset += 36
-        }
-        return DataKeyring(keys)
-    }
-
-    func save(_ keyring: DataKeyring) throws {
-        var bytes = Self.keyringMagic + [1]
-        for key in keyring.keys.values.sorted(by: { $0.id < $1.id }) {
-            let id = key.id.rawValue
-            bytes += [UInt8(id >> 24 & 0xff), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + key.bytes
-        }
-        try directory.writeSecret(bytes, to: keyringPath)
-    }
-
-    var rotationsPath: String { directory.path + "/relay-key-rotations" }
-    static let rotationsMagic = Array("EDKV".utf8)
-
-    /// The revoked boxes the current data-key generation was made after (owner's box only):
-    /// "EDKV", version 1, then 16-byte site ids.
-    func loadRotations() throws -> Set<SiteID> {
-        guard FileManager.default.fileExists(atPath: rotationsPath) else { return [] }
-        let bytes = try directory.readFile(rotationsPath)
-        guard bytes.count >= 5, Array(bytes[0..<4]) == Self.rotationsMagic, bytes[4] == 1, (bytes.count - 5) % 16 == 0 else {
-            throw UplinkError("\(rotationsPath) is not a record of data-key rotations; delete it and the box rotates the key once more")
-        }
-        return Set(stride(from: 5, to: bytes.count, by: 16).compactMap { SiteID(bytes: Array(bytes[$0..<($0 + 16)])) })
-    }
-
-    func saveRotations(_ sites: Set<SiteID>) throws {
-        try directory.writeFile(Self.rotationsMagic + [1] + sites.sorted().flatMap(\.bytes), to: rotationsPath, mode: 0o600)
-    }
-
-    /// The last envelope this box sealed: its sequence and hash ("EDCH", u64be, 32 bytes).
-    func loadChain() throws -> (sequence: UInt64, hash: [UInt8]) {
-        guard FileManager.default.fileExists(atPath: chainPath) else { return (0, RelayEnvelope.noPreviousHash) }
-        let bytes = try directory.readFile(chainPath)
-        guard bytes.count == 44, Array(bytes[0..<4]) == Self.chainMagic else { throw UplinkError("\(chainPath) is not an envelope chain head") }
-        let sequence = bytes[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return (sequence, Array(bytes[12..<44]))
-    }
-
-    func saveChain(sequence: UInt64, hash: [UInt8]) throws {
-        var bytes = Self.chainMagic
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
-        try directory.writeFile(bytes + hash, to: chainPath, mode: 0o600)
-    }
-
-    func outboxFile(_ sequence: UInt64) -> String { outboxPath + "/" + String(format: "%020llu.envelope", sequence) }
-
-    /// The sealed envelopes waiting to be pushed, oldest first.
-    func outbox(limit: Int) throws -> [(sequence: UInt64, envelope: RelayEnvelope)] {
-        guard FileManager.default.fileExists(atPath: outboxPath) else { return [] }
-        let names = try FileManager.default.contentsOfDirectory(atPath: outboxPath).filter { $0.hasSuffix(".envelope") }.sorted().prefix(limit)
-        return try names.compactMap { name in
-            guard let sequence = UInt64(name.dropLast(9)) else { return nil }
-            let envelope = try RelayEnvelope.decode(try directory.readFile(outboxPath + "/" + name), maxBytes: .max)
-            return (sequence, envelope)
-        }
-    }
-
-    func addToOutbox(_ envelope: RelayEnvelope) throws {
-        try FileManager.default.createDirectory(atPath: outboxPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try directory.writeFile(envelope.bytes, to: outboxFile(envelope.sequence), mode: 0o600)
-    }
-
-    func removeFromOutbox(_ sequence: UInt64) { try? FileManager.default.removeItem(atPath: outboxFile(sequence)) }
-}
-
-struct UplinkError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// Keeps this box in step with the business's other boxes through the relay
 /// (docs/relay-protocol.md §11): enrols the box, obtains the data key, pushes this box's own
 /// changesets as encrypted envelopes (each box pushes its own: only an author can seal), pulls
 /// the others' with long-poll and applies them, and acknowledges what it holds. While the relay is
 /// unreachable it retries with exponential backoff and jitter.
-struct UplinkService: Service {
+package struct UplinkService: Service {
     let shop: Shop
     let files: UplinkFiles
     let endpoint: RelayEndpoint
     let status: UplinkStatus
     let logger: Logger
-    var waitSeconds = 25
+    package var waitSeconds = 25
     var batchLimit = 200
     /// The most bytes of envelopes in one push (the relay takes 16 MiB).
     var batchBytes = 8 << 20
     /// The changesets past the relay's snapshot after which a caught-up box offers a new one (Bootstrap.swift).
     var snapshotEveryChangesets: UInt64 = 1000
 
+    package init(shop: Shop, files: UplinkFiles, endpoint: RelayEndpoint, status: UplinkStatus, logger: Logger) {
+        self.shop = shop
+        self.files = files
+        self.endpoint = endpoint
+        self.status = status
+        self.logger = logger
+    }
+
     var store: ReplicaStore { shop.store }
 
-    func run() async throws {
+    package func run() async throws {
         var delay = 1.0
         var reportedFailure: String?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

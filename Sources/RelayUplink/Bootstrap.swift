@@ -1,10 +1,10 @@
 import Domain
 import Foundation
-import LocalAPI
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OutboundHTTP
 import Replication
 import RelayWire
 import Synchronization
@@ -31,20 +31,6 @@ public struct BootstrapProgress: Sendable, Equatable {
     var target = VersionVector()
     var steps = ProgressSteps()
 
-    var statusValue: StatusValue {
-        func time(_ date: Date?) -> StatusValue {
-            date.map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null
-        }
-        return .object([
-            "phase": .string(phase.rawValue),
-            "started_at": time(startedAt),
-            "finished_at": time(finishedAt),
-            "snapshot_bytes": .integer(Int64(snapshotBytes)),
-            "snapshot_total_bytes": snapshotTotal.map { .integer(Int64($0)) } ?? .null,
-            "changesets": .integer(Int64(changesets)),
-            "changesets_total": .integer(Int64(changesetsTotal)),
-        ])
-    }
 }
 
 /// The header of the relay's snapshot of the business, as a pull or `GET …/snapshot/info` reports it.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import OutboundHTTP
 import Replication
 
 /// The client side of LAN sync (sync-protocol §12): an authenticated session with one peer box.

@@ -8,31 +8,41 @@ import Synchronization
 /// A minimal asynchronous HTTP/1.1 client for the sync protocol: one request per connection,
 /// a connect timeout and an overall deadline, cancellable (cancelling closes the connection,
 /// which is how a long-poll is abandoned when this box has something to push).
-struct PeerHTTP: Sendable {
-    let host: String
-    let port: Int
-    var connectTimeout: TimeAmount = .seconds(5)
-    var maxResponseBytes = 64 * 1024 * 1024
+package struct PeerHTTP: Sendable {
+    package let host: String
+    package let port: Int
+    package var connectTimeout: TimeAmount = .seconds(5)
+    package var maxResponseBytes = 64 * 1024 * 1024
     /// TLS (https) with this context; the server's certificate must name `host` (a name, or the
     /// address connected to for an IP literal).
-    var tls: NIOSSLContext?
+    package var tls: NIOSSLContext?
 
-    struct Reply: Sendable {
-        var status: Int
-        var body: [UInt8]
-        /// The reply's `Date` header, if any (the relay's clock, RelayTime).
-        var date: String?
-        var text: String { String(decoding: body, as: UTF8.self) }
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    package struct Reply: Sendable {
+        package var status: Int
+        package var body: [UInt8]
+        /// The reply's `Date` header, if any (the relay's clock, RelayTime).
+        package var date: String?
+        package var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
         /// The TLS handshake failed (the server's certificate was not trusted, say).
-        var isTLS = false
+        package var isTLS = false
+
+        package init(description: String, isTLS: Bool = false) {
+            self.description = description
+            self.isTLS = isTLS
+        }
     }
 
     /// POSTs `body` to `path`; fails after `timeout` in all.
-    func post(_ path: String, body: [UInt8], headers extra: [(String, String)] = [], timeout: TimeAmount) async throws -> Reply {
+    package func post(_ path: String, body: [UInt8], headers extra: [(String, String)] = [], timeout: TimeAmount) async throws -> Reply {
         try await send(.POST, path, body: body, headers: extra, timeout: timeout)
     }
 
@@ -40,7 +50,7 @@ struct PeerHTTP: Sendable {
     /// - Parameters:
     ///   - contentType: the body's media type.
     ///   - progress: told the number of body bytes received so far, as they arrive.
-    func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], contentType: String = "application/json",
+    package func send(_ method: HTTPMethod, _ path: String, body: [UInt8], headers extra: [(String, String)] = [], contentType: String = "application/json",
               timeout: TimeAmount, progress: (@Sendable (Int) -> Void)? = nil) async throws -> Reply {
         do {
             return try await exchange(method, path, body: body, headers: extra, contentType: contentType, timeout: timeout, progress: progress)
@@ -112,7 +122,7 @@ struct PeerHTTP: Sendable {
         }
     }
 
-    static func isIPAddress(_ host: String) -> Bool {
+    package static func isIPAddress(_ host: String) -> Bool {
         var v4 = in_addr(), v6 = in6_addr()
         return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
@@ -120,13 +130,13 @@ struct PeerHTTP: Sendable {
 
 /// TLS client contexts for the relay, made once per set of trusted roots (a context loads and
 /// parses the roots; connections share it).
-enum RelayTLS {
+package enum RelayTLS {
     private static let contexts = Mutex<[String: NIOSSLContext]>([:])
 
     /// The context that trusts the system's roots (`caFile` nil) or only the certificates in the
     /// PEM file `caFile`; full verification, TLS 1.2 at least.
     /// - Throws: `PeerHTTP.Failure` naming the file when it cannot be read or holds no certificate.
-    static func context(caFile: String?) throws -> NIOSSLContext {
+    package static func context(caFile: String?) throws -> NIOSSLContext {
         let key = caFile ?? ""
         if let made = contexts.withLock({ $0[key] }) { return made }
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -144,7 +154,7 @@ enum RelayTLS {
     }
 
     /// The certificates in a PEM file, with a message for a person when there are none.
-    static func certificates(_ file: String) throws -> [NIOSSLCertificate] {
+    package static func certificates(_ file: String) throws -> [NIOSSLCertificate] {
         guard FileManager.default.isReadableFile(atPath: file) else { throw PeerHTTP.Failure(description: "cannot read the relay's CA file \(file)") }
         let found: [NIOSSLCertificate]
         do { found = try NIOSSLCertificate.fromPEMFile(file) } catch {

@@ -38,42 +38,157 @@ package struct UplinkService: Service {
 
     var store: ReplicaStore { shop.store }
 
+    /// The driver of `UplinkSession`: performs each action and hands its outcome back, until
+    /// the service is cancelled or shut down gracefully.
     package func run() async throws {
-        var delay = 1.0
-        var reportedFailure: String?
+        var session = UplinkSession(hasOwnerKey: files.directory.hasOwnerKey, waitSeconds: waitSeconds)
+        var context = SessionContext(client: RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time))
+        var event = UplinkSession.Event.started
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let sessionsBefore = status.current.sessions
+            let action = session.handle(event)
             do {
-                try await cancelWhenGracefulShutdown { try await session() }
+                event = try await cancelWhenGracefulShutdown { [context] in try await perform(action, context) }
+                    .apply(to: &context)
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                reportClock()
-                if status.current.sessions > sessionsBefore { delay = 1 }
-                let reason = "\(error)"
-                let problem = error as? RelayClient.Problem
-                // Not registered (or this box not enrolled) yet: the owner's box registers the
-                // business when it first reaches the relay, so ask again soon, as for the key.
-                let unregistered = problem?.kind == "unknown_principal"
-                let refused = !unregistered && (problem.map { !$0.isTransient } ?? false)
-                let waiting = error is WaitingForKey || unregistered
-                status.update { snapshot in
-                    snapshot.state = unregistered ? "not_registered" : error is WaitingForKey ? "waiting_for_key" : refused ? "refused" : "unreachable"
-                    snapshot.lastError = reason
-                }
-                if reportedFailure != reason {
-                    if refused {
-                        logger.warning("the relay refused this box; retrying later", metadata: ["relay": "\(endpoint)", "reason": "\(reason)"])
-                    } else {
-                        logger.info("relay unavailable; retrying with backoff", metadata: ["relay": "\(endpoint)", "error": "\(reason)"])
-                    }
-                    reportedFailure = reason
-                }
-                // A box waiting for its data key or for its business to be registered asks again every
-                // few seconds; a refusal waits longer.
-                let pause = (waiting ? min(delay, 5) : refused ? max(delay, 30) : delay) * Double.random(in: 0.5...1.5)
-                delay = min(delay * 2, 60)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(pause * 1000))) }
+                event = .failed(UplinkSession.Failure(error))
             }
+        }
+    }
+
+    /// What the driver keeps between actions of one session (what `UplinkSession` needs not know).
+    struct SessionContext: Sendable {
+        let client: RelayClient
+        var keyring = DataKeyring()
+        /// Revocations posted to the relay in this session.
+        var forwarded = Set<[UInt8]>()
+        /// The revoked boxes this session has rotated or refetched the key for.
+        var knownRevocations = Set<SiteID>()
+        /// Keys sealed to boxes in this session ("site/generation").
+        var delivered = Set<String>()
+        var work = RelaySessionWork()
+        /// Subscribed before looking for changesets of this box's own, so that a write in between
+        /// still ends the next long-poll; with this box's newest sealed sequence.
+        var changes: AsyncStream<Void>?
+        var sealedThrough: UInt64 = 0
+    }
+
+    /// An action's outcome: the next event, and what changed in the session's context.
+    struct Outcome: Sendable {
+        var event: UplinkSession.Event = .done
+        var change: (@Sendable (inout SessionContext) -> Void)?
+
+        func apply(to context: inout SessionContext) -> UplinkSession.Event {
+            change?(&context)
+            return event
+        }
+    }
+
+    /// Performs one action of the session.
+    private func perform(_ action: UplinkSession.Action, _ context: SessionContext) async throws -> Outcome {
+        let client = context.client
+        switch action {
+        case .register:
+            // The box that holds the owner key registers the business (§5.1), so a new business
+            // needs no step of its own at the relay; every other box waits until that has happened.
+            if try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey(), time: status.time) {
+                logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
+            }
+            return Outcome()
+        case .enrol:
+            try await enrol(client)
+            return Outcome()
+        case .forwardRevocations:
+            var forwarded = context.forwarded
+            try await forwardRevocations(client, forwarded: &forwarded)
+            return Outcome { [forwarded] in $0.forwarded = forwarded }
+        case .obtainKeys:
+            let keyring = try await obtainKey(client)
+            // A box that does not hold the owner key has just fetched its keys; the owner's box still
+            // checks whether a revocation learnt while it was offline needs a rotation.
+            let known = files.directory.hasOwnerKey ? [] : revokedBoxes()
+            return Outcome { $0.keyring = keyring; $0.knownRevocations = known }
+        case .followRevocations:
+            var known = context.knownRevocations
+            let keyring = try await followRevocations(client, keyring: context.keyring, known: &known)
+            return Outcome { [known] in $0.keyring = keyring; $0.knownRevocations = known }
+        case .refetchKeys:
+            let keyring = try await obtainKey(client)
+            let changed = keyring != context.keyring
+            return Outcome(event: .keysRefetched(changed: changed)) { $0.keyring = keyring }
+        case .distributeKeys:
+            var delivered = context.delivered
+            try await distributeKey(client, keyring: context.keyring, delivered: &delivered)
+            return Outcome { [delivered] in $0.delivered = delivered }
+        case .reportConnected:
+            status.update { snapshot in
+                snapshot.state = "connected"
+                snapshot.lastError = nil
+                snapshot.sessions += 1
+            }
+            logger.notice("connected to the relay", metadata: ["relay": "\(endpoint)"])
+            return Outcome()
+        case .bootstrap:
+            try await bootstrapIfNew(client, keyring: context.keyring)
+            return Outcome()
+        case .acknowledge:
+            try await acknowledge(client)
+            return Outcome()
+        case .answerJoinRequests:
+            var work = context.work
+            try await answerJoinRequests(&work)
+            return Outcome { [work] in $0.work = work }
+        case .afterPull:
+            var work = context.work
+            try await afterPull(client, keyring: context.keyring, work: &work)
+            return Outcome { [work] in $0.work = work }
+        case .reportClock:
+            reportClock()
+            return Outcome()
+        case .sealAndPush:
+            try await sealPending(keyring: context.keyring)
+            try await pushOutbox(client)
+            // Subscribe before looking, so a write in between still ends the long-poll.
+            let changes = shop.changeFeed.changes()
+            let sealedThrough = try files.loadChain().sequence
+            return Outcome(event: .pushed(ownPending: store.versionVector[store.site] > sealedThrough)) {
+                $0.changes = changes
+                $0.sealedThrough = sealedThrough
+            }
+        case .pull(let parameters):
+            let store = self.store
+            let sealedThrough = context.sealedThrough
+            let ownPending = { @Sendable in store.versionVector[store.site] > sealedThrough }
+            let changes = context.changes
+            let keyring = context.keyring
+            // Long-poll, abandoned as soon as this box has something of its own to push.
+            let pulled: UplinkSession.Pulled? = try await withThrowingTaskGroup(of: UplinkSession.Pulled?.self) { group in
+                group.addTask { try await pull(client, keyring: keyring, parameters: parameters) }
+                if parameters.abandonOnLocalChanges, let changes {
+                    group.addTask {
+                        for await _ in changes where ownPending() { return nil }
+                        return nil
+                    }
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            return Outcome(event: pulled.map { .pulled($0) } ?? .localChanges) { $0.changes = nil }
+        case .backOff(let backoff):
+            reportClock()
+            status.update { snapshot in
+                snapshot.state = backoff.state
+                snapshot.lastError = backoff.reason
+            }
+            switch backoff.log {
+            case .refused: logger.warning("the relay refused this box; retrying later", metadata: ["relay": "\(endpoint)", "reason": "\(backoff.reason)"])
+            case .unavailable: logger.info("relay unavailable; retrying with backoff", metadata: ["relay": "\(endpoint)", "error": "\(backoff.reason)"])
+            case nil: break
+            }
+            let pause = backoff.seconds * Double.random(in: 0.5...1.5)
+            try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
+            // The next session starts from nothing but the client (and the relay's clock it measured).
+            return Outcome(event: .timerFired) { $0 = SessionContext(client: $0.client) }
         }
     }
 
@@ -96,93 +211,6 @@ package struct UplinkService: Service {
 
     struct WaitingForKey: Error, CustomStringConvertible {
         var description: String { "no data key has been sealed to this box at the relay yet (a box that holds it, or the owner's box, seals it)" }
-    }
-
-    /// One connected session: set-up, then push and pull until something fails.
-    private func session() async throws {
-        let client = RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time)
-        // The box that holds the owner key registers the business (§5.1), so a new business
-        // needs no step of its own at the relay; every other box waits until that has happened.
-        if files.directory.hasOwnerKey, try await RelayClient.register(at: endpoint, owner: try files.directory.loadOwnerKey(), time: status.time) {
-            logger.notice("registered the business at the relay", metadata: ["relay": "\(endpoint)", "business": "\(store.business)"])
-        }
-        try await enrol(client)
-        var forwarded = Set<[UInt8]>()
-        try await forwardRevocations(client, forwarded: &forwarded)
-        var keyring = try await obtainKey(client)
-        // A box that does not hold the owner key has just fetched its keys; the owner's box still
-        // checks whether a revocation learnt while it was offline needs a rotation.
-        var knownRevocations = files.directory.hasOwnerKey ? [] : revokedBoxes()
-        keyring = try await followRevocations(client, keyring: keyring, known: &knownRevocations)
-        var delivered: Set<String> = []
-        try await distributeKey(client, keyring: keyring, delivered: &delivered)
-        status.update { snapshot in
-            snapshot.state = "connected"
-            snapshot.lastError = nil
-            snapshot.sessions += 1
-        }
-        logger.notice("connected to the relay", metadata: ["relay": "\(endpoint)"])
-        var work = RelaySessionWork()
-        try await bootstrapIfNew(client, keyring: keyring)
-        try await acknowledge(client)
-        try await answerJoinRequests(&work)
-        var skipped = VersionVector()
-        // What the last pull's answer said of the business's membership and join requests: a
-        // change after it (a new box to seal the key to, a join request) ends the next long-poll.
-        var seen = RelaySeen()
-        var missingGeneration = false
-        var refetchFound = true
-        while true {
-            try Task.checkCancellation()
-            reportClock()
-            // The relay hears of a revocation before any key rotated for it is sealed to anyone,
-            // so it refuses to hand the revoked box that key (or anything else) from then on.
-            try await forwardRevocations(client, forwarded: &forwarded)
-            keyring = try await followRevocations(client, keyring: keyring, known: &knownRevocations)
-            if missingGeneration {
-                // An envelope named a generation this box lacks: the relay may hold it sealed to us.
-                let before = keyring
-                keyring = try await obtainKey(client)
-                refetchFound = keyring != before
-            }
-            try await distributeKey(client, keyring: keyring, delivered: &delivered)
-            try await sealPending(keyring: keyring)
-            try await pushOutbox(client)
-            // Subscribe before looking, so a write in between still ends the long-poll.
-            let changes = shop.changeFeed.changes()
-            let sealedThrough = try files.loadChain().sequence
-            let ownPending = { @Sendable [store] in store.versionVector[store.site] > sealedThrough }
-            let wait = ownPending() ? 0 : waitSeconds
-            // Long-poll, abandoned as soon as this box has something of its own to push.
-            let floor = skipped
-            let lastSeen = seen
-            let currentKeyring = keyring
-            // Had a refetch brought nothing, envelopes of a generation this box lacks are skipped
-            // for the session rather than asked for again and again.
-            let skipMissing = missingGeneration && !refetchFound
-            let pullWait = missingGeneration ? 0 : wait
-            let pulled: Pulled? = try await withThrowingTaskGroup(of: Pulled?.self) { group in
-                group.addTask {
-                    try await pull(client, keyring: currentKeyring, wait: pullWait, skipped: floor, skipMissingGenerations: skipMissing, seen: lastSeen)
-                }
-                if wait > 0 {
-                    group.addTask {
-                        for await _ in changes where ownPending() { return nil }
-                        return nil
-                    }
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? nil
-            }
-            missingGeneration = false
-            if let pulled {
-                seen = pulled.seen
-                skipped = pulled.delivered
-                missingGeneration = pulled.missingGeneration
-                if pulled.count > 0 { try await acknowledge(client) }
-                try await afterPull(client, keyring: keyring, work: &work)
-            }
-        }
     }
 
     /// Enrols this box's certificate (the box may enrol itself, §5.2).
@@ -370,27 +398,12 @@ package struct UplinkService: Service {
         }
     }
 
-    /// One pull (long-poll when `wait` > 0): opens the envelopes, applies their changesets.
-    /// - Returns: how many envelopes arrived, and the newest envelope seen per author (those that
-    ///   could not be opened are not asked for again in this session).
-    struct Pulled: Sendable {
-        var count: Int
-        var delivered: VersionVector
-        /// An envelope named a data-key generation this box does not hold (it and the author's
-        /// later envelopes were left to be pulled again once the box has the key).
-        var missingGeneration = false
-        /// The relay's counts in this answer, for the next pull.
-        var seen = RelaySeen()
-    }
-
-    /// The business's membership and waiting join requests as the last pull's answer gave them.
-    struct RelaySeen: Sendable, Equatable {
-        var membership: Int?
-        var joinRequests: Int?
-    }
-
-    private func pull(_ client: RelayClient, keyring: DataKeyring, wait: Int, skipped: VersionVector, skipMissingGenerations: Bool,
-                      seen: RelaySeen) async throws -> Pulled {
+    /// One pull (long-poll when `parameters.waitSeconds` > 0): opens the envelopes, applies their
+    /// changesets. Returns how many envelopes arrived, and the newest envelope seen per author
+    /// (those that could not be opened are not asked for again in this session).
+    private func pull(_ client: RelayClient, keyring: DataKeyring, parameters: UplinkSession.Pull) async throws -> UplinkSession.Pulled {
+        let wait = parameters.waitSeconds, skipped = parameters.floor, skipMissingGenerations = parameters.skipMissingGenerations
+        let seen = parameters.seen
         var entries = store.versionVector.entries
         for (author, sequence) in skipped.entries where sequence > entries[author] ?? 0 { entries[author] = sequence }
         let vector = VersionVector(entries)
@@ -455,13 +468,33 @@ package struct UplinkService: Service {
         if !waitingForKey.isEmpty {
             logger.info("envelopes of a data-key generation this box lacks; asking the relay for the key", metadata: ["authors": "\(waitingForKey.count)"])
         }
-        return Pulled(count: reply.envelopes.count, delivered: VersionVector(delivered), missingGeneration: !waitingForKey.isEmpty,
-                      seen: RelaySeen(membership: reply.membership, joinRequests: reply.joinRequests))
+        return UplinkSession.Pulled(count: reply.envelopes.count, delivered: VersionVector(delivered), missingGeneration: !waitingForKey.isEmpty,
+                                    seen: UplinkSession.Seen(membership: reply.membership, joinRequests: reply.joinRequests))
     }
 
     /// Tells the relay what this box holds (so it can compact what every box has).
     private func acknowledge(_ client: RelayClient) async throws {
         _ = try await client.send("/acknowledgements", RelayJSON.AcknowledgementRequest(vector: Data(store.versionVector.encode()).base64EncodedString()),
                                   as: RelayClient.Ignored.self)
+    }
+}
+
+extension UplinkSession.Failure {
+    /// How the session reports `error`: a relay that does not know the business or this box yet
+    /// (`unknown_principal`: the owner's box registers it when it first reaches the relay), no
+    /// data key yet, a refusal (a client error other than those), or the relay unreachable (its
+    /// own trouble, a limit, or no answer).
+    init(_ error: any Error) {
+        let problem = error as? RelayClient.Problem
+        let kind: Kind = if problem?.kind == "unknown_principal" {
+            .notRegistered
+        } else if error is UplinkService.WaitingForKey {
+            .waitingForKey
+        } else if let problem, !problem.isTransient {
+            .refused
+        } else {
+            .unreachable
+        }
+        self.init(kind, "\(error)")
     }
 }

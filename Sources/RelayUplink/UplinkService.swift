@@ -45,6 +45,7 @@ package struct UplinkService: Service {
         var context = SessionContext(client: RelayClient(endpoint: endpoint, identity: store.identity, business: store.business, time: status.time))
         var event = UplinkSession.Event.started
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            session.hasOwnerKey = files.directory.hasOwnerKey
             let action = session.handle(event)
             do {
                 event = try await cancelWhenGracefulShutdown { [context] in try await perform(action, context) }

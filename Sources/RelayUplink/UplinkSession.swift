@@ -152,8 +152,9 @@ package struct UplinkSession: Sendable {
         case backingOff
     }
 
-    /// Whether this box holds the owner key (it registers the business and answers join requests).
-    package let hasOwnerKey: Bool
+    /// Whether this box holds the owner key (it registers the business at the start of each
+    /// session); the driver keeps it current (the key may be imported while the box runs).
+    package var hasOwnerKey: Bool
     /// The long-poll's seconds when this box has nothing of its own to push.
     package let waitSeconds: Int
 

@@ -62,11 +62,15 @@ struct UplinkSessionTests {
     }
 
     @Test("a box without the owner key starts at enrolment and answers no registration")
-    func boxSetUp() {
+    func boxSetUp() throws {
         var session = UplinkSession(hasOwnerKey: false, waitSeconds: 25)
         let setUp = steps(&session, from: .started, until: isPush)
         #expect(setUp.first == .enrol)
         #expect(!setUp.contains(.register))
+        // The owner key imported while the box runs: the next session registers first.
+        _ = try backoff(session.handle(.failed(.init(.unreachable, "gone"))))
+        session.hasOwnerKey = true
+        #expect(session.handle(.timerFired) == .register)
     }
 
     @Test("this box's own changes: no long-poll when it has something to push; a long-poll they abandon starts the next round at once")

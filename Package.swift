@@ -103,6 +103,8 @@ let package = Package(
         // The outbound HTTP port: everything the box calls (its peers, the relay, and later payment
         // and messaging providers) goes through `OutboundHTTP`, served by one long-lived
         // async-http-client with connection reuse, timeouts, cancellation and TLS settings in one place.
+        // `PeerHTTP` (the request/reply shape LAN sync and the relay uplink use) sits over it here, so
+        // both of those targets reach other machines through this one port.
         .target(
             name: "OutboundHTTP",
             dependencies: [
@@ -122,12 +124,44 @@ let package = Package(
         // sd_notify(3) without libsystemd, shared by the box's daemon and the relay.
         .target(name: "SystemdNotify"),
 
+        // LAN sync between the boxes of a business (docs/sync-protocol.md §12): the server side of
+        // the protocol (the box's HTTP layer routes to it), the client session, one worker per peer
+        // from the configuration and from Discovery's endpoints. Domain only for `Shop.apply`; no
+        // HTTP server, no LocalAPI.
+        .target(
+            name: "LANSync",
+            dependencies: [
+                "Replication", "Domain", "Discovery", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The box's uplink to the cloud relay (docs/relay-protocol.md §11–§13): signed requests,
+        // enrolment, data keys, sealed envelopes pushed and pulled, invitations issued and
+        // answered, bootstrap from the relay's snapshot, the relay's clock. Speaks RelayWire's
+        // bodies over OutboundHTTP; Domain only for `Shop`. No HTTP server, no LocalAPI.
+        .target(
+            name: "RelayUplink",
+            dependencies: [
+                "Replication", "Domain", "RelayWire", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The node: command line, configuration, services and their wiring. The `edgenode`
         // executable is a thin `main` over it, so tests build a whole node in-process.
         .target(
             name: "EdgeNodeApp",
             dependencies: [
-                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "OutboundHTTP", "LayeredConfiguration",
+                "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
+                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -148,12 +182,17 @@ let package = Package(
             dependencies: ["EdgeNodeApp"]
         ),
 
+        // The JSON bodies of the relay's HTTP API (docs/relay-protocol.md, docs/relay-openapi.yaml),
+        // defined once for both ends: the relay's HTTP layer and the box's uplink, invitations and
+        // bootstrap. Foundation only, so either side can use it without the other.
+        .target(name: "RelayWire"),
+
         // The cloud relay: store-and-forward of signed, end-to-end encrypted envelopes between the
         // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only.
         .target(
             name: "Relay",
             dependencies: [
-                "Replication", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
+                "Replication", "RelayWire", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -258,7 +297,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "TestSupport",
-                "Relay", "Replication", "SystemdNotify", "LayeredConfiguration",
+                "Relay", "RelayWire", "Replication", "SystemdNotify", "LayeredConfiguration",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -272,7 +311,8 @@ let package = Package(
             name: "EdgeNodeAppTests",
             dependencies: [
                 "TestSupport",
-                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "HTTPProblem",
+                "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "HTTPProblem", "RelayWire",
+                "OutboundHTTP", "LANSync", "RelayUplink",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -9,6 +9,9 @@ import Metrics
 import OutboundHTTP
 import NIOCore
 import Prometheus
+import LANSync
+import RelayUplink
+import OutboundHTTP
 import Replication
 import ServiceLifecycle
 import Synchronization

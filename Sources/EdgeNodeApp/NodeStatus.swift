@@ -3,6 +3,9 @@ import Domain
 import Foundation
 import LocalAPI
 import Metrics
+import LANSync
+import RelayUplink
+import OutboundHTTP
 import Replication
 
 /// The gauges of /metrics that are read when scraped.

@@ -3,6 +3,7 @@ import HTTPProblem
 import HTTPTypes
 import Hummingbird
 import Logging
+import RelayWire
 import NIOCore
 import Replication
 
@@ -19,86 +20,9 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         self.metricsText = metricsText
     }
 
-    // MARK: Bodies
-
-    struct RegisterRequest: Codable, Sendable { var ownerKey: String; var timestamp: Int64; var signature: String }
-    struct RegisterReply: Codable, Sendable { var business: String; var created: Bool }
-    struct CertificateRequest: Codable, Sendable { var certificate: String }
-    struct CertificateReply: Codable, Sendable { var site: String; var role: String; var branch: String; var notBefore: Int64; var notAfter: Int64; var created: Bool }
-    struct RevocationRequest: Codable, Sendable { var revocation: String }
-    struct RevocationReply: Codable, Sendable { var site: String; var effectiveFrom: Int64; var created: Bool }
-    struct PushRequest: Codable, Sendable { var envelopes: [String] }
-    struct PushReplyItem: Codable, Sendable {
-        var index: Int; var hash: String?; var status: String; var reason: String?; var detail: String?; var expectedSequence: UInt64?
-    }
-    struct PushReply: Codable, Sendable { var results: [PushReplyItem]; var stored: Int; var duplicates: Int; var refused: Int }
-    struct PullRequest: Codable, Sendable { var vector: String; var limit: Int?; var waitSeconds: Int?; var membership: Int?; var joinRequests: Int? }
-    struct CompactedItem: Codable, Sendable { var author: String; var through: UInt64 }
-    struct PullReply: Encodable, Sendable {
-        var envelopes: [String]; var more: Bool; var available: String; var compacted: [CompactedItem]
-        var compaction: String; var snapshot: SnapshotMeta?; var joinRequests: Int; var membership: Int
-
-        enum CodingKeys: String, CodingKey { case envelopes, more, available, compacted, compaction, snapshot, joinRequests, membership }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(envelopes, forKey: .envelopes)
-            try container.encode(more, forKey: .more)
-            try container.encode(available, forKey: .available)
-            try container.encode(compacted, forKey: .compacted)
-            try container.encode(compaction, forKey: .compaction)
-            try container.encode(snapshot, forKey: .snapshot) // null when there is none
-            try container.encode(joinRequests, forKey: .joinRequests)
-            try container.encode(membership, forKey: .membership)
-        }
-    }
-    struct AcknowledgementRequest: Codable, Sendable { var vector: String }
-    struct AcknowledgementReply: Codable, Sendable { var site: String; var vector: String }
-    struct SealedKeyRequest: Codable, Sendable { var sealedKey: String }
-    struct SealedKeyReply: Codable, Sendable { var recipient: String; var keyId: UInt32; var created: Bool }
-    struct SealedKeysReply: Codable, Sendable { var sealedKeys: [String] }
-    struct HealthReply: Codable, Sendable { var status: String }
-    struct InvitationRequest: Codable, Sendable { var invitation: String }
-    struct InvitationReply: Codable, Sendable { var invitation: String; var notAfter: Int64; var created: Bool }
-    struct JoinRequestBody: Codable, Sendable { var joinRequest: String }
-    struct JoinStatusReply: Codable, Sendable {
-        var invitation: String; var state: String; var notAfter: Int64; var certificate: String?; var refusal: String?; var created: Bool?
-    }
-    struct PendingJoinRequest: Codable, Sendable {
-        var invitation: String; var invitationRecord: String; var joinRequest: String; var box: String; var label: String; var receivedAt: Int64
-    }
-    struct PendingJoinRequestsReply: Codable, Sendable { var joinRequests: [PendingJoinRequest] }
-    struct DecisionRequest: Codable, Sendable { var certificate: String?; var refusal: String? }
-    struct SnapshotMeta: Codable, Sendable {
-        var producer: String; var createdAt: Int64; var keyId: UInt32; var vector: String; var bytes: Int; var storedAt: Int64
-        init(_ info: SnapshotInfo) {
-            producer = info.producer.hex
-            createdAt = info.createdAt
-            keyId = info.keyID.rawValue
-            vector = Data(info.vector.encode()).base64EncodedString()
-            bytes = info.byteCount
-            storedAt = info.storedAt
-        }
-    }
-    struct SnapshotInfoReply: Encodable, Sendable {
-        var snapshot: SnapshotMeta?; var available: String; var compaction: String
-
-        enum CodingKeys: String, CodingKey { case snapshot, available, compaction }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(snapshot, forKey: .snapshot) // null when there is none
-            try container.encode(available, forKey: .available)
-            try container.encode(compaction, forKey: .compaction)
-        }
-    }
-    struct SnapshotStoredReply: Codable, Sendable { var producer: String; var createdAt: Int64; var keyId: UInt32; var vector: String; var bytes: Int }
-
-    static var decoder: JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    // The bodies are RelayJSON's (RelayWire), shared with the box.
+    static var decoder: JSONDecoder { RelayJSON.decoder }
+    static var encoder: JSONEncoder { RelayJSON.replyEncoder }
 
     // MARK: Router
 
@@ -108,7 +32,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         router.middlewares.add(ProblemMiddleware(logger: core.logger, metrics: core.metrics))
         let prefix = "/v1/businesses/:business"
 
-        router.get("/v1/health") { _, _ in try json(HealthReply(status: "ok")) }
+        router.get("/v1/health") { _, _ in try json(RelayJSON.HealthReply(status: "ok")) }
 
         router.get("/metrics") { _, _ in
             guard let metricsText else { throw RelayError(.notFound, "metrics are off; start the relay with --metrics") }
@@ -119,22 +43,22 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
 
         router.post("/v1/businesses") { request, _ in
             let body = try await collect(request, limit: core.limits.maxSmallBodyBytes)
-            let registration = try decode(RegisterRequest.self, body)
+            let registration = try decode(RelayJSON.RegisterRequest.self, body)
             guard let ownerKey = PublicKey(hex: registration.ownerKey), isLowerHex(registration.ownerKey) else {
                 throw RelayError(.malformedBody, "owner_key must be 64 lower-case hex digits")
             }
             let signature = try bytes(hex: registration.signature, "signature")
             let (business, created) = try await core.register(ownerKey: ownerKey, timestamp: registration.timestamp, proof: signature)
-            return try json(RegisterReply(business: business.hex, created: created), status: created ? .created : .ok)
+            return try json(RelayJSON.RegisterReply(business: business.hex, created: created), status: created ? .created : .ok)
         }
 
         router.post("\(prefix)/certificates") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
-            let certificateBytes = try base64(try decode(CertificateRequest.self, body).certificate, "certificate")
+            let certificateBytes = try base64(try decode(RelayJSON.CertificateRequest.self, body).certificate, "certificate")
             let enrollee = try? Certificate.decode(certificateBytes).subjectKey
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business, enrollee: enrollee)
             let (certificate, created) = try await core.enrol(certificateBytes, business: business, principal: principal)
-            return try json(CertificateReply(site: certificate.subjectSite.hex, role: certificate.role, branch: certificate.branch,
+            return try json(RelayJSON.CertificateReply(site: certificate.subjectSite.hex, role: certificate.role, branch: certificate.branch,
                                              notBefore: certificate.notBefore, notAfter: certificate.notAfter, created: created),
                             status: created ? .created : .ok)
         }
@@ -142,26 +66,26 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         router.post("\(prefix)/revocations") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             _ = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let revocationBytes = try base64(try decode(RevocationRequest.self, body).revocation, "revocation")
+            let revocationBytes = try base64(try decode(RelayJSON.RevocationRequest.self, body).revocation, "revocation")
             let (revocation, created) = try await core.revoke(revocationBytes, business: business)
-            return try json(RevocationReply(site: revocation.subjectSite.hex, effectiveFrom: revocation.effectiveFrom, created: created),
+            return try json(RelayJSON.RevocationReply(site: revocation.subjectSite.hex, effectiveFrom: revocation.effectiveFrom, created: created),
                             status: created ? .created : .ok)
         }
 
         router.post("\(prefix)/envelopes") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxPushBodyBytes, precheck: true)
             _ = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let push = try decode(PushRequest.self, body)
+            let push = try decode(RelayJSON.PushRequest.self, body)
             guard push.envelopes.count <= core.limits.maxBatchCount else {
                 throw RelayError(.batchTooLarge, "a push carries at most \(core.limits.maxBatchCount) envelopes, not \(push.envelopes.count)")
             }
             let batch = try push.envelopes.enumerated().map { try base64($0.element, "envelopes[\($0.offset)]") }
             let results = try await core.push(batch, business: business)
             let items = results.map {
-                PushReplyItem(index: $0.index, hash: $0.hash?.hexString, status: $0.status.rawValue, reason: $0.reason, detail: $0.detail,
+                RelayJSON.PushReplyItem(index: $0.index, hash: $0.hash?.hexString, status: $0.status.rawValue, reason: $0.reason, detail: $0.detail,
                               expectedSequence: $0.expectedSequence)
             }
-            return try json(PushReply(results: items, stored: results.filter { $0.status == .stored }.count,
+            return try json(RelayJSON.PushReply(results: items, stored: results.filter { $0.status == .stored }.count,
                                       duplicates: results.filter { $0.status == .duplicate }.count,
                                       refused: results.filter { $0.status == .refused }.count))
         }
@@ -169,7 +93,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         router.post("\(prefix)/pull") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             _ = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let pull = try decode(PullRequest.self, body)
+            let pull = try decode(RelayJSON.PullRequest.self, body)
             let vector = try versionVector(pull.vector)
             if let limit = pull.limit, limit < 1 { throw RelayError(.malformedBody, "limit must be at least 1") }
             if let wait = pull.waitSeconds, wait < 0 || wait > core.limits.maxWaitSeconds {
@@ -179,10 +103,10 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             if let seen = pull.joinRequests, seen < 0 { throw RelayError(.malformedBody, "join_requests must not be negative") }
             let result = try await core.pull(business: business, vector: vector, limit: pull.limit, wait: .seconds(pull.waitSeconds ?? 0),
                                              seenMembership: pull.membership, seenJoinRequests: pull.joinRequests)
-            return try json(PullReply(envelopes: result.envelopes.map { Data($0).base64EncodedString() }, more: result.more,
+            return try json(RelayJSON.PullReply(envelopes: result.envelopes.map { Data($0).base64EncodedString() }, more: result.more,
                                       available: Data(result.available.encode()).base64EncodedString(),
-                                      compacted: result.compacted.sorted { $0.key < $1.key }.map { CompactedItem(author: $0.key.hex, through: $0.value) },
-                                      compaction: Data(result.compaction.encode()).base64EncodedString(), snapshot: result.snapshot.map(SnapshotMeta.init),
+                                      compacted: result.compacted.sorted { $0.key < $1.key }.map { RelayJSON.CompactedItem(author: $0.key.hex, through: $0.value) },
+                                      compaction: Data(result.compaction.encode()).base64EncodedString(), snapshot: result.snapshot.map { RelayJSON.SnapshotMeta($0) },
                                       joinRequests: result.joinRequests, membership: result.membership))
         }
 
@@ -190,17 +114,17 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
             guard case .box(_, let site, _) = principal else { throw RelayError(.forbidden, "only boxes acknowledge what they hold") }
-            let vector = try versionVector(try decode(AcknowledgementRequest.self, body).vector)
+            let vector = try versionVector(try decode(RelayJSON.AcknowledgementRequest.self, body).vector)
             try await core.acknowledge(vector, site: site, business: business)
-            return try json(AcknowledgementReply(site: site.hex, vector: Data(vector.encode()).base64EncodedString()))
+            return try json(RelayJSON.AcknowledgementReply(site: site.hex, vector: Data(vector.encode()).base64EncodedString()))
         }
 
         router.post("\(prefix)/data-keys") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let sealedBytes = try base64(try decode(SealedKeyRequest.self, body).sealedKey, "sealed_key")
+            let sealedBytes = try base64(try decode(RelayJSON.SealedKeyRequest.self, body).sealedKey, "sealed_key")
             let (sealed, created) = try await core.storeSealedKey(sealedBytes, business: business, principal: principal)
-            return try json(SealedKeyReply(recipient: sealed.recipientSite.hex, keyId: sealed.keyID.rawValue, created: created),
+            return try json(RelayJSON.SealedKeyReply(recipient: sealed.recipientSite.hex, keyId: sealed.keyID.rawValue, created: created),
                             status: created ? .created : .ok)
         }
 
@@ -215,7 +139,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
                 keyID = DataKeyID(value)
             }
             let keys = try await core.sealedKeys(for: principal, keyID: keyID)
-            return try json(SealedKeysReply(sealedKeys: keys.map { Data($0).base64EncodedString() }))
+            return try json(RelayJSON.SealedKeysReply(sealedKeys: keys.map { Data($0).base64EncodedString() }))
         }
         registerJoinRoutes(on: router, prefix: prefix)
         return router
@@ -226,16 +150,16 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         router.post("\(prefix)/invitations") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let bytes = try base64(try decode(InvitationRequest.self, body).invitation, "invitation")
+            let bytes = try base64(try decode(RelayJSON.InvitationRequest.self, body).invitation, "invitation")
             let (invitation, created) = try await core.registerInvitation(bytes, business: business, principal: principal)
-            return try json(InvitationReply(invitation: invitation.id.hex, notAfter: invitation.notAfter, created: created), status: created ? .created : .ok)
+            return try json(RelayJSON.InvitationReply(invitation: invitation.id.hex, notAfter: invitation.notAfter, created: created), status: created ? .created : .ok)
         }
 
         router.post("\(prefix)/invitations/:invitation/join-request") { request, context in
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             let id = try invitationID(context)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business, invitation: id)
-            let bytes = try base64(try decode(JoinRequestBody.self, body).joinRequest, "join_request")
+            let bytes = try base64(try decode(RelayJSON.JoinRequestBody.self, body).joinRequest, "join_request")
             let (stored, created) = try await core.requestToJoin(bytes, business: business, invitation: id, principal: principal)
             var reply = statusReply(stored)
             reply.created = created
@@ -261,7 +185,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSmallBodyBytes)
             let id = try invitationID(context)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
-            let decision = try decode(DecisionRequest.self, body)
+            let decision = try decode(RelayJSON.DecisionRequest.self, body)
             guard (decision.certificate == nil) != (decision.refusal == nil) else {
                 throw RelayError(.malformedBody, "a decision has either a certificate (approve) or a refusal (refuse)")
             }
@@ -281,9 +205,9 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
             guard request.uri.queryParameters.isEmpty else { throw RelayError(.invalidParameter, "this endpoint takes no query parameters") }
             let pending = try await core.pendingJoinRequests(business: business, principal: principal)
-            return try json(PendingJoinRequestsReply(joinRequests: pending.compactMap { stored in
+            return try json(RelayJSON.PendingJoinRequestsReply(joinRequests: pending.compactMap { stored in
                 guard let joinRequest = stored.joinRequest else { return nil }
-                return PendingJoinRequest(invitation: stored.invitation.id.hex, invitationRecord: Data(stored.invitation.encoded).base64EncodedString(),
+                return RelayJSON.PendingJoinRequest(invitation: stored.invitation.id.hex, invitationRecord: Data(stored.invitation.encoded).base64EncodedString(),
                                           joinRequest: Data(joinRequest.encoded).base64EncodedString(), box: joinRequest.boxSite.hex,
                                           label: joinRequest.label, receivedAt: stored.requestedAt ?? 0)
             }))
@@ -293,7 +217,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let (business, body) = try await prepare(request, context, limit: core.limits.maxSnapshotBytes, precheck: true)
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
             let snapshot = try await core.storeSnapshot(body, business: business, principal: principal)
-            return try json(SnapshotStoredReply(producer: snapshot.producer.hex, createdAt: snapshot.createdAt, keyId: snapshot.keyID.rawValue,
+            return try json(RelayJSON.SnapshotStoredReply(producer: snapshot.producer.hex, createdAt: snapshot.createdAt, keyId: snapshot.keyID.rawValue,
                                                 vector: Data(snapshot.vector.encode()).base64EncodedString(), bytes: snapshot.bytes.count), status: .created)
         }
 
@@ -312,7 +236,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             let principal = try await core.authenticate(signed(request, body), pathBusiness: business)
             guard request.uri.queryParameters.isEmpty else { throw RelayError(.invalidParameter, "this endpoint takes no query parameters") }
             let info = try await core.snapshotInfo(business: business, principal: principal)
-            return try json(SnapshotInfoReply(snapshot: info.snapshot.map(SnapshotMeta.init), available: Data(info.available.encode()).base64EncodedString(),
+            return try json(RelayJSON.SnapshotInfoReply(snapshot: info.snapshot.map { RelayJSON.SnapshotMeta($0) }, available: Data(info.available.encode()).base64EncodedString(),
                                               compaction: Data(info.compaction.encode()).base64EncodedString()))
         }
     }
@@ -325,8 +249,8 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         return id
     }
 
-    private func statusReply(_ stored: StoredInvitation) -> JoinStatusReply {
-        JoinStatusReply(invitation: stored.invitation.id.hex, state: stored.state.rawValue, notAfter: stored.invitation.notAfter,
+    private func statusReply(_ stored: StoredInvitation) -> RelayJSON.JoinStatusReply {
+        RelayJSON.JoinStatusReply(invitation: stored.invitation.id.hex, state: stored.state.rawValue, notAfter: stored.invitation.notAfter,
                         certificate: stored.state == .approved ? stored.certificate.map { Data($0).base64EncodedString() } : nil,
                         refusal: stored.state == .refused ? stored.refusal : nil, created: nil)
     }
@@ -509,5 +433,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = document.response
         if error.kind == .unauthenticated { response.headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
         return response
+    }
+}
+
+extension RelayJSON.SnapshotMeta {
+    init(_ info: SnapshotInfo) {
+        self.init(producer: info.producer.hex, createdAt: info.createdAt, keyId: info.keyID.rawValue,
+                  vector: Data(info.vector.encode()).base64EncodedString(), bytes: info.byteCount, storedAt: info.storedAt)
     }
 }

@@ -3,6 +3,9 @@ import Logging
 import Testing
 
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 // MARK: - Helpers

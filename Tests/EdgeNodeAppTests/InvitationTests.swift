@@ -4,9 +4,13 @@ import Logging
 import Prometheus
 import Relay
 import Replication
+import RelayWire
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 /// Joining a box with an invitation through a relay on loopback, and bootstrapping it from the
@@ -221,8 +225,8 @@ struct InvitationTests {
         let endpoint = try #require(RelayEndpoint(url: relay.url))
         let request = try JoinRequest.make(business: a.store.business, invitation: fakeKey, box: intruder, label: "intruder", requestedAt: now)
         _ = try await RelayClient(endpoint: endpoint, identity: fakeKey, business: a.store.business)
-            .send("/invitations/\(fake.id.hex)/join-request", RelayClient.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
-                  as: RelayClient.JoinStatus.self)
+            .send("/invitations/\(fake.id.hex)/join-request", RelayJSON.JoinRequestBody(joinRequest: Data(request.encoded).base64EncodedString()),
+                  as: RelayJSON.JoinStatusReply.self)
         try await eventually("the owner's box refuses the made-up invitation") {
             try await storage.invitation(fake.id, business: a.store.business)?.state == .refused
         }

@@ -2,6 +2,9 @@ import Foundation
 import Replication
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 
 /// `certify` and `revoke` reach the replica of the box they run on, also while its daemon holds it.
 @Suite("Certificates and revocations issued on the command line")

@@ -8,6 +8,9 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 
 /// More than two boxes through one relay, and a box whose clock is off (issue 14, items 1 and 3).
 @Suite("Several boxes and skewed clocks (loopback relay)", .serialized)

@@ -5,6 +5,9 @@ import Prometheus
 import Replication
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 

@@ -5,6 +5,9 @@ import Relay
 import Replication
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 extension TestPKI {

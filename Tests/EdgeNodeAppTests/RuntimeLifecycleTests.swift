@@ -4,6 +4,9 @@ import Replication
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 final class Flag: Sendable {

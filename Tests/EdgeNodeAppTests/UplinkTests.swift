@@ -4,9 +4,13 @@ import Logging
 import Prometheus
 import Relay
 import Replication
+import RelayWire
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LANSync
+@testable import OutboundHTTP
+@testable import RelayUplink
 import TestSupport
 
 /// Ports handed to in-process relays, never handed out twice: while one relay is down for its
@@ -269,11 +273,11 @@ struct UplinkTests {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let certificate = try Certificate.issue(by: boxes.owner, for: intruderKey.publicKey, role: "box", branch: "x", notBefore: now - 60_000, notAfter: now + 86_400_000)
         _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
-            .send("/certificates", RelayClient.CertificateBody(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+            .send("/certificates", RelayJSON.CertificateRequest(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         let envelope = try RelayEnvelope.seal(Array("not a changeset".utf8), business: business, author: intruderKey, sequence: 1,
                                               previousHash: RelayEnvelope.noPreviousHash, dataKey: DataKey.generate(id: DataKeyID(1)), sealedAt: now)
         let pushed = try await RelayClient(endpoint: endpoint, identity: intruderKey, business: business)
-            .send("/envelopes", RelayClient.Push(envelopes: [Data(envelope.bytes).base64EncodedString()]), as: RelayClient.PushReply.self)
+            .send("/envelopes", RelayJSON.PushRequest(envelopes: [Data(envelope.bytes).base64EncodedString()]), as: RelayJSON.PushReply.self)
         #expect(pushed.results.map(\.status) == ["stored"])
 
         // Both boxes keep syncing; neither applies anything of the intruder's.
@@ -306,7 +310,7 @@ struct UplinkTests {
         defer { servers.forEach { $0.cancel() } }
         try await eventually("B receives A's business through the relay") { try Self.converged(boxes) }
         _ = try await RelayClient(endpoint: endpoint, identity: boxes.owner, business: business)
-            .send("/certificates", RelayClient.CertificateBody(certificate: Data(cCertificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
+            .send("/certificates", RelayJSON.CertificateRequest(certificate: Data(cCertificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
         let storage = try #require(relay.storage)
         try await eventually("A seals generation 1 to C") { try await !storage.sealedKeys(of: business, recipient: c, keyID: DataKeyID(1)).isEmpty }
 

@@ -1,11 +1,12 @@
 import Domain
 import Foundation
-import LocalAPI
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OutboundHTTP
 import Replication
+import RelayWire
 import Synchronization
 
 /// How far a box that joined is in fetching the business from the relay
@@ -30,31 +31,16 @@ public struct BootstrapProgress: Sendable, Equatable {
     var target = VersionVector()
     var steps = ProgressSteps()
 
-    var statusValue: StatusValue {
-        func time(_ date: Date?) -> StatusValue {
-            date.map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null
-        }
-        return .object([
-            "phase": .string(phase.rawValue),
-            "started_at": time(startedAt),
-            "finished_at": time(finishedAt),
-            "snapshot_bytes": .integer(Int64(snapshotBytes)),
-            "snapshot_total_bytes": snapshotTotal.map { .integer(Int64($0)) } ?? .null,
-            "changesets": .integer(Int64(changesets)),
-            "changesets_total": .integer(Int64(changesetsTotal)),
-        ])
-    }
 }
 
 /// The header of the relay's snapshot of the business, as a pull or `GET …/snapshot/info` reports it.
 struct RelaySnapshotHeader: Sendable, Equatable {
-    struct Body: Codable, Sendable { var producer: String; var createdAt: Int64; var keyId: UInt32; var vector: String; var bytes: Int; var storedAt: Int64 }
     var producer: SiteID
     var createdAt: Int64
     var vector: VersionVector
     var bytes: Int
 
-    init?(_ body: Body) {
+    init?(_ body: RelayJSON.SnapshotMeta) {
         guard let producer = SiteID(hex: body.producer), let vector = VersionVector(base64: body.vector) else { return nil }
         self.producer = producer
         createdAt = body.createdAt
@@ -108,9 +94,6 @@ final class ProgressLog: Sendable {
 }
 
 extension RelayClient {
-    struct SnapshotInfo: Codable { var snapshot: RelaySnapshotHeader.Body?; var available: String; var compaction: String }
-    struct SnapshotStored: Codable { var producer: String; var bytes: Int }
-
     /// Sends raw bytes (or nothing) under `/v1/businesses/{business}` and returns the body of a 2xx answer.
     func sendBytes(_ method: HTTPMethod, _ relative: String, body: [UInt8] = [], timeout: TimeAmount, maxResponseBytes: Int = 64 << 20,
                    progress: (@Sendable (Int) -> Void)? = nil) async throws -> [UInt8] {
@@ -119,7 +102,7 @@ extension RelayClient {
     }
 
     func snapshotInfo() async throws -> (snapshot: RelaySnapshotHeader?, available: VersionVector, compaction: VersionVector) {
-        let reply = try Self.decoder.decode(SnapshotInfo.self, from: Data(try await send(.GET, "/snapshot/info")))
+        let reply = try Self.decoder.decode(RelayJSON.SnapshotInfoReply.self, from: Data(try await send(.GET, "/snapshot/info")))
         func vector(_ text: String) throws -> VersionVector {
             guard let vector = VersionVector(base64: text) else { throw UplinkError("the relay sent a vector that does not decode") }
             return vector

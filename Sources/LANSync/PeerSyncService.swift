@@ -1,7 +1,6 @@
 import Discovery
 import Domain
 import Foundation
-import LocalAPI
 import Logging
 import OutboundHTTP
 import Replication
@@ -87,7 +86,7 @@ public final class PeerDirectory: Sendable {
     func remove(_ key: String) { peers.withLock { _ = $0.removeValue(forKey: key) } }
 
     /// Changesets we hold that the peer's last known vector lacks, and the reverse.
-    static func pending(ours: VersionVector, theirs: VersionVector) -> (toPeer: UInt64, fromPeer: UInt64) {
+    package static func pending(ours: VersionVector, theirs: VersionVector) -> (toPeer: UInt64, fromPeer: UInt64) {
         var toPeer: UInt64 = 0
         var fromPeer: UInt64 = 0
         for (site, sequence) in ours.entries where sequence > theirs[site] { toPeer += sequence - theirs[site] }
@@ -95,47 +94,15 @@ public final class PeerDirectory: Sendable {
         return (toPeer, fromPeer)
     }
 
-    /// The peers as status JSON, with what is pending each way against `ours`.
-    func status(ours: VersionVector) -> [StatusValue] {
-        func time(_ date: Date?) -> StatusValue {
-            date.map { .string(Instant(milliseconds: Int64($0.timeIntervalSince1970 * 1000)).description) } ?? .null
-        }
-        return all.map { peer in
-            var object: [String: StatusValue] = [
-                "name": .string(peer.name),
-                "address": peer.address.map { .string($0) } ?? .null,
-                "source": .string(peer.source),
-                "site": peer.site.map { .string($0.hex) } ?? .null,
-                "branch": peer.branch.map { .string($0) } ?? .null,
-                "state": .string(peer.state),
-                "last_seen": time(peer.lastSeen),
-                "last_sync": time(peer.lastSync),
-                "last_error": peer.lastError.map { .string($0) } ?? .null,
-                "sent": .integer(Int64(peer.sent)),
-                "received": .integer(Int64(peer.received)),
-                "refused": .integer(Int64(peer.refused)),
-            ]
-            if let theirs = peer.theirVector {
-                let pending = Self.pending(ours: ours, theirs: theirs)
-                object["pending_to_peer"] = .integer(Int64(pending.toPeer))
-                object["pending_from_peer"] = .integer(Int64(pending.fromPeer))
-            } else {
-                object["pending_to_peer"] = .null
-                object["pending_from_peer"] = .null
-            }
-            return .object(object)
-        }
-    }
-
     /// The latest successful sync with any peer.
-    var lastSync: Date? { all.compactMap(\.lastSync).max() }
+    package var lastSync: Date? { all.compactMap(\.lastSync).max() }
 }
 
 /// Keeps this box in sync with the business's other boxes on the LAN: the static peers from the
 /// configuration and whatever mDNS discovery hears. One worker per address authenticates,
 /// exchanges until both sides are equal, then long-polls (and pushes when this box changes),
 /// backing off with jitter while the peer is unreachable.
-struct PeerSyncService: Service {
+package struct PeerSyncService: Service {
     let shop: Shop
     let directory: PeerDirectory
     let staticPeers: [PeerAddress]
@@ -146,6 +113,17 @@ struct PeerSyncService: Service {
     var batchLimit = 200
     /// The outbound HTTP client (the runtime's).
     var client: any OutboundHTTP = HTTPClientOutbound.shared
+
+    package init(shop: Shop, directory: PeerDirectory, staticPeers: [PeerAddress], discovery: AvahiDiscovery?, ownFingerprint: String, logger: Logger,
+                 client: any OutboundHTTP = HTTPClientOutbound.shared) {
+        self.client = client
+        self.shop = shop
+        self.directory = directory
+        self.staticPeers = staticPeers
+        self.discovery = discovery
+        self.ownFingerprint = ownFingerprint
+        self.logger = logger
+    }
 
     /// Which addresses are wanted, which run, and which address serves each peer site.
     final class Book: Sendable {
@@ -175,7 +153,7 @@ struct PeerSyncService: Service {
         func release(_ site: SiteID, from key: String) { state.withLock { if $0.claims[site] == key { $0.claims[site] = nil } } }
     }
 
-    func run() async throws {
+    package func run() async throws {
         if let discovery {
             do { try discovery.start() } catch { logger.warning("mDNS discovery could not start; static peers still sync", metadata: ["error": "\(error)"]) }
         }

@@ -1,8 +1,5 @@
 import Domain
 import Foundation
-import Hummingbird
-import HTTPTypes
-import LocalAPI
 import Logging
 import NIOCore
 import NIOPosix
@@ -17,7 +14,7 @@ import Synchronization
 /// something the client lacks; that is how boxes keep each other current.
 public final class PeerSyncServer: Sendable {
     let shop: Shop
-    let logger: Logger
+    package let logger: Logger
     let batchLimit: Int
     let directory: PeerDirectory?
     static let maxWaitMilliseconds = 30_000
@@ -31,12 +28,12 @@ public final class PeerSyncServer: Sendable {
         self.directory = directory
     }
 
-    struct Hello: Codable, Sendable { var protocolVersion: Int; var certificate: String; var nonce: String }
-    struct HelloReply: Codable, Sendable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
-    struct Confirm: Codable, Sendable { var handshake: String; var signature: String }
-    struct ConfirmReply: Codable, Sendable { var token: String; var expiresInSeconds: Int }
-    struct Exchange: Codable, Sendable { var vector: String; var changesets: [String]; var limit: Int?; var waitMs: Int? }
-    struct ExchangeReply: Codable, Sendable {
+    package struct Hello: Codable, Sendable { var protocolVersion: Int; var certificate: String; var nonce: String }
+    package struct HelloReply: Codable, Sendable { var handshake: String; var certificate: String; var nonce: String; var signature: String }
+    package struct Confirm: Codable, Sendable { var handshake: String; var signature: String }
+    package struct ConfirmReply: Codable, Sendable { var token: String; var expiresInSeconds: Int }
+    package struct Exchange: Codable, Sendable { var vector: String; var changesets: [String]; var limit: Int?; var waitMs: Int? }
+    package struct ExchangeReply: Codable, Sendable {
         var vector: String
         var changesets: [String]
         var more: Bool
@@ -47,70 +44,11 @@ public final class PeerSyncServer: Sendable {
         enum CodingKeys: String, CodingKey { case vector, changesets, more, applied, refused }
     }
 
-    static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
-    static func encoder() -> JSONEncoder { let encoder = JSONEncoder(); encoder.keyEncodingStrategy = .convertToSnakeCase; return encoder }
+    package static func decoder() -> JSONDecoder { let decoder = JSONDecoder(); decoder.keyDecodingStrategy = .convertFromSnakeCase; return decoder }
+    package static func encoder() -> JSONEncoder { let encoder = JSONEncoder(); encoder.keyEncodingStrategy = .convertToSnakeCase; return encoder }
 
-    /// Adds `/sync/v1/hello`, `/sync/v1/confirm` and `/sync/v1/exchange` to the box's router.
-    public func register(on router: Router<APIContext>) {
-        router.post("/sync/v1/hello") { [self] request, _ in
-            try await respond {
-                let hello = try await Self.body(request, as: Hello.self)
-                return try await NIOThreadPool.singleton.runIfActive { try self.hello(hello) }
-            }
-        }
-        router.post("/sync/v1/confirm") { [self] request, _ in
-            try await respond {
-                let confirm = try await Self.body(request, as: Confirm.self)
-                return try await NIOThreadPool.singleton.runIfActive { try self.confirm(confirm) }
-            }
-        }
-        router.post("/sync/v1/exchange") { [self] request, context in
-            try await respond {
-                guard let header = request.headers[.authorization], header.hasPrefix("EdgenodeSync ") else {
-                    throw PeerAuthError(.badSignature, "no sync session; authenticate with /sync/v1/hello first")
-                }
-                guard let session = self.session(String(header.dropFirst(13))) else { throw SessionExpired() }
-                let exchange = try await Self.body(request, as: Exchange.self)
-                return try await self.exchange(exchange, from: session, peerAddress: context.remoteAddress)
-            }
-        }
-    }
 
-    static func body<T: Decodable>(_ request: Request, as type: T.Type) async throws -> T {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024 * 1024)
-        return try decoder().decode(type, from: Data(buffer.readableBytesView))
-    }
-
-    private func respond<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
-        do {
-            let value = try await body()
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encoder().encode(value))))
-        } catch is SessionExpired {
-            return problem(401, "session_expired", "the sync session is unknown or expired; authenticate again with /sync/v1/hello")
-        } catch let error as PeerAuthError {
-            logger.warning("peer refused", metadata: ["reason": "\(error)"])
-            return problem(403, "peer_refused", error.description)
-        } catch is Swift.DecodingError {
-            return problem(400, "malformed_body", "the sync request is not the JSON this endpoint takes")
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return problem(413, "body_too_large", "sync requests are limited to 64 MiB")
-        } catch {
-            logger.error("sync request failed", metadata: ["error": "\(error)"])
-            return problem(503, "storage", "the box could not apply or read changesets; see its log")
-        }
-    }
-
-    private func problem(_ status: Int, _ kind: String, _ detail: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/problem+json"
-        let body = try? JSONSerialization.data(withJSONObject: ["type": "urn:edgenode:problem:\(kind)", "status": status, "detail": detail])
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body ?? Data())))
-    }
-
-    func hello(_ hello: Hello) throws -> HelloReply {
+    package func hello(_ hello: Hello) throws -> HelloReply {
         guard hello.protocolVersion == Int(PeerHandshake.protocolVersion) else {
             throw PeerAuthError(.unsupportedVersion, "this box speaks sync protocol \(PeerHandshake.protocolVersion), not \(hello.protocolVersion)")
         }
@@ -139,7 +77,7 @@ public final class PeerSyncServer: Sendable {
                           signature: Data(signature).base64EncodedString())
     }
 
-    func confirm(_ confirm: Confirm) throws -> ConfirmReply {
+    package func confirm(_ confirm: Confirm) throws -> ConfirmReply {
         let now = shop.now.milliseconds
         guard let pending = handshakes.withLock({ $0.removeValue(forKey: confirm.handshake) }), pending.expires > now else {
             throw PeerAuthError(.malformed, "no such handshake (they expire after 60 s)")
@@ -157,16 +95,16 @@ public final class PeerSyncServer: Sendable {
         return ConfirmReply(token: token, expiresInSeconds: 600)
     }
 
-    func session(_ token: String) -> SiteID? {
+    package func session(_ token: String) -> SiteID? {
         let now = shop.now.milliseconds
         return sessions.withLock { $0[token].flatMap { $0.expires > now ? $0.peer : nil } }
     }
 
-    struct SessionExpired: Error {}
+    package struct SessionExpired: Error { package init() {} }
 
     /// One exchange; when the client asked to wait and neither side had anything for the other,
     /// waits until this box has changes (or the wait ends) and answers with them.
-    func exchange(_ exchange: Exchange, from peer: SiteID, peerAddress: String?) async throws -> ExchangeReply {
+    package func exchange(_ exchange: Exchange, from peer: SiteID, peerAddress: String?) async throws -> ExchangeReply {
         let wait = min(Self.maxWaitMilliseconds, max(0, exchange.waitMs ?? 0))
         // Subscribe before reading, so a change committed in between still wakes us.
         let changes = wait > 0 ? shop.changeFeed.changes() : nil

@@ -41,7 +41,7 @@ struct HTTPEdgeTests {
 
     @Test("a POST whose body stops short (Content-Length 1000, 12 bytes, then half-close) is a 400 problem, not a 500, and no error is logged")
     func droppedUpload() async throws {
-        let recorder = ErrorLogRecorder()
+        let recorder = LogRecorder(minimumLevel: .error)
         try await Self.withBox(logger: recorder.logger(label: "edge-test")) { port in
             let connection = try RawConnection(port: port)
             connection.send("POST /v1/pairing-requests HTTP/1.1\r\nHost: box\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"device_na")

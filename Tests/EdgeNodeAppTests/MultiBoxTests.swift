@@ -51,25 +51,6 @@ struct MultiBoxTests {
         await InvitationTests.stop(servers.reversed(), relay: relay)
     }
 
-    /// Log lines a runtime wrote, for checking what it says.
-    final class LogLines: Sendable {
-        let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-    }
-
-    struct CapturingHandler: LogHandler {
-        let sink: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            sink.lines.withLock { $0.append("\(event.level) \(event.message)") }
-        }
-    }
-
     @Test("a box whose clock is two hours ahead of the relay's still syncs through it (signing with the relay's time), and its status, health and log say the relay refuses its clock")
     func skewedClock() async throws {
         let root = NSTemporaryDirectory() + "edgenode-skew-" + UUID().uuidString
@@ -91,8 +72,8 @@ struct MultiBoxTests {
         configuration.sync.lan = false
         configuration.relay.url = relay.url
         configuration.relay.pullWaitSeconds = 2
-        let lines = LogLines()
-        var logger = Logger(label: "skewed-box") { _ in CapturingHandler(sink: lines) }
+        let lines = LogRecorder(minimumLevel: .info)
+        var logger = lines.logger(label: "skewed-box")
         logger.logLevel = .info
         let b = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry(),
                                     physicalClock: PhysicalClock { PhysicalClock.system.now() + skew })
@@ -118,7 +99,7 @@ struct MultiBoxTests {
         #expect(abs(seconds + 7200) <= 5)
         #expect(warning.hasPrefix("the relay refuses this box's clock: off by 7"))
         #expect(health.contains(.object(["kind": .string("relay_clock"), "message": .string(warning)])))
-        #expect(lines.all.contains { $0.hasPrefix("warning the relay refuses this box's clock: off by 7") })
+        #expect(lines.recorded.contains { $0.hasPrefix("warning the relay refuses this box's clock: off by 7") })
         // A's clock is right: no warning there.
         let statusA = try NodeStatus.document(store: a.store, shop: a.shop, dataDirectory: root + "/a", startedAt: nil, uplink: a.uplink)
         guard case .object(let sectionA)? = statusA["uplink"] else { Issue.record("no uplink in A's status"); return }

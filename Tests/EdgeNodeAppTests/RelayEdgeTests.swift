@@ -39,7 +39,7 @@ struct RelayEdgeTests {
 
     @Test("a dropped upload is a 400 malformed_body problem, not a 503, and no error is logged; a malformed head is a problem document")
     func droppedUploadAndMalformedHead() async throws {
-        let recorder = ErrorLogRecorder()
+        let recorder = LogRecorder(minimumLevel: .error)
         try await Self.withRelay(logger: recorder.logger(label: "relay-edge-test")) { port in
             let upload = try RawConnection(port: port)
             upload.send("POST /v1/businesses HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"owner_key\"")

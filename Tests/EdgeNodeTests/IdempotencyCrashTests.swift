@@ -30,7 +30,7 @@ struct IdempotencyCrashTests {
     /// The load's shared state: the seeded choices, what was sent and answered.
     final class Load: @unchecked Sendable {
         let condition = NSCondition()
-        var generator: SplitMix
+        var generator: SeededGenerator
         var sent: [Sent] = []
         var answered = 0
         var stopping = false
@@ -42,7 +42,7 @@ struct IdempotencyCrashTests {
         let service: String
 
         init(seed: UInt64, round: Int, dates: [String], staff: [String], service: String, booked: [String]) {
-            generator = SplitMix(seed: seed)
+            generator = SeededGenerator(seed: seed)
             self.round = round
             self.dates = dates
             self.staff = staff
@@ -141,7 +141,7 @@ struct IdempotencyCrashTests {
         var unanswered = 0
         for (round, seed) in seeds.enumerated() {
             let load = Load(seed: seed, round: round, dates: dates, staff: staff, service: service, booked: booked)
-            var killPoint = SplitMix(seed: seed ^ 0x5EED)
+            var killPoint = SeededGenerator(seed: seed ^ 0x5EED)
             let target = 25 + Int(killPoint.next() % 50)
             let workers = DispatchGroup()
             let port = daemon.port
@@ -213,15 +213,3 @@ extension IdempotencyCrashTests.Sent.Kind {
     var isBooking: Bool { if case .booking = self { true } else { false } }
 }
 
-/// SplitMix64: the load's choices and kill points replay from their seed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

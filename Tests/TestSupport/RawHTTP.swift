@@ -134,21 +134,25 @@ public struct RawResponse: Sendable {
     }
 }
 
-/// Keeps every log message at `error` or above, for tests that a client's mistake is not logged as the server's.
-public final class ErrorLogRecorder: Sendable {
+/// Keeps the log messages at or above a level (as "level message metadata"), for tests of what a
+/// server says — and that a client's mistake is not logged as the server's error.
+public final class LogRecorder: Sendable {
     private let messages = Mutex<[String]>([])
-    public init() {}
+    public let minimumLevel: Logger.Level
+
+    public init(minimumLevel: Logger.Level = .error) { self.minimumLevel = minimumLevel }
 
     public var recorded: [String] { messages.withLock { $0 } }
 
+    /// A logger (at info) whose messages at `minimumLevel` or above this recorder keeps.
     public func logger(label: String) -> Logger {
         var logger = Logger(label: label) { _ in Handler(recorder: self) }
-        logger.logLevel = .info
+        logger.logLevel = min(.info, minimumLevel)
         return logger
     }
 
     struct Handler: LogHandler {
-        let recorder: ErrorLogRecorder
+        let recorder: LogRecorder
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .info
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -156,8 +160,9 @@ public final class ErrorLogRecorder: Sendable {
             set { metadata[key] = newValue }
         }
         func log(event: LogEvent) {
-            guard event.level >= .error else { return }
-            recorder.messages.withLock { $0.append("\(event.level): \(event.message) \(event.metadata ?? [:])") }
+            guard event.level >= recorder.minimumLevel else { return }
+            let metadata = (event.metadata ?? [:]).merging(self.metadata) { event, _ in event }
+            recorder.messages.withLock { $0.append("\(event.level) \(event.message)" + (metadata.isEmpty ? "" : " \(metadata)")) }
         }
     }
 }

@@ -184,7 +184,7 @@ extension Shop {
     // MARK: Devices
 
     /// Registers a device directly (the box's own console at `init`, a demo tablet). Returns its token, shown once.
-    public func registerDevice(name: String, role: Role, pairedBy: String) throws -> (device: Device, token: String) {
+    package func registerDevice(name: String, role: Role, pairedBy: String) throws -> (device: Device, token: String) {
         try requireName(name, "device name")
         let token = Self.makeSecret()
         let device = Device(id: .generate(at: now), name: name, role: role, pairedAt: now, pairedBy: pairedBy, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
@@ -198,7 +198,7 @@ extension Shop {
     }
 
     /// The paired devices, newest first, revoked ones included.
-    public func devices() throws -> [Device] {
+    package func devices() throws -> [Device] {
         try read { transaction in
             try transaction.rows("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices ORDER BY paired_at DESC, id DESC", [])
                 .map(Self.device)
@@ -213,7 +213,7 @@ extension Shop {
     }
 
     /// Revokes a device: its token stops working at once, its sessions end.
-    public func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
+    package func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
         guard id != revoker else { throw DomainError(.conflict, "a device cannot revoke itself; revoke it from another owner or manager device") }
         let device = try write { transaction -> Device in
             guard let row = try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
@@ -226,24 +226,24 @@ extension Shop {
             try transaction.execute("DELETE FROM local_sessions WHERE device_id = ?", [.text(id.rawValue)])
             return device
         }
-        access.clear()
+        accessCache.clear()
         return device
     }
 
     /// The device of a token recently authenticated, from memory only (no I/O), or nil when
     /// `authenticateDevice` must look it up or record its use.
-    public func cachedDevice(token: String) -> Device? {
+    package func cachedDevice(token: String) -> Device? {
         let hash = Self.secretHash("device-token", token)
         let clock = now.milliseconds
-        guard let entry = access.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000, clock - entry.lastUseWritten < 60_000 else { return nil }
+        guard let entry = accessCache.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000, clock - entry.lastUseWritten < 60_000 else { return nil }
         return entry.device
     }
 
     /// The device a token belongs to; `.unauthenticated` for an unknown or revoked token.
-    public func authenticateDevice(token: String) throws -> Device {
+    package func authenticateDevice(token: String) throws -> Device {
         let hash = Self.secretHash("device-token", token)
         let clock = now.milliseconds
-        if let entry = access.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000 {
+        if let entry = accessCache.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000 {
             if clock - entry.lastUseWritten >= 60_000 { try touch(entry.device, hash: hash, at: clock) }
             return entry.device
         }
@@ -254,7 +254,7 @@ extension Shop {
         guard let device = found, !device.isRevoked else {
             throw DomainError(.unauthenticated, found == nil ? "the device token is not known to this box; pair the device again" : "this device was revoked; pair it again")
         }
-        access.devices.withLock { $0[hash] = AccessCache.Entry(device: device, cachedAt: clock, lastUseWritten: device.lastUsedAt?.milliseconds ?? 0) }
+        accessCache.devices.withLock { $0[hash] = AccessCache.Entry(device: device, cachedAt: clock, lastUseWritten: device.lastUsedAt?.milliseconds ?? 0) }
         if clock - (device.lastUsedAt?.milliseconds ?? 0) >= 60_000 { try touch(device, hash: hash, at: clock) }
         return device
     }
@@ -263,14 +263,14 @@ extension Shop {
         try store.write { transaction in
             try transaction.execute("UPDATE local_devices SET last_used_at = ? WHERE id = ?", [.integer(clock), .text(device.id.rawValue)])
         }
-        access.devices.withLock { $0[hash]?.lastUseWritten = clock }
+        accessCache.devices.withLock { $0[hash]?.lastUseWritten = clock }
     }
 
     // MARK: Pairing
 
     /// A tablet asks to pair. Returns the secret the tablet keeps to claim its token, and the
     /// six-digit code it shows so a person can approve it.
-    public func requestPairing(deviceName: String, remote: String, policy: AccessPolicy) throws -> (secret: String, request: PairingRequest) {
+    package func requestPairing(deviceName: String, remote: String, policy: AccessPolicy) throws -> (secret: String, request: PairingRequest) {
         try requireName(deviceName, "device name")
         return try store.write { transaction in
             try checkLock("pairing-request:\(remote)", in: transaction)
@@ -292,7 +292,7 @@ extension Shop {
     }
 
     /// Pending pairing requests, oldest first.
-    public func pairingRequests() throws -> [PairingRequest] {
+    package func pairingRequests() throws -> [PairingRequest] {
         try read { transaction in
             try transaction.rows("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY requested_at, code",
                                  [.instant(now)]).map(Self.pairingRequest)
@@ -307,7 +307,7 @@ extension Shop {
 
     /// Approves (or rejects) the pending request showing `code`. Wrong codes count towards a
     /// lock-out of the approver (`approverKey`), so codes cannot be guessed through the API.
-    public func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
+    package func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
         let key = "pairing-code:\(approverKey)"
         let decided = try write { transaction -> PairingRequest? in
             try checkLock(key, in: transaction)
@@ -336,7 +336,7 @@ extension Shop {
     }
 
     /// The tablet collects its token with its secret: once, after approval.
-    public func claimPairing(secret: String) throws -> PairingClaim {
+    package func claimPairing(secret: String) throws -> PairingClaim {
         let hash = Self.secretHash("pairing", secret)
         return try store.write { transaction in
             guard let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role, decided_by FROM local_pairing_requests WHERE id_hash = ?", [.text(hash)]) else {
@@ -367,7 +367,7 @@ extension Shop {
     // MARK: People and PIN sessions
 
     /// Adds a person who signs in with a PIN (4–8 digits).
-    public func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil) throws -> Person {
+    package func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil) throws -> Person {
         try requireName(name, "name")
         let hash = try Self.hashPIN(pin)
         let person = Person(id: .generate(at: now), name: name.trimmingCharacters(in: .whitespacesAndNewlines), role: role, staffID: staff, isActive: true, createdAt: now)
@@ -381,7 +381,7 @@ extension Shop {
     }
 
     /// Changes a person; nil fields stay as they are.
-    public func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) throws -> Person {
+    package func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) throws -> Person {
         if let name { try requireName(name, "name") }
         let hash = try pin.map(Self.hashPIN)
         let updated = try write { transaction -> Person in
@@ -397,17 +397,17 @@ extension Shop {
             }
             return person
         }
-        access.clear()
+        accessCache.clear()
         return updated
     }
 
-    public func people() throws -> [Person] {
+    package func people() throws -> [Person] {
         try read { transaction in
             try transaction.rows("SELECT id, name, role, staff_id, active, created_at FROM people ORDER BY name COLLATE NOCASE, id", []).map(Self.person)
         }
     }
 
-    public func person(_ id: PersonID) throws -> Person {
+    package func person(_ id: PersonID) throws -> Person {
         try read { transaction in try Self.person(id, in: transaction) }
     }
 
@@ -433,7 +433,7 @@ extension Shop {
 
     /// A person signs in on a device with their PIN. Wrong PINs count per person; after
     /// `policy.pinAttempts` the person is locked out for `policy.lockoutMinutes`.
-    public func startSession(person id: PersonID, pin: String, device: Device, policy: AccessPolicy) throws -> (token: String, person: Person, expiresAt: Instant) {
+    package func startSession(person id: PersonID, pin: String, device: Device, policy: AccessPolicy) throws -> (token: String, person: Person, expiresAt: Instant) {
         let stored = try read { transaction -> (Person, String)? in
             guard let row = try transaction.row("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
             return (Self.person(row), row[6].string)
@@ -458,10 +458,10 @@ extension Shop {
     }
 
     /// The person signed in with `token` on `device`.
-    public func authenticateSession(token: String, device: Device) throws -> Person {
+    package func authenticateSession(token: String, device: Device) throws -> Person {
         let hash = Self.secretHash("session", token)
         let clock = now
-        if let cached = access.sessions.withLock({ $0[hash] }), clock.milliseconds - cached.cachedAt < 30_000 {
+        if let cached = accessCache.sessions.withLock({ $0[hash] }), clock.milliseconds - cached.cachedAt < 30_000 {
             guard cached.deviceID == device.id, cached.expiresAt > clock else { throw DomainError(.unauthenticated, "the session ended; sign in again with your PIN") }
             return cached.person
         }
@@ -475,15 +475,15 @@ extension Shop {
         guard let (person, deviceID, expiresAt) = found, person.isActive, deviceID == device.id, expiresAt > clock else {
             throw DomainError(.unauthenticated, "the session ended or belongs to another device; sign in again with your PIN")
         }
-        access.sessions.withLock { $0[hash] = (person, deviceID, expiresAt, clock.milliseconds) }
+        accessCache.sessions.withLock { $0[hash] = (person, deviceID, expiresAt, clock.milliseconds) }
         return person
     }
 
     /// Ends a session.
-    public func endSession(token: String) throws {
+    package func endSession(token: String) throws {
         let hash = Self.secretHash("session", token)
         try store.write { transaction in try transaction.execute("DELETE FROM local_sessions WHERE token_hash = ?", [.text(hash)]) }
-        access.sessions.withLock { _ = $0.removeValue(forKey: hash) }
+        accessCache.sessions.withLock { _ = $0.removeValue(forKey: hash) }
     }
 
     // MARK: Attempts and lock-out
@@ -513,7 +513,7 @@ extension Shop {
     // MARK: Audit
 
     /// The newest audit records first.
-    public func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
+    package func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
         try read { transaction in
             try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
                                  [.int(limit)]).map {

@@ -6,7 +6,7 @@ extension Shop {
     /// Bookable starts of a visit on the given local dates (rules in docs/domain.md), earliest first.
     /// - Parameters:
     ///   - parts: the services in order; a part without staff means any qualified staff member.
-    public func availability(branch: BranchID, parts: [VisitPart], dates: [LocalDate]) throws -> [Slot] {
+    package func availability(branch: BranchID, parts: [VisitPart], dates: [LocalDate]) throws -> [Slot] {
         guard dates.count <= 92 else { throw DomainError(.invalidArgument, "ask for at most 92 dates at a time") }
         return try read { transaction in
             var engine = try AvailabilityEngine(context: transaction, branch: try Loader.branch(branch, in: transaction), now: now)
@@ -16,7 +16,7 @@ extension Shop {
     }
 
     /// Bookable starts of one service on one date, for one staff member or any.
-    public func availability(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, date: LocalDate) throws -> [Slot] {
+    package func availability(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, date: LocalDate) throws -> [Slot] {
         try availability(branch: branch, parts: [VisitPart(offeringID: offering, staffID: staff)], dates: [date])
     }
 
@@ -29,7 +29,7 @@ extension Shop {
     /// - Returns: the appointment and, for a guest, the secret tracking token (shown once).
     /// - Throws: `DomainError(.slotTaken)` if someone else took the time, `.notAvailable` if it is not
     ///   a bookable start, `.invalidArgument` / `.invalidPhone` / `.notFound` for bad input.
-    public func book(_ request: BookingRequest) throws -> Booking {
+    package func book(_ request: BookingRequest) throws -> Booking {
         try write { transaction in try book(request, seriesID: nil, in: transaction) }
     }
 
@@ -110,12 +110,12 @@ extension Shop {
 
     // MARK: Reading appointments
 
-    public func appointment(_ id: AppointmentID) throws -> Appointment {
+    package func appointment(_ id: AppointmentID) throws -> Appointment {
         try read { try Loader.appointment(id, in: $0) }
     }
 
     /// Appointments of a branch that start on a local date, by start.
-    public func appointments(branch: BranchID, date: LocalDate) throws -> [Appointment] {
+    package func appointments(branch: BranchID, date: LocalDate) throws -> [Appointment] {
         try read { transaction in
             let zone = try ZoneRules.named(try Loader.branch(branch, in: transaction).timeZone)
             return try transaction.rows("SELECT id FROM appointments WHERE branch_id = ? AND starts_at >= ? AND starts_at < ? ORDER BY starts_at, id",
@@ -125,7 +125,7 @@ extension Shop {
     }
 
     /// The status history and other changes of an appointment, oldest first.
-    public func history(of id: AppointmentID) throws -> [AppointmentEvent] {
+    package func history(of id: AppointmentID) throws -> [AppointmentEvent] {
         try read { transaction in
             try transaction.rows("SELECT id, at, actor, action, from_status, to_status, detail FROM appointment_events WHERE appointment_id = ? ORDER BY hlc, id",
                                  [.text(id.rawValue)]).map { row in
@@ -140,41 +140,41 @@ extension Shop {
 
     /// Confirms a held or requested appointment (only the home branch's replica confirms a
     /// request); the time is checked again in the same transaction.
-    public func confirm(_ id: AppointmentID, actor: String) throws {
+    package func confirm(_ id: AppointmentID, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .confirmed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
     /// Turns a hold into a booking: `confirmed` on the home replica, else `requested`.
-    public func completeHold(_ id: AppointmentID, actor: String) throws {
+    package func completeHold(_ id: AppointmentID, actor: String) throws {
         try write { transaction in
             let appointment = try Loader.appointment(id, in: transaction)
             try changeStatus(id, to: homeBranch == appointment.branchID ? .confirmed : .requested, actor: actor, reason: "", cancelledBy: nil, in: transaction)
         }
     }
 
-    public func reject(_ id: AppointmentID, reason: String, actor: String) throws {
+    package func reject(_ id: AppointmentID, reason: String, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .rejected, actor: actor, reason: reason, cancelledBy: nil, in: transaction) }
     }
 
-    public func checkIn(_ id: AppointmentID, actor: String) throws {
+    package func checkIn(_ id: AppointmentID, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .checkedIn, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
-    public func complete(_ id: AppointmentID, actor: String) throws {
+    package func complete(_ id: AppointmentID, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .completed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
-    public func markNoShow(_ id: AppointmentID, actor: String) throws {
+    package func markNoShow(_ id: AppointmentID, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .noShow, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
     /// Cancels; inside the branch's cancellation cut-off the cancellation is recorded as late.
-    public func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, actor: String) throws {
+    package func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, actor: String) throws {
         try write { transaction in try changeStatus(id, to: .cancelled, actor: actor, reason: reason, cancelledBy: party, in: transaction) }
     }
 
     /// Any status change, by the transition table of `AppointmentStatus`.
-    public func transition(_ id: AppointmentID, to status: AppointmentStatus, actor: String, reason: String = "", cancelledBy: CancellingParty? = nil) throws {
+    package func transition(_ id: AppointmentID, to status: AppointmentStatus, actor: String, reason: String = "", cancelledBy: CancellingParty? = nil) throws {
         try write { transaction in try changeStatus(id, to: status, actor: actor, reason: reason, cancelledBy: cancelledBy, in: transaction) }
     }
 
@@ -219,7 +219,7 @@ extension Shop {
 
     /// Cancels holds that expired (their slots are free already; this tidies their status).
     @discardableResult
-    public func expireHolds(actor: String = "system") throws -> Int {
+    package func expireHolds(actor: String = "system") throws -> Int {
         try write { transaction in
             let expired = try transaction.rows("SELECT id FROM appointments WHERE status = 'held' AND hold_expires_at <= ?", [.instant(now)])
             for row in expired {
@@ -235,7 +235,7 @@ extension Shop {
     /// Moves an appointment to another offered start, keeping its id and history. Its services
     /// and staff stay unless `staff` names new ones (one per service, nil = keep). Off the home
     /// replica a confirmed appointment becomes `requested` again.
-    public func reschedule(_ id: AppointmentID, to start: Instant, staff: [StaffID?]? = nil, actor: String) throws -> Appointment {
+    package func reschedule(_ id: AppointmentID, to start: Instant, staff: [StaffID?]? = nil, actor: String) throws -> Appointment {
         try write { transaction in
             try reschedule(id, to: start, staff: staff, actor: actor, in: transaction)
             return try Loader.appointment(id, in: transaction)
@@ -287,7 +287,7 @@ extension Shop {
     /// is still free and rejects the others with the reason, oldest request first. Run it after
     /// every merge.
     @discardableResult
-    public func reviewRequests(actor: String = "home-replica") throws -> [ReviewOutcome] {
+    package func reviewRequests(actor: String = "home-replica") throws -> [ReviewOutcome] {
         guard let homeBranch else { return [] }
         return try write { transaction in
             // A box that just joined holds no row of its branch until sync brings it: nothing to review.
@@ -316,12 +316,12 @@ extension Shop {
     // MARK: Guests
 
     /// The booking a guest's tracking token names.
-    public func guestBooking(token: String) throws -> Appointment {
+    package func guestBooking(token: String) throws -> Appointment {
         try read { try Loader.appointment(token: token, in: $0) }
     }
 
     /// A guest cancels with their token; refused inside the cancellation cut-off (call the shop).
-    public func cancelGuestBooking(token: String, reason: String = "") throws {
+    package func cancelGuestBooking(token: String, reason: String = "") throws {
         try write { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             try requireOutsideCutoff(appointment, in: transaction)
@@ -330,7 +330,7 @@ extension Shop {
     }
 
     /// A guest moves their booking with their token; refused inside the cancellation cut-off.
-    public func rescheduleGuestBooking(token: String, to start: Instant) throws -> Appointment {
+    package func rescheduleGuestBooking(token: String, to start: Instant) throws -> Appointment {
         try write { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             try requireOutsideCutoff(appointment, in: transaction)
@@ -340,7 +340,7 @@ extension Shop {
     }
 
     /// Links a guest booking to a client account (e.g. after the guest signs up).
-    public func linkGuestBooking(token: String, to client: ClientID) throws {
+    package func linkGuestBooking(token: String, to client: ClientID) throws {
         try write { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             guard try transaction.row("SELECT 1 FROM clients WHERE id = ?", [.text(client.rawValue)]) != nil else {

@@ -23,7 +23,7 @@ extension Shop {
 
     /// Creates or updates a branch.
     /// - Throws: `DomainError` for an unknown time zone, a malformed currency, region or hours.
-    public func save(_ branch: Branch) throws {
+    package func save(_ branch: Branch) throws {
         _ = try ZoneRules.named(branch.timeZone)
         guard Money.isCurrencyCode(branch.currency) else { throw DomainError(.invalidArgument, "currency \"\(branch.currency)\" is not an ISO 4217 code (e.g. KZT)") }
         guard branch.region.isEmpty || (branch.region.count == 2 && branch.region.allSatisfy { $0.isASCII && $0.isUppercase }) else {
@@ -44,18 +44,18 @@ extension Shop {
         }
     }
 
-    public func branch(_ id: BranchID) throws -> Branch {
+    package func branch(_ id: BranchID) throws -> Branch {
         try read { try Loader.branch(id, in: $0) }
     }
 
-    public func branches() throws -> [Branch] {
+    package func branches() throws -> [Branch] {
         try read { transaction in
             try transaction.rows("SELECT id FROM branches ORDER BY name, id").compactMap { BranchID($0[0].string) }.map { try Loader.branch($0, in: transaction) }
         }
     }
 
     /// Replaces the branch's hours on one date (no intervals = closed, e.g. a holiday).
-    public func setOverride(_ override: DateOverride, branch: BranchID) throws {
+    package func setOverride(_ override: DateOverride, branch: BranchID) throws {
         try WallInterval.validate(override.intervals, "override of \(override.date)")
         try write { transaction in
             _ = try Loader.branch(branch, in: transaction)
@@ -67,7 +67,7 @@ extension Shop {
     }
 
     /// Removes a branch's override for a date: its weekly hours apply again.
-    public func removeOverride(on date: LocalDate, branch: BranchID) throws {
+    package func removeOverride(on date: LocalDate, branch: BranchID) throws {
         try write { transaction in
             let id = derivedKey("branch-override", branch.rawValue, date.description)
             guard try transaction.row("SELECT 1 FROM branch_overrides WHERE id = ? AND active = 1", [.text(id)]) != nil else {
@@ -79,7 +79,7 @@ extension Shop {
 
     // MARK: Offerings
 
-    public func save(_ offering: Offering) throws {
+    package func save(_ offering: Offering) throws {
         try requireName(offering.names.values.first ?? "", "offering name")
         guard (1...1440).contains(offering.durationMinutes) else { throw DomainError(.invalidArgument, "duration must be 1…1440 minutes") }
         guard (0...720).contains(offering.bufferBeforeMinutes), (0...720).contains(offering.bufferAfterMinutes) else {
@@ -113,12 +113,12 @@ extension Shop {
         }
     }
 
-    public func offering(_ id: OfferingID) throws -> Offering {
+    package func offering(_ id: OfferingID) throws -> Offering {
         try read { try Loader.offering(id, in: $0) }
     }
 
     /// A branch's offerings in display order.
-    public func offerings(branch: BranchID, includeInactive: Bool = false) throws -> [Offering] {
+    package func offerings(branch: BranchID, includeInactive: Bool = false) throws -> [Offering] {
         try read { transaction in
             try transaction.rows("SELECT id FROM offerings WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, id",
                                  [.text(branch.rawValue), .bool(includeInactive)])
@@ -128,7 +128,7 @@ extension Shop {
 
     // MARK: Resources
 
-    public func save(_ resource: Resource) throws {
+    package func save(_ resource: Resource) throws {
         try requireName(resource.name, "resource name")
         guard (1...10_000).contains(resource.units) else { throw DomainError(.invalidArgument, "units must be 1…10000") }
         try write { transaction in
@@ -140,13 +140,13 @@ extension Shop {
         }
     }
 
-    public func resource(_ id: ResourceID) throws -> Resource {
+    package func resource(_ id: ResourceID) throws -> Resource {
         try read { try Loader.resource(id, in: $0) }
     }
 
     // MARK: Staff
 
-    public func save(_ member: StaffMember) throws {
+    package func save(_ member: StaffMember) throws {
         try requireName(member.name, "staff name")
         try member.schedule.validate("schedule")
         try member.breaks.validate("breaks")
@@ -160,12 +160,12 @@ extension Shop {
         }
     }
 
-    public func staffMember(_ id: StaffID) throws -> StaffMember {
+    package func staffMember(_ id: StaffID) throws -> StaffMember {
         try read { try Loader.staff(id, in: $0) }
     }
 
     /// A branch's staff (home branch) in display order.
-    public func staff(branch: BranchID, includeInactive: Bool = false) throws -> [StaffMember] {
+    package func staff(branch: BranchID, includeInactive: Bool = false) throws -> [StaffMember] {
         try read { transaction in
             try transaction.rows("SELECT id FROM staff WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, name, id",
                                  [.text(branch.rawValue), .bool(includeInactive)])
@@ -174,7 +174,7 @@ extension Shop {
     }
 
     /// Lets a staff member perform an offering, optionally with their own duration and price.
-    public func assign(_ assignment: StaffOffering) throws {
+    package func assign(_ assignment: StaffOffering) throws {
         if let duration = assignment.durationMinutes, !(1...1440).contains(duration) {
             throw DomainError(.invalidArgument, "duration must be 1…1440 minutes")
         }
@@ -190,7 +190,7 @@ extension Shop {
         }
     }
 
-    public func unassign(staff: StaffID, offering: OfferingID) throws {
+    package func unassign(staff: StaffID, offering: OfferingID) throws {
         try write { transaction in
             let id = derivedKey("staff-offering", staff.rawValue, offering.rawValue)
             guard try transaction.row("SELECT 1 FROM staff_offerings WHERE id = ? AND active = 1", [.text(id)]) != nil else {
@@ -201,7 +201,7 @@ extension Shop {
     }
 
     /// Replaces a staff member's hours (and breaks) on one date; no intervals = day off.
-    public func setOverride(_ override: DateOverride, staff: StaffID) throws {
+    package func setOverride(_ override: DateOverride, staff: StaffID) throws {
         try WallInterval.validate(override.intervals, "override of \(override.date)")
         try write { transaction in
             _ = try Loader.staff(staff, in: transaction)
@@ -212,7 +212,7 @@ extension Shop {
         }
     }
 
-    public func removeOverride(on date: LocalDate, staff: StaffID) throws {
+    package func removeOverride(on date: LocalDate, staff: StaffID) throws {
         try write { transaction in
             let id = derivedKey("staff-override", staff.rawValue, date.description)
             guard try transaction.row("SELECT 1 FROM staff_overrides WHERE id = ? AND active = 1", [.text(id)]) != nil else {
@@ -224,7 +224,7 @@ extension Shop {
 
     /// Records time off (holiday, sick leave) from one instant to another.
     @discardableResult
-    public func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "") throws -> TimeOff {
+    package func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "") throws -> TimeOff {
         guard !range.isEmpty else { throw DomainError(.invalidArgument, "time off must end after it starts") }
         let timeOff = TimeOff(id: .generate(at: now), staffID: staff, range: range, reason: reason)
         try write { transaction in
@@ -235,7 +235,7 @@ extension Shop {
         return timeOff
     }
 
-    public func removeTimeOff(_ id: TimeOffID) throws {
+    package func removeTimeOff(_ id: TimeOffID) throws {
         try write { transaction in
             guard try transaction.row("SELECT 1 FROM staff_time_off WHERE id = ?", [.text(id.rawValue)]) != nil else {
                 throw DomainError(.notFound, "no time off \(id)")

@@ -72,7 +72,7 @@ public final class ChangeFeed: Sendable {
 
 extension Shop {
     /// Events after `sequence`, oldest first, at most `limit`.
-    public func events(after sequence: Int64, limit: Int = 500) throws -> [ChangeEvent] {
+    package func events(after sequence: Int64, limit: Int = 500) throws -> [ChangeEvent] {
         try read { transaction in
             try transaction.rows("SELECT seq, at, tbl, key FROM local_events WHERE seq > ? ORDER BY seq LIMIT ?",
                                  [.integer(sequence), .int(limit)]).map {
@@ -82,7 +82,7 @@ extension Shop {
     }
 
     /// The oldest and newest sequence still in the log (nil when it is empty).
-    public func eventBounds() throws -> (oldest: Int64, newest: Int64)? {
+    package func eventBounds() throws -> (oldest: Int64, newest: Int64)? {
         try read { transaction in
             guard let row = try transaction.row("SELECT min(seq), max(seq) FROM local_events", []),
                   let oldest = row[0].integerValue, let newest = row[1].integerValue else { return nil }
@@ -91,7 +91,7 @@ extension Shop {
     }
 
     /// The newest sequence ever logged (AUTOINCREMENT never reuses one), 0 if none.
-    public func latestEventSequence() throws -> Int64 {
+    package func latestEventSequence() throws -> Int64 {
         try read { transaction in
             try transaction.row("SELECT seq FROM sqlite_sequence WHERE name = 'local_events'", [])?[0].integerValue ?? 0
         }
@@ -99,7 +99,7 @@ extension Shop {
 
     /// Forgets events older than `instant`; a reader that resumes from before them must reload.
     @discardableResult
-    public func pruneEvents(before instant: Instant) throws -> Int {
+    package func pruneEvents(before instant: Instant) throws -> Int {
         try store.write { transaction in
             let count = try transaction.scalar("SELECT count(*) FROM local_events WHERE at < ?", [.instant(instant)])?.integerValue ?? 0
             try transaction.execute("DELETE FROM local_events WHERE at < ?", [.instant(instant)])

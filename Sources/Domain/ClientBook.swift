@@ -5,7 +5,7 @@ extension Shop {
     /// - Throws: `DomainError(.duplicatePhone)` naming the client who already has the number,
     ///   `.invalidPhone`, `.invalidArgument`.
     @discardableResult
-    public func createClient(_ draft: ClientDraft, branch: BranchID) throws -> Client {
+    package func createClient(_ draft: ClientDraft, branch: BranchID) throws -> Client {
         try write { transaction in
             let region = try Loader.branch(branch, in: transaction).region
             let fields = try validated(draft, region: region)
@@ -24,7 +24,7 @@ extension Shop {
     /// Updates a client's details (only changed fields are written, so concurrent edits of
     /// different fields on two replicas both survive).
     @discardableResult
-    public func updateClient(_ id: ClientID, _ draft: ClientDraft, branch: BranchID) throws -> Client {
+    package func updateClient(_ id: ClientID, _ draft: ClientDraft, branch: BranchID) throws -> Client {
         try write { transaction in
             _ = try Loader.client(id, in: transaction)
             let region = try Loader.branch(branch, in: transaction).region
@@ -39,12 +39,12 @@ extension Shop {
         }
     }
 
-    public func client(_ id: ClientID) throws -> Client {
+    package func client(_ id: ClientID) throws -> Client {
         try read { try Loader.client(id, in: $0) }
     }
 
     /// The client with this phone number (any format the branch's region understands).
-    public func client(phone: String, branch: BranchID) throws -> Client? {
+    package func client(phone: String, branch: BranchID) throws -> Client? {
         try read { transaction in
             let normalised = try PhoneNumber.normalise(phone, region: try Loader.branch(branch, in: transaction).region)
             guard let row = try transaction.row("SELECT id FROM clients WHERE phone = ? AND merged_into = '' ORDER BY id LIMIT 1", [.text(normalised)]),
@@ -55,7 +55,7 @@ extension Shop {
 
     /// Clients whose name, phone or email contains every word of `query` (Cyrillic and Latin,
     /// case and diacritics ignored; `ё` finds `е`), best matches first.
-    public func searchClients(_ query: String, limit: Int = 20) throws -> [Client] {
+    package func searchClients(_ query: String, limit: Int = 20) throws -> [Client] {
         let words = DerivedState.fold(query).split(separator: " ").map(String.init).filter { !$0.isEmpty }
         guard !words.isEmpty else { return [] }
         guard (1...200).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…200") }
@@ -86,7 +86,7 @@ extension Shop {
 
     /// Adds an append-only note to a client.
     @discardableResult
-    public func addNote(to client: ClientID, body: String, author: String) throws -> ClientNote {
+    package func addNote(to client: ClientID, body: String, author: String) throws -> ClientNote {
         guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, body.count <= 10_000 else {
             throw DomainError(.invalidArgument, "a note has 1 to 10000 characters")
         }
@@ -100,7 +100,7 @@ extension Shop {
     }
 
     /// A client's notes (and those of records merged into it), oldest first.
-    public func notes(of client: ClientID) throws -> [ClientNote] {
+    package func notes(of client: ClientID) throws -> [ClientNote] {
         try read { transaction in
             let ids = try Loader.mergedFamily(client, in: transaction)
             return try transaction.rows("SELECT id, client_id, author, body, created_at FROM client_notes WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY created_at, id",
@@ -113,7 +113,7 @@ extension Shop {
 
     /// Phone numbers that several (unmerged) clients share — what a merge of replicas can create.
     /// They are never merged silently: a person merges them with `mergeClients`.
-    public func duplicateSuggestions() throws -> [DuplicateSuggestion] {
+    package func duplicateSuggestions() throws -> [DuplicateSuggestion] {
         try read { transaction in
             try transaction.rows("""
                 SELECT phone, group_concat(id) FROM (SELECT phone, id FROM clients WHERE phone <> '' AND merged_into = '' ORDER BY phone, id)
@@ -126,7 +126,7 @@ extension Shop {
 
     /// Merges `duplicate` into `survivor`: the duplicate's appointments move to the survivor and
     /// the duplicate record is marked merged (its notes stay and are listed with the survivor's).
-    public func mergeClients(_ duplicate: ClientID, into survivor: ClientID, actor: String) throws {
+    package func mergeClients(_ duplicate: ClientID, into survivor: ClientID, actor: String) throws {
         guard duplicate != survivor else { throw DomainError(.invalidArgument, "a client cannot be merged into itself") }
         try write { transaction in
             let kept = try Loader.client(survivor, in: transaction)
@@ -151,7 +151,7 @@ extension Shop {
     }
 
     /// Visits (newest first) and lifetime spend, derived from appointments.
-    public func history(of client: ClientID) throws -> ClientHistory {
+    package func history(of client: ClientID) throws -> ClientHistory {
         try read { transaction in
             let ids = try Loader.mergedFamily(client, in: transaction)
             let visits = try transaction.rows("SELECT \(Loader.appointmentColumns) FROM appointments WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY starts_at DESC, id",

@@ -108,7 +108,7 @@ enum ConflictDetector {
 extension Shop {
     /// The current conflicts, earliest first, with any recorded resolution.
     /// - Parameter includeAccepted: whether to list conflicts a person accepted as they are.
-    public func conflicts(includeAccepted: Bool = true) throws -> [Conflict] {
+    package func conflicts(includeAccepted: Bool = true) throws -> [Conflict] {
         try read { transaction in
             try transaction.rows("SELECT id, kind, subject, starts_at, ends_at, appointments, capacity FROM local_conflicts ORDER BY starts_at, id").compactMap { row in
                 guard let id = ConflictID(row[0].string) else { return nil }
@@ -129,7 +129,7 @@ extension Shop {
     /// Resolves a conflict. `accept` keeps the overlap and records that a person accepted it;
     /// `cancel` cancels `appointment` (by the shop); `move` reschedules `appointment` to `newStart`
     /// (checked like any booking). The resolution replicates with the change.
-    public func resolveConflict(_ id: ConflictID, action: ConflictResolution.Action, appointment: AppointmentID? = nil,
+    package func resolveConflict(_ id: ConflictID, action: ConflictResolution.Action, appointment: AppointmentID? = nil,
                                 newStart: Instant? = nil, actor: String, note: String = "") throws {
         try write { transaction in
             guard let row = try transaction.row("SELECT appointments FROM local_conflicts WHERE id = ?", [.text(id.rawValue)]) else {

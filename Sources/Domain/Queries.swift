@@ -39,7 +39,7 @@ extension Shop {
     }
 
     /// Appointments by start, then id.
-    public func appointments(matching query: AppointmentQuery) throws -> [Appointment] {
+    package func appointments(matching query: AppointmentQuery) throws -> [Appointment] {
         guard query.from < query.to else { throw DomainError(.invalidArgument, "`from` must be before `to`") }
         guard query.to.milliseconds - query.from.milliseconds <= 366 * 86_400_000 else { throw DomainError(.invalidArgument, "ask for at most 366 days at a time") }
         guard (1...1000).contains(query.limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
@@ -72,7 +72,7 @@ extension Shop {
     }
 
     /// Clients (not merged away) by name, then id, after `after` (the last name and id of the previous page).
-    public func clients(after: (name: String, id: ClientID)? = nil, limit: Int = 50) throws -> [Client] {
+    package func clients(after: (name: String, id: ClientID)? = nil, limit: Int = 50) throws -> [Client] {
         guard (1...1000).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
         return try read { transaction in
             var sql = "SELECT id FROM clients WHERE merged_into = ''"
@@ -88,7 +88,7 @@ extension Shop {
     }
 
     /// A branch's resources by name.
-    public func resources(branch: BranchID, includeInactive: Bool = false) throws -> [Resource] {
+    package func resources(branch: BranchID, includeInactive: Bool = false) throws -> [Resource] {
         try read { transaction in
             try transaction.rows("SELECT id FROM resources WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY name, id", [.text(branch.rawValue), .bool(includeInactive)])
                 .compactMap { ResourceID($0[0].string) }.map { try Loader.resource($0, in: transaction) }
@@ -96,7 +96,7 @@ extension Shop {
     }
 
     /// The offerings a staff member performs, with their own duration and price if set.
-    public func assignments(staff: StaffID) throws -> [StaffOffering] {
+    package func assignments(staff: StaffID) throws -> [StaffOffering] {
         try read { transaction in
             _ = try Loader.staff(staff, in: transaction)
             return try transaction.rows("SELECT offering_id, duration_minutes, price_minor FROM staff_offerings WHERE staff_id = ? AND active = 1 ORDER BY offering_id",
@@ -107,7 +107,7 @@ extension Shop {
     }
 
     /// A staff member's time off that ends after `from`, by start.
-    public func timeOff(staff: StaffID, from: Instant) throws -> [TimeOff] {
+    package func timeOff(staff: StaffID, from: Instant) throws -> [TimeOff] {
         try read { transaction in
             _ = try Loader.staff(staff, in: transaction)
             return try transaction.rows("SELECT id, starts_at, ends_at, reason FROM staff_time_off WHERE staff_id = ? AND ends_at > ? ORDER BY starts_at, id",
@@ -120,7 +120,7 @@ extension Shop {
     }
 
     /// Date overrides of a branch (or, with `staff`, of a staff member) from `from` on, by date.
-    public func overrides(branch: BranchID? = nil, staff: StaffID? = nil, from: LocalDate) throws -> [DateOverride] {
+    package func overrides(branch: BranchID? = nil, staff: StaffID? = nil, from: LocalDate) throws -> [DateOverride] {
         try read { transaction in
             let (table, column, owner): (String, String, String)
             if let staff {
@@ -140,7 +140,7 @@ extension Shop {
     }
 
     /// The categories of a branch's active offerings with how many each has, in display order of their first offering.
-    public func categories(branch: BranchID) throws -> [(name: String, offerings: Int)] {
+    package func categories(branch: BranchID) throws -> [(name: String, offerings: Int)] {
         var order: [String] = []
         var counts: [String: Int] = [:]
         for offering in try offerings(branch: branch) {
@@ -152,7 +152,7 @@ extension Shop {
 
     /// Bookable starts of one offering on consecutive dates, per qualified staff member (or only
     /// `staff`), computed in one pass over the calendar.
-    public func availabilityByStaff(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, dates: [LocalDate]) throws -> [(staff: StaffID, slots: [Slot])] {
+    package func availabilityByStaff(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, dates: [LocalDate]) throws -> [(staff: StaffID, slots: [Slot])] {
         guard dates.count <= 92 else { throw DomainError(.invalidArgument, "ask for at most 92 dates at a time") }
         return try read { transaction in
             var engine = try AvailabilityEngine(context: transaction, branch: try Loader.branch(branch, in: transaction), now: now)

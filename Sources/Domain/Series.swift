@@ -5,7 +5,7 @@ extension Shop {
     /// (same local wall-clock time; monthly on the same day of the month), for `count`
     /// occurrences or until a local date. Each occurrence is an ordinary appointment, checked
     /// like any booking; the ones that cannot be booked are reported, not double-booked.
-    public func bookSeries(_ request: BookingRequest, frequency: SeriesFrequency, count: Int? = nil, until: LocalDate? = nil) throws -> SeriesReport {
+    package func bookSeries(_ request: BookingRequest, frequency: SeriesFrequency, count: Int? = nil, until: LocalDate? = nil) throws -> SeriesReport {
         guard (count == nil) != (until == nil) else { throw DomainError(.invalidArgument, "give either a number of occurrences or an end date") }
         if let count, !(1...104).contains(count) { throw DomainError(.invalidArgument, "a series has 1 to 104 occurrences") }
         guard !request.hold else { throw DomainError(.invalidArgument, "a series cannot be held") }
@@ -63,7 +63,7 @@ extension Shop {
     }
 
     /// The occurrences of a series, by start.
-    public func occurrences(of series: SeriesID) throws -> [Appointment] {
+    package func occurrences(of series: SeriesID) throws -> [Appointment] {
         try read { transaction in
             try transaction.rows("SELECT \(Loader.appointmentColumns) FROM appointments WHERE series_id = ? ORDER BY starts_at, id",
                                  [.text(series.rawValue)]).map(Loader.appointment)
@@ -73,7 +73,7 @@ extension Shop {
     /// Cancels every occurrence on or after a local date that can still be cancelled.
     /// - Returns: the cancelled appointments.
     @discardableResult
-    public func cancelSeries(_ series: SeriesID, from date: LocalDate, by party: CancellingParty, reason: String, actor: String) throws -> [AppointmentID] {
+    package func cancelSeries(_ series: SeriesID, from date: LocalDate, by party: CancellingParty, reason: String, actor: String) throws -> [AppointmentID] {
         try write { transaction in
             var cancelled: [AppointmentID] = []
             for appointment in try seriesOccurrences(series, from: date, in: transaction) where appointment.status.allowedNext.contains(.cancelled) {
@@ -86,7 +86,7 @@ extension Shop {
 
     /// Moves every occurrence on or after a local date to another wall-clock time of its day
     /// (and optionally a number of days later); occurrences that cannot move are reported.
-    public func moveSeries(_ series: SeriesID, from date: LocalDate, to time: WallTime, shiftingDays days: Int = 0, actor: String) throws -> SeriesReport {
+    package func moveSeries(_ series: SeriesID, from date: LocalDate, to time: WallTime, shiftingDays days: Int = 0, actor: String) throws -> SeriesReport {
         guard (-31...31).contains(days) else { throw DomainError(.invalidArgument, "shift by at most 31 days") }
         return try write { transaction in
             var report = SeriesReport(seriesID: series, booked: [], failed: [])

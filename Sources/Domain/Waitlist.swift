@@ -3,7 +3,7 @@ import Replication
 extension Shop {
     /// Puts a client on the waitlist for an offering (optionally with one staff member) between two local dates.
     @discardableResult
-    public func joinWaitlist(client: ClientID, branch: BranchID, offering: OfferingID, staff: StaffID? = nil,
+    package func joinWaitlist(client: ClientID, branch: BranchID, offering: OfferingID, staff: StaffID? = nil,
                              from: LocalDate, to: LocalDate) throws -> WaitlistEntry {
         guard from <= to, to.daysSinceEpoch - from.daysSinceEpoch <= 366 else {
             throw DomainError(.invalidArgument, "the date range must run forwards and span at most a year")
@@ -26,19 +26,19 @@ extension Shop {
     }
 
     /// A branch's waitlist, oldest entry first.
-    public func waitlist(branch: BranchID) throws -> [WaitlistEntry] {
+    package func waitlist(branch: BranchID) throws -> [WaitlistEntry] {
         try read { transaction in
             try transaction.rows("SELECT id FROM waitlist WHERE branch_id = ? ORDER BY created_at, id", [.text(branch.rawValue)])
                 .compactMap { WaitlistEntryID($0[0].string) }.map { try Loader.waitlistEntry($0, in: transaction) }
         }
     }
 
-    public func waitlistEntry(_ id: WaitlistEntryID) throws -> WaitlistEntry {
+    package func waitlistEntry(_ id: WaitlistEntryID) throws -> WaitlistEntry {
         try read { try Loader.waitlistEntry(id, in: $0) }
     }
 
     /// Books the time offered to a waitlist entry.
-    public func acceptWaitlistOffer(_ id: WaitlistEntryID, actor: String) throws -> Booking {
+    package func acceptWaitlistOffer(_ id: WaitlistEntryID, actor: String) throws -> Booking {
         try write { transaction in
             let entry = try Loader.waitlistEntry(id, in: transaction)
             guard entry.status == .offered, let start = entry.offeredStart else { throw DomainError(.illegalTransition, "entry \(id) has no open offer") }
@@ -50,7 +50,7 @@ extension Shop {
     }
 
     /// Declines an offer: the entry waits again and the time is offered to the next entry in line.
-    public func declineWaitlistOffer(_ id: WaitlistEntryID) throws {
+    package func declineWaitlistOffer(_ id: WaitlistEntryID) throws {
         try write { transaction in
             let entry = try Loader.waitlistEntry(id, in: transaction)
             guard entry.status == .offered, let start = entry.offeredStart else { throw DomainError(.illegalTransition, "entry \(id) has no open offer") }
@@ -60,7 +60,7 @@ extension Shop {
         }
     }
 
-    public func leaveWaitlist(_ id: WaitlistEntryID) throws {
+    package func leaveWaitlist(_ id: WaitlistEntryID) throws {
         try write { transaction in
             _ = try Loader.waitlistEntry(id, in: transaction)
             try transaction.update("waitlist", key: .text(id.rawValue), ["status": .text(WaitlistStatus.withdrawn.rawValue)])

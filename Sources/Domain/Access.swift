@@ -514,7 +514,7 @@ extension Shop {
 
     /// The newest audit records first.
     package func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
-        try read { transaction in
+        try readSnapshot { transaction in
             try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
                                  [.int(limit)]).map {
                 AuditEvent(id: $0[0].string, at: Instant(milliseconds: $0[1].int64), site: $0[2].string, deviceID: $0[3].string, deviceName: $0[4].string,

@@ -20,13 +20,17 @@ import Replication
 /// `Payments` component with its own tables and migrations; stock movements in a `Stock`
 /// component (append-only movements, levels derived); client messages (confirmations, reminders)
 /// in a `Messages` component that queues outgoing messages in replicated rows and leaves sending
-/// to provider adapters; owner reports in `Reports`, which reads on read-only connections. Each
-/// is a small struct over `Shop` like the ones above, reached as a property of `Shop`.
+/// to provider adapters; owner reports in `Reports`, whose queries read on the store's read-only
+/// reader connections (`readSnapshot(_:)`, as the audit trail's listing does) so that a long
+/// report never blocks a write. Each is a small struct over `Shop` like the ones above, reached
+/// as a property of `Shop`.
 ///
 /// Every write goes through the replica store's one write path; every booking is checked and
 /// written in the same transaction.
 public final class Shop: Sendable {
-    public let store: ReplicaStore
+    /// The replica store under the domain. Not public: sync and the node's wiring in this package use it for
+    /// replication itself (changesets, version vectors); domain data is read and written through the components.
+    package let store: ReplicaStore
     let logger: Logger
     /// The branch this replica is the authority for (its certificate's branch), if any.
     public let homeBranch: BranchID?
@@ -112,6 +116,13 @@ public final class Shop: Sendable {
 
     func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         do { return try store.read(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
+    }
+
+    /// Runs a long read (a report, a listing of history) on one of the store's read-only reader
+    /// connections (`ReplicaStore.snapshotRead`): it reads the state committed when it began and
+    /// never holds up the front desk's writes. Inside a unit of work it reads in the unit.
+    func readSnapshot<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        do { return try store.snapshotRead(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
     /// Runs a write transaction. When a request is acting (`AuditContext.current`), the

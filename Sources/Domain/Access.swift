@@ -84,46 +84,43 @@ public struct Principal: Hashable, Sendable {
     }
 }
 
-/// Who is acting, for the audit trail. Set for the duration of a request; every write
-/// transaction in that scope appends one `audit_events` row, in the same changeset as the change.
+/// Who is acting, for the audit trail. Set for the duration of a request; every audited write
+/// transaction in that scope appends one `audit_events` row naming this principal and the write's
+/// domain operation (`AuditOperation`), in the same changeset as the change.
 public struct AuditContext: Sendable {
     public var deviceID: String
     public var deviceName: String
     public var personID: String
     public var personName: String
     public var role: String
-    /// E.g. `POST /v1/appointments`.
-    public var operation: String
     public var requestID: String
 
-    public init(principal: Principal, operation: String, requestID: String) {
+    public init(principal: Principal, requestID: String) {
         deviceID = principal.device.id.rawValue
         deviceName = principal.device.name
         personID = principal.person?.id.rawValue ?? ""
         personName = principal.person?.name ?? ""
         role = principal.role.rawValue
-        self.operation = operation
         self.requestID = requestID
     }
 
     /// For requests without a device (a guest with a tracking token).
-    public init(anonymous name: String, operation: String, requestID: String) {
+    public init(anonymous name: String, requestID: String) {
         deviceID = ""
         deviceName = name
         personID = ""
         personName = ""
         role = ""
-        self.operation = operation
         self.requestID = requestID
     }
 
     @TaskLocal public static var current: AuditContext?
 
-    func record(in transaction: WriteTransaction, site: String, at now: Instant) throws {
+    func record(_ operation: AuditOperation, in transaction: WriteTransaction, site: String, at now: Instant) throws {
         try transaction.insert("audit_events", [
             "id": .text(UUIDv7.generate(milliseconds: UInt64(max(0, now.milliseconds)))), "at": .instant(now), "site": .text(site),
             "device_id": .text(deviceID), "device_name": .text(deviceName), "person_id": .text(personID),
-            "person_name": .text(personName), "role": .text(role), "operation": .text(operation), "request_id": .text(requestID),
+            "person_name": .text(personName), "role": .text(role), "operation": .text(operation.rawValue), "request_id": .text(requestID),
         ])
     }
 }
@@ -138,6 +135,8 @@ public struct AuditEvent: Hashable, Sendable, Codable {
     public var personID: String
     public var personName: String
     public var role: String
+    /// The domain operation (`AuditOperation`), e.g. `appointment.create`; rows written before
+    /// those names existed carry the route instead, e.g. `POST /v1/appointments`.
     public var operation: String
     public var requestID: String
 }
@@ -200,23 +199,23 @@ extension Shop {
     /// The paired devices, newest first, revoked ones included.
     package func devices() throws -> [Device] {
         try read { transaction in
-            try transaction.rows("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices ORDER BY paired_at DESC, id DESC", [])
+            try transaction.fetchAll("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices ORDER BY paired_at DESC, id DESC", [])
                 .map(Self.device)
         }
     }
 
-    static func device(_ row: [SQLValue]) -> Device {
-        Device(id: DeviceID(trusted: row[0].string), name: row[1].string, role: Role(rawValue: row[2].string) ?? .kiosk,
-               pairedAt: Instant(milliseconds: row[3].int64), pairedBy: row[4].string,
-               lastUsedAt: row[5].int64 == 0 ? nil : Instant(milliseconds: row[5].int64),
-               revokedAt: row[6].int64 == 0 ? nil : Instant(milliseconds: row[6].int64), revokedBy: row[7].string)
+    static func device(_ row: Row) -> Device {
+        Device(id: DeviceID(trusted: row["id"].string), name: row["name"].string, role: Role(rawValue: row["role"].string) ?? .kiosk,
+               pairedAt: Instant(milliseconds: row["paired_at"].int64), pairedBy: row["paired_by"].string,
+               lastUsedAt: row["last_used_at"].int64 == 0 ? nil : Instant(milliseconds: row["last_used_at"].int64),
+               revokedAt: row["revoked_at"].int64 == 0 ? nil : Instant(milliseconds: row["revoked_at"].int64), revokedBy: row["revoked_by"].string)
     }
 
     /// Revokes a device: its token stops working at once, its sessions end.
     package func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
         guard id != revoker else { throw DomainError(.conflict, "a device cannot revoke itself; revoke it from another owner or manager device") }
-        let device = try write { transaction -> Device in
-            guard let row = try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
+        let device = try write(.deviceRevoke) { transaction -> Device in
+            guard let row = try transaction.fetchOne("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
                                                 [.text(id.rawValue)]) else { throw DomainError(.notFound, "no device \(id)") }
             var device = Self.device(row)
             guard device.revokedAt == nil else { return device }
@@ -248,7 +247,7 @@ extension Shop {
             return entry.device
         }
         let found = try read { transaction in
-            try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE token_hash = ?", [.text(hash)])
+            try transaction.fetchOne("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE token_hash = ?", [.text(hash)])
                 .map(Self.device)
         }
         guard let device = found, !device.isRevoked else {
@@ -294,25 +293,25 @@ extension Shop {
     /// Pending pairing requests, oldest first.
     package func pairingRequests() throws -> [PairingRequest] {
         try read { transaction in
-            try transaction.rows("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY requested_at, code",
+            try transaction.fetchAll("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY requested_at, code",
                                  [.instant(now)]).map(Self.pairingRequest)
         }
     }
 
-    static func pairingRequest(_ row: [SQLValue]) -> PairingRequest {
-        PairingRequest(code: row[0].string, deviceName: row[1].string, remote: row[2].string, requestedAt: Instant(milliseconds: row[3].int64),
-                       expiresAt: Instant(milliseconds: row[4].int64), status: PairingRequest.Status(rawValue: row[5].string) ?? .expired,
-                       role: Role(rawValue: row[6].string))
+    static func pairingRequest(_ row: Row) -> PairingRequest {
+        PairingRequest(code: row["code"].string, deviceName: row["device_name"].string, remote: row["remote"].string, requestedAt: Instant(milliseconds: row["requested_at"].int64),
+                       expiresAt: Instant(milliseconds: row["expires_at"].int64), status: PairingRequest.Status(rawValue: row["status"].string) ?? .expired,
+                       role: Role(rawValue: row["role"].string))
     }
 
     /// Approves (or rejects) the pending request showing `code`. Wrong codes count towards a
     /// lock-out of the approver (`approverKey`), so codes cannot be guessed through the API.
     package func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
         let key = "pairing-code:\(approverKey)"
-        let decided = try write { transaction -> PairingRequest? in
+        let decided = try write(approve ? .pairingApprove : .pairingReject) { transaction -> PairingRequest? in
             try checkLock(key, in: transaction)
             guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber),
-                  let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
+                  let row = try transaction.fetchOne("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
                                                 [.text(code), .instant(now)]) else { return nil }
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             var request = Self.pairingRequest(row)
@@ -339,7 +338,7 @@ extension Shop {
     package func claimPairing(secret: String) throws -> PairingClaim {
         let hash = Self.secretHash("pairing", secret)
         return try store.write { transaction in
-            guard let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role, decided_by FROM local_pairing_requests WHERE id_hash = ?", [.text(hash)]) else {
+            guard let row = try transaction.fetchOne("SELECT code, device_name, remote, requested_at, expires_at, status, role, decided_by FROM local_pairing_requests WHERE id_hash = ?", [.text(hash)]) else {
                 throw DomainError(.notFound, "no pairing request with this id; ask to pair again")
             }
             let request = Self.pairingRequest(row)
@@ -354,7 +353,7 @@ extension Shop {
             case .approved:
                 let token = Self.makeSecret()
                 let device = Device(id: .generate(at: now), name: request.deviceName, role: request.role ?? .kiosk, pairedAt: now,
-                                    pairedBy: row[7].string, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
+                                    pairedBy: row["decided_by"].string, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
                 try transaction.execute("INSERT INTO local_devices (id, name, role, token_hash, paired_at, paired_by) VALUES (?, ?, ?, ?, ?, ?)",
                                         [.text(device.id.rawValue), .text(device.name), .text(device.role.rawValue),
                                          .text(Self.secretHash("device-token", token)), .instant(now), .text(device.pairedBy)])
@@ -371,7 +370,7 @@ extension Shop {
         try requireName(name, "name")
         let hash = try Self.hashPIN(pin)
         let person = Person(id: .generate(at: now), name: name.trimmingCharacters(in: .whitespacesAndNewlines), role: role, staffID: staff, isActive: true, createdAt: now)
-        try write { transaction in
+        try write(.personCreate) { transaction in
             if let staff { _ = try Loader.staff(staff, in: transaction) }
             try transaction.insert("people", ["id": .text(person.id.rawValue), "name": .text(person.name), "role": .text(role.rawValue),
                                               "pin_hash": .text(hash), "staff_id": .text(staff?.rawValue ?? ""), "active": .bool(true),
@@ -384,7 +383,7 @@ extension Shop {
     package func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) throws -> Person {
         if let name { try requireName(name, "name") }
         let hash = try pin.map(Self.hashPIN)
-        let updated = try write { transaction -> Person in
+        let updated = try write(.personUpdate) { transaction -> Person in
             var person = try Self.person(id, in: transaction)
             var values: [String: SQLValue] = [:]
             if let name { person.name = name.trimmingCharacters(in: .whitespacesAndNewlines); values["name"] = .text(person.name) }
@@ -403,7 +402,7 @@ extension Shop {
 
     package func people() throws -> [Person] {
         try read { transaction in
-            try transaction.rows("SELECT id, name, role, staff_id, active, created_at FROM people ORDER BY name COLLATE NOCASE, id", []).map(Self.person)
+            try transaction.fetchAll("SELECT id, name, role, staff_id, active, created_at FROM people ORDER BY name COLLATE NOCASE, id", []).map(Self.person)
         }
     }
 
@@ -412,15 +411,15 @@ extension Shop {
     }
 
     static func person(_ id: PersonID, in context: some QueryContext) throws -> Person {
-        guard let row = try context.row("SELECT id, name, role, staff_id, active, created_at FROM people WHERE id = ?", [.text(id.rawValue)]) else {
+        guard let row = try context.fetchOne("SELECT id, name, role, staff_id, active, created_at FROM people WHERE id = ?", [.text(id.rawValue)]) else {
             throw DomainError(.notFound, "no person \(id)")
         }
         return person(row)
     }
 
-    static func person(_ row: [SQLValue]) -> Person {
-        Person(id: PersonID(trusted: row[0].string), name: row[1].string, role: Role(rawValue: row[2].string) ?? .staff,
-               staffID: StaffID(row[3].string), isActive: row[4].bool, createdAt: Instant(milliseconds: row[5].int64))
+    static func person(_ row: Row) -> Person {
+        Person(id: PersonID(trusted: row["id"].string), name: row["name"].string, role: Role(rawValue: row["role"].string) ?? .staff,
+               staffID: StaffID(row["staff_id"].string), isActive: row["active"].bool, createdAt: Instant(milliseconds: row["created_at"].int64))
     }
 
     static func hashPIN(_ pin: String) throws(DomainError) -> String {
@@ -435,8 +434,8 @@ extension Shop {
     /// `policy.pinAttempts` the person is locked out for `policy.lockoutMinutes`.
     package func startSession(person id: PersonID, pin: String, device: Device, policy: AccessPolicy) throws -> (token: String, person: Person, expiresAt: Instant) {
         let stored = try read { transaction -> (Person, String)? in
-            guard let row = try transaction.row("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
-            return (Self.person(row), row[6].string)
+            guard let row = try transaction.fetchOne("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
+            return (Self.person(row), row["pin_hash"].string)
         }
         let key = "pin:\(id.rawValue)"
         try store.write { transaction in try checkLock(key, in: transaction) }
@@ -448,7 +447,7 @@ extension Shop {
         }
         let token = Self.makeSecret()
         let expiresAt = now.adding(minutes: 60 * policy.sessionHours)
-        try write { transaction in
+        try write(.sessionStart) { transaction in
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             try transaction.execute("DELETE FROM local_sessions WHERE expires_at < ?", [.instant(now)])
             try transaction.execute("INSERT INTO local_sessions (token_hash, person_id, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -466,11 +465,12 @@ extension Shop {
             return cached.person
         }
         let found = try read { transaction -> (Person, DeviceID, Instant)? in
-            guard let row = try transaction.row("""
-                SELECT p.id, p.name, p.role, p.staff_id, p.active, p.created_at, s.device_id, s.expires_at
+            guard let row = try transaction.fetchOne("""
+                SELECT p.id AS id, p.name AS name, p.role AS role, p.staff_id AS staff_id, p.active AS active, p.created_at AS created_at,
+                       s.device_id AS device_id, s.expires_at AS expires_at
                 FROM local_sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ?
                 """, [.text(hash)]) else { return nil }
-            return (Self.person(row), DeviceID(trusted: row[6].string), Instant(milliseconds: row[7].int64))
+            return (Self.person(row), DeviceID(trusted: row["device_id"].string), Instant(milliseconds: row["expires_at"].int64))
         }
         guard let (person, deviceID, expiresAt) = found, person.isActive, deviceID == device.id, expiresAt > clock else {
             throw DomainError(.unauthenticated, "the session ended or belongs to another device; sign in again with your PIN")
@@ -489,7 +489,7 @@ extension Shop {
     // MARK: Attempts and lock-out
 
     func checkLock(_ key: String, in transaction: WriteTransaction) throws {
-        if let until = try transaction.row("SELECT locked_until FROM local_attempts WHERE key = ?", [.text(key)])?[0].int64, until > now.milliseconds {
+        if let until = try transaction.fetchOne("SELECT locked_until FROM local_attempts WHERE key = ?", [.text(key)])?["locked_until"].int64, until > now.milliseconds {
             let at = Instant(milliseconds: until)
             throw DomainError(.locked, "too many attempts; try again after \(at)", retryAt: at)
         }
@@ -501,9 +501,9 @@ extension Shop {
         let clock = now.milliseconds
         var failures = 1
         var start = clock
-        if let row = try transaction.row("SELECT failures, window_start FROM local_attempts WHERE key = ?", [.text(key)]), clock - row[1].int64 < window {
-            failures = row[0].int + 1
-            start = row[1].int64
+        if let row = try transaction.fetchOne("SELECT failures, window_start FROM local_attempts WHERE key = ?", [.text(key)]), clock - row["window_start"].int64 < window {
+            failures = row["failures"].int + 1
+            start = row["window_start"].int64
         }
         let locked = failures >= limit ? clock + window : 0
         try transaction.execute("INSERT OR REPLACE INTO local_attempts (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)",
@@ -515,10 +515,10 @@ extension Shop {
     /// The newest audit records first.
     package func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
         try readSnapshot { transaction in
-            try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
+            try transaction.fetchAll("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
                                  [.int(limit)]).map {
-                AuditEvent(id: $0[0].string, at: Instant(milliseconds: $0[1].int64), site: $0[2].string, deviceID: $0[3].string, deviceName: $0[4].string,
-                           personID: $0[5].string, personName: $0[6].string, role: $0[7].string, operation: $0[8].string, requestID: $0[9].string)
+                AuditEvent(id: $0["id"].string, at: Instant(milliseconds: $0["at"].int64), site: $0["site"].string, deviceID: $0["device_id"].string, deviceName: $0["device_name"].string,
+                           personID: $0["person_id"].string, personName: $0["person_name"].string, role: $0["role"].string, operation: $0["operation"].string, requestID: $0["request_id"].string)
             }
         }
     }

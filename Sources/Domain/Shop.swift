@@ -125,14 +125,15 @@ public final class Shop: Sendable {
         do { return try store.snapshotRead(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
-    /// Runs a write transaction. When a request is acting (`AuditContext.current`), the
-    /// transaction also appends who did it to `audit_events`, so the record replicates with the change.
-    func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+    /// Runs an audited write transaction: when a request is acting (`AuditContext.current`), the
+    /// transaction also appends who did it and the domain `operation` to `audit_events`, so the
+    /// record replicates with the change.
+    func write<T>(_ operation: AuditOperation, _ body: (WriteTransaction) throws -> T) throws -> T {
         defer { store.afterCommit { [changeFeed] in changeFeed.signal() } }
         do {
             return try store.write { transaction in
                 let result = try body(transaction)
-                if let context = AuditContext.current { try context.record(in: transaction, site: store.site.hex, at: now) }
+                if let context = AuditContext.current { try context.record(operation, in: transaction, site: store.site.hex, at: now) }
                 return result
             }
         } catch let error as DomainError { throw error } catch { throw storageError(error) }

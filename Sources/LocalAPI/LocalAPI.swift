@@ -393,8 +393,7 @@ struct Call: Sendable {
     /// pool by themselves (inline inside the unit of work of an idempotent request), so handlers
     /// call them directly.
     var audit: AuditContext {
-        principal.map { AuditContext(principal: $0, operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID) }
-            ?? AuditContext(anonymous: "guest (tracking token)", operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID)
+        principal.map { AuditContext(principal: $0, requestID: requestID) } ?? AuditContext(anonymous: "guest (tracking token)", requestID: requestID)
     }
 
     /// The branch a request is about: the `branch` it names, else the box's home branch.

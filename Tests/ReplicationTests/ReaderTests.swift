@@ -26,19 +26,25 @@ struct ReaderTests {
                 return (before, after)
             }
         }
-        do {
-            try await offPool { guard inside.wait(timeout: .now() + 60) == .success else { throw Stuck() } }
-            // The read is open now. A write (and a read on the store's own connection) finishes while it stays open;
-            // were the report holding the store's lock, this would wait for it and fail at the deadline.
-            try await withTimeout(.seconds(60), "a write while a long read is open") {
-                try await offPool { try store.write { try $0.insert("clients", ["id": .text(newKey()), "name": .text("Dana")]) } }
-            }
-            #expect(try store.count("clients") == 2)
-        } catch {
+        // Released whatever happens below, so a regression fails the test instead of hanging it.
+        defer { release.signal() }
+        try await offPool { guard inside.wait(timeout: .now() + 60) == .success else { throw Stuck() } }
+        // The read is open now. A write on another thread must finish while it stays open; were the
+        // report holding the store's lock, the write would wait for it and miss the deadline.
+        let written = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            try? store.write { try $0.insert("clients", ["id": .text(newKey()), "name": .text("Dana")]) }
+            written.signal()
+        }
+        writer.start()
+        let finished = try await offPool { written.wait(timeout: .now() + 60) == .success }
+        #expect(finished, "a write waited for a long read on a reader connection")
+        guard finished else {
             release.signal()
             _ = try? await report
-            throw error
+            return
         }
+        #expect(try store.count("clients") == 2)
         release.signal()
         let (before, after) = try await report
         // The report saw one consistent state: the one committed when it began.

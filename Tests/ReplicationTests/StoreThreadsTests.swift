@@ -35,7 +35,7 @@ struct StoreThreadsTests {
         let store = try business.makeReplica()
         let before = store.versionVector
         // A hop to another thread would wait for the lock the unit holds: bounded, so a regression fails instead of hanging.
-        try await withTimeout(.seconds(60), "a unit of work calling perform") {
+        _ = try await withTimeout(.seconds(60), "a unit of work calling perform") {
             await #expect(throws: Abandon.self) {
                 try await store.unitOfWork {
                     let onStoreThread = try await store.perform { () -> Bool in

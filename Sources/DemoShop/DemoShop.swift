@@ -70,6 +70,11 @@ private final class Seeder {
         case walkIns
     }
 
+    /// The seeding acts as tools do: named, not audited. Front-desk actions are named as the
+    /// front desk would be in the history.
+    static let seeding = Acting.system("demo")
+    static let frontDesk = Acting.system("front-desk")
+
     let shop: Shop
     let branchID: BranchID
     let clock: DemoClock
@@ -226,12 +231,12 @@ private final class Seeder {
         try await shop.catalogue.save(Branch(id: branchID, name: existingName ?? DemoCatalogue.branchName, address: DemoCatalogue.address, phone: DemoCatalogue.phone,
                              timeZone: DemoCatalogue.timeZone, currency: DemoCatalogue.currency, locale: "ru-KZ", region: "KZ",
                              openingHours: try weeklyHours(DemoCatalogue.openingHours),
-                             policy: BookingPolicy(minimumNoticeMinutes: 60, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)))
+                             policy: BookingPolicy(minimumNoticeMinutes: 60, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)), as: Self.seeding)
         var resourceIDs: [DemoCatalogue.ResourceKey: ResourceID] = [:]
         for spec in DemoCatalogue.resources {
             tick(seconds: 20...60)
             let id: ResourceID = try makeID()
-            try await shop.catalogue.save(Resource(id: id, branchID: branchID, name: spec.name, kind: spec.kind, units: spec.units))
+            try await shop.catalogue.save(Resource(id: id, branchID: branchID, name: spec.name, kind: spec.kind, units: spec.units), as: Self.seeding)
             resourceIDs[spec.key] = id
         }
         for (order, spec) in DemoCatalogue.services.enumerated() {
@@ -246,14 +251,14 @@ private final class Seeder {
                                    descriptions: ["en": spec.descriptionEn, "ru": spec.descriptionRu],
                                    durationMinutes: spec.minutes, price: Money(amountMinor: spec.priceTenge * 100, currency: DemoCatalogue.currency),
                                    bufferBeforeMinutes: spec.bufferBefore, bufferAfterMinutes: spec.bufferAfter, slotStepMinutes: spec.step,
-                                   capacity: spec.capacity, resources: requirements, displayOrder: order + 1))
+                                   capacity: spec.capacity, resources: requirements, displayOrder: order + 1), as: Self.seeding)
             offeringIDs[spec.key] = id
         }
         for (order, spec) in DemoCatalogue.staff.enumerated() {
             tick(seconds: 20...60)
             let id: StaffID = try makeID()
             try await shop.catalogue.save(StaffMember(id: id, branchID: branchID, name: spec.name, schedule: try weeklyHours(spec.schedule),
-                                      breaks: try weeklyHours(spec.breaks), displayOrder: order + 1))
+                                      breaks: try weeklyHours(spec.breaks), displayOrder: order + 1), as: Self.seeding)
             staffIDs[spec.key] = id
             staffNames[id] = spec.name
         }
@@ -261,7 +266,7 @@ private final class Seeder {
             guard let staff = staffIDs[spec.staff], let offering = offeringIDs[spec.service] else {
                 throw DomainError(.notFound, "demo assignment \(spec.staff) → \(spec.service) names a missing record")
             }
-            try await shop.catalogue.assign(StaffOffering(staffID: staff, offeringID: offering, durationMinutes: spec.minutes, priceMinor: spec.priceTenge.map { $0 * 100 }))
+            try await shop.catalogue.assign(StaffOffering(staffID: staff, offeringID: offering, durationMinutes: spec.minutes, priceMinor: spec.priceTenge.map { $0 * 100 }), as: Self.seeding)
             performers[spec.service, default: []].insert(spec.staff)
         }
     }
@@ -306,14 +311,14 @@ private final class Seeder {
             if data.chance(20), let preference = data.pick(DemoPeople.preferences) { preferences.append(preference) }
             let client = try await shop.clients.create(ClientDraft(name: person.name, phone: phone, email: email, tags: tags,
                                                            preferences: preferences.joined(separator: " "), marketingConsent: data.chance(55)),
-                                               branch: branchID)
+                                               branch: branchID, as: Self.seeding)
             clients.append(SeededClient(id: client.id, person: person, favourite: favourite))
             // A quarter of the clients are regulars who come four times as often.
             let weight = index < 50 ? 4 : 1
             everyone.append((index, weight))
             if gender == .female { women.append((index, weight)) } else { men.append((index, weight)) }
             if data.chance(8), let body = data.pick(DemoPeople.notes) {
-                try await shop.clients.addNote(to: client.id, body: body, author: "Администратор")
+                try await shop.clients.addNote(to: client.id, body: body, as: .system("Администратор"))
             }
         }
     }
@@ -407,7 +412,7 @@ private final class Seeder {
                                          actor: source == .online ? "online" : "front-desk")
             let appointment: Appointment
             do {
-                appointment = try await shop.calendar.book(request).appointment
+                appointment = try await shop.calendar.book(request, as: .system(request.actor)).appointment
             } catch let error as DomainError where error.code == .slotTaken || error.code == .notAvailable {
                 continue
             }
@@ -424,7 +429,7 @@ private final class Seeder {
     func cancelSome(_ indices: [Int], percent: Int, reasons: [String]) async throws {
         for index in indices where data.chance(percent) {
             tick(seconds: 60...600)
-            try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(reasons) ?? "", actor: "front-desk")
+            try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(reasons) ?? "", as: Self.frontDesk)
             booked[index].cancelled = true
         }
     }
@@ -465,17 +470,17 @@ private final class Seeder {
                 let new = try await bookDay(date, target: data.int(2...3), sources: [(.frontDesk, 70), (.phone, 30)])
                 for index in new { plan(index) }
             case .checkIn(let index):
-                try await shop.calendar.checkIn(booked[index].id, actor: "front-desk")
+                try await shop.calendar.checkIn(booked[index].id, as: Self.frontDesk)
             case .complete(let index):
-                try await shop.calendar.complete(booked[index].id, actor: "front-desk")
+                try await shop.calendar.complete(booked[index].id, as: Self.frontDesk)
             case .noShow(let index):
-                try await shop.calendar.markNoShow(booked[index].id, actor: "front-desk")
+                try await shop.calendar.markNoShow(booked[index].id, as: Self.frontDesk)
             case .lateCancel(let index):
-                try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(DemoPeople.lateCancelReasons) ?? "", actor: "front-desk")
+                try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(DemoPeople.lateCancelReasons) ?? "", as: Self.frontDesk)
                 booked[index].cancelled = true
             case .note(let index):
                 if let client = booked[index].clientID, let body = data.pick(DemoPeople.notes) {
-                    try await shop.clients.addNote(to: client, body: body, author: booked[index].staffID.flatMap { staffNames[$0] } ?? "Администратор")
+                    try await shop.clients.addNote(to: client, body: body, as: .system(booked[index].staffID.flatMap { staffNames[$0] } ?? "Администратор"))
                 }
             }
         }

@@ -84,18 +84,18 @@ public struct Principal: Hashable, Sendable {
     }
 }
 
-/// Who is acting, for the audit trail. Set for the duration of a request; every audited write
-/// transaction in that scope appends one `audit_events` row naming this principal and the write's
-/// domain operation (`AuditOperation`), in the same changeset as the change.
-public struct AuditContext: Sendable {
-    public var deviceID: String
-    public var deviceName: String
-    public var personID: String
-    public var personName: String
-    public var role: String
-    public var requestID: String
+/// Who an audit row names (from `Acting`). `Shop.perform(as:_:)` binds it for the blocking core of
+/// one component write; every audited write transaction in that scope appends one `audit_events`
+/// row naming it and the write's domain operation (`AuditOperation`), in the same changeset.
+struct AuditContext: Sendable {
+    var deviceID: String
+    var deviceName: String
+    var personID: String
+    var personName: String
+    var role: String
+    var requestID: String
 
-    public init(principal: Principal, requestID: String) {
+    init(principal: Principal, requestID: String) {
         deviceID = principal.device.id.rawValue
         deviceName = principal.device.name
         personID = principal.person?.id.rawValue ?? ""
@@ -105,7 +105,7 @@ public struct AuditContext: Sendable {
     }
 
     /// For requests without a device (a guest with a tracking token).
-    public init(anonymous name: String, requestID: String) {
+    init(anonymous name: String, requestID: String) {
         deviceID = ""
         deviceName = name
         personID = ""
@@ -114,7 +114,7 @@ public struct AuditContext: Sendable {
         self.requestID = requestID
     }
 
-    @TaskLocal public static var current: AuditContext?
+    @TaskLocal static var current: AuditContext?
 
     func record(_ operation: AuditOperation, in transaction: WriteTransaction, site: String, at now: Instant) throws {
         try transaction.insert("audit_events", [

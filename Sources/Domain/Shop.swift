@@ -9,8 +9,10 @@ import Replication
 ///   pairing, people, sessions), `audit` (`AuditTrail`), `events` (`EventLog`), and local
 ///   records (`records(in:)`).
 /// - Each component's methods are `async`: the shop runs their SQLite work on the store's own
-///   threads (`perform(_:)`, over `ReplicaStore.perform`), never on Swift's cooperative pool, and
-///   inline inside a unit of work (`unitOfWork(_:)`), whose thread holds the store.
+///   threads (`perform(as:_:)`, over `ReplicaStore.perform`), never on Swift's cooperative pool,
+///   and inline inside a unit of work (`unitOfWork(_:)`), whose thread holds the store.
+/// - Every write of a component takes who acts (`as: Acting`); its audited transaction records
+///   that principal and the domain operation (`AuditOperation`) in `audit_events`.
 /// - The synchronous methods in the `extension Shop` files are the areas' blocking cores, which
 ///   the components call on those threads. They are `package`, not `public`: synchronous code of
 ///   this package (provisioning at `init`, benchmarks, test fixtures) may call them; async code
@@ -125,9 +127,9 @@ public final class Shop: Sendable {
         do { return try store.snapshotRead(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
-    /// Runs an audited write transaction: when a request is acting (`AuditContext.current`), the
-    /// transaction also appends who did it and the domain `operation` to `audit_events`, so the
-    /// record replicates with the change.
+    /// Runs an audited write transaction: when the component call that runs it acts for a request
+    /// (`Acting.principal` or `.guest`, bound by `perform(as:_:)`), the transaction also appends
+    /// who did it and the domain `operation` to `audit_events`, so the record replicates with the change.
     func write<T>(_ operation: AuditOperation, _ body: (WriteTransaction) throws -> T) throws -> T {
         defer { store.afterCommit { [changeFeed] in changeFeed.signal() } }
         do {
@@ -152,11 +154,12 @@ public final class Shop: Sendable {
     /// SQLite work inline on the unit's thread, which holds the store).
     public var isInUnitOfWork: Bool { store.isInUnitOfWork }
 
-    /// Runs blocking domain work off Swift's cooperative pool (see `ReplicaStore.perform`), with
-    /// the caller's audit context; inline inside a unit of work. Every async method of the
-    /// components goes through here, so no caller hops to a thread pool by hand.
-    func perform<T: Sendable>(_ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
-        let audit = AuditContext.current
+    /// Runs blocking domain work off Swift's cooperative pool (see `ReplicaStore.perform`);
+    /// inline inside a unit of work. Every async method of the components goes through here, so
+    /// no caller hops to a thread pool by hand. Reads pass no `acting`; writes pass who acts, and
+    /// their audited transactions record it.
+    func perform<T: Sendable>(as acting: Acting? = nil, _ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
+        let audit = acting?.audit
         do {
             return try await store.perform { [self] in try AuditContext.$current.withValue(audit) { try body(self) } }
         } catch let error as DomainError { throw error } catch let error as CancellationError { throw error } catch { throw storageError(error) }

@@ -114,7 +114,7 @@ enum BookingHandlers {
             return nil
         }
         return BookingRequest(branchID: branchID, parts: parts, start: start, clientID: client, guest: guest, source: source,
-                              specialRequests: requests, hold: hold, actor: call.actor)
+                              specialRequests: requests, hold: hold)
     }
 
     static func create(_ call: Call) async throws -> Reply {
@@ -122,7 +122,7 @@ enum BookingHandlers {
         let request = try bookingRequest(body, call: call)
         try body.validate()
         guard let request else { throw APIError.validation([]) }
-        let booking = try await call.shop.calendar.book(request)
+        let booking = try await call.shop.calendar.book(request, as: call.acting)
         let id = booking.appointment.id
         return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201, location: "/v1/appointments/\(id)")
     }
@@ -179,12 +179,11 @@ enum BookingHandlers {
             staffIDs = ids
         }
         guard start != nil || staffIDs != nil else { throw APIError.validation([FieldError(field: "start", message: "send `start` and/or `staff` to move the appointment")]) }
-        let actor = call.actor
         let newStaff = staffIDs
         let calendar = call.shop.calendar
         let target: Instant
         if let start { target = start } else { target = try await calendar.appointment(id).start }
-        let moved = try await calendar.reschedule(id, to: target, staff: newStaff, actor: actor)
+        let moved = try await calendar.reschedule(id, to: target, staff: newStaff, as: call.acting)
         return .json(AppointmentBody(moved, zones: call.zones))
     }
 
@@ -209,34 +208,33 @@ enum BookingHandlers {
             throw APIError.notFound("\(action.prefix(40)) is not an appointment action; use one of \(actions.joined(separator: ", "))")
         }
         let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
-        let actor = call.actor
         let updated: Appointment
         switch action {
         case "reject":
             let reason = body.string("reason", maxLength: 500) ?? ""
             try body.validate()
-            try await call.shop.calendar.reject(id, reason: reason, actor: actor)
+            try await call.shop.calendar.reject(id, reason: reason, as: call.acting)
             updated = try await call.shop.calendar.appointment(id)
         case "cancel":
             let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
             let reason = body.string("reason", maxLength: 500) ?? ""
             try body.validate()
-            try await call.shop.calendar.cancel(id, by: party, reason: reason, actor: actor)
+            try await call.shop.calendar.cancel(id, by: party, reason: reason, as: call.acting)
             updated = try await call.shop.calendar.appointment(id)
         case "reschedule":
             let start = body.instant("start", required: true)
             try body.validate()
             guard let start else { throw APIError.validation([]) }
-            updated = try await call.shop.calendar.reschedule(id, to: start, actor: actor)
+            updated = try await call.shop.calendar.reschedule(id, to: start, as: call.acting)
         default:
             try body.validate()
             let calendar = call.shop.calendar
             switch action {
             case "confirm":
-                if try await calendar.appointment(id).status == .held { try await calendar.completeHold(id, actor: actor) } else { try await calendar.confirm(id, actor: actor) }
-            case "check-in": try await calendar.checkIn(id, actor: actor)
-            case "complete": try await calendar.complete(id, actor: actor)
-            default: try await calendar.markNoShow(id, actor: actor)
+                if try await calendar.appointment(id).status == .held { try await calendar.completeHold(id, as: call.acting) } else { try await calendar.confirm(id, as: call.acting) }
+            case "check-in": try await calendar.checkIn(id, as: call.acting)
+            case "complete": try await calendar.complete(id, as: call.acting)
+            default: try await calendar.markNoShow(id, as: call.acting)
             }
             updated = try await calendar.appointment(id)
         }
@@ -263,7 +261,7 @@ enum BookingHandlers {
         if count == nil, until == nil, body.errors.errors.isEmpty { body.errors.add("count", "send `count` or `until`") }
         try body.validate()
         guard let request, let frequency else { throw APIError.validation([]) }
-        let report = try await call.shop.calendar.bookSeries(request, frequency: frequency, count: count, until: until)
+        let report = try await call.shop.calendar.bookSeries(request, frequency: frequency, count: count, until: until, as: call.acting)
         return .json(seriesBody(report, call: call), status: 201, location: "/v1/series/\(report.seriesID)")
     }
 
@@ -282,8 +280,7 @@ enum BookingHandlers {
         let reason = body.string("reason", maxLength: 500) ?? ""
         try body.validate()
         guard let from else { throw APIError.validation([]) }
-        let actor = call.actor
-        let cancelled = try await call.shop.calendar.cancelSeries(id, from: from, by: party, reason: reason, actor: actor)
+        let cancelled = try await call.shop.calendar.cancelSeries(id, from: from, by: party, reason: reason, as: call.acting)
         return .json(["cancelled": cancelled.map(\.rawValue)])
     }
 
@@ -295,8 +292,7 @@ enum BookingHandlers {
         let shift = body.int("shift_days", range: -6...6) ?? 0
         try body.validate()
         guard let from, let time else { throw APIError.validation([]) }
-        let actor = call.actor
-        let report = try await call.shop.calendar.moveSeries(id, from: from, to: time, shiftingDays: shift, actor: actor)
+        let report = try await call.shop.calendar.moveSeries(id, from: from, to: time, shiftingDays: shift, as: call.acting)
         return .json(seriesBody(report, call: call))
     }
 
@@ -322,7 +318,7 @@ enum BookingHandlers {
         try body.validate()
         guard let client, let service, let from, let to else { throw APIError.validation([]) }
         let branchID = try call.branch(branch)
-        let entry = try await call.shop.calendar.joinWaitlist(client: client, branch: branchID, offering: service, staff: staff, from: from, to: to)
+        let entry = try await call.shop.calendar.joinWaitlist(client: client, branch: branchID, offering: service, staff: staff, from: from, to: to, as: call.acting)
         return .json(WaitlistBody(entry, zones: call.zones), status: 201, location: "/v1/waitlist/\(entry.id)")
     }
 
@@ -338,14 +334,13 @@ enum BookingHandlers {
             throw APIError.notFound("\(action.prefix(40)) is not a waitlist action; use accept, decline or leave")
         }
         if !call.body.isEmpty { try call.bodyReader().validate() }
-        let actor = call.actor
         if action == "accept" {
-            let booking = try await call.shop.calendar.acceptWaitlistOffer(id, actor: actor)
+            let booking = try await call.shop.calendar.acceptWaitlistOffer(id, as: call.acting)
             return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201,
                          location: "/v1/appointments/\(booking.appointment.id)")
         }
         let calendar = call.shop.calendar
-        if action == "decline" { try await calendar.declineWaitlistOffer(id) } else { try await calendar.leaveWaitlist(id) }
+        if action == "decline" { try await calendar.declineWaitlistOffer(id, as: call.acting) } else { try await calendar.leaveWaitlist(id, as: call.acting) }
         let entry = try await calendar.waitlistEntry(id)
         return .json(WaitlistBody(entry, zones: call.zones))
     }
@@ -369,8 +364,7 @@ enum BookingHandlers {
         let note = body.string("note", maxLength: 500) ?? ""
         try body.validate()
         guard let action else { throw APIError.validation([]) }
-        let actor = call.actor
-        try await call.shop.calendar.resolveConflict(id, action: action, appointment: appointment, newStart: start, actor: actor, note: note)
+        try await call.shop.calendar.resolveConflict(id, action: action, appointment: appointment, newStart: start, note: note, as: call.acting)
         let conflicts = try await call.shop.calendar.conflicts()
         return .json(Page(items: conflicts.map { ConflictBody($0, zones: call.zones) }, nextCursor: nil))
     }
@@ -389,7 +383,7 @@ enum GuestHandlers {
         let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
         let reason = body.string("reason", maxLength: 500) ?? ""
         try body.validate()
-        try await call.shop.calendar.cancelGuestBooking(token: token, reason: reason)
+        try await call.shop.calendar.cancelGuestBooking(token: token, reason: reason, as: call.acting)
         let appointment = try await call.shop.calendar.guestBooking(token: token)
         return .json(AppointmentBody(appointment, zones: call.zones))
     }
@@ -400,7 +394,7 @@ enum GuestHandlers {
         let start = body.instant("start", required: true)
         try body.validate()
         guard let start else { throw APIError.validation([]) }
-        let appointment = try await call.shop.calendar.rescheduleGuestBooking(token: token, to: start)
+        let appointment = try await call.shop.calendar.rescheduleGuestBooking(token: token, to: start, as: call.acting)
         return .json(AppointmentBody(appointment, zones: call.zones))
     }
 }
@@ -461,7 +455,7 @@ enum ClientHandlers {
         try body.validate()
         guard let draft else { throw APIError.validation([]) }
         let branchID = try call.branch(branch)
-        let client = try await call.shop.clients.create(draft, branch: branchID)
+        let client = try await call.shop.clients.create(draft, branch: branchID, as: call.acting)
         return .json(ClientBody(client, zones: call.zones), status: 201, location: "/v1/clients/\(client.id)")
     }
 
@@ -488,7 +482,7 @@ enum ClientHandlers {
         let draft = draft(raw, base: current)
         try raw.validate()
         guard let draft else { throw APIError.validation([]) }
-        let client = try await call.shop.clients.update(id, draft, branch: branchID)
+        let client = try await call.shop.clients.update(id, draft, branch: branchID, as: call.acting)
         return .json(ClientBody(client, zones: call.zones))
     }
 
@@ -506,8 +500,7 @@ enum ClientHandlers {
         let text = body.string("body", required: true, maxLength: 10_000, allowEmpty: false)
         try body.validate()
         guard let text else { throw APIError.validation([]) }
-        let actor = call.actor
-        let note = try await call.shop.clients.addNote(to: id, body: text, author: actor)
+        let note = try await call.shop.clients.addNote(to: id, body: text, as: call.acting)
         return .json(NoteBody(note, zones: call.zones), status: 201)
     }
 
@@ -527,8 +520,7 @@ enum ClientHandlers {
         let into = body.id("into", required: true, as: ClientID.self)
         try body.validate()
         guard let into else { throw APIError.validation([]) }
-        let actor = call.actor
-        try await call.shop.clients.merge(id, into: into, actor: actor)
+        try await call.shop.clients.merge(id, into: into, as: call.acting)
         let survivor = try await call.shop.clients.client(into)
         return .json(ClientBody(survivor, zones: call.zones))
     }

@@ -88,7 +88,7 @@ enum CatalogueHandlers {
         guard let name, let timeZone, let currency, let hours else { throw APIError.validation([]) }
         let branch = Branch(id: id, name: name, address: address, phone: phone, timeZone: timeZone, currency: currency, locale: locale,
                             region: region, openingHours: hours, policy: policy, isActive: active)
-        try await call.shop.catalogue.save(branch)
+        try await call.shop.catalogue.save(branch, as: call.acting)
         let saved = try await call.shop.catalogue.branch(id)
         return .json(BranchBody(saved), status: status, location: status == 201 ? "/v1/branches/\(id)" : nil)
     }
@@ -117,14 +117,14 @@ enum CatalogueHandlers {
     static func setBranchOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
         let override = try parseOverride(call)
-        try await call.shop.catalogue.setOverride(override, branch: id)
+        try await call.shop.catalogue.setOverride(override, branch: id, as: call.acting)
         return .json(OverrideBody(override))
     }
 
     static func removeBranchOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
         let date = try call.pathDate("date")
-        try await call.shop.catalogue.removeOverride(on: date, branch: id)
+        try await call.shop.catalogue.removeOverride(on: date, branch: id, as: call.acting)
         return .noContent
     }
 
@@ -196,7 +196,7 @@ enum CatalogueHandlers {
         let offering = Offering(id: id, branchID: branchID, category: category, names: names, descriptions: descriptions, durationMinutes: duration,
                                 price: price, bufferBeforeMinutes: before, bufferAfterMinutes: after, slotStepMinutes: step, capacity: capacity,
                                 resources: resources, isActive: active, displayOrder: order)
-        try await call.shop.catalogue.save(offering)
+        try await call.shop.catalogue.save(offering, as: call.acting)
         let saved = try await call.shop.catalogue.offering(id)
         return .json(ServiceBody(saved), status: status, location: status == 201 ? "/v1/services/\(id)" : nil)
     }
@@ -238,7 +238,7 @@ enum CatalogueHandlers {
         let branchID = try call.branch(branch)
         guard let name, let schedule else { throw APIError.validation([]) }
         let member = StaffMember(id: id, branchID: branchID, name: name, schedule: schedule, breaks: breaks, isActive: active, displayOrder: order)
-        try await call.shop.catalogue.save(member)
+        try await call.shop.catalogue.save(member, as: call.acting)
         let saved = try await call.shop.catalogue.staffMember(id)
         return .json(StaffBody(saved), status: status, location: status == 201 ? "/v1/staff/\(id)" : nil)
     }
@@ -262,14 +262,14 @@ enum CatalogueHandlers {
             try body.validate()
         }
         let assignment = StaffOffering(staffID: staff, offeringID: service, durationMinutes: duration, priceMinor: price)
-        try await call.shop.catalogue.assign(assignment)
+        try await call.shop.catalogue.assign(assignment, as: call.acting)
         return .json(StaffServiceBody(assignment))
     }
 
     static func unassignService(_ call: Call) async throws -> Reply {
         let staff = try call.id("id", as: StaffID.self)
         let service = try call.id("service", as: OfferingID.self)
-        try await call.shop.catalogue.unassign(staff: staff, offering: service)
+        try await call.shop.catalogue.unassign(staff: staff, offering: service, as: call.acting)
         return .noContent
     }
 
@@ -285,14 +285,14 @@ enum CatalogueHandlers {
     static func setStaffOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
         let override = try parseOverride(call)
-        try await call.shop.catalogue.setOverride(override, staff: id)
+        try await call.shop.catalogue.setOverride(override, staff: id, as: call.acting)
         return .json(OverrideBody(override))
     }
 
     static func removeStaffOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
         let date = try call.pathDate("date")
-        try await call.shop.catalogue.removeOverride(on: date, staff: id)
+        try await call.shop.catalogue.removeOverride(on: date, staff: id, as: call.acting)
         return .noContent
     }
 
@@ -319,13 +319,13 @@ enum CatalogueHandlers {
         try body.validate()
         guard let start, let end else { throw APIError.validation([]) }
         guard start < end else { throw APIError.validation([FieldError(field: "end", message: "must be after start")]) }
-        let entry = try await call.shop.catalogue.addTimeOff(staff: id, range: TimeRange(start: start, end: end), reason: reason)
+        let entry = try await call.shop.catalogue.addTimeOff(staff: id, range: TimeRange(start: start, end: end), reason: reason, as: call.acting)
         return .json(timeOffBody(entry, call: call), status: 201)
     }
 
     static func removeTimeOff(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: TimeOffID.self)
-        try await call.shop.catalogue.removeTimeOff(id)
+        try await call.shop.catalogue.removeTimeOff(id, as: call.acting)
         return .noContent
     }
 
@@ -365,7 +365,7 @@ enum CatalogueHandlers {
         let branchID = try call.branch(branch)
         guard let name else { throw APIError.validation([]) }
         let resource = Resource(id: id, branchID: branchID, name: name, kind: kind, units: units, isActive: active)
-        try await call.shop.catalogue.save(resource)
+        try await call.shop.catalogue.save(resource, as: call.acting)
         let saved = try await call.shop.catalogue.resource(id)
         return .json(ResourceBody(saved), status: status, location: status == 201 ? "/v1/resources/\(id)" : nil)
     }

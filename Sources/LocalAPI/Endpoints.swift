@@ -373,9 +373,8 @@ enum AccessHandlers {
         try body.validate()
         guard let code, let role else { throw APIError.validation([]) }
         guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not pair a device as \(role.rawValue)") }
-        let principal = call.principal
         let policy = call.api.configuration.access
-        let request = try await call.shop.access.decidePairing(code: code, approve: true, role: role, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
+        let request = try await call.shop.access.decidePairing(code: code, approve: true, role: role, policy: policy, as: call.acting)
         return .json(PairingBody(request, zones: call.zones))
     }
 
@@ -383,9 +382,8 @@ enum AccessHandlers {
         let body = try call.bodyReader()
         let code = body.string("code", required: true, maxLength: 12, allowEmpty: false)
         try body.validate()
-        let principal = call.principal
         let policy = call.api.configuration.access
-        let request = try await call.shop.access.decidePairing(code: code ?? "", approve: false, role: .kiosk, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
+        let request = try await call.shop.access.decidePairing(code: code ?? "", approve: false, role: .kiosk, policy: policy, as: call.acting)
         return .json(PairingBody(request, zones: call.zones))
     }
 
@@ -398,9 +396,7 @@ enum AccessHandlers {
     static func revokeDevice(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: DeviceID.self)
         if !call.body.isEmpty { try call.bodyReader().validate() }
-        let actor = call.actor
-        let revoker = call.principal?.device.id
-        let device = try await call.shop.access.revokeDevice(id, by: actor, revoker: revoker)
+        let device = try await call.shop.access.revokeDevice(id, as: call.acting)
         return .json(DeviceBody(device, zones: call.zones))
     }
 
@@ -419,7 +415,7 @@ enum AccessHandlers {
         try body.validate()
         guard let name, let role, let pin else { throw APIError.validation([]) }
         guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not add a person with the role \(role.rawValue)") }
-        let person = try await call.shop.access.createPerson(name: name, role: role, pin: pin, staff: staff)
+        let person = try await call.shop.access.createPerson(name: name, role: role, pin: pin, staff: staff, as: call.acting)
         return .json(PersonBody(person, zones: call.zones), status: 201, location: "/v1/people/\(person.id)")
     }
 
@@ -435,7 +431,7 @@ enum AccessHandlers {
         if let role, !callerRole.mayGrant(role) { throw APIError.forbidden("a \(callerRole.rawValue) may not give the role \(role.rawValue)") }
         let current = try await call.shop.access.person(id)
         guard callerRole.mayGrant(current.role) else { throw APIError.forbidden("a \(callerRole.rawValue) may not change a \(current.role.rawValue)") }
-        let person = try await call.shop.access.updatePerson(id, name: name, role: role, pin: pin, isActive: active)
+        let person = try await call.shop.access.updatePerson(id, name: name, role: role, pin: pin, isActive: active, as: call.acting)
         return .json(PersonBody(person, zones: call.zones))
     }
 
@@ -454,7 +450,7 @@ enum AccessHandlers {
         guard let person, let pin, let device = call.principal?.device else { throw APIError.validation([]) }
         guard device.role != .kiosk else { throw APIError.forbidden("people do not sign in on a kiosk") }
         let policy = call.api.configuration.access
-        let session = try await call.shop.access.startSession(person: person, pin: pin, device: device, policy: policy)
+        let session = try await call.shop.access.startSession(person: person, pin: pin, device: device, policy: policy, as: call.acting)
         let principal = Principal(device: device, person: session.person)
         return .json(SessionBody(token: session.token, person: PersonBody(session.person, zones: call.zones), role: principal.role.rawValue,
                                  expiresAt: call.zones.format(session.expiresAt, branch: nil)), status: 201)

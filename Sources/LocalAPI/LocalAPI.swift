@@ -130,8 +130,7 @@ public final class LocalAPI: Sendable {
             } else if let length = request.headers[.contentLength], let bytes = Int(length), bytes > 0 {
                 throw APIError(status: 400, kind: "unexpected_body", title: "This endpoint takes no body", detail: "\(endpoint.method.rawValue) \(endpoint.path) takes no request body")
             }
-            // Every audited write the handler makes records this request's principal and operation.
-            response = try await AuditContext.$current.withValue(call.audit) { try await idempotent(call) }
+            response = try await idempotent(call)
         } catch let error as APIError {
             response = problem(error, requestID: requestID, path: request.uri.path)
         } catch let error as DomainError {
@@ -361,7 +360,6 @@ struct Call: Sendable {
     var shop: Shop { api.shop }
     var zones: Zones { api.zones }
     var role: Role { principal?.role ?? .kiosk }
-    var actor: String { principal?.actorName ?? "guest" }
 
     /// A path capture that must be an id.
     func id<Tag>(_ name: String, as type: Identifier<Tag>.Type = Identifier<Tag>.self) throws(APIError) -> Identifier<Tag> {
@@ -389,11 +387,12 @@ struct Call: Sendable {
 
     func bodyReader() throws(APIError) -> BodyReader { try BodyReader.parse(body) }
 
-    /// Who the request's audited writes name. The domain components run off Swift's cooperative
-    /// pool by themselves (inline inside the unit of work of an idempotent request), so handlers
-    /// call them directly.
-    var audit: AuditContext {
-        principal.map { AuditContext(principal: $0, requestID: requestID) } ?? AuditContext(anonymous: "guest (tracking token)", requestID: requestID)
+    /// Who acts in this request, passed to every write of the domain's components (`as:`): the
+    /// device and person, or a guest with a tracking token. The components run off Swift's
+    /// cooperative pool by themselves (inline inside the unit of work of an idempotent request),
+    /// so handlers call them directly.
+    var acting: Acting {
+        principal.map { Acting.principal($0, requestID: requestID) } ?? Acting.guest(requestID: requestID)
     }
 
     /// The branch a request is about: the `branch` it names, else the box's home branch.

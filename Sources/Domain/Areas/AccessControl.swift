@@ -16,9 +16,9 @@ public struct AccessControl: Sendable {
     /// The paired devices, newest first, revoked ones included.
     public func devices() async throws -> [Device] { try await shop.perform { try $0.devices() } }
 
-    /// Revokes a device: its token and its sessions stop working at once.
-    public func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) async throws -> Device {
-        try await shop.perform { try $0.revokeDevice(id, by: actor, revoker: revoker) }
+    /// Revokes a device: its token and its sessions stop working at once. A device cannot revoke itself.
+    public func revokeDevice(_ id: DeviceID, as acting: Acting) async throws -> Device {
+        try await shop.perform(as: acting) { try $0.revokeDevice(id, by: acting.name, revoker: acting.deviceID) }
     }
 
     /// The device of a token recently authenticated, from memory only (no I/O, no hop), or nil.
@@ -39,10 +39,12 @@ public struct AccessControl: Sendable {
     /// The open pairing requests.
     public func pairingRequests() async throws -> [PairingRequest] { try await shop.perform { try $0.pairingRequests() } }
 
-    /// Approves (with a role) or denies a pairing request.
-    public func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String,
-                              policy: AccessPolicy) async throws -> PairingRequest {
-        try await shop.perform { try $0.decidePairing(code: code, approve: approve, role: role, approver: approver, approverKey: approverKey, policy: policy) }
+    /// Approves (with a role) or denies a pairing request; wrong codes count towards a lock-out of
+    /// the acting device.
+    public func decidePairing(code: String, approve: Bool, role: Role, policy: AccessPolicy, as acting: Acting) async throws -> PairingRequest {
+        try await shop.perform(as: acting) {
+            try $0.decidePairing(code: code, approve: approve, role: role, approver: acting.name, approverKey: acting.deviceID?.rawValue ?? "", policy: policy)
+        }
     }
 
     /// The new device collects its token once its request is approved.
@@ -51,13 +53,14 @@ public struct AccessControl: Sendable {
     // MARK: People and sessions
 
     /// Creates a person with a role and a PIN.
-    public func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil) async throws -> Person {
-        try await shop.perform { try $0.createPerson(name: name, role: role, pin: pin, staff: staff) }
+    public func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil, as acting: Acting) async throws -> Person {
+        try await shop.perform(as: acting) { try $0.createPerson(name: name, role: role, pin: pin, staff: staff) }
     }
 
     /// Updates a person.
-    public func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) async throws -> Person {
-        try await shop.perform { try $0.updatePerson(id, name: name, role: role, pin: pin, isActive: isActive) }
+    public func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil,
+                             as acting: Acting) async throws -> Person {
+        try await shop.perform(as: acting) { try $0.updatePerson(id, name: name, role: role, pin: pin, isActive: isActive) }
     }
 
     /// Everyone with a PIN.
@@ -67,8 +70,9 @@ public struct AccessControl: Sendable {
     public func person(_ id: PersonID) async throws -> Person { try await shop.perform { try $0.person(id) } }
 
     /// A person signs in on a device with their PIN (attempts are limited per person).
-    public func startSession(person: PersonID, pin: String, device: Device, policy: AccessPolicy) async throws -> (token: String, person: Person, expiresAt: Instant) {
-        try await shop.perform { try $0.startSession(person: person, pin: pin, device: device, policy: policy) }
+    public func startSession(person: PersonID, pin: String, device: Device, policy: AccessPolicy,
+                             as acting: Acting) async throws -> (token: String, person: Person, expiresAt: Instant) {
+        try await shop.perform(as: acting) { try $0.startSession(person: person, pin: pin, device: device, policy: policy) }
     }
 
     /// The person a session token belongs to, on that device.

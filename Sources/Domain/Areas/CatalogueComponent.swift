@@ -4,6 +4,7 @@
 ///
 /// One of the shop's per-area components (`Shop.catalogue`): async, over the shop's one store,
 /// which runs the SQLite work off Swift's cooperative pool by itself (inline inside a unit of work).
+/// Every write names who acts (`as: Acting`); the audit trail records it.
 public struct Catalogue: Sendable {
     let shop: Shop
 
@@ -11,7 +12,7 @@ public struct Catalogue: Sendable {
 
     /// Creates or updates a branch.
     /// - Throws: `DomainError` for an unknown time zone, a malformed currency, region or hours.
-    public func save(_ branch: Branch) async throws { try await shop.perform { try $0.save(branch) } }
+    public func save(_ branch: Branch, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.save(branch) } }
 
     /// The branch with `id`.
     /// - Throws: `DomainError(.notFound)`.
@@ -21,13 +22,13 @@ public struct Catalogue: Sendable {
     public func branches() async throws -> [Branch] { try await shop.perform { try $0.branches() } }
 
     /// Sets a branch's hours on one date (closed, or other hours).
-    public func setOverride(_ override: DateOverride, branch: BranchID) async throws {
-        try await shop.perform { try $0.setOverride(override, branch: branch) }
+    public func setOverride(_ override: DateOverride, branch: BranchID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.setOverride(override, branch: branch) }
     }
 
     /// Removes a branch's override on one date.
-    public func removeOverride(on date: LocalDate, branch: BranchID) async throws {
-        try await shop.perform { try $0.removeOverride(on: date, branch: branch) }
+    public func removeOverride(on date: LocalDate, branch: BranchID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.removeOverride(on: date, branch: branch) }
     }
 
     /// The overrides of a branch or a staff member from a date on.
@@ -38,7 +39,7 @@ public struct Catalogue: Sendable {
     // MARK: Offerings
 
     /// Creates or updates an offering.
-    public func save(_ offering: Offering) async throws { try await shop.perform { try $0.save(offering) } }
+    public func save(_ offering: Offering, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.save(offering) } }
 
     /// The offering with `id`.
     public func offering(_ id: OfferingID) async throws -> Offering { try await shop.perform { try $0.offering(id) } }
@@ -56,7 +57,7 @@ public struct Catalogue: Sendable {
     // MARK: Resources
 
     /// Creates or updates a resource (a chair, a room).
-    public func save(_ resource: Resource) async throws { try await shop.perform { try $0.save(resource) } }
+    public func save(_ resource: Resource, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.save(resource) } }
 
     /// The resource with `id`.
     public func resource(_ id: ResourceID) async throws -> Resource { try await shop.perform { try $0.resource(id) } }
@@ -69,7 +70,7 @@ public struct Catalogue: Sendable {
     // MARK: Staff
 
     /// Creates or updates a staff member.
-    public func save(_ member: StaffMember) async throws { try await shop.perform { try $0.save(member) } }
+    public func save(_ member: StaffMember, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.save(member) } }
 
     /// The staff member with `id`.
     public func staffMember(_ id: StaffID) async throws -> StaffMember { try await shop.perform { try $0.staffMember(id) } }
@@ -80,34 +81,34 @@ public struct Catalogue: Sendable {
     }
 
     /// Lets a staff member perform an offering (optionally with their own duration and price).
-    public func assign(_ assignment: StaffOffering) async throws { try await shop.perform { try $0.assign(assignment) } }
+    public func assign(_ assignment: StaffOffering, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.assign(assignment) } }
 
     /// Stops a staff member performing an offering.
-    public func unassign(staff: StaffID, offering: OfferingID) async throws {
-        try await shop.perform { try $0.unassign(staff: staff, offering: offering) }
+    public func unassign(staff: StaffID, offering: OfferingID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.unassign(staff: staff, offering: offering) }
     }
 
     /// What a staff member performs.
     public func assignments(staff: StaffID) async throws -> [StaffOffering] { try await shop.perform { try $0.assignments(staff: staff) } }
 
     /// Sets a staff member's hours on one date.
-    public func setOverride(_ override: DateOverride, staff: StaffID) async throws {
-        try await shop.perform { try $0.setOverride(override, staff: staff) }
+    public func setOverride(_ override: DateOverride, staff: StaffID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.setOverride(override, staff: staff) }
     }
 
     /// Removes a staff member's override on one date.
-    public func removeOverride(on date: LocalDate, staff: StaffID) async throws {
-        try await shop.perform { try $0.removeOverride(on: date, staff: staff) }
+    public func removeOverride(on date: LocalDate, staff: StaffID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.removeOverride(on: date, staff: staff) }
     }
 
     /// Records time off for a staff member.
     @discardableResult
-    public func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "") async throws -> TimeOff {
-        try await shop.perform { try $0.addTimeOff(staff: staff, range: range, reason: reason) }
+    public func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "", as acting: Acting) async throws -> TimeOff {
+        try await shop.perform(as: acting) { try $0.addTimeOff(staff: staff, range: range, reason: reason) }
     }
 
     /// Removes an entry of time off.
-    public func removeTimeOff(_ id: TimeOffID) async throws { try await shop.perform { try $0.removeTimeOff(id) } }
+    public func removeTimeOff(_ id: TimeOffID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.removeTimeOff(id) } }
 
     /// A staff member's time off that ends after `from`.
     public func timeOff(staff: StaffID, from: Instant) async throws -> [TimeOff] {

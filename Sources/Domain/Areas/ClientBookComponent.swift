@@ -6,13 +6,13 @@ public struct ClientBook: Sendable {
     let shop: Shop
 
     /// Creates a client (one per phone number per branch's region; a duplicate is refused).
-    public func create(_ draft: ClientDraft, branch: BranchID) async throws -> Client {
-        try await shop.perform { try $0.createClient(draft, branch: branch) }
+    public func create(_ draft: ClientDraft, branch: BranchID, as acting: Acting) async throws -> Client {
+        try await shop.perform(as: acting) { try $0.createClient(draft, branch: branch) }
     }
 
     /// Updates a client.
-    public func update(_ id: ClientID, _ draft: ClientDraft, branch: BranchID) async throws -> Client {
-        try await shop.perform { try $0.updateClient(id, draft, branch: branch) }
+    public func update(_ id: ClientID, _ draft: ClientDraft, branch: BranchID, as acting: Acting) async throws -> Client {
+        try await shop.perform(as: acting) { try $0.updateClient(id, draft, branch: branch) }
     }
 
     /// The client with `id` (following merges to the survivor).
@@ -39,10 +39,10 @@ public struct ClientBook: Sendable {
         let id: ClientID
     }
 
-    /// Appends a note to a client (notes are append-only).
+    /// Appends a note to a client (notes are append-only); its author is `acting`'s name.
     @discardableResult
-    public func addNote(to client: ClientID, body: String, author: String) async throws -> ClientNote {
-        try await shop.perform { try $0.addNote(to: client, body: body, author: author) }
+    public func addNote(to client: ClientID, body: String, as acting: Acting) async throws -> ClientNote {
+        try await shop.perform(as: acting) { try $0.addNote(to: client, body: body, author: acting.name) }
     }
 
     /// A client's notes, newest first.
@@ -52,8 +52,8 @@ public struct ClientBook: Sendable {
     public func duplicateSuggestions() async throws -> [DuplicateSuggestion] { try await shop.perform { try $0.duplicateSuggestions() } }
 
     /// Merges a duplicate into a survivor.
-    public func merge(_ duplicate: ClientID, into survivor: ClientID, actor: String) async throws {
-        try await shop.perform { try $0.mergeClients(duplicate, into: survivor, actor: actor) }
+    public func merge(_ duplicate: ClientID, into survivor: ClientID, as acting: Acting) async throws {
+        try await shop.perform(as: acting) { try $0.mergeClients(duplicate, into: survivor, actor: acting.name) }
     }
 
     /// A client's visits (newest first) and lifetime spend.

@@ -12,24 +12,20 @@ public struct Row: Sendable {
     /// A name the query does not select is a programming error (every query's readers are covered
     /// by tests): it stops with the names the query does have.
     public subscript(_ name: String) -> SQLValue {
-        guard let index = columns.index[name] else {
-            preconditionFailure("the query selects no column `\(name)`; it has \(columns.names.joined(separator: ", "))")
-        }
-        return values[index]
+        // A scan, not a hash lookup: queries select a few short names (most fit in a String's
+        // inline storage, where == compares two words), and this runs for every column of every
+        // row the availability engine reads.
+        let names = columns.names
+        for position in names.indices where names[position] == name { return values[position] }
+        preconditionFailure("the query selects no column `\(name)`; it has \(names.joined(separator: ", "))")
     }
 }
 
-/// The column names of a prepared statement and their positions, computed once per statement.
+/// The column names of a prepared statement, in order, read once per statement.
 final class ColumnNames: Sendable {
     let names: [String]
-    let index: [String: Int]
 
-    init(_ names: [String]) {
-        self.names = names
-        var index: [String: Int] = [:]
-        for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
-        self.index = index
-    }
+    init(_ names: [String]) { self.names = names }
 }
 
 extension SQLiteConnection {

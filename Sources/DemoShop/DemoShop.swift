@@ -31,10 +31,10 @@ public enum DemoShop {
     /// completions, no-shows and cancellations at their own times), then reset to now for the
     /// future bookings. The same seed gives the same people and services, and on the same date the
     /// same past two weeks.
-    public static func seed(_ shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64 = 2026) throws -> DemoSummary {
+    public static func seed(_ shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64 = 2026) async throws -> DemoSummary {
         defer { clock.reset() }
-        let seeder = try Seeder(shop: shop, branchID: branchID, clock: clock, seed: seed)
-        return try seeder.run()
+        let seeder = try await Seeder(shop: shop, branchID: branchID, clock: clock, seed: seed)
+        return try await seeder.run()
     }
 }
 
@@ -70,6 +70,11 @@ private final class Seeder {
         case walkIns
     }
 
+    /// The seeding acts as tools do: named, not audited. Front-desk actions are named as the
+    /// front desk would be in the history.
+    static let seeding = Acting.system("demo")
+    static let frontDesk = Acting.system("front-desk")
+
     let shop: Shop
     let branchID: BranchID
     let clock: DemoClock
@@ -99,17 +104,12 @@ private final class Seeder {
     /// Starts of face-fitness group sessions per date, so later clients can join them.
     var sessions: [LocalDate: [Instant]] = [:]
 
-    init(shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64) throws {
-        let branches = try shop.branches()
+    init(shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64) async throws {
+        let branches = try await shop.catalogue.branches()
         guard branches.allSatisfy({ $0.id == branchID }) else {
             throw DomainError(.invalidArgument, "the demo shop seeds only an empty replica, and this one already has other branches")
         }
-        let hasData = try shop.store.read { transaction in
-            try ["offerings", "staff", "resources", "clients", "appointments"].contains { table in
-                try transaction.scalar("SELECT EXISTS (SELECT 1 FROM \(table))")?.integerValue == 1
-            }
-        }
-        guard !hasData else {
+        guard try await !shop.holdsBusinessRecords() else {
             throw DomainError(.invalidArgument, "the demo shop seeds only an empty replica, and this one already has services, staff, clients or appointments")
         }
         existingName = branches.first?.name
@@ -128,7 +128,7 @@ private final class Seeder {
         pretend = startedAt
     }
 
-    func run() throws -> DemoSummary {
+    func run() async throws -> DemoSummary {
         // The catalogue and the client book exist a little before the calendar starts: the one
         // step back in time, after which the clock only moves forward.
         pretend = at(today.adding(days: -16), "09:00").adding(milliseconds: 30_000)
@@ -136,19 +136,19 @@ private final class Seeder {
         guard abs(shop.now.milliseconds - pretend.milliseconds) < 60_000 else {
             throw DomainError(.invalidArgument, "the shop's replica store must be opened with the demo clock's physicalClock")
         }
-        try createCatalogue()
-        try createClients()
+        try await createCatalogue()
+        try await createClients()
 
         // The past two weeks and today: each day is booked two evenings before, then lived through.
         let first = today.adding(days: -14)
         for day in first.daysSinceEpoch...today.daysSinceEpoch {
             let date = LocalDate(daysSinceEpoch: day)
             advance(to: at(date.adding(days: -2), "20:30"))
-            let new = try bookDay(date, target: pastTarget(date), sources: [(.phone, 45), (.online, 35), (.frontDesk, 20)])
-            try cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
-            if date > first { try live(date.adding(days: -1), until: startedAt) }
+            let new = try await bookDay(date, target: pastTarget(date), sources: [(.phone, 45), (.online, 35), (.frontDesk, 20)])
+            try await cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
+            if date > first { try await live(date.adding(days: -1), until: startedAt) }
         }
-        try live(today, until: startedAt)
+        try await live(today, until: startedAt)
 
         // The next two weeks, booked now.
         finishWalk()
@@ -156,8 +156,8 @@ private final class Seeder {
             let date = today.adding(days: ahead)
             // Fuller tomorrow than in two weeks.
             let target = max(3, weekdayBase(date) * (92 - 4 * ahead) / 100)
-            let new = try bookDay(date, target: target, sources: [(.online, 45), (.phone, 40), (.frontDesk, 15)])
-            try cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
+            let new = try await bookDay(date, target: target, sources: [(.online, 45), (.phone, 40), (.frontDesk, 15)])
+            try await cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
         }
 
         let now = clock.now
@@ -227,16 +227,16 @@ private final class Seeder {
         return result
     }
 
-    func createCatalogue() throws {
-        try shop.save(Branch(id: branchID, name: existingName ?? DemoCatalogue.branchName, address: DemoCatalogue.address, phone: DemoCatalogue.phone,
+    func createCatalogue() async throws {
+        try await shop.catalogue.save(Branch(id: branchID, name: existingName ?? DemoCatalogue.branchName, address: DemoCatalogue.address, phone: DemoCatalogue.phone,
                              timeZone: DemoCatalogue.timeZone, currency: DemoCatalogue.currency, locale: "ru-KZ", region: "KZ",
                              openingHours: try weeklyHours(DemoCatalogue.openingHours),
-                             policy: BookingPolicy(minimumNoticeMinutes: 60, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)))
+                             policy: BookingPolicy(minimumNoticeMinutes: 60, horizonDays: 60, cancellationCutoffHours: 24, slotHoldMinutes: 10)), as: Self.seeding)
         var resourceIDs: [DemoCatalogue.ResourceKey: ResourceID] = [:]
         for spec in DemoCatalogue.resources {
             tick(seconds: 20...60)
             let id: ResourceID = try makeID()
-            try shop.save(Resource(id: id, branchID: branchID, name: spec.name, kind: spec.kind, units: spec.units))
+            try await shop.catalogue.save(Resource(id: id, branchID: branchID, name: spec.name, kind: spec.kind, units: spec.units), as: Self.seeding)
             resourceIDs[spec.key] = id
         }
         for (order, spec) in DemoCatalogue.services.enumerated() {
@@ -246,19 +246,19 @@ private final class Seeder {
                 guard let resource = resourceIDs[key] else { throw DomainError(.notFound, "demo resource \(key) missing") }
                 return ResourceRequirement(resource: resource)
             }
-            try shop.save(Offering(id: id, branchID: branchID, category: spec.category.rawValue,
+            try await shop.catalogue.save(Offering(id: id, branchID: branchID, category: spec.category.rawValue,
                                    names: ["en": spec.en, "ru": spec.ru, "kk": spec.kk],
                                    descriptions: ["en": spec.descriptionEn, "ru": spec.descriptionRu],
                                    durationMinutes: spec.minutes, price: Money(amountMinor: spec.priceTenge * 100, currency: DemoCatalogue.currency),
                                    bufferBeforeMinutes: spec.bufferBefore, bufferAfterMinutes: spec.bufferAfter, slotStepMinutes: spec.step,
-                                   capacity: spec.capacity, resources: requirements, displayOrder: order + 1))
+                                   capacity: spec.capacity, resources: requirements, displayOrder: order + 1), as: Self.seeding)
             offeringIDs[spec.key] = id
         }
         for (order, spec) in DemoCatalogue.staff.enumerated() {
             tick(seconds: 20...60)
             let id: StaffID = try makeID()
-            try shop.save(StaffMember(id: id, branchID: branchID, name: spec.name, schedule: try weeklyHours(spec.schedule),
-                                      breaks: try weeklyHours(spec.breaks), displayOrder: order + 1))
+            try await shop.catalogue.save(StaffMember(id: id, branchID: branchID, name: spec.name, schedule: try weeklyHours(spec.schedule),
+                                      breaks: try weeklyHours(spec.breaks), displayOrder: order + 1), as: Self.seeding)
             staffIDs[spec.key] = id
             staffNames[id] = spec.name
         }
@@ -266,7 +266,7 @@ private final class Seeder {
             guard let staff = staffIDs[spec.staff], let offering = offeringIDs[spec.service] else {
                 throw DomainError(.notFound, "demo assignment \(spec.staff) → \(spec.service) names a missing record")
             }
-            try shop.assign(StaffOffering(staffID: staff, offeringID: offering, durationMinutes: spec.minutes, priceMinor: spec.priceTenge.map { $0 * 100 }))
+            try await shop.catalogue.assign(StaffOffering(staffID: staff, offeringID: offering, durationMinutes: spec.minutes, priceMinor: spec.priceTenge.map { $0 * 100 }), as: Self.seeding)
             performers[spec.service, default: []].insert(spec.staff)
         }
     }
@@ -290,7 +290,7 @@ private final class Seeder {
         return national
     }
 
-    func createClients() throws {
+    func createClients() async throws {
         let staffFirstNames = Dictionary(uniqueKeysWithValues: DemoCatalogue.staff.map { ($0.key, $0.firstName) })
         for index in 0..<200 {
             tick(seconds: 40...150)
@@ -309,16 +309,16 @@ private final class Seeder {
                 if let favourite, let name = staffFirstNames[favourite] { preferences.append("Любимый мастер — \(name).") }
             }
             if data.chance(20), let preference = data.pick(DemoPeople.preferences) { preferences.append(preference) }
-            let client = try shop.createClient(ClientDraft(name: person.name, phone: phone, email: email, tags: tags,
+            let client = try await shop.clients.create(ClientDraft(name: person.name, phone: phone, email: email, tags: tags,
                                                            preferences: preferences.joined(separator: " "), marketingConsent: data.chance(55)),
-                                               branch: branchID)
+                                               branch: branchID, as: Self.seeding)
             clients.append(SeededClient(id: client.id, person: person, favourite: favourite))
             // A quarter of the clients are regulars who come four times as often.
             let weight = index < 50 ? 4 : 1
             everyone.append((index, weight))
             if gender == .female { women.append((index, weight)) } else { men.append((index, weight)) }
             if data.chance(8), let body = data.pick(DemoPeople.notes) {
-                try shop.addNote(to: client.id, body: body, author: "Администратор")
+                try await shop.clients.addNote(to: client.id, body: body, as: .system("Администратор"))
             }
         }
     }
@@ -397,13 +397,13 @@ private final class Seeder {
     }
 
     /// Books about `target` visits on `date` at the current clock, only at offered starts.
-    func bookDay(_ date: LocalDate, target: Int, sources: [(BookingSource, Int)]) throws -> [Int] {
+    func bookDay(_ date: LocalDate, target: Int, sources: [(BookingSource, Int)]) async throws -> [Int] {
         var new: [Int] = []
         var attempts = 0
         while new.count < target, attempts < target * 3 + 5 {
             attempts += 1
             guard let visit = drawVisit() else { continue }
-            let slots = try shop.availability(branch: branchID, parts: visit.parts, dates: [date])
+            let slots = try await shop.calendar.availability(branch: branchID, parts: visit.parts, dates: [date])
             guard let slot = chooseSlot(slots, for: visit, on: date) else { continue }
             let source = visit.guest != nil ? .online : (data.weighted(sources) ?? .phone)
             let requests = data.chance(8) ? (data.pick(DemoPeople.specialRequests) ?? "") : ""
@@ -412,7 +412,7 @@ private final class Seeder {
                                          actor: source == .online ? "online" : "front-desk")
             let appointment: Appointment
             do {
-                appointment = try shop.book(request).appointment
+                appointment = try await shop.calendar.book(request, as: .system(request.actor)).appointment
             } catch let error as DomainError where error.code == .slotTaken || error.code == .notAvailable {
                 continue
             }
@@ -426,17 +426,17 @@ private final class Seeder {
     }
 
     /// Cancels about `percent` of `indices` now, by the client.
-    func cancelSome(_ indices: [Int], percent: Int, reasons: [String]) throws {
+    func cancelSome(_ indices: [Int], percent: Int, reasons: [String]) async throws {
         for index in indices where data.chance(percent) {
             tick(seconds: 60...600)
-            try shop.cancel(booked[index].id, by: .client, reason: data.pick(reasons) ?? "", actor: "front-desk")
+            try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(reasons) ?? "", as: Self.frontDesk)
             booked[index].cancelled = true
         }
     }
 
     /// Lives through one day up to `limit`: walk-ins at 11:00, check-ins, completions, no-shows,
     /// late cancellations and notes, each at its own time.
-    func live(_ date: LocalDate, until limit: Instant) throws {
+    func live(_ date: LocalDate, until limit: Instant) async throws {
         var events: [(at: Instant, order: Int, action: Action)] = []
         var order = 0
         func schedule(_ at: Instant, _ action: Action) {
@@ -467,20 +467,20 @@ private final class Seeder {
             advance(to: next.at)
             switch next.action {
             case .walkIns:
-                let new = try bookDay(date, target: data.int(2...3), sources: [(.frontDesk, 70), (.phone, 30)])
+                let new = try await bookDay(date, target: data.int(2...3), sources: [(.frontDesk, 70), (.phone, 30)])
                 for index in new { plan(index) }
             case .checkIn(let index):
-                try shop.checkIn(booked[index].id, actor: "front-desk")
+                try await shop.calendar.checkIn(booked[index].id, as: Self.frontDesk)
             case .complete(let index):
-                try shop.complete(booked[index].id, actor: "front-desk")
+                try await shop.calendar.complete(booked[index].id, as: Self.frontDesk)
             case .noShow(let index):
-                try shop.markNoShow(booked[index].id, actor: "front-desk")
+                try await shop.calendar.markNoShow(booked[index].id, as: Self.frontDesk)
             case .lateCancel(let index):
-                try shop.cancel(booked[index].id, by: .client, reason: data.pick(DemoPeople.lateCancelReasons) ?? "", actor: "front-desk")
+                try await shop.calendar.cancel(booked[index].id, by: .client, reason: data.pick(DemoPeople.lateCancelReasons) ?? "", as: Self.frontDesk)
                 booked[index].cancelled = true
             case .note(let index):
                 if let client = booked[index].clientID, let body = data.pick(DemoPeople.notes) {
-                    try shop.addNote(to: client, body: body, author: booked[index].staffID.flatMap { staffNames[$0] } ?? "Администратор")
+                    try await shop.clients.addNote(to: client, body: body, as: .system(booked[index].staffID.flatMap { staffNames[$0] } ?? "Администратор"))
                 }
             }
         }

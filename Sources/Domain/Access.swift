@@ -84,46 +84,43 @@ public struct Principal: Hashable, Sendable {
     }
 }
 
-/// Who is acting, for the audit trail. Set for the duration of a request; every write
-/// transaction in that scope appends one `audit_events` row, in the same changeset as the change.
-public struct AuditContext: Sendable {
-    public var deviceID: String
-    public var deviceName: String
-    public var personID: String
-    public var personName: String
-    public var role: String
-    /// E.g. `POST /v1/appointments`.
-    public var operation: String
-    public var requestID: String
+/// Who an audit row names (from `Acting`). `Shop.perform(as:_:)` binds it for the blocking core of
+/// one component write; every audited write transaction in that scope appends one `audit_events`
+/// row naming it and the write's domain operation (`AuditOperation`), in the same changeset.
+struct AuditContext: Sendable {
+    var deviceID: String
+    var deviceName: String
+    var personID: String
+    var personName: String
+    var role: String
+    var requestID: String
 
-    public init(principal: Principal, operation: String, requestID: String) {
+    init(principal: Principal, requestID: String) {
         deviceID = principal.device.id.rawValue
         deviceName = principal.device.name
         personID = principal.person?.id.rawValue ?? ""
         personName = principal.person?.name ?? ""
         role = principal.role.rawValue
-        self.operation = operation
         self.requestID = requestID
     }
 
     /// For requests without a device (a guest with a tracking token).
-    public init(anonymous name: String, operation: String, requestID: String) {
+    init(anonymous name: String, requestID: String) {
         deviceID = ""
         deviceName = name
         personID = ""
         personName = ""
         role = ""
-        self.operation = operation
         self.requestID = requestID
     }
 
-    @TaskLocal public static var current: AuditContext?
+    @TaskLocal static var current: AuditContext?
 
-    func record(in transaction: WriteTransaction, site: String, at now: Instant) throws {
+    func record(_ operation: AuditOperation, in transaction: WriteTransaction, site: String, at now: Instant) throws {
         try transaction.insert("audit_events", [
             "id": .text(UUIDv7.generate(milliseconds: UInt64(max(0, now.milliseconds)))), "at": .instant(now), "site": .text(site),
             "device_id": .text(deviceID), "device_name": .text(deviceName), "person_id": .text(personID),
-            "person_name": .text(personName), "role": .text(role), "operation": .text(operation), "request_id": .text(requestID),
+            "person_name": .text(personName), "role": .text(role), "operation": .text(operation.rawValue), "request_id": .text(requestID),
         ])
     }
 }
@@ -138,6 +135,8 @@ public struct AuditEvent: Hashable, Sendable, Codable {
     public var personID: String
     public var personName: String
     public var role: String
+    /// The domain operation (`AuditOperation`), e.g. `appointment.create`; rows written before
+    /// those names existed carry the route instead, e.g. `POST /v1/appointments`.
     public var operation: String
     public var requestID: String
 }
@@ -184,7 +183,7 @@ extension Shop {
     // MARK: Devices
 
     /// Registers a device directly (the box's own console at `init`, a demo tablet). Returns its token, shown once.
-    public func registerDevice(name: String, role: Role, pairedBy: String) throws -> (device: Device, token: String) {
+    package func registerDevice(name: String, role: Role, pairedBy: String) throws -> (device: Device, token: String) {
         try requireName(name, "device name")
         let token = Self.makeSecret()
         let device = Device(id: .generate(at: now), name: name, role: role, pairedAt: now, pairedBy: pairedBy, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
@@ -198,25 +197,25 @@ extension Shop {
     }
 
     /// The paired devices, newest first, revoked ones included.
-    public func devices() throws -> [Device] {
+    package func devices() throws -> [Device] {
         try read { transaction in
-            try transaction.rows("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices ORDER BY paired_at DESC, id DESC", [])
+            try transaction.fetchAll("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices ORDER BY paired_at DESC, id DESC", [])
                 .map(Self.device)
         }
     }
 
-    static func device(_ row: [SQLValue]) -> Device {
-        Device(id: DeviceID(trusted: row[0].string), name: row[1].string, role: Role(rawValue: row[2].string) ?? .kiosk,
-               pairedAt: Instant(milliseconds: row[3].int64), pairedBy: row[4].string,
-               lastUsedAt: row[5].int64 == 0 ? nil : Instant(milliseconds: row[5].int64),
-               revokedAt: row[6].int64 == 0 ? nil : Instant(milliseconds: row[6].int64), revokedBy: row[7].string)
+    static func device(_ row: Row) -> Device {
+        Device(id: DeviceID(trusted: row["id"].string), name: row["name"].string, role: Role(rawValue: row["role"].string) ?? .kiosk,
+               pairedAt: Instant(milliseconds: row["paired_at"].int64), pairedBy: row["paired_by"].string,
+               lastUsedAt: row["last_used_at"].int64 == 0 ? nil : Instant(milliseconds: row["last_used_at"].int64),
+               revokedAt: row["revoked_at"].int64 == 0 ? nil : Instant(milliseconds: row["revoked_at"].int64), revokedBy: row["revoked_by"].string)
     }
 
     /// Revokes a device: its token stops working at once, its sessions end.
-    public func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
+    package func revokeDevice(_ id: DeviceID, by actor: String, revoker: DeviceID? = nil) throws -> Device {
         guard id != revoker else { throw DomainError(.conflict, "a device cannot revoke itself; revoke it from another owner or manager device") }
-        let device = try write { transaction -> Device in
-            guard let row = try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
+        let device = try write(.deviceRevoke) { transaction -> Device in
+            guard let row = try transaction.fetchOne("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE id = ?",
                                                 [.text(id.rawValue)]) else { throw DomainError(.notFound, "no device \(id)") }
             var device = Self.device(row)
             guard device.revokedAt == nil else { return device }
@@ -226,35 +225,35 @@ extension Shop {
             try transaction.execute("DELETE FROM local_sessions WHERE device_id = ?", [.text(id.rawValue)])
             return device
         }
-        access.clear()
+        accessCache.clear()
         return device
     }
 
     /// The device of a token recently authenticated, from memory only (no I/O), or nil when
     /// `authenticateDevice` must look it up or record its use.
-    public func cachedDevice(token: String) -> Device? {
+    package func cachedDevice(token: String) -> Device? {
         let hash = Self.secretHash("device-token", token)
         let clock = now.milliseconds
-        guard let entry = access.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000, clock - entry.lastUseWritten < 60_000 else { return nil }
+        guard let entry = accessCache.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000, clock - entry.lastUseWritten < 60_000 else { return nil }
         return entry.device
     }
 
     /// The device a token belongs to; `.unauthenticated` for an unknown or revoked token.
-    public func authenticateDevice(token: String) throws -> Device {
+    package func authenticateDevice(token: String) throws -> Device {
         let hash = Self.secretHash("device-token", token)
         let clock = now.milliseconds
-        if let entry = access.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000 {
+        if let entry = accessCache.devices.withLock({ $0[hash] }), clock - entry.cachedAt < 30_000 {
             if clock - entry.lastUseWritten >= 60_000 { try touch(entry.device, hash: hash, at: clock) }
             return entry.device
         }
         let found = try read { transaction in
-            try transaction.row("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE token_hash = ?", [.text(hash)])
+            try transaction.fetchOne("SELECT id, name, role, paired_at, paired_by, last_used_at, revoked_at, revoked_by FROM local_devices WHERE token_hash = ?", [.text(hash)])
                 .map(Self.device)
         }
         guard let device = found, !device.isRevoked else {
             throw DomainError(.unauthenticated, found == nil ? "the device token is not known to this box; pair the device again" : "this device was revoked; pair it again")
         }
-        access.devices.withLock { $0[hash] = AccessCache.Entry(device: device, cachedAt: clock, lastUseWritten: device.lastUsedAt?.milliseconds ?? 0) }
+        accessCache.devices.withLock { $0[hash] = AccessCache.Entry(device: device, cachedAt: clock, lastUseWritten: device.lastUsedAt?.milliseconds ?? 0) }
         if clock - (device.lastUsedAt?.milliseconds ?? 0) >= 60_000 { try touch(device, hash: hash, at: clock) }
         return device
     }
@@ -263,14 +262,14 @@ extension Shop {
         try store.write { transaction in
             try transaction.execute("UPDATE local_devices SET last_used_at = ? WHERE id = ?", [.integer(clock), .text(device.id.rawValue)])
         }
-        access.devices.withLock { $0[hash]?.lastUseWritten = clock }
+        accessCache.devices.withLock { $0[hash]?.lastUseWritten = clock }
     }
 
     // MARK: Pairing
 
     /// A tablet asks to pair. Returns the secret the tablet keeps to claim its token, and the
     /// six-digit code it shows so a person can approve it.
-    public func requestPairing(deviceName: String, remote: String, policy: AccessPolicy) throws -> (secret: String, request: PairingRequest) {
+    package func requestPairing(deviceName: String, remote: String, policy: AccessPolicy) throws -> (secret: String, request: PairingRequest) {
         try requireName(deviceName, "device name")
         return try store.write { transaction in
             try checkLock("pairing-request:\(remote)", in: transaction)
@@ -292,27 +291,27 @@ extension Shop {
     }
 
     /// Pending pairing requests, oldest first.
-    public func pairingRequests() throws -> [PairingRequest] {
+    package func pairingRequests() throws -> [PairingRequest] {
         try read { transaction in
-            try transaction.rows("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY requested_at, code",
+            try transaction.fetchAll("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY requested_at, code",
                                  [.instant(now)]).map(Self.pairingRequest)
         }
     }
 
-    static func pairingRequest(_ row: [SQLValue]) -> PairingRequest {
-        PairingRequest(code: row[0].string, deviceName: row[1].string, remote: row[2].string, requestedAt: Instant(milliseconds: row[3].int64),
-                       expiresAt: Instant(milliseconds: row[4].int64), status: PairingRequest.Status(rawValue: row[5].string) ?? .expired,
-                       role: Role(rawValue: row[6].string))
+    static func pairingRequest(_ row: Row) -> PairingRequest {
+        PairingRequest(code: row["code"].string, deviceName: row["device_name"].string, remote: row["remote"].string, requestedAt: Instant(milliseconds: row["requested_at"].int64),
+                       expiresAt: Instant(milliseconds: row["expires_at"].int64), status: PairingRequest.Status(rawValue: row["status"].string) ?? .expired,
+                       role: Role(rawValue: row["role"].string))
     }
 
     /// Approves (or rejects) the pending request showing `code`. Wrong codes count towards a
     /// lock-out of the approver (`approverKey`), so codes cannot be guessed through the API.
-    public func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
+    package func decidePairing(code: String, approve: Bool, role: Role, approver: String, approverKey: String, policy: AccessPolicy) throws -> PairingRequest {
         let key = "pairing-code:\(approverKey)"
-        let decided = try write { transaction -> PairingRequest? in
+        let decided = try write(approve ? .pairingApprove : .pairingReject) { transaction -> PairingRequest? in
             try checkLock(key, in: transaction)
             guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber),
-                  let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
+                  let row = try transaction.fetchOne("SELECT code, device_name, remote, requested_at, expires_at, status, role FROM local_pairing_requests WHERE code = ? AND status = 'pending' AND expires_at > ?",
                                                 [.text(code), .instant(now)]) else { return nil }
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             var request = Self.pairingRequest(row)
@@ -336,10 +335,10 @@ extension Shop {
     }
 
     /// The tablet collects its token with its secret: once, after approval.
-    public func claimPairing(secret: String) throws -> PairingClaim {
+    package func claimPairing(secret: String) throws -> PairingClaim {
         let hash = Self.secretHash("pairing", secret)
         return try store.write { transaction in
-            guard let row = try transaction.row("SELECT code, device_name, remote, requested_at, expires_at, status, role, decided_by FROM local_pairing_requests WHERE id_hash = ?", [.text(hash)]) else {
+            guard let row = try transaction.fetchOne("SELECT code, device_name, remote, requested_at, expires_at, status, role, decided_by FROM local_pairing_requests WHERE id_hash = ?", [.text(hash)]) else {
                 throw DomainError(.notFound, "no pairing request with this id; ask to pair again")
             }
             let request = Self.pairingRequest(row)
@@ -354,7 +353,7 @@ extension Shop {
             case .approved:
                 let token = Self.makeSecret()
                 let device = Device(id: .generate(at: now), name: request.deviceName, role: request.role ?? .kiosk, pairedAt: now,
-                                    pairedBy: row[7].string, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
+                                    pairedBy: row["decided_by"].string, lastUsedAt: nil, revokedAt: nil, revokedBy: "")
                 try transaction.execute("INSERT INTO local_devices (id, name, role, token_hash, paired_at, paired_by) VALUES (?, ?, ?, ?, ?, ?)",
                                         [.text(device.id.rawValue), .text(device.name), .text(device.role.rawValue),
                                          .text(Self.secretHash("device-token", token)), .instant(now), .text(device.pairedBy)])
@@ -367,11 +366,11 @@ extension Shop {
     // MARK: People and PIN sessions
 
     /// Adds a person who signs in with a PIN (4–8 digits).
-    public func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil) throws -> Person {
+    package func createPerson(name: String, role: Role, pin: String, staff: StaffID? = nil) throws -> Person {
         try requireName(name, "name")
         let hash = try Self.hashPIN(pin)
         let person = Person(id: .generate(at: now), name: name.trimmingCharacters(in: .whitespacesAndNewlines), role: role, staffID: staff, isActive: true, createdAt: now)
-        try write { transaction in
+        try write(.personCreate) { transaction in
             if let staff { _ = try Loader.staff(staff, in: transaction) }
             try transaction.insert("people", ["id": .text(person.id.rawValue), "name": .text(person.name), "role": .text(role.rawValue),
                                               "pin_hash": .text(hash), "staff_id": .text(staff?.rawValue ?? ""), "active": .bool(true),
@@ -381,10 +380,10 @@ extension Shop {
     }
 
     /// Changes a person; nil fields stay as they are.
-    public func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) throws -> Person {
+    package func updatePerson(_ id: PersonID, name: String? = nil, role: Role? = nil, pin: String? = nil, isActive: Bool? = nil) throws -> Person {
         if let name { try requireName(name, "name") }
         let hash = try pin.map(Self.hashPIN)
-        let updated = try write { transaction -> Person in
+        let updated = try write(.personUpdate) { transaction -> Person in
             var person = try Self.person(id, in: transaction)
             var values: [String: SQLValue] = [:]
             if let name { person.name = name.trimmingCharacters(in: .whitespacesAndNewlines); values["name"] = .text(person.name) }
@@ -397,30 +396,30 @@ extension Shop {
             }
             return person
         }
-        access.clear()
+        accessCache.clear()
         return updated
     }
 
-    public func people() throws -> [Person] {
+    package func people() throws -> [Person] {
         try read { transaction in
-            try transaction.rows("SELECT id, name, role, staff_id, active, created_at FROM people ORDER BY name COLLATE NOCASE, id", []).map(Self.person)
+            try transaction.fetchAll("SELECT id, name, role, staff_id, active, created_at FROM people ORDER BY name COLLATE NOCASE, id", []).map(Self.person)
         }
     }
 
-    public func person(_ id: PersonID) throws -> Person {
+    package func person(_ id: PersonID) throws -> Person {
         try read { transaction in try Self.person(id, in: transaction) }
     }
 
     static func person(_ id: PersonID, in context: some QueryContext) throws -> Person {
-        guard let row = try context.row("SELECT id, name, role, staff_id, active, created_at FROM people WHERE id = ?", [.text(id.rawValue)]) else {
+        guard let row = try context.fetchOne("SELECT id, name, role, staff_id, active, created_at FROM people WHERE id = ?", [.text(id.rawValue)]) else {
             throw DomainError(.notFound, "no person \(id)")
         }
         return person(row)
     }
 
-    static func person(_ row: [SQLValue]) -> Person {
-        Person(id: PersonID(trusted: row[0].string), name: row[1].string, role: Role(rawValue: row[2].string) ?? .staff,
-               staffID: StaffID(row[3].string), isActive: row[4].bool, createdAt: Instant(milliseconds: row[5].int64))
+    static func person(_ row: Row) -> Person {
+        Person(id: PersonID(trusted: row["id"].string), name: row["name"].string, role: Role(rawValue: row["role"].string) ?? .staff,
+               staffID: StaffID(row["staff_id"].string), isActive: row["active"].bool, createdAt: Instant(milliseconds: row["created_at"].int64))
     }
 
     static func hashPIN(_ pin: String) throws(DomainError) -> String {
@@ -433,10 +432,10 @@ extension Shop {
 
     /// A person signs in on a device with their PIN. Wrong PINs count per person; after
     /// `policy.pinAttempts` the person is locked out for `policy.lockoutMinutes`.
-    public func startSession(person id: PersonID, pin: String, device: Device, policy: AccessPolicy) throws -> (token: String, person: Person, expiresAt: Instant) {
+    package func startSession(person id: PersonID, pin: String, device: Device, policy: AccessPolicy) throws -> (token: String, person: Person, expiresAt: Instant) {
         let stored = try read { transaction -> (Person, String)? in
-            guard let row = try transaction.row("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
-            return (Self.person(row), row[6].string)
+            guard let row = try transaction.fetchOne("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
+            return (Self.person(row), row["pin_hash"].string)
         }
         let key = "pin:\(id.rawValue)"
         try store.write { transaction in try checkLock(key, in: transaction) }
@@ -448,7 +447,7 @@ extension Shop {
         }
         let token = Self.makeSecret()
         let expiresAt = now.adding(minutes: 60 * policy.sessionHours)
-        try write { transaction in
+        try write(.sessionStart) { transaction in
             try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)])
             try transaction.execute("DELETE FROM local_sessions WHERE expires_at < ?", [.instant(now)])
             try transaction.execute("INSERT INTO local_sessions (token_hash, person_id, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -458,38 +457,39 @@ extension Shop {
     }
 
     /// The person signed in with `token` on `device`.
-    public func authenticateSession(token: String, device: Device) throws -> Person {
+    package func authenticateSession(token: String, device: Device) throws -> Person {
         let hash = Self.secretHash("session", token)
         let clock = now
-        if let cached = access.sessions.withLock({ $0[hash] }), clock.milliseconds - cached.cachedAt < 30_000 {
+        if let cached = accessCache.sessions.withLock({ $0[hash] }), clock.milliseconds - cached.cachedAt < 30_000 {
             guard cached.deviceID == device.id, cached.expiresAt > clock else { throw DomainError(.unauthenticated, "the session ended; sign in again with your PIN") }
             return cached.person
         }
         let found = try read { transaction -> (Person, DeviceID, Instant)? in
-            guard let row = try transaction.row("""
-                SELECT p.id, p.name, p.role, p.staff_id, p.active, p.created_at, s.device_id, s.expires_at
+            guard let row = try transaction.fetchOne("""
+                SELECT p.id AS id, p.name AS name, p.role AS role, p.staff_id AS staff_id, p.active AS active, p.created_at AS created_at,
+                       s.device_id AS device_id, s.expires_at AS expires_at
                 FROM local_sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ?
                 """, [.text(hash)]) else { return nil }
-            return (Self.person(row), DeviceID(trusted: row[6].string), Instant(milliseconds: row[7].int64))
+            return (Self.person(row), DeviceID(trusted: row["device_id"].string), Instant(milliseconds: row["expires_at"].int64))
         }
         guard let (person, deviceID, expiresAt) = found, person.isActive, deviceID == device.id, expiresAt > clock else {
             throw DomainError(.unauthenticated, "the session ended or belongs to another device; sign in again with your PIN")
         }
-        access.sessions.withLock { $0[hash] = (person, deviceID, expiresAt, clock.milliseconds) }
+        accessCache.sessions.withLock { $0[hash] = (person, deviceID, expiresAt, clock.milliseconds) }
         return person
     }
 
     /// Ends a session.
-    public func endSession(token: String) throws {
+    package func endSession(token: String) throws {
         let hash = Self.secretHash("session", token)
         try store.write { transaction in try transaction.execute("DELETE FROM local_sessions WHERE token_hash = ?", [.text(hash)]) }
-        access.sessions.withLock { _ = $0.removeValue(forKey: hash) }
+        accessCache.sessions.withLock { _ = $0.removeValue(forKey: hash) }
     }
 
     // MARK: Attempts and lock-out
 
     func checkLock(_ key: String, in transaction: WriteTransaction) throws {
-        if let until = try transaction.row("SELECT locked_until FROM local_attempts WHERE key = ?", [.text(key)])?[0].int64, until > now.milliseconds {
+        if let until = try transaction.fetchOne("SELECT locked_until FROM local_attempts WHERE key = ?", [.text(key)])?["locked_until"].int64, until > now.milliseconds {
             let at = Instant(milliseconds: until)
             throw DomainError(.locked, "too many attempts; try again after \(at)", retryAt: at)
         }
@@ -501,9 +501,9 @@ extension Shop {
         let clock = now.milliseconds
         var failures = 1
         var start = clock
-        if let row = try transaction.row("SELECT failures, window_start FROM local_attempts WHERE key = ?", [.text(key)]), clock - row[1].int64 < window {
-            failures = row[0].int + 1
-            start = row[1].int64
+        if let row = try transaction.fetchOne("SELECT failures, window_start FROM local_attempts WHERE key = ?", [.text(key)]), clock - row["window_start"].int64 < window {
+            failures = row["failures"].int + 1
+            start = row["window_start"].int64
         }
         let locked = failures >= limit ? clock + window : 0
         try transaction.execute("INSERT OR REPLACE INTO local_attempts (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)",
@@ -513,12 +513,12 @@ extension Shop {
     // MARK: Audit
 
     /// The newest audit records first.
-    public func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
-        try read { transaction in
-            try transaction.rows("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
+    package func auditEvents(limit: Int = 100) throws -> [AuditEvent] {
+        try readSnapshot { transaction in
+            try transaction.fetchAll("SELECT id, at, site, device_id, device_name, person_id, person_name, role, operation, request_id FROM audit_events ORDER BY at DESC, rowid DESC LIMIT ?",
                                  [.int(limit)]).map {
-                AuditEvent(id: $0[0].string, at: Instant(milliseconds: $0[1].int64), site: $0[2].string, deviceID: $0[3].string, deviceName: $0[4].string,
-                           personID: $0[5].string, personName: $0[6].string, role: $0[7].string, operation: $0[8].string, requestID: $0[9].string)
+                AuditEvent(id: $0["id"].string, at: Instant(milliseconds: $0["at"].int64), site: $0["site"].string, deviceID: $0["device_id"].string, deviceName: $0["device_name"].string,
+                           personID: $0["person_id"].string, personName: $0["person_name"].string, role: $0["role"].string, operation: $0["operation"].string, requestID: $0["request_id"].string)
             }
         }
     }

@@ -216,17 +216,17 @@ struct AvailabilityEngine {
         if let cached = workingCache[key] { return cached }
         let member = try self.staff(staff)
         var hours: RangeSet
-        if let override = try context.row("SELECT intervals FROM staff_overrides WHERE id = ? AND active = 1",
-                                          [.text(derivedKey("staff-override", staff.rawValue, date.description))]) {
-            hours = ranges(JSONColumn.decode([WallInterval].self, override[0], default: []), on: date)
+        if let override = try context.fetchOne("SELECT intervals FROM staff_overrides WHERE id = ? AND active = 1",
+                                               [.text(derivedKey("staff-override", staff.rawValue, date.description))]) {
+            hours = ranges(JSONColumn.decode([WallInterval].self, override["intervals"], default: []), on: date)
         } else {
             hours = ranges(member.schedule[date.weekday], on: date).subtracting(ranges(member.breaks[date.weekday], on: date))
         }
         hours = hours.intersection(try branchHours(date))
         let day = dayRange(date)
-        let timeOff = try context.rows("SELECT starts_at, ends_at FROM staff_time_off WHERE staff_id = ? AND ends_at > ? AND starts_at < ?",
-                                       [.text(staff.rawValue), .instant(day.start), .instant(day.end)])
-            .map { TimeRange(start: Instant(milliseconds: $0[0].int64), end: Instant(milliseconds: $0[1].int64)) }
+        let timeOff = try context.fetchAll("SELECT starts_at, ends_at FROM staff_time_off WHERE staff_id = ? AND ends_at > ? AND starts_at < ?",
+                                           [.text(staff.rawValue), .instant(day.start), .instant(day.end)])
+            .map { TimeRange(start: Instant(milliseconds: $0["starts_at"].int64), end: Instant(milliseconds: $0["ends_at"].int64)) }
         hours = hours.subtracting(RangeSet(timeOff))
         workingCache[key] = hours
         return hours
@@ -235,9 +235,9 @@ struct AvailabilityEngine {
     private mutating func branchHours(_ date: LocalDate) throws -> RangeSet {
         if let cached = branchHoursCache[date] { return cached }
         let hours: RangeSet
-        if let override = try context.row("SELECT intervals FROM branch_overrides WHERE id = ? AND active = 1",
-                                          [.text(derivedKey("branch-override", branch.id.rawValue, date.description))]) {
-            hours = ranges(JSONColumn.decode([WallInterval].self, override[0], default: []), on: date)
+        if let override = try context.fetchOne("SELECT intervals FROM branch_overrides WHERE id = ? AND active = 1",
+                                               [.text(derivedKey("branch-override", branch.id.rawValue, date.description))]) {
+            hours = ranges(JSONColumn.decode([WallInterval].self, override["intervals"], default: []), on: date)
         } else {
             hours = ranges(branch.openingHours[date.weekday], on: date)
         }
@@ -266,17 +266,18 @@ struct AvailabilityEngine {
         if let window = occupancyWindow[subject], window.contains(range) { return occupancyCache[subject] ?? [] }
         // Items last at most a day plus buffers: look two days back for ones reaching in.
         let window = TimeRange(start: range.start.adding(minutes: -2 * 1440), end: range.end.adding(minutes: 1440))
-        let rows = try context.rows("""
+        let rows = try context.fetchAll("""
             SELECT appointment_id, offering_id, session_start, occupied_start, occupied_end, units, capacity, booked_minutes, status
             FROM local_occupancy WHERE subject = ? AND occupied_start >= ? AND occupied_start < ?
               AND (status <> 'held' OR hold_expires_at > ?)
             """, [.text(subject), .instant(window.start), .instant(window.end), .instant(now)])
         var entries: [Occupancy] = []
         entries.reserveCapacity(rows.count)
-        for row in rows where row[0].string != excluding && !(ignoresRequests && row[8].string == "requested") {
-            entries.append(Occupancy(appointment: row[0].string, offering: row[1].string, sessionStart: Instant(milliseconds: row[2].int64),
-                                     range: TimeRange(start: Instant(milliseconds: row[3].int64), end: Instant(milliseconds: row[4].int64)),
-                                     units: row[5].int, capacity: row[6].int, bookedMinutes: row[7].int))
+        for row in rows where row["appointment_id"].string != excluding && !(ignoresRequests && row["status"].string == "requested") {
+            entries.append(Occupancy(appointment: row["appointment_id"].string, offering: row["offering_id"].string,
+                                     sessionStart: Instant(milliseconds: row["session_start"].int64),
+                                     range: TimeRange(start: Instant(milliseconds: row["occupied_start"].int64), end: Instant(milliseconds: row["occupied_end"].int64)),
+                                     units: row["units"].int, capacity: row["capacity"].int, bookedMinutes: row["booked_minutes"].int))
         }
         occupancyCache[subject] = entries
         occupancyWindow[subject] = TimeRange(start: window.start.adding(minutes: 2 * 1440), end: window.end)
@@ -321,10 +322,10 @@ struct AvailabilityEngine {
     private mutating func staffFor(_ part: VisitPart) throws -> [StaffID] {
         if let staff = part.staffID { return [staff] }
         if let cached = qualifiedCache[part.offeringID.rawValue] { return cached }
-        let staff = try context.rows("""
-            SELECT s.id FROM staff_offerings so JOIN staff s ON s.id = so.staff_id
+        let staff = try context.fetchAll("""
+            SELECT s.id AS id FROM staff_offerings so JOIN staff s ON s.id = so.staff_id
             WHERE so.offering_id = ? AND so.active = 1 AND s.active = 1 AND s.branch_id = ? ORDER BY s.id
-            """, [.text(part.offeringID.rawValue), .text(branch.id.rawValue)]).compactMap { StaffID($0[0].string) }
+            """, [.text(part.offeringID.rawValue), .text(branch.id.rawValue)]).compactMap { StaffID($0["id"].string) }
         qualifiedCache[part.offeringID.rawValue] = staff
         return staff
     }

@@ -6,7 +6,7 @@ extension Shop {
     /// Bookable starts of a visit on the given local dates (rules in docs/domain.md), earliest first.
     /// - Parameters:
     ///   - parts: the services in order; a part without staff means any qualified staff member.
-    public func availability(branch: BranchID, parts: [VisitPart], dates: [LocalDate]) throws -> [Slot] {
+    package func availability(branch: BranchID, parts: [VisitPart], dates: [LocalDate]) throws -> [Slot] {
         guard dates.count <= 92 else { throw DomainError(.invalidArgument, "ask for at most 92 dates at a time") }
         return try read { transaction in
             var engine = try AvailabilityEngine(context: transaction, branch: try Loader.branch(branch, in: transaction), now: now)
@@ -16,7 +16,7 @@ extension Shop {
     }
 
     /// Bookable starts of one service on one date, for one staff member or any.
-    public func availability(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, date: LocalDate) throws -> [Slot] {
+    package func availability(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, date: LocalDate) throws -> [Slot] {
         try availability(branch: branch, parts: [VisitPart(offeringID: offering, staffID: staff)], dates: [date])
     }
 
@@ -29,8 +29,8 @@ extension Shop {
     /// - Returns: the appointment and, for a guest, the secret tracking token (shown once).
     /// - Throws: `DomainError(.slotTaken)` if someone else took the time, `.notAvailable` if it is not
     ///   a bookable start, `.invalidArgument` / `.invalidPhone` / `.notFound` for bad input.
-    public func book(_ request: BookingRequest) throws -> Booking {
-        try write { transaction in try book(request, seriesID: nil, in: transaction) }
+    package func book(_ request: BookingRequest) throws -> Booking {
+        try write(.appointmentCreate) { transaction in try book(request, seriesID: nil, in: transaction) }
     }
 
     func book(_ request: BookingRequest, seriesID: SeriesID?, in transaction: WriteTransaction) throws -> Booking {
@@ -110,28 +110,28 @@ extension Shop {
 
     // MARK: Reading appointments
 
-    public func appointment(_ id: AppointmentID) throws -> Appointment {
+    package func appointment(_ id: AppointmentID) throws -> Appointment {
         try read { try Loader.appointment(id, in: $0) }
     }
 
     /// Appointments of a branch that start on a local date, by start.
-    public func appointments(branch: BranchID, date: LocalDate) throws -> [Appointment] {
+    package func appointments(branch: BranchID, date: LocalDate) throws -> [Appointment] {
         try read { transaction in
             let zone = try ZoneRules.named(try Loader.branch(branch, in: transaction).timeZone)
-            return try transaction.rows("SELECT id FROM appointments WHERE branch_id = ? AND starts_at >= ? AND starts_at < ? ORDER BY starts_at, id",
+            return try transaction.fetchAll("SELECT id FROM appointments WHERE branch_id = ? AND starts_at >= ? AND starts_at < ? ORDER BY starts_at, id",
                                         [.text(branch.rawValue), .instant(zone.startOfDay(date)), .instant(zone.startOfDay(date.adding(days: 1)))])
-                .compactMap { AppointmentID($0[0].string) }.map { try Loader.appointment($0, in: transaction) }
+                .compactMap { AppointmentID($0["id"].string) }.map { try Loader.appointment($0, in: transaction) }
         }
     }
 
     /// The status history and other changes of an appointment, oldest first.
-    public func history(of id: AppointmentID) throws -> [AppointmentEvent] {
+    package func history(of id: AppointmentID) throws -> [AppointmentEvent] {
         try read { transaction in
-            try transaction.rows("SELECT id, at, actor, action, from_status, to_status, detail FROM appointment_events WHERE appointment_id = ? ORDER BY hlc, id",
+            try transaction.fetchAll("SELECT id, at, actor, action, from_status, to_status, detail FROM appointment_events WHERE appointment_id = ? ORDER BY hlc, id",
                                  [.text(id.rawValue)]).map { row in
-                AppointmentEvent(id: row[0].string, appointmentID: id, at: Instant(milliseconds: row[1].int64), actor: row[2].string,
-                                 action: row[3].string, fromStatus: AppointmentStatus(rawValue: row[4].string),
-                                 toStatus: AppointmentStatus(rawValue: row[5].string), detail: row[6].string)
+                AppointmentEvent(id: row["id"].string, appointmentID: id, at: Instant(milliseconds: row["at"].int64), actor: row["actor"].string,
+                                 action: row["action"].string, fromStatus: AppointmentStatus(rawValue: row["from_status"].string),
+                                 toStatus: AppointmentStatus(rawValue: row["to_status"].string), detail: row["detail"].string)
             }
         }
     }
@@ -140,42 +140,42 @@ extension Shop {
 
     /// Confirms a held or requested appointment (only the home branch's replica confirms a
     /// request); the time is checked again in the same transaction.
-    public func confirm(_ id: AppointmentID, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .confirmed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
+    package func confirm(_ id: AppointmentID, actor: String) throws {
+        try write(.appointmentConfirm) { transaction in try changeStatus(id, to: .confirmed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
     /// Turns a hold into a booking: `confirmed` on the home replica, else `requested`.
-    public func completeHold(_ id: AppointmentID, actor: String) throws {
-        try write { transaction in
+    package func completeHold(_ id: AppointmentID, actor: String) throws {
+        try write(.appointmentCompleteHold) { transaction in
             let appointment = try Loader.appointment(id, in: transaction)
             try changeStatus(id, to: homeBranch == appointment.branchID ? .confirmed : .requested, actor: actor, reason: "", cancelledBy: nil, in: transaction)
         }
     }
 
-    public func reject(_ id: AppointmentID, reason: String, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .rejected, actor: actor, reason: reason, cancelledBy: nil, in: transaction) }
+    package func reject(_ id: AppointmentID, reason: String, actor: String) throws {
+        try write(.appointmentReject) { transaction in try changeStatus(id, to: .rejected, actor: actor, reason: reason, cancelledBy: nil, in: transaction) }
     }
 
-    public func checkIn(_ id: AppointmentID, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .checkedIn, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
+    package func checkIn(_ id: AppointmentID, actor: String) throws {
+        try write(.appointmentCheckIn) { transaction in try changeStatus(id, to: .checkedIn, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
-    public func complete(_ id: AppointmentID, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .completed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
+    package func complete(_ id: AppointmentID, actor: String) throws {
+        try write(.appointmentComplete) { transaction in try changeStatus(id, to: .completed, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
-    public func markNoShow(_ id: AppointmentID, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .noShow, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
+    package func markNoShow(_ id: AppointmentID, actor: String) throws {
+        try write(.appointmentNoShow) { transaction in try changeStatus(id, to: .noShow, actor: actor, reason: "", cancelledBy: nil, in: transaction) }
     }
 
     /// Cancels; inside the branch's cancellation cut-off the cancellation is recorded as late.
-    public func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, actor: String) throws {
-        try write { transaction in try changeStatus(id, to: .cancelled, actor: actor, reason: reason, cancelledBy: party, in: transaction) }
+    package func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, actor: String) throws {
+        try write(.appointmentCancel) { transaction in try changeStatus(id, to: .cancelled, actor: actor, reason: reason, cancelledBy: party, in: transaction) }
     }
 
     /// Any status change, by the transition table of `AppointmentStatus`.
-    public func transition(_ id: AppointmentID, to status: AppointmentStatus, actor: String, reason: String = "", cancelledBy: CancellingParty? = nil) throws {
-        try write { transaction in try changeStatus(id, to: status, actor: actor, reason: reason, cancelledBy: cancelledBy, in: transaction) }
+    package func transition(_ id: AppointmentID, to status: AppointmentStatus, actor: String, reason: String = "", cancelledBy: CancellingParty? = nil) throws {
+        try write(.appointmentTransition) { transaction in try changeStatus(id, to: status, actor: actor, reason: reason, cancelledBy: cancelledBy, in: transaction) }
     }
 
     func changeStatus(_ id: AppointmentID, to status: AppointmentStatus, actor: String, reason: String, cancelledBy: CancellingParty?,
@@ -219,11 +219,11 @@ extension Shop {
 
     /// Cancels holds that expired (their slots are free already; this tidies their status).
     @discardableResult
-    public func expireHolds(actor: String = "system") throws -> Int {
-        try write { transaction in
-            let expired = try transaction.rows("SELECT id FROM appointments WHERE status = 'held' AND hold_expires_at <= ?", [.instant(now)])
+    package func expireHolds(actor: String = "system") throws -> Int {
+        try write(.appointmentExpireHolds) { transaction in
+            let expired = try transaction.fetchAll("SELECT id FROM appointments WHERE status = 'held' AND hold_expires_at <= ?", [.instant(now)])
             for row in expired {
-                guard let id = AppointmentID(row[0].string) else { continue }
+                guard let id = AppointmentID(row["id"].string) else { continue }
                 try changeStatus(id, to: .cancelled, actor: actor, reason: "hold expired", cancelledBy: .client, in: transaction)
             }
             return expired.count
@@ -235,8 +235,8 @@ extension Shop {
     /// Moves an appointment to another offered start, keeping its id and history. Its services
     /// and staff stay unless `staff` names new ones (one per service, nil = keep). Off the home
     /// replica a confirmed appointment becomes `requested` again.
-    public func reschedule(_ id: AppointmentID, to start: Instant, staff: [StaffID?]? = nil, actor: String) throws -> Appointment {
-        try write { transaction in
+    package func reschedule(_ id: AppointmentID, to start: Instant, staff: [StaffID?]? = nil, actor: String) throws -> Appointment {
+        try write(.appointmentReschedule) { transaction in
             try reschedule(id, to: start, staff: staff, actor: actor, in: transaction)
             return try Loader.appointment(id, in: transaction)
         }
@@ -287,16 +287,16 @@ extension Shop {
     /// is still free and rejects the others with the reason, oldest request first. Run it after
     /// every merge.
     @discardableResult
-    public func reviewRequests(actor: String = "home-replica") throws -> [ReviewOutcome] {
+    package func reviewRequests(actor: String = "home-replica") throws -> [ReviewOutcome] {
         guard let homeBranch else { return [] }
-        return try write { transaction in
+        return try write(.appointmentReviewRequests) { transaction in
             // A box that just joined holds no row of its branch until sync brings it: nothing to review.
             guard try transaction.row("SELECT 1 FROM branches WHERE id = ?", [.text(homeBranch.rawValue)]) != nil else { return [] }
             let branch = try Loader.branch(homeBranch, in: transaction)
             var outcomes: [ReviewOutcome] = []
-            for row in try transaction.rows("SELECT id FROM appointments WHERE status = 'requested' AND branch_id = ? ORDER BY created_at, id",
+            for row in try transaction.fetchAll("SELECT id FROM appointments WHERE status = 'requested' AND branch_id = ? ORDER BY created_at, id",
                                             [.text(homeBranch.rawValue)]) {
-                guard let id = AppointmentID(row[0].string) else { continue }
+                guard let id = AppointmentID(row["id"].string) else { continue }
                 let appointment = try Loader.appointment(id, in: transaction)
                 var engine = try AvailabilityEngine(context: transaction, branch: branch, now: now, excluding: id.rawValue)
                 // Requests not reviewed yet do not count against this one: the oldest request wins.
@@ -316,13 +316,13 @@ extension Shop {
     // MARK: Guests
 
     /// The booking a guest's tracking token names.
-    public func guestBooking(token: String) throws -> Appointment {
+    package func guestBooking(token: String) throws -> Appointment {
         try read { try Loader.appointment(token: token, in: $0) }
     }
 
     /// A guest cancels with their token; refused inside the cancellation cut-off (call the shop).
-    public func cancelGuestBooking(token: String, reason: String = "") throws {
-        try write { transaction in
+    package func cancelGuestBooking(token: String, reason: String = "") throws {
+        try write(.guestBookingCancel) { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             try requireOutsideCutoff(appointment, in: transaction)
             try changeStatus(appointment.id, to: .cancelled, actor: "guest", reason: reason, cancelledBy: .client, in: transaction)
@@ -330,8 +330,8 @@ extension Shop {
     }
 
     /// A guest moves their booking with their token; refused inside the cancellation cut-off.
-    public func rescheduleGuestBooking(token: String, to start: Instant) throws -> Appointment {
-        try write { transaction in
+    package func rescheduleGuestBooking(token: String, to start: Instant) throws -> Appointment {
+        try write(.guestBookingReschedule) { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             try requireOutsideCutoff(appointment, in: transaction)
             try reschedule(appointment.id, to: start, staff: nil, actor: "guest", in: transaction)
@@ -340,8 +340,8 @@ extension Shop {
     }
 
     /// Links a guest booking to a client account (e.g. after the guest signs up).
-    public func linkGuestBooking(token: String, to client: ClientID) throws {
-        try write { transaction in
+    package func linkGuestBooking(token: String, to client: ClientID) throws {
+        try write(.guestBookingLink) { transaction in
             let appointment = try Loader.appointment(token: token, in: transaction)
             guard try transaction.row("SELECT 1 FROM clients WHERE id = ?", [.text(client.rawValue)]) != nil else {
                 throw DomainError(.notFound, "no client \(client)")
@@ -379,9 +379,9 @@ extension Shop {
 
     /// `PREFIX-NNNNN`: the per-replica prefix and the next number after this replica's highest.
     func nextOrderNumber(in transaction: WriteTransaction) throws -> String {
-        let highest = try transaction.row("""
-            SELECT max(CAST(substr(order_number, 6) AS INTEGER)) FROM appointments WHERE order_number >= ? AND order_number < ?
-            """, [.text(orderPrefix + "-"), .text(orderPrefix + ".")])?[0].integerValue ?? 0
+        let highest = try transaction.fetchOne("""
+            SELECT max(CAST(substr(order_number, 6) AS INTEGER)) AS highest FROM appointments WHERE order_number >= ? AND order_number < ?
+            """, [.text(orderPrefix + "-"), .text(orderPrefix + ".")])?["highest"].integerValue ?? 0
         let number = String(highest + 1)
         return orderPrefix + "-" + String(repeating: "0", count: max(0, 5 - number.count)) + number
     }
@@ -428,7 +428,7 @@ extension Loader {
         """
 
     static func appointment(_ id: AppointmentID, in context: some QueryContext) throws -> Appointment {
-        guard let row = try context.row("SELECT \(appointmentColumns) FROM appointments WHERE id = ?", [.text(id.rawValue)]) else {
+        guard let row = try context.fetchOne("SELECT \(appointmentColumns) FROM appointments WHERE id = ?", [.text(id.rawValue)]) else {
             throw DomainError(.notFound, "no appointment \(id)")
         }
         return try appointment(row)
@@ -436,24 +436,24 @@ extension Loader {
 
     static func appointment(token: String, in context: some QueryContext) throws -> Appointment {
         guard token.utf8.count == 26, token.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 50 && $0 <= 55) }),
-              let row = try context.row("SELECT \(appointmentColumns) FROM appointments WHERE token_hash = ?", [.text(Shop.tokenHash(token))]) else {
+              let row = try context.fetchOne("SELECT \(appointmentColumns) FROM appointments WHERE token_hash = ?", [.text(Shop.tokenHash(token))]) else {
             throw DomainError(.invalidToken, "no booking has this tracking token")
         }
         return try appointment(row)
     }
 
-    static func appointment(_ row: [SQLValue]) throws -> Appointment {
-        guard let id = AppointmentID(row[18].string), let branch = BranchID(row[0].string) else {
+    static func appointment(_ row: Row) throws -> Appointment {
+        guard let id = AppointmentID(row["id"].string), let branch = BranchID(row["branch_id"].string) else {
             throw DomainError(.storage, "appointment row with a malformed id")
         }
-        let guest = row[2].string.isEmpty && row[3].string.isEmpty ? nil : Guest(name: row[2].string, phone: row[3].string, email: row[4].string)
-        return Appointment(id: id, branchID: branch, clientID: ClientID(row[1].string), guest: guest,
-                           items: JSONColumn.decode([AppointmentItem].self, row[5], default: []),
-                           status: AppointmentStatus(rawValue: row[6].string) ?? .requested, statusReason: row[7].string,
-                           cancelledBy: CancellingParty(rawValue: row[8].string), isLateCancellation: row[9].bool,
-                           source: BookingSource(rawValue: row[10].string) ?? .frontDesk, specialRequests: row[11].string,
-                           price: Money(amountMinor: row[12].int64, currency: row[13].string), orderNumber: row[14].string,
-                           seriesID: SeriesID(row[15].string), holdExpiresAt: row[16].int64 == 0 ? nil : Instant(milliseconds: row[16].int64),
-                           createdAt: Instant(milliseconds: row[17].int64))
+        let guest = row["guest_name"].string.isEmpty && row["guest_phone"].string.isEmpty ? nil : Guest(name: row["guest_name"].string, phone: row["guest_phone"].string, email: row["guest_email"].string)
+        return Appointment(id: id, branchID: branch, clientID: ClientID(row["client_id"].string), guest: guest,
+                           items: JSONColumn.decode([AppointmentItem].self, row["items"], default: []),
+                           status: AppointmentStatus(rawValue: row["status"].string) ?? .requested, statusReason: row["status_reason"].string,
+                           cancelledBy: CancellingParty(rawValue: row["cancelled_by"].string), isLateCancellation: row["late_cancellation"].bool,
+                           source: BookingSource(rawValue: row["source"].string) ?? .frontDesk, specialRequests: row["special_requests"].string,
+                           price: Money(amountMinor: row["price_minor"].int64, currency: row["currency"].string), orderNumber: row["order_number"].string,
+                           seriesID: SeriesID(row["series_id"].string), holdExpiresAt: row["hold_expires_at"].int64 == 0 ? nil : Instant(milliseconds: row["hold_expires_at"].int64),
+                           createdAt: Instant(milliseconds: row["created_at"].int64))
     }
 }

@@ -23,7 +23,7 @@ extension Shop {
 
     /// Creates or updates a branch.
     /// - Throws: `DomainError` for an unknown time zone, a malformed currency, region or hours.
-    public func save(_ branch: Branch) throws {
+    package func save(_ branch: Branch) throws {
         _ = try ZoneRules.named(branch.timeZone)
         guard Money.isCurrencyCode(branch.currency) else { throw DomainError(.invalidArgument, "currency \"\(branch.currency)\" is not an ISO 4217 code (e.g. KZT)") }
         guard branch.region.isEmpty || (branch.region.count == 2 && branch.region.allSatisfy { $0.isASCII && $0.isUppercase }) else {
@@ -32,7 +32,7 @@ extension Shop {
         try requireName(branch.name, "branch name")
         try branch.openingHours.validate("opening hours")
         try branch.policy.validate()
-        try write { transaction in
+        try write(.branchSave) { transaction in
             try transaction.upsert("branches", id: branch.id.rawValue, [
                 "name": .text(branch.name), "address": .text(branch.address), "phone": .text(branch.phone),
                 "time_zone": .text(branch.timeZone), "currency": .text(branch.currency), "locale": .text(branch.locale),
@@ -44,20 +44,20 @@ extension Shop {
         }
     }
 
-    public func branch(_ id: BranchID) throws -> Branch {
+    package func branch(_ id: BranchID) throws -> Branch {
         try read { try Loader.branch(id, in: $0) }
     }
 
-    public func branches() throws -> [Branch] {
+    package func branches() throws -> [Branch] {
         try read { transaction in
-            try transaction.rows("SELECT id FROM branches ORDER BY name, id").compactMap { BranchID($0[0].string) }.map { try Loader.branch($0, in: transaction) }
+            try transaction.fetchAll("SELECT id FROM branches ORDER BY name, id").compactMap { BranchID($0["id"].string) }.map { try Loader.branch($0, in: transaction) }
         }
     }
 
     /// Replaces the branch's hours on one date (no intervals = closed, e.g. a holiday).
-    public func setOverride(_ override: DateOverride, branch: BranchID) throws {
+    package func setOverride(_ override: DateOverride, branch: BranchID) throws {
         try WallInterval.validate(override.intervals, "override of \(override.date)")
-        try write { transaction in
+        try write(.branchOverrideSet) { transaction in
             _ = try Loader.branch(branch, in: transaction)
             try transaction.upsert("branch_overrides", id: derivedKey("branch-override", branch.rawValue, override.date.description), [
                 "branch_id": .text(branch.rawValue), "date": .text(override.date.description),
@@ -67,8 +67,8 @@ extension Shop {
     }
 
     /// Removes a branch's override for a date: its weekly hours apply again.
-    public func removeOverride(on date: LocalDate, branch: BranchID) throws {
-        try write { transaction in
+    package func removeOverride(on date: LocalDate, branch: BranchID) throws {
+        try write(.branchOverrideRemove) { transaction in
             let id = derivedKey("branch-override", branch.rawValue, date.description)
             guard try transaction.row("SELECT 1 FROM branch_overrides WHERE id = ? AND active = 1", [.text(id)]) != nil else {
                 throw DomainError(.notFound, "branch \(branch) has no override on \(date)")
@@ -79,7 +79,7 @@ extension Shop {
 
     // MARK: Offerings
 
-    public func save(_ offering: Offering) throws {
+    package func save(_ offering: Offering) throws {
         try requireName(offering.names.values.first ?? "", "offering name")
         guard (1...1440).contains(offering.durationMinutes) else { throw DomainError(.invalidArgument, "duration must be 1…1440 minutes") }
         guard (0...720).contains(offering.bufferBeforeMinutes), (0...720).contains(offering.bufferAfterMinutes) else {
@@ -93,7 +93,7 @@ extension Shop {
         guard offering.resources.allSatisfy({ $0.quantity >= 1 }), Set(offering.resources.map(\.resource)).count == offering.resources.count else {
             throw DomainError(.invalidArgument, "each required resource must be listed once with a quantity of at least 1")
         }
-        try write { transaction in
+        try write(.offeringSave) { transaction in
             _ = try Loader.branch(offering.branchID, in: transaction)
             for requirement in offering.resources {
                 let resource = try Loader.resource(requirement.resource, in: transaction)
@@ -113,25 +113,25 @@ extension Shop {
         }
     }
 
-    public func offering(_ id: OfferingID) throws -> Offering {
+    package func offering(_ id: OfferingID) throws -> Offering {
         try read { try Loader.offering(id, in: $0) }
     }
 
     /// A branch's offerings in display order.
-    public func offerings(branch: BranchID, includeInactive: Bool = false) throws -> [Offering] {
+    package func offerings(branch: BranchID, includeInactive: Bool = false) throws -> [Offering] {
         try read { transaction in
-            try transaction.rows("SELECT id FROM offerings WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, id",
+            try transaction.fetchAll("SELECT id FROM offerings WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, id",
                                  [.text(branch.rawValue), .bool(includeInactive)])
-                .compactMap { OfferingID($0[0].string) }.map { try Loader.offering($0, in: transaction) }
+                .compactMap { OfferingID($0["id"].string) }.map { try Loader.offering($0, in: transaction) }
         }
     }
 
     // MARK: Resources
 
-    public func save(_ resource: Resource) throws {
+    package func save(_ resource: Resource) throws {
         try requireName(resource.name, "resource name")
         guard (1...10_000).contains(resource.units) else { throw DomainError(.invalidArgument, "units must be 1…10000") }
-        try write { transaction in
+        try write(.resourceSave) { transaction in
             _ = try Loader.branch(resource.branchID, in: transaction)
             try transaction.upsert("resources", id: resource.id.rawValue, [
                 "branch_id": .text(resource.branchID.rawValue), "name": .text(resource.name), "kind": .text(resource.kind),
@@ -140,17 +140,17 @@ extension Shop {
         }
     }
 
-    public func resource(_ id: ResourceID) throws -> Resource {
+    package func resource(_ id: ResourceID) throws -> Resource {
         try read { try Loader.resource(id, in: $0) }
     }
 
     // MARK: Staff
 
-    public func save(_ member: StaffMember) throws {
+    package func save(_ member: StaffMember) throws {
         try requireName(member.name, "staff name")
         try member.schedule.validate("schedule")
         try member.breaks.validate("breaks")
-        try write { transaction in
+        try write(.staffSave) { transaction in
             _ = try Loader.branch(member.branchID, in: transaction)
             try transaction.upsert("staff", id: member.id.rawValue, [
                 "branch_id": .text(member.branchID.rawValue), "name": .text(member.name),
@@ -160,26 +160,26 @@ extension Shop {
         }
     }
 
-    public func staffMember(_ id: StaffID) throws -> StaffMember {
+    package func staffMember(_ id: StaffID) throws -> StaffMember {
         try read { try Loader.staff(id, in: $0) }
     }
 
     /// A branch's staff (home branch) in display order.
-    public func staff(branch: BranchID, includeInactive: Bool = false) throws -> [StaffMember] {
+    package func staff(branch: BranchID, includeInactive: Bool = false) throws -> [StaffMember] {
         try read { transaction in
-            try transaction.rows("SELECT id FROM staff WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, name, id",
+            try transaction.fetchAll("SELECT id FROM staff WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY display_order, name, id",
                                  [.text(branch.rawValue), .bool(includeInactive)])
-                .compactMap { StaffID($0[0].string) }.map { try Loader.staff($0, in: transaction) }
+                .compactMap { StaffID($0["id"].string) }.map { try Loader.staff($0, in: transaction) }
         }
     }
 
     /// Lets a staff member perform an offering, optionally with their own duration and price.
-    public func assign(_ assignment: StaffOffering) throws {
+    package func assign(_ assignment: StaffOffering) throws {
         if let duration = assignment.durationMinutes, !(1...1440).contains(duration) {
             throw DomainError(.invalidArgument, "duration must be 1…1440 minutes")
         }
         if let price = assignment.priceMinor, price < 0 { throw DomainError(.invalidArgument, "price must not be negative") }
-        try write { transaction in
+        try write(.staffOfferingAssign) { transaction in
             _ = try Loader.staff(assignment.staffID, in: transaction)
             _ = try Loader.offering(assignment.offeringID, in: transaction)
             try transaction.upsert("staff_offerings", id: derivedKey("staff-offering", assignment.staffID.rawValue, assignment.offeringID.rawValue), [
@@ -190,8 +190,8 @@ extension Shop {
         }
     }
 
-    public func unassign(staff: StaffID, offering: OfferingID) throws {
-        try write { transaction in
+    package func unassign(staff: StaffID, offering: OfferingID) throws {
+        try write(.staffOfferingUnassign) { transaction in
             let id = derivedKey("staff-offering", staff.rawValue, offering.rawValue)
             guard try transaction.row("SELECT 1 FROM staff_offerings WHERE id = ? AND active = 1", [.text(id)]) != nil else {
                 throw DomainError(.notFound, "staff \(staff) does not perform offering \(offering)")
@@ -201,9 +201,9 @@ extension Shop {
     }
 
     /// Replaces a staff member's hours (and breaks) on one date; no intervals = day off.
-    public func setOverride(_ override: DateOverride, staff: StaffID) throws {
+    package func setOverride(_ override: DateOverride, staff: StaffID) throws {
         try WallInterval.validate(override.intervals, "override of \(override.date)")
-        try write { transaction in
+        try write(.staffOverrideSet) { transaction in
             _ = try Loader.staff(staff, in: transaction)
             try transaction.upsert("staff_overrides", id: derivedKey("staff-override", staff.rawValue, override.date.description), [
                 "staff_id": .text(staff.rawValue), "date": .text(override.date.description),
@@ -212,8 +212,8 @@ extension Shop {
         }
     }
 
-    public func removeOverride(on date: LocalDate, staff: StaffID) throws {
-        try write { transaction in
+    package func removeOverride(on date: LocalDate, staff: StaffID) throws {
+        try write(.staffOverrideRemove) { transaction in
             let id = derivedKey("staff-override", staff.rawValue, date.description)
             guard try transaction.row("SELECT 1 FROM staff_overrides WHERE id = ? AND active = 1", [.text(id)]) != nil else {
                 throw DomainError(.notFound, "staff \(staff) has no override on \(date)")
@@ -224,10 +224,10 @@ extension Shop {
 
     /// Records time off (holiday, sick leave) from one instant to another.
     @discardableResult
-    public func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "") throws -> TimeOff {
+    package func addTimeOff(staff: StaffID, range: TimeRange, reason: String = "") throws -> TimeOff {
         guard !range.isEmpty else { throw DomainError(.invalidArgument, "time off must end after it starts") }
         let timeOff = TimeOff(id: .generate(at: now), staffID: staff, range: range, reason: reason)
-        try write { transaction in
+        try write(.staffTimeOffAdd) { transaction in
             _ = try Loader.staff(staff, in: transaction)
             try transaction.insert("staff_time_off", ["id": .text(timeOff.id.rawValue), "staff_id": .text(staff.rawValue),
                                                       "starts_at": .instant(range.start), "ends_at": .instant(range.end), "reason": .text(reason)])
@@ -235,8 +235,8 @@ extension Shop {
         return timeOff
     }
 
-    public func removeTimeOff(_ id: TimeOffID) throws {
-        try write { transaction in
+    package func removeTimeOff(_ id: TimeOffID) throws {
+        try write(.staffTimeOffRemove) { transaction in
             guard try transaction.row("SELECT 1 FROM staff_time_off WHERE id = ?", [.text(id.rawValue)]) != nil else {
                 throw DomainError(.notFound, "no time off \(id)")
             }
@@ -253,51 +253,51 @@ extension Shop {
 /// Row → value decoding, shared by reads and writes.
 enum Loader {
     static func branch(_ id: BranchID, in context: some QueryContext) throws -> Branch {
-        guard let row = try context.row("""
+        guard let row = try context.fetchOne("""
             SELECT name, address, phone, time_zone, currency, locale, region, opening_hours, min_notice_minutes, horizon_days,
                    cancellation_cutoff_hours, slot_hold_minutes, active FROM branches WHERE id = ?
             """, [.text(id.rawValue)]) else { throw DomainError(.notFound, "no branch \(id)") }
-        return Branch(id: id, name: row[0].string, address: row[1].string, phone: row[2].string, timeZone: row[3].string,
-                      currency: row[4].string, locale: row[5].string, region: row[6].string,
-                      openingHours: JSONColumn.decode(WeeklyHours.self, row[7], default: WeeklyHours()),
-                      policy: BookingPolicy(minimumNoticeMinutes: row[8].int, horizonDays: row[9].int,
-                                            cancellationCutoffHours: row[10].int, slotHoldMinutes: row[11].int),
-                      isActive: row[12].bool)
+        return Branch(id: id, name: row["name"].string, address: row["address"].string, phone: row["phone"].string, timeZone: row["time_zone"].string,
+                      currency: row["currency"].string, locale: row["locale"].string, region: row["region"].string,
+                      openingHours: JSONColumn.decode(WeeklyHours.self, row["opening_hours"], default: WeeklyHours()),
+                      policy: BookingPolicy(minimumNoticeMinutes: row["min_notice_minutes"].int, horizonDays: row["horizon_days"].int,
+                                            cancellationCutoffHours: row["cancellation_cutoff_hours"].int, slotHoldMinutes: row["slot_hold_minutes"].int),
+                      isActive: row["active"].bool)
     }
 
     static func offering(_ id: OfferingID, in context: some QueryContext) throws -> Offering {
-        guard let row = try context.row("""
+        guard let row = try context.fetchOne("""
             SELECT branch_id, category, names, descriptions, duration_minutes, price_minor, currency, buffer_before_minutes,
                    buffer_after_minutes, slot_step_minutes, capacity, resources, active, display_order FROM offerings WHERE id = ?
-            """, [.text(id.rawValue)]), let branch = BranchID(row[0].string) else { throw DomainError(.notFound, "no offering \(id)") }
-        return Offering(id: id, branchID: branch, category: row[1].string,
-                        names: JSONColumn.decode([String: String].self, row[2], default: [:]),
-                        descriptions: JSONColumn.decode([String: String].self, row[3], default: [:]),
-                        durationMinutes: max(1, row[4].int), price: Money(amountMinor: row[5].int64, currency: row[6].string),
-                        bufferBeforeMinutes: max(0, row[7].int), bufferAfterMinutes: max(0, row[8].int), slotStepMinutes: max(1, row[9].int),
-                        capacity: max(1, row[10].int), resources: JSONColumn.decode([ResourceRequirement].self, row[11], default: []),
-                        isActive: row[12].bool, displayOrder: row[13].int)
+            """, [.text(id.rawValue)]), let branch = BranchID(row["branch_id"].string) else { throw DomainError(.notFound, "no offering \(id)") }
+        return Offering(id: id, branchID: branch, category: row["category"].string,
+                        names: JSONColumn.decode([String: String].self, row["names"], default: [:]),
+                        descriptions: JSONColumn.decode([String: String].self, row["descriptions"], default: [:]),
+                        durationMinutes: max(1, row["duration_minutes"].int), price: Money(amountMinor: row["price_minor"].int64, currency: row["currency"].string),
+                        bufferBeforeMinutes: max(0, row["buffer_before_minutes"].int), bufferAfterMinutes: max(0, row["buffer_after_minutes"].int), slotStepMinutes: max(1, row["slot_step_minutes"].int),
+                        capacity: max(1, row["capacity"].int), resources: JSONColumn.decode([ResourceRequirement].self, row["resources"], default: []),
+                        isActive: row["active"].bool, displayOrder: row["display_order"].int)
     }
 
     static func resource(_ id: ResourceID, in context: some QueryContext) throws -> Resource {
-        guard let row = try context.row("SELECT branch_id, name, kind, units, active FROM resources WHERE id = ?", [.text(id.rawValue)]),
-              let branch = BranchID(row[0].string) else { throw DomainError(.notFound, "no resource \(id)") }
-        return Resource(id: id, branchID: branch, name: row[1].string, kind: row[2].string, units: max(0, row[3].int), isActive: row[4].bool)
+        guard let row = try context.fetchOne("SELECT branch_id, name, kind, units, active FROM resources WHERE id = ?", [.text(id.rawValue)]),
+              let branch = BranchID(row["branch_id"].string) else { throw DomainError(.notFound, "no resource \(id)") }
+        return Resource(id: id, branchID: branch, name: row["name"].string, kind: row["kind"].string, units: max(0, row["units"].int), isActive: row["active"].bool)
     }
 
     static func staff(_ id: StaffID, in context: some QueryContext) throws -> StaffMember {
-        guard let row = try context.row("SELECT branch_id, name, schedule, breaks, active, display_order FROM staff WHERE id = ?", [.text(id.rawValue)]),
-              let branch = BranchID(row[0].string) else { throw DomainError(.notFound, "no staff member \(id)") }
-        return StaffMember(id: id, branchID: branch, name: row[1].string,
-                           schedule: JSONColumn.decode(WeeklyHours.self, row[2], default: WeeklyHours()),
-                           breaks: JSONColumn.decode(WeeklyHours.self, row[3], default: WeeklyHours()),
-                           isActive: row[4].bool, displayOrder: row[5].int)
+        guard let row = try context.fetchOne("SELECT branch_id, name, schedule, breaks, active, display_order FROM staff WHERE id = ?", [.text(id.rawValue)]),
+              let branch = BranchID(row["branch_id"].string) else { throw DomainError(.notFound, "no staff member \(id)") }
+        return StaffMember(id: id, branchID: branch, name: row["name"].string,
+                           schedule: JSONColumn.decode(WeeklyHours.self, row["schedule"], default: WeeklyHours()),
+                           breaks: JSONColumn.decode(WeeklyHours.self, row["breaks"], default: WeeklyHours()),
+                           isActive: row["active"].bool, displayOrder: row["display_order"].int)
     }
 
     /// The staff member's duration and price for an offering, or nil if they do not perform it.
     static func assignment(staff: StaffID, offering: OfferingID, in context: some QueryContext) throws -> StaffOffering? {
-        guard let row = try context.row("SELECT duration_minutes, price_minor FROM staff_offerings WHERE id = ? AND active = 1",
+        guard let row = try context.fetchOne("SELECT duration_minutes, price_minor FROM staff_offerings WHERE id = ? AND active = 1",
                                         [.text(derivedKey("staff-offering", staff.rawValue, offering.rawValue))]) else { return nil }
-        return StaffOffering(staffID: staff, offeringID: offering, durationMinutes: row[0].integerValue.map { Int($0) }, priceMinor: row[1].integerValue)
+        return StaffOffering(staffID: staff, offeringID: offering, durationMinutes: row["duration_minutes"].integerValue.map { Int($0) }, priceMinor: row["price_minor"].integerValue)
     }
 }

@@ -72,34 +72,34 @@ public final class ChangeFeed: Sendable {
 
 extension Shop {
     /// Events after `sequence`, oldest first, at most `limit`.
-    public func events(after sequence: Int64, limit: Int = 500) throws -> [ChangeEvent] {
+    package func events(after sequence: Int64, limit: Int = 500) throws -> [ChangeEvent] {
         try read { transaction in
-            try transaction.rows("SELECT seq, at, tbl, key FROM local_events WHERE seq > ? ORDER BY seq LIMIT ?",
+            try transaction.fetchAll("SELECT seq, at, tbl, key FROM local_events WHERE seq > ? ORDER BY seq LIMIT ?",
                                  [.integer(sequence), .int(limit)]).map {
-                ChangeEvent(sequence: $0[0].int64, at: Instant(milliseconds: $0[1].int64), table: $0[2].string, key: $0[3].string)
+                ChangeEvent(sequence: $0["seq"].int64, at: Instant(milliseconds: $0["at"].int64), table: $0["tbl"].string, key: $0["key"].string)
             }
         }
     }
 
     /// The oldest and newest sequence still in the log (nil when it is empty).
-    public func eventBounds() throws -> (oldest: Int64, newest: Int64)? {
+    package func eventBounds() throws -> (oldest: Int64, newest: Int64)? {
         try read { transaction in
-            guard let row = try transaction.row("SELECT min(seq), max(seq) FROM local_events", []),
-                  let oldest = row[0].integerValue, let newest = row[1].integerValue else { return nil }
+            guard let row = try transaction.fetchOne("SELECT min(seq) AS oldest, max(seq) AS newest FROM local_events", []),
+                  let oldest = row["oldest"].integerValue, let newest = row["newest"].integerValue else { return nil }
             return (oldest, newest)
         }
     }
 
     /// The newest sequence ever logged (AUTOINCREMENT never reuses one), 0 if none.
-    public func latestEventSequence() throws -> Int64 {
+    package func latestEventSequence() throws -> Int64 {
         try read { transaction in
-            try transaction.row("SELECT seq FROM sqlite_sequence WHERE name = 'local_events'", [])?[0].integerValue ?? 0
+            try transaction.fetchOne("SELECT seq FROM sqlite_sequence WHERE name = 'local_events'", [])?["seq"].integerValue ?? 0
         }
     }
 
     /// Forgets events older than `instant`; a reader that resumes from before them must reload.
     @discardableResult
-    public func pruneEvents(before instant: Instant) throws -> Int {
+    package func pruneEvents(before instant: Instant) throws -> Int {
         try store.write { transaction in
             let count = try transaction.scalar("SELECT count(*) FROM local_events WHERE at < ?", [.instant(instant)])?.integerValue ?? 0
             try transaction.execute("DELETE FROM local_events WHERE at < ?", [.instant(instant)])

@@ -5,8 +5,8 @@ extension Shop {
     /// - Throws: `DomainError(.duplicatePhone)` naming the client who already has the number,
     ///   `.invalidPhone`, `.invalidArgument`.
     @discardableResult
-    public func createClient(_ draft: ClientDraft, branch: BranchID) throws -> Client {
-        try write { transaction in
+    package func createClient(_ draft: ClientDraft, branch: BranchID) throws -> Client {
+        try write(.clientCreate) { transaction in
             let region = try Loader.branch(branch, in: transaction).region
             let fields = try validated(draft, region: region)
             if !fields.phone.isEmpty { try requireUniquePhone(fields.phone, except: nil, in: transaction) }
@@ -24,8 +24,8 @@ extension Shop {
     /// Updates a client's details (only changed fields are written, so concurrent edits of
     /// different fields on two replicas both survive).
     @discardableResult
-    public func updateClient(_ id: ClientID, _ draft: ClientDraft, branch: BranchID) throws -> Client {
-        try write { transaction in
+    package func updateClient(_ id: ClientID, _ draft: ClientDraft, branch: BranchID) throws -> Client {
+        try write(.clientUpdate) { transaction in
             _ = try Loader.client(id, in: transaction)
             let region = try Loader.branch(branch, in: transaction).region
             let fields = try validated(draft, region: region)
@@ -39,23 +39,23 @@ extension Shop {
         }
     }
 
-    public func client(_ id: ClientID) throws -> Client {
+    package func client(_ id: ClientID) throws -> Client {
         try read { try Loader.client(id, in: $0) }
     }
 
     /// The client with this phone number (any format the branch's region understands).
-    public func client(phone: String, branch: BranchID) throws -> Client? {
+    package func client(phone: String, branch: BranchID) throws -> Client? {
         try read { transaction in
             let normalised = try PhoneNumber.normalise(phone, region: try Loader.branch(branch, in: transaction).region)
-            guard let row = try transaction.row("SELECT id FROM clients WHERE phone = ? AND merged_into = '' ORDER BY id LIMIT 1", [.text(normalised)]),
-                  let id = ClientID(row[0].string) else { return nil }
+            guard let row = try transaction.fetchOne("SELECT id FROM clients WHERE phone = ? AND merged_into = '' ORDER BY id LIMIT 1", [.text(normalised)]),
+                  let id = ClientID(row["id"].string) else { return nil }
             return try Loader.client(id, in: transaction)
         }
     }
 
     /// Clients whose name, phone or email contains every word of `query` (Cyrillic and Latin,
     /// case and diacritics ignored; `ё` finds `е`), best matches first.
-    public func searchClients(_ query: String, limit: Int = 20) throws -> [Client] {
+    package func searchClients(_ query: String, limit: Int = 20) throws -> [Client] {
         let words = DerivedState.fold(query).split(separator: " ").map(String.init).filter { !$0.isEmpty }
         guard !words.isEmpty else { return [] }
         guard (1...200).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…200") }
@@ -66,10 +66,10 @@ extension Shop {
             var sql: String
             var arguments: [SQLValue] = []
             if long.isEmpty {
-                sql = "SELECT client_id FROM local_client_index WHERE 1"
+                sql = "SELECT client_id AS client_id FROM local_client_index WHERE 1"
             } else {
                 sql = """
-                    SELECT i.client_id FROM local_client_search s JOIN local_client_index i ON i.rowid = s.rowid
+                    SELECT i.client_id AS client_id FROM local_client_search s JOIN local_client_index i ON i.rowid = s.rowid
                     WHERE local_client_search MATCH ?
                     """
                 arguments.append(.text(long.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")))
@@ -80,17 +80,17 @@ extension Shop {
             }
             sql += long.isEmpty ? " ORDER BY client_id LIMIT ?" : " ORDER BY rank, i.client_id LIMIT ?"
             arguments.append(.int(limit))
-            return try transaction.rows(sql, arguments).compactMap { ClientID($0[0].string) }.map { try Loader.client($0, in: transaction) }
+            return try transaction.fetchAll(sql, arguments).compactMap { ClientID($0["client_id"].string) }.map { try Loader.client($0, in: transaction) }
         }
     }
 
     /// Adds an append-only note to a client.
     @discardableResult
-    public func addNote(to client: ClientID, body: String, author: String) throws -> ClientNote {
+    package func addNote(to client: ClientID, body: String, author: String) throws -> ClientNote {
         guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, body.count <= 10_000 else {
             throw DomainError(.invalidArgument, "a note has 1 to 10000 characters")
         }
-        return try write { transaction in
+        return try write(.clientNoteAdd) { transaction in
             _ = try Loader.client(client, in: transaction)
             let note = ClientNote(id: UUIDv7.generate(milliseconds: UInt64(now.milliseconds)), clientID: client, author: author, body: body, createdAt: now)
             try transaction.insert("client_notes", ["id": .text(note.id), "client_id": .text(client.rawValue), "author": .text(author),
@@ -100,40 +100,40 @@ extension Shop {
     }
 
     /// A client's notes (and those of records merged into it), oldest first.
-    public func notes(of client: ClientID) throws -> [ClientNote] {
+    package func notes(of client: ClientID) throws -> [ClientNote] {
         try read { transaction in
             let ids = try Loader.mergedFamily(client, in: transaction)
-            return try transaction.rows("SELECT id, client_id, author, body, created_at FROM client_notes WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY created_at, id",
+            return try transaction.fetchAll("SELECT id, client_id, author, body, created_at FROM client_notes WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY created_at, id",
                                         ids.map { .text($0) }).map { row in
-                ClientNote(id: row[0].string, clientID: ClientID(row[1].string) ?? client, author: row[2].string, body: row[3].string,
-                           createdAt: Instant(milliseconds: row[4].int64))
+                ClientNote(id: row["id"].string, clientID: ClientID(row["client_id"].string) ?? client, author: row["author"].string, body: row["body"].string,
+                           createdAt: Instant(milliseconds: row["created_at"].int64))
             }
         }
     }
 
     /// Phone numbers that several (unmerged) clients share — what a merge of replicas can create.
     /// They are never merged silently: a person merges them with `mergeClients`.
-    public func duplicateSuggestions() throws -> [DuplicateSuggestion] {
+    package func duplicateSuggestions() throws -> [DuplicateSuggestion] {
         try read { transaction in
-            try transaction.rows("""
-                SELECT phone, group_concat(id) FROM (SELECT phone, id FROM clients WHERE phone <> '' AND merged_into = '' ORDER BY phone, id)
+            try transaction.fetchAll("""
+                SELECT phone, group_concat(id) AS clients FROM (SELECT phone, id FROM clients WHERE phone <> '' AND merged_into = '' ORDER BY phone, id)
                 GROUP BY phone HAVING count(*) > 1 ORDER BY phone
                 """).map { row in
-                DuplicateSuggestion(phone: row[0].string, clients: row[1].string.split(separator: ",").compactMap { ClientID(String($0)) }.sorted())
+                DuplicateSuggestion(phone: row["phone"].string, clients: row["clients"].string.split(separator: ",").compactMap { ClientID(String($0)) }.sorted())
             }
         }
     }
 
     /// Merges `duplicate` into `survivor`: the duplicate's appointments move to the survivor and
     /// the duplicate record is marked merged (its notes stay and are listed with the survivor's).
-    public func mergeClients(_ duplicate: ClientID, into survivor: ClientID, actor: String) throws {
+    package func mergeClients(_ duplicate: ClientID, into survivor: ClientID, actor: String) throws {
         guard duplicate != survivor else { throw DomainError(.invalidArgument, "a client cannot be merged into itself") }
-        try write { transaction in
+        try write(.clientMerge) { transaction in
             let kept = try Loader.client(survivor, in: transaction)
             let merged = try Loader.client(duplicate, in: transaction)
             guard kept.mergedInto == nil, merged.mergedInto == nil else { throw DomainError(.invalidArgument, "one of the clients was merged already") }
-            for row in try transaction.rows("SELECT id FROM appointments WHERE client_id = ?", [.text(duplicate.rawValue)]) {
-                try transaction.update("appointments", key: row[0], ["client_id": .text(survivor.rawValue)])
+            for row in try transaction.fetchAll("SELECT id FROM appointments WHERE client_id = ?", [.text(duplicate.rawValue)]) {
+                try transaction.update("appointments", key: row["id"], ["client_id": .text(survivor.rawValue)])
             }
             var values: [String: SQLValue] = [:]
             if kept.email.isEmpty && !merged.email.isEmpty { values["email"] = .text(merged.email) }
@@ -151,10 +151,10 @@ extension Shop {
     }
 
     /// Visits (newest first) and lifetime spend, derived from appointments.
-    public func history(of client: ClientID) throws -> ClientHistory {
+    package func history(of client: ClientID) throws -> ClientHistory {
         try read { transaction in
             let ids = try Loader.mergedFamily(client, in: transaction)
-            let visits = try transaction.rows("SELECT \(Loader.appointmentColumns) FROM appointments WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY starts_at DESC, id",
+            let visits = try transaction.fetchAll("SELECT \(Loader.appointmentColumns) FROM appointments WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY starts_at DESC, id",
                                               ids.map { .text($0) }).map(Loader.appointment)
             var spend: [String: Int64] = [:]
             for visit in visits where visit.status == .completed { spend[visit.price.currency, default: 0] += visit.price.amountMinor }
@@ -178,20 +178,20 @@ extension Shop {
     }
 
     private func requireUniquePhone(_ phone: String, except id: ClientID?, in transaction: WriteTransaction) throws {
-        if let row = try transaction.row("SELECT id, name FROM clients WHERE phone = ? AND merged_into = '' AND id <> ? LIMIT 1",
+        if let row = try transaction.fetchOne("SELECT id, name FROM clients WHERE phone = ? AND merged_into = '' AND id <> ? LIMIT 1",
                                          [.text(phone), .text(id?.rawValue ?? "")]) {
-            throw DomainError(.duplicatePhone, "\(phone) already belongs to \(row[1].string) (\(row[0].string))")
+            throw DomainError(.duplicatePhone, "\(phone) already belongs to \(row["name"].string) (\(row["id"].string))")
         }
     }
 }
 
 extension Loader {
     static func client(_ id: ClientID, in context: some QueryContext) throws -> Client {
-        guard let row = try context.row("SELECT name, phone, email, tags, preferences, marketing_consent, created_at, merged_into FROM clients WHERE id = ?",
+        guard let row = try context.fetchOne("SELECT name, phone, email, tags, preferences, marketing_consent, created_at, merged_into FROM clients WHERE id = ?",
                                         [.text(id.rawValue)]) else { throw DomainError(.notFound, "no client \(id)") }
-        return Client(id: id, name: row[0].string, phone: row[1].string, email: row[2].string,
-                      tags: JSONColumn.decode([String].self, row[3], default: []), preferences: row[4].string,
-                      marketingConsent: row[5].bool, createdAt: Instant(milliseconds: row[6].int64), mergedInto: ClientID(row[7].string))
+        return Client(id: id, name: row["name"].string, phone: row["phone"].string, email: row["email"].string,
+                      tags: JSONColumn.decode([String].self, row["tags"], default: []), preferences: row["preferences"].string,
+                      marketingConsent: row["marketing_consent"].bool, createdAt: Instant(milliseconds: row["created_at"].int64), mergedInto: ClientID(row["merged_into"].string))
     }
 
     /// A client and every record merged into it (transitively).
@@ -200,9 +200,9 @@ extension Loader {
         var family = [id.rawValue]
         var frontier = [id.rawValue]
         while let next = frontier.popLast() {
-            for row in try context.rows("SELECT id FROM clients WHERE merged_into = ?", [.text(next)]) where !family.contains(row[0].string) {
-                family.append(row[0].string)
-                frontier.append(row[0].string)
+            for row in try context.fetchAll("SELECT id FROM clients WHERE merged_into = ?", [.text(next)]) where !family.contains(row["id"].string) {
+                family.append(row["id"].string)
+                frontier.append(row["id"].string)
             }
         }
         return family

@@ -64,7 +64,7 @@ enum ConflictDetector {
         var entries: [Occupancy] = []
         var kind = "staff"
         while true {
-            let rows = try transaction.rows("""
+            let rows = try transaction.fetchAll("""
                 SELECT appointment_id, offering_id, session_start, occupied_start, occupied_end, units, capacity, booked_minutes, kind
                 FROM local_occupancy WHERE subject = ? AND status <> 'held' AND occupied_start <= ? AND occupied_end >= ?
                   AND occupied_start >= ?
@@ -74,11 +74,11 @@ enum ConflictDetector {
                       // this bound keeps the index scan short without missing any entry that reaches in.
                       .instant(window.start.adding(minutes: -3 * 1440))])
             entries = rows.map { row in
-                Occupancy(appointment: row[0].string, offering: row[1].string, sessionStart: Instant(milliseconds: row[2].int64),
-                          range: TimeRange(start: Instant(milliseconds: row[3].int64), end: Instant(milliseconds: row[4].int64)),
-                          units: row[5].int, capacity: row[6].int, bookedMinutes: row[7].int)
+                Occupancy(appointment: row["appointment_id"].string, offering: row["offering_id"].string, sessionStart: Instant(milliseconds: row["session_start"].int64),
+                          range: TimeRange(start: Instant(milliseconds: row["occupied_start"].int64), end: Instant(milliseconds: row["occupied_end"].int64)),
+                          units: row["units"].int, capacity: row["capacity"].int, bookedMinutes: row["booked_minutes"].int)
             }
-            if let first = rows.first { kind = first[8].string }
+            if let first = rows.first { kind = first["kind"].string }
             let hull = entries.reduce(window) { TimeRange(start: min($0.start, $1.range.start), end: max($0.end, $1.range.end)) }
             if hull == window { break }
             window = hull
@@ -91,7 +91,7 @@ enum ConflictDetector {
         let subjectKind: Conflict.Subject = kind == "resource" ? .resource : .staff
         var capacity = 1
         if subjectKind == .resource {
-            capacity = Int(try transaction.row("SELECT units FROM resources WHERE id = ?", [.text(subject)])?[0].integerValue ?? 0)
+            capacity = Int(try transaction.fetchOne("SELECT units FROM resources WHERE id = ?", [.text(subject)])?["units"].integerValue ?? 0)
         }
         for conflict in detect(kind: subjectKind, subject: subject, capacity: capacity, entries: entries) {
             try transaction.execute("INSERT OR REPLACE INTO local_conflicts (id, kind, subject, starts_at, ends_at, appointments, capacity) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -108,17 +108,17 @@ enum ConflictDetector {
 extension Shop {
     /// The current conflicts, earliest first, with any recorded resolution.
     /// - Parameter includeAccepted: whether to list conflicts a person accepted as they are.
-    public func conflicts(includeAccepted: Bool = true) throws -> [Conflict] {
+    package func conflicts(includeAccepted: Bool = true) throws -> [Conflict] {
         try read { transaction in
-            try transaction.rows("SELECT id, kind, subject, starts_at, ends_at, appointments, capacity FROM local_conflicts ORDER BY starts_at, id").compactMap { row in
-                guard let id = ConflictID(row[0].string) else { return nil }
-                var conflict = Conflict(id: id, subject: Conflict.Subject(rawValue: row[1].string) ?? .staff, subjectID: row[2].string,
-                                        range: TimeRange(start: Instant(milliseconds: row[3].int64), end: Instant(milliseconds: row[4].int64)),
-                                        appointments: row[5].string.split(separator: ",").compactMap { AppointmentID(String($0)) },
-                                        capacity: row[6].int, resolution: nil)
-                if let resolution = try transaction.row("SELECT action, actor, at, note FROM conflict_resolutions WHERE conflict_id = ? ORDER BY at DESC, id DESC LIMIT 1", [.text(id.rawValue)]) {
-                    conflict.resolution = ConflictResolution(action: ConflictResolution.Action(rawValue: resolution[0].string) ?? .accept,
-                                                             actor: resolution[1].string, at: Instant(milliseconds: resolution[2].int64), note: resolution[3].string)
+            try transaction.fetchAll("SELECT id, kind, subject, starts_at, ends_at, appointments, capacity FROM local_conflicts ORDER BY starts_at, id").compactMap { row in
+                guard let id = ConflictID(row["id"].string) else { return nil }
+                var conflict = Conflict(id: id, subject: Conflict.Subject(rawValue: row["kind"].string) ?? .staff, subjectID: row["subject"].string,
+                                        range: TimeRange(start: Instant(milliseconds: row["starts_at"].int64), end: Instant(milliseconds: row["ends_at"].int64)),
+                                        appointments: row["appointments"].string.split(separator: ",").compactMap { AppointmentID(String($0)) },
+                                        capacity: row["capacity"].int, resolution: nil)
+                if let resolution = try transaction.fetchOne("SELECT action, actor, at, note FROM conflict_resolutions WHERE conflict_id = ? ORDER BY at DESC, id DESC LIMIT 1", [.text(id.rawValue)]) {
+                    conflict.resolution = ConflictResolution(action: ConflictResolution.Action(rawValue: resolution["action"].string) ?? .accept,
+                                                             actor: resolution["actor"].string, at: Instant(milliseconds: resolution["at"].int64), note: resolution["note"].string)
                 }
                 guard includeAccepted || conflict.resolution?.action != .accept else { return nil }
                 return conflict
@@ -129,13 +129,13 @@ extension Shop {
     /// Resolves a conflict. `accept` keeps the overlap and records that a person accepted it;
     /// `cancel` cancels `appointment` (by the shop); `move` reschedules `appointment` to `newStart`
     /// (checked like any booking). The resolution replicates with the change.
-    public func resolveConflict(_ id: ConflictID, action: ConflictResolution.Action, appointment: AppointmentID? = nil,
+    package func resolveConflict(_ id: ConflictID, action: ConflictResolution.Action, appointment: AppointmentID? = nil,
                                 newStart: Instant? = nil, actor: String, note: String = "") throws {
-        try write { transaction in
-            guard let row = try transaction.row("SELECT appointments FROM local_conflicts WHERE id = ?", [.text(id.rawValue)]) else {
+        try write(.conflictResolve) { transaction in
+            guard let row = try transaction.fetchOne("SELECT appointments FROM local_conflicts WHERE id = ?", [.text(id.rawValue)]) else {
                 throw DomainError(.notFound, "no current conflict \(id)")
             }
-            let members = row[0].string.split(separator: ",").map(String.init)
+            let members = row["appointments"].string.split(separator: ",").map(String.init)
             switch action {
             case .accept:
                 break

@@ -64,10 +64,10 @@ enum DerivedState {
         try transaction.execute("DELETE FROM local_conflict_members", [])
         try transaction.execute("INSERT INTO local_client_search (local_client_search) VALUES ('delete-all')", [])
         try transaction.execute("DELETE FROM local_client_index", [])
-        for row in try transaction.rows("SELECT id FROM clients", []) { try reindexClient(row[0].string, in: transaction) }
+        for row in try transaction.fetchAll("SELECT id FROM clients", []) { try reindexClient(row["id"].string, in: transaction) }
         var windows: [String: [TimeRange]] = [:]
-        for row in try transaction.rows("SELECT id FROM appointments", []) {
-            try reindexAppointment(row[0].string, in: transaction, windows: &windows)
+        for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
+            try reindexAppointment(row["id"].string, in: transaction, windows: &windows)
         }
         for subject in windows.keys.sorted() {
             try ConflictDetector.refresh(subject: subject, around: TimeRange(start: Instant(milliseconds: Int64.min / 4), end: Instant(milliseconds: Int64.max / 4)), in: transaction)
@@ -78,14 +78,14 @@ enum DerivedState {
 
     /// Replaces an appointment's occupancy rows; records the old and new ranges per subject.
     static func reindexAppointment(_ id: String, in transaction: some QueryContext & LocalWriter, windows: inout [String: [TimeRange]]) throws {
-        for row in try transaction.rows("SELECT subject, occupied_start, occupied_end FROM local_occupancy WHERE appointment_id = ?", [.text(id)]) {
-            windows[row[0].string, default: []].append(TimeRange(start: Instant(milliseconds: row[1].int64), end: Instant(milliseconds: row[2].int64)))
+        for row in try transaction.fetchAll("SELECT subject, occupied_start, occupied_end FROM local_occupancy WHERE appointment_id = ?", [.text(id)]) {
+            windows[row["subject"].string, default: []].append(TimeRange(start: Instant(milliseconds: row["occupied_start"].int64), end: Instant(milliseconds: row["occupied_end"].int64)))
         }
         try transaction.execute("DELETE FROM local_occupancy WHERE appointment_id = ?", [.text(id)])
-        guard let row = try transaction.row("SELECT items, status, hold_expires_at FROM appointments WHERE id = ?", [.text(id)]) else { return }
-        let status = row[1].string
+        guard let row = try transaction.fetchOne("SELECT items, status, hold_expires_at FROM appointments WHERE id = ?", [.text(id)]) else { return }
+        let status = row["status"].string
         guard AppointmentStatus(rawValue: status)?.isBlocking == true else { return }
-        for item in JSONColumn.decode([AppointmentItem].self, row[0], default: []) {
+        for item in JSONColumn.decode([AppointmentItem].self, row["items"], default: []) {
             let occupied = item.occupied
             guard !occupied.isEmpty else { continue }
             var holds: [(String, String, Int)] = [("staff", item.staffID.rawValue, 1)]
@@ -96,7 +96,7 @@ enum DerivedState {
                         units, capacity, status, hold_expires_at, booked_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [.text(id), .text(kind), .text(subject), .text(item.offeringID.rawValue), .instant(item.start),
                           .instant(occupied.start), .instant(occupied.end), .int(units), .int(max(1, item.capacity)), .text(status),
-                          row[2], .int(item.end.minutes(since: item.start))])
+                          row["hold_expires_at"], .int(item.end.minutes(since: item.start))])
                 windows[subject, default: []].append(occupied)
             }
         }
@@ -111,13 +111,13 @@ enum DerivedState {
     }
 
     static func reindexClient(_ id: String, in transaction: some QueryContext & LocalWriter) throws {
-        if let old = try transaction.row("SELECT rowid, body FROM local_client_index WHERE client_id = ?", [.text(id)]) {
-            try transaction.execute("INSERT INTO local_client_search (local_client_search, rowid, body) VALUES ('delete', ?, ?)", [old[0], old[1]])
+        if let old = try transaction.fetchOne("SELECT rowid AS rowid, body FROM local_client_index WHERE client_id = ?", [.text(id)]) {
+            try transaction.execute("INSERT INTO local_client_search (local_client_search, rowid, body) VALUES ('delete', ?, ?)", [old["rowid"], old["body"]])
             try transaction.execute("DELETE FROM local_client_index WHERE client_id = ?", [.text(id)])
         }
-        guard let row = try transaction.row("SELECT name, phone, email FROM clients WHERE id = ? AND merged_into = ''", [.text(id)]) else { return }
-        let phone = row[1].string
-        let body = [fold(row[0].string), fold(row[2].string), phone, String(phone.filter(\.isNumber))].filter { !$0.isEmpty }.joined(separator: " | ")
+        guard let row = try transaction.fetchOne("SELECT name, phone, email FROM clients WHERE id = ? AND merged_into = ''", [.text(id)]) else { return }
+        let phone = row["phone"].string
+        let body = [fold(row["name"].string), fold(row["email"].string), phone, String(phone.filter(\.isNumber))].filter { !$0.isEmpty }.joined(separator: " | ")
         try transaction.execute("INSERT INTO local_client_index (client_id, body) VALUES (?, ?)", [.text(id), .text(body)])
         try transaction.execute("INSERT INTO local_client_search (rowid, body) SELECT rowid, body FROM local_client_index WHERE client_id = ?", [.text(id)])
     }

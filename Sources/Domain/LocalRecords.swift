@@ -54,12 +54,15 @@ public struct LocalRecords: Sendable {
     public let table: LocalTable
 
     /// The record with `key`: its fields, or nil.
-    public func get(_ key: String) throws -> [String: LocalValue]? {
+    public func get(_ key: String) async throws -> [String: LocalValue]? {
         let columns = table.fields.sorted()
-        return try shop.read { transaction in
-            try transaction.row("SELECT \(columns.map(quoted).joined(separator: ", ")) FROM \(quoted(table.name)) WHERE key = ?",
-                                [.text(key)]).map { row in
-                Dictionary(uniqueKeysWithValues: zip(columns, row.map(LocalValue.init)))
+        let table = self.table
+        return try await shop.perform { shop in
+            try shop.read { transaction in
+                try transaction.row("SELECT \(columns.map(quoted).joined(separator: ", ")) FROM \(quoted(table.name)) WHERE key = ?",
+                                    [.text(key)]).map { row in
+                    Dictionary(uniqueKeysWithValues: zip(columns, row.map(LocalValue.init)))
+                }
             }
         }
     }
@@ -67,12 +70,12 @@ public struct LocalRecords: Sendable {
     /// Puts the record with `key` (replacing one with the same key), stamped with the store's clock.
     /// Inside a unit of work, it commits with the unit.
     /// - Throws: `DomainError(.invalidArgument)` when `fields` names a column the table does not have.
-    public func put(_ key: String, _ fields: [String: LocalValue]) throws {
+    public func put(_ key: String, _ fields: [String: LocalValue]) async throws {
         let unknown = Set(fields.keys).subtracting(table.fields)
         guard unknown.isEmpty else { throw DomainError(.invalidArgument, "\(table.name) has no field \(unknown.sorted().joined(separator: ", "))") }
         let columns = fields.keys.sorted()
         let now = shop.now
-        try storing {
+        try await storing { shop in
             try shop.store.write { transaction in
                 try transaction.execute("""
                     INSERT OR REPLACE INTO \(quoted(table.name)) (key, \(columns.map(quoted).joined(separator: ", ")), created_at)
@@ -85,8 +88,8 @@ public struct LocalRecords: Sendable {
     /// Deletes the records put before `instant`.
     /// - Returns: how many were deleted.
     @discardableResult
-    public func delete(putBefore instant: Instant) throws -> Int {
-        try storing {
+    public func delete(putBefore instant: Instant) async throws -> Int {
+        try await storing { shop in
             try shop.store.write { transaction in
                 let count = try transaction.scalar("SELECT count(*) FROM \(quoted(table.name)) WHERE created_at < ?", [.instant(instant)])?.integerValue ?? 0
                 try transaction.execute("DELETE FROM \(quoted(table.name)) WHERE created_at < ?", [.instant(instant)])
@@ -95,8 +98,12 @@ public struct LocalRecords: Sendable {
         }
     }
 
-    private func storing<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as DomainError { throw error } catch { throw DomainError(.storage, "\(table.name): \(error)") }
+    /// Runs `body` on the store's threads (inline inside a unit of work); store errors become `.storage`.
+    private func storing<T: Sendable>(_ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
+        let name = table.name
+        return try await shop.perform { shop in
+            do { return try body(shop) } catch let error as DomainError { throw error } catch { throw DomainError(.storage, "\(name): \(error)") }
+        }
     }
 }
 

@@ -39,7 +39,7 @@ extension Shop {
     }
 
     /// Appointments by start, then id.
-    public func appointments(matching query: AppointmentQuery) throws -> [Appointment] {
+    package func appointments(matching query: AppointmentQuery) throws -> [Appointment] {
         guard query.from < query.to else { throw DomainError(.invalidArgument, "`from` must be before `to`") }
         guard query.to.milliseconds - query.from.milliseconds <= 366 * 86_400_000 else { throw DomainError(.invalidArgument, "ask for at most 366 days at a time") }
         guard (1...1000).contains(query.limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
@@ -68,11 +68,11 @@ extension Shop {
         }
         sql += " ORDER BY starts_at, id LIMIT ?"
         arguments.append(.int(query.limit))
-        return try read { transaction in try transaction.rows(sql, arguments).map(Loader.appointment) }
+        return try read { transaction in try transaction.fetchAll(sql, arguments).map(Loader.appointment) }
     }
 
     /// Clients (not merged away) by name, then id, after `after` (the last name and id of the previous page).
-    public func clients(after: (name: String, id: ClientID)? = nil, limit: Int = 50) throws -> [Client] {
+    package func clients(after: (name: String, id: ClientID)? = nil, limit: Int = 50) throws -> [Client] {
         guard (1...1000).contains(limit) else { throw DomainError(.invalidArgument, "limit must be 1…1000") }
         return try read { transaction in
             var sql = "SELECT id FROM clients WHERE merged_into = ''"
@@ -83,44 +83,45 @@ extension Shop {
             }
             sql += " ORDER BY name COLLATE BINARY, id LIMIT ?"
             arguments.append(.int(limit))
-            return try transaction.rows(sql, arguments).compactMap { ClientID($0[0].string) }.map { try Loader.client($0, in: transaction) }
+            return try transaction.fetchAll(sql, arguments).compactMap { ClientID($0["id"].string) }.map { try Loader.client($0, in: transaction) }
         }
     }
 
     /// A branch's resources by name.
-    public func resources(branch: BranchID, includeInactive: Bool = false) throws -> [Resource] {
+    package func resources(branch: BranchID, includeInactive: Bool = false) throws -> [Resource] {
         try read { transaction in
-            try transaction.rows("SELECT id FROM resources WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY name, id", [.text(branch.rawValue), .bool(includeInactive)])
-                .compactMap { ResourceID($0[0].string) }.map { try Loader.resource($0, in: transaction) }
+            try transaction.fetchAll("SELECT id FROM resources WHERE branch_id = ? AND (active = 1 OR ?) ORDER BY name, id", [.text(branch.rawValue), .bool(includeInactive)])
+                .compactMap { ResourceID($0["id"].string) }.map { try Loader.resource($0, in: transaction) }
         }
     }
 
     /// The offerings a staff member performs, with their own duration and price if set.
-    public func assignments(staff: StaffID) throws -> [StaffOffering] {
+    package func assignments(staff: StaffID) throws -> [StaffOffering] {
         try read { transaction in
             _ = try Loader.staff(staff, in: transaction)
-            return try transaction.rows("SELECT offering_id, duration_minutes, price_minor FROM staff_offerings WHERE staff_id = ? AND active = 1 ORDER BY offering_id",
+            return try transaction.fetchAll("SELECT offering_id, duration_minutes, price_minor FROM staff_offerings WHERE staff_id = ? AND active = 1 ORDER BY offering_id",
                                         [.text(staff.rawValue)]).compactMap { row in
-                OfferingID(row[0].string).map { StaffOffering(staffID: staff, offeringID: $0, durationMinutes: row[1].integerValue.map { Int($0) }, priceMinor: row[2].integerValue) }
+                OfferingID(row["offering_id"].string).map { StaffOffering(staffID: staff, offeringID: $0, durationMinutes: row["duration_minutes"].integerValue.map { Int($0) }, priceMinor: row["price_minor"].integerValue) }
             }
         }
     }
 
     /// A staff member's time off that ends after `from`, by start.
-    public func timeOff(staff: StaffID, from: Instant) throws -> [TimeOff] {
+    package func timeOff(staff: StaffID, from: Instant) throws -> [TimeOff] {
         try read { transaction in
             _ = try Loader.staff(staff, in: transaction)
-            return try transaction.rows("SELECT id, starts_at, ends_at, reason FROM staff_time_off WHERE staff_id = ? AND ends_at > ? ORDER BY starts_at, id",
+            return try transaction.fetchAll("SELECT id, starts_at, ends_at, reason FROM staff_time_off WHERE staff_id = ? AND ends_at > ? ORDER BY starts_at, id",
                                         [.text(staff.rawValue), .instant(from)]).compactMap { row in
-                TimeOffID(row[0].string).map {
-                    TimeOff(id: $0, staffID: staff, range: TimeRange(start: Instant(milliseconds: row[1].int64), end: Instant(milliseconds: row[2].int64)), reason: row[3].string)
+                TimeOffID(row["id"].string).map {
+                    TimeOff(id: $0, staffID: staff, range: TimeRange(start: Instant(milliseconds: row["starts_at"].int64), end: Instant(milliseconds: row["ends_at"].int64)),
+                            reason: row["reason"].string)
                 }
             }
         }
     }
 
     /// Date overrides of a branch (or, with `staff`, of a staff member) from `from` on, by date.
-    public func overrides(branch: BranchID? = nil, staff: StaffID? = nil, from: LocalDate) throws -> [DateOverride] {
+    package func overrides(branch: BranchID? = nil, staff: StaffID? = nil, from: LocalDate) throws -> [DateOverride] {
         try read { transaction in
             let (table, column, owner): (String, String, String)
             if let staff {
@@ -132,15 +133,15 @@ extension Shop {
             } else {
                 throw DomainError(.invalidArgument, "name a branch or a staff member")
             }
-            return try transaction.rows("SELECT date, intervals, note FROM \(table) WHERE \(column) = ? AND date >= ? AND active = 1 ORDER BY date",
+            return try transaction.fetchAll("SELECT date, intervals, note FROM \(table) WHERE \(column) = ? AND date >= ? AND active = 1 ORDER BY date",
                                         [.text(owner), .text(from.description)]).compactMap { row in
-                LocalDate(row[0].string).map { DateOverride(date: $0, intervals: JSONColumn.decode([WallInterval].self, row[1], default: []), note: row[2].string) }
+                LocalDate(row["date"].string).map { DateOverride(date: $0, intervals: JSONColumn.decode([WallInterval].self, row["intervals"], default: []), note: row["note"].string) }
             }
         }
     }
 
     /// The categories of a branch's active offerings with how many each has, in display order of their first offering.
-    public func categories(branch: BranchID) throws -> [(name: String, offerings: Int)] {
+    package func categories(branch: BranchID) throws -> [(name: String, offerings: Int)] {
         var order: [String] = []
         var counts: [String: Int] = [:]
         for offering in try offerings(branch: branch) {
@@ -152,7 +153,7 @@ extension Shop {
 
     /// Bookable starts of one offering on consecutive dates, per qualified staff member (or only
     /// `staff`), computed in one pass over the calendar.
-    public func availabilityByStaff(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, dates: [LocalDate]) throws -> [(staff: StaffID, slots: [Slot])] {
+    package func availabilityByStaff(branch: BranchID, offering: OfferingID, staff: StaffID? = nil, dates: [LocalDate]) throws -> [(staff: StaffID, slots: [Slot])] {
         guard dates.count <= 92 else { throw DomainError(.invalidArgument, "ask for at most 92 dates at a time") }
         return try read { transaction in
             var engine = try AvailabilityEngine(context: transaction, branch: try Loader.branch(branch, in: transaction), now: now)
@@ -161,10 +162,10 @@ extension Shop {
             if let staff {
                 candidates = [staff]
             } else {
-                candidates = try transaction.rows("""
-                    SELECT so.staff_id FROM staff_offerings so JOIN staff s ON s.id = so.staff_id
+                candidates = try transaction.fetchAll("""
+                    SELECT so.staff_id AS staff_id FROM staff_offerings so JOIN staff s ON s.id = so.staff_id
                     WHERE so.offering_id = ? AND so.active = 1 AND s.active = 1 ORDER BY s.display_order, s.id
-                    """, [.text(offering.rawValue)]).compactMap { StaffID($0[0].string) }
+                    """, [.text(offering.rawValue)]).compactMap { StaffID($0["staff_id"].string) }
             }
             let days = Set(dates).sorted()
             return try candidates.map { member in

@@ -156,6 +156,10 @@ enum DomainSchema {
 protocol QueryContext {
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [[SQLValue]]
     func row(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLValue]?
+    /// All rows of a query, read by column name (`Row`).
+    func fetchAll(_ sql: String, _ arguments: [SQLValue]) throws -> [Row]
+    /// The first row of a query, read by column name, or nil.
+    func fetchOne(_ sql: String, _ arguments: [SQLValue]) throws -> Row?
 }
 
 extension ReadTransaction: QueryContext {}

@@ -5,11 +5,11 @@ extension Shop {
     /// (same local wall-clock time; monthly on the same day of the month), for `count`
     /// occurrences or until a local date. Each occurrence is an ordinary appointment, checked
     /// like any booking; the ones that cannot be booked are reported, not double-booked.
-    public func bookSeries(_ request: BookingRequest, frequency: SeriesFrequency, count: Int? = nil, until: LocalDate? = nil) throws -> SeriesReport {
+    package func bookSeries(_ request: BookingRequest, frequency: SeriesFrequency, count: Int? = nil, until: LocalDate? = nil) throws -> SeriesReport {
         guard (count == nil) != (until == nil) else { throw DomainError(.invalidArgument, "give either a number of occurrences or an end date") }
         if let count, !(1...104).contains(count) { throw DomainError(.invalidArgument, "a series has 1 to 104 occurrences") }
         guard !request.hold else { throw DomainError(.invalidArgument, "a series cannot be held") }
-        return try write { transaction in
+        return try write(.seriesCreate) { transaction in
             let branch = try Loader.branch(request.branchID, in: transaction)
             let zone = try ZoneRules.named(branch.timeZone)
             let firstDate = zone.localDate(of: request.start)
@@ -63,9 +63,9 @@ extension Shop {
     }
 
     /// The occurrences of a series, by start.
-    public func occurrences(of series: SeriesID) throws -> [Appointment] {
+    package func occurrences(of series: SeriesID) throws -> [Appointment] {
         try read { transaction in
-            try transaction.rows("SELECT \(Loader.appointmentColumns) FROM appointments WHERE series_id = ? ORDER BY starts_at, id",
+            try transaction.fetchAll("SELECT \(Loader.appointmentColumns) FROM appointments WHERE series_id = ? ORDER BY starts_at, id",
                                  [.text(series.rawValue)]).map(Loader.appointment)
         }
     }
@@ -73,8 +73,8 @@ extension Shop {
     /// Cancels every occurrence on or after a local date that can still be cancelled.
     /// - Returns: the cancelled appointments.
     @discardableResult
-    public func cancelSeries(_ series: SeriesID, from date: LocalDate, by party: CancellingParty, reason: String, actor: String) throws -> [AppointmentID] {
-        try write { transaction in
+    package func cancelSeries(_ series: SeriesID, from date: LocalDate, by party: CancellingParty, reason: String, actor: String) throws -> [AppointmentID] {
+        try write(.seriesCancel) { transaction in
             var cancelled: [AppointmentID] = []
             for appointment in try seriesOccurrences(series, from: date, in: transaction) where appointment.status.allowedNext.contains(.cancelled) {
                 try changeStatus(appointment.id, to: .cancelled, actor: actor, reason: reason, cancelledBy: party, in: transaction)
@@ -86,9 +86,9 @@ extension Shop {
 
     /// Moves every occurrence on or after a local date to another wall-clock time of its day
     /// (and optionally a number of days later); occurrences that cannot move are reported.
-    public func moveSeries(_ series: SeriesID, from date: LocalDate, to time: WallTime, shiftingDays days: Int = 0, actor: String) throws -> SeriesReport {
+    package func moveSeries(_ series: SeriesID, from date: LocalDate, to time: WallTime, shiftingDays days: Int = 0, actor: String) throws -> SeriesReport {
         guard (-31...31).contains(days) else { throw DomainError(.invalidArgument, "shift by at most 31 days") }
-        return try write { transaction in
+        return try write(.seriesMove) { transaction in
             var report = SeriesReport(seriesID: series, booked: [], failed: [])
             for appointment in try seriesOccurrences(series, from: date, in: transaction) where [.held, .requested, .confirmed].contains(appointment.status) {
                 let zone = try ZoneRules.named(try Loader.branch(appointment.branchID, in: transaction).timeZone)
@@ -110,7 +110,7 @@ extension Shop {
     }
 
     private func seriesOccurrences(_ series: SeriesID, from date: LocalDate, in transaction: WriteTransaction) throws -> [Appointment] {
-        let rows = try transaction.rows("SELECT \(Loader.appointmentColumns) FROM appointments WHERE series_id = ? ORDER BY starts_at, id", [.text(series.rawValue)])
+        let rows = try transaction.fetchAll("SELECT \(Loader.appointmentColumns) FROM appointments WHERE series_id = ? ORDER BY starts_at, id", [.text(series.rawValue)])
         guard !rows.isEmpty else { throw DomainError(.notFound, "no series \(series)") }
         var result: [Appointment] = []
         for row in rows {

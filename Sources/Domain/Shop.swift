@@ -2,11 +2,37 @@ import Foundation
 import Logging
 import Replication
 
-/// The booking domain on one replica: catalogue, clients, availability, appointments, series,
-/// waitlist and conflicts. Every write goes through the replica store's one write path; every
-/// booking is checked and written in the same transaction.
+/// The booking domain on one replica, as per-area components over one store:
+///
+/// - `catalogue` (`Catalogue`), `calendar` (`BookingCalendar`: availability, appointments,
+///   series, waitlist, conflicts), `clients` (`ClientBook`), `access` (`AccessControl`: devices,
+///   pairing, people, sessions), `audit` (`AuditTrail`), `events` (`EventLog`), and local
+///   records (`records(in:)`).
+/// - Each component's methods are `async`: the shop runs their SQLite work on the store's own
+///   threads (`perform(as:_:)`, over `ReplicaStore.perform`), never on Swift's cooperative pool,
+///   and inline inside a unit of work (`unitOfWork(_:)`), whose thread holds the store.
+/// - Every write of a component takes who acts (`as: Acting`); its audited transaction records
+///   that principal and the domain operation (`AuditOperation`) in `audit_events`.
+/// - The synchronous methods in the `extension Shop` files are the areas' blocking cores, which
+///   the components call on those threads. They are `package`, not `public`: synchronous code of
+///   this package (provisioning at `init`, benchmarks, test fixtures) may call them; async code
+///   calls the components.
+///
+/// Where the next features go: payments and refunds (append-only, in minor units) in a
+/// `Payments` component with its own tables and migrations; stock movements in a `Stock`
+/// component (append-only movements, levels derived); client messages (confirmations, reminders)
+/// in a `Messages` component that queues outgoing messages in replicated rows and leaves sending
+/// to provider adapters; owner reports in `Reports`, whose queries read on the store's read-only
+/// reader connections (`readSnapshot(_:)`, as the audit trail's listing does) so that a long
+/// report never blocks a write. Each is a small struct over `Shop` like the ones above, reached
+/// as a property of `Shop`.
+///
+/// Every write goes through the replica store's one write path; every booking is checked and
+/// written in the same transaction.
 public final class Shop: Sendable {
-    public let store: ReplicaStore
+    /// The replica store under the domain. Not public: sync and the node's wiring in this package use it for
+    /// replication itself (changesets, version vectors); domain data is read and written through the components.
+    package let store: ReplicaStore
     let logger: Logger
     /// The branch this replica is the authority for (its certificate's branch), if any.
     public let homeBranch: BranchID?
@@ -15,7 +41,20 @@ public final class Shop: Sendable {
     /// Every committed change, for live updates.
     public let changeFeed = ChangeFeed()
     /// Paired devices, people and their PIN sessions.
-    let access = AccessCache()
+    let accessCache = AccessCache()
+
+    /// The catalogue: branches, offerings, staff, resources, overrides, time off.
+    public var catalogue: Catalogue { Catalogue(shop: self) }
+    /// The calendar: availability, appointments, guests, series, waitlist, conflicts.
+    public var calendar: BookingCalendar { BookingCalendar(shop: self) }
+    /// The client book: clients, notes, duplicates, history.
+    public var clients: ClientBook { ClientBook(shop: self) }
+    /// Devices, pairing, people and their PIN sessions.
+    public var access: AccessControl { AccessControl(shop: self) }
+    /// The audit trail.
+    public var audit: AuditTrail { AuditTrail(shop: self) }
+    /// The live-event log.
+    public var events: EventLog { EventLog(shop: self) }
 
     /// Opens the domain on a replica: runs the domain's migrations, registers its replicated
     /// tables and keeps the derived local tables current.
@@ -58,6 +97,18 @@ public final class Shop: Sendable {
         }
     }
 
+    /// Whether the replica holds any offering, staff member, resource, client or appointment (of
+    /// any branch): the demo seeds, and provisioning fills, only a replica that holds none.
+    public func holdsBusinessRecords() async throws -> Bool {
+        try await perform { shop in
+            try shop.read { transaction in
+                try ["offerings", "staff", "resources", "clients", "appointments"].contains { table in
+                    try transaction.scalar("SELECT EXISTS (SELECT 1 FROM \(table))")?.integerValue == 1
+                }
+            }
+        }
+    }
+
     /// Rebuilds every derived local table from the replicated ones (search index, occupancy, conflicts).
     public func rebuildDerivedState() throws {
         try store.write { transaction in try DerivedState.rebuild(in: transaction) }
@@ -69,14 +120,22 @@ public final class Shop: Sendable {
         do { return try store.read(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
     }
 
-    /// Runs a write transaction. When a request is acting (`AuditContext.current`), the
-    /// transaction also appends who did it to `audit_events`, so the record replicates with the change.
-    func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+    /// Runs a long read (a report, a listing of history) on one of the store's read-only reader
+    /// connections (`ReplicaStore.snapshotRead`): it reads the state committed when it began and
+    /// never holds up the front desk's writes. Inside a unit of work it reads in the unit.
+    func readSnapshot<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        do { return try store.snapshotRead(body) } catch let error as DomainError { throw error } catch { throw storageError(error) }
+    }
+
+    /// Runs an audited write transaction: when the component call that runs it acts for a request
+    /// (`Acting.principal` or `.guest`, bound by `perform(as:_:)`), the transaction also appends
+    /// who did it and the domain `operation` to `audit_events`, so the record replicates with the change.
+    func write<T>(_ operation: AuditOperation, _ body: (WriteTransaction) throws -> T) throws -> T {
         defer { store.afterCommit { [changeFeed] in changeFeed.signal() } }
         do {
             return try store.write { transaction in
                 let result = try body(transaction)
-                if let context = AuditContext.current { try context.record(in: transaction, site: store.site.hex, at: now) }
+                if let context = AuditContext.current { try context.record(operation, in: transaction, site: store.site.hex, at: now) }
                 return result
             }
         } catch let error as DomainError { throw error } catch { throw storageError(error) }
@@ -91,9 +150,20 @@ public final class Shop: Sendable {
         do { return try await store.unitOfWork(body) } catch let error as ReplicationError { throw storageError(error) }
     }
 
-    /// Whether the calling task runs inside `unitOfWork(_:)`: then domain calls must be made on
-    /// the task's own thread (the unit holds the store), not handed to a thread pool.
+    /// Whether the calling task runs inside `unitOfWork(_:)` (the components then run their
+    /// SQLite work inline on the unit's thread, which holds the store).
     public var isInUnitOfWork: Bool { store.isInUnitOfWork }
+
+    /// Runs blocking domain work off Swift's cooperative pool (see `ReplicaStore.perform`);
+    /// inline inside a unit of work. Every async method of the components goes through here, so
+    /// no caller hops to a thread pool by hand. Reads pass no `acting`; writes pass who acts, and
+    /// their audited transactions record it.
+    func perform<T: Sendable>(as acting: Acting? = nil, _ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
+        let audit = acting?.audit
+        do {
+            return try await store.perform { [self] in try AuditContext.$current.withValue(audit) { try body(self) } }
+        } catch let error as DomainError { throw error } catch let error as CancellationError { throw error } catch { throw storageError(error) }
+    }
 
     private func storageError(_ error: any Error) -> DomainError {
         logger.error("replica store failed", metadata: ["error": "\(error)"])

@@ -3,12 +3,12 @@ import Replication
 extension Shop {
     /// Puts a client on the waitlist for an offering (optionally with one staff member) between two local dates.
     @discardableResult
-    public func joinWaitlist(client: ClientID, branch: BranchID, offering: OfferingID, staff: StaffID? = nil,
+    package func joinWaitlist(client: ClientID, branch: BranchID, offering: OfferingID, staff: StaffID? = nil,
                              from: LocalDate, to: LocalDate) throws -> WaitlistEntry {
         guard from <= to, to.daysSinceEpoch - from.daysSinceEpoch <= 366 else {
             throw DomainError(.invalidArgument, "the date range must run forwards and span at most a year")
         }
-        return try write { transaction in
+        return try write(.waitlistJoin) { transaction in
             _ = try Loader.client(client, in: transaction)
             _ = try Loader.branch(branch, in: transaction)
             let service = try Loader.offering(offering, in: transaction)
@@ -26,20 +26,20 @@ extension Shop {
     }
 
     /// A branch's waitlist, oldest entry first.
-    public func waitlist(branch: BranchID) throws -> [WaitlistEntry] {
+    package func waitlist(branch: BranchID) throws -> [WaitlistEntry] {
         try read { transaction in
-            try transaction.rows("SELECT id FROM waitlist WHERE branch_id = ? ORDER BY created_at, id", [.text(branch.rawValue)])
-                .compactMap { WaitlistEntryID($0[0].string) }.map { try Loader.waitlistEntry($0, in: transaction) }
+            try transaction.fetchAll("SELECT id FROM waitlist WHERE branch_id = ? ORDER BY created_at, id", [.text(branch.rawValue)])
+                .compactMap { WaitlistEntryID($0["id"].string) }.map { try Loader.waitlistEntry($0, in: transaction) }
         }
     }
 
-    public func waitlistEntry(_ id: WaitlistEntryID) throws -> WaitlistEntry {
+    package func waitlistEntry(_ id: WaitlistEntryID) throws -> WaitlistEntry {
         try read { try Loader.waitlistEntry(id, in: $0) }
     }
 
     /// Books the time offered to a waitlist entry.
-    public func acceptWaitlistOffer(_ id: WaitlistEntryID, actor: String) throws -> Booking {
-        try write { transaction in
+    package func acceptWaitlistOffer(_ id: WaitlistEntryID, actor: String) throws -> Booking {
+        try write(.waitlistAcceptOffer) { transaction in
             let entry = try Loader.waitlistEntry(id, in: transaction)
             guard entry.status == .offered, let start = entry.offeredStart else { throw DomainError(.illegalTransition, "entry \(id) has no open offer") }
             let booking = try book(BookingRequest(branchID: entry.branchID, parts: [VisitPart(offeringID: entry.offeringID, staffID: entry.offeredStaffID ?? entry.staffID)],
@@ -50,8 +50,8 @@ extension Shop {
     }
 
     /// Declines an offer: the entry waits again and the time is offered to the next entry in line.
-    public func declineWaitlistOffer(_ id: WaitlistEntryID) throws {
-        try write { transaction in
+    package func declineWaitlistOffer(_ id: WaitlistEntryID) throws {
+        try write(.waitlistDeclineOffer) { transaction in
             let entry = try Loader.waitlistEntry(id, in: transaction)
             guard entry.status == .offered, let start = entry.offeredStart else { throw DomainError(.illegalTransition, "entry \(id) has no open offer") }
             try transaction.update("waitlist", key: .text(id.rawValue), ["status": .text(WaitlistStatus.waiting.rawValue), "offered_start": .integer(0),
@@ -60,8 +60,8 @@ extension Shop {
         }
     }
 
-    public func leaveWaitlist(_ id: WaitlistEntryID) throws {
-        try write { transaction in
+    package func leaveWaitlist(_ id: WaitlistEntryID) throws {
+        try write(.waitlistLeave) { transaction in
             _ = try Loader.waitlistEntry(id, in: transaction)
             try transaction.update("waitlist", key: .text(id.rawValue), ["status": .text(WaitlistStatus.withdrawn.rawValue)])
         }
@@ -81,13 +81,13 @@ extension Shop {
         let branch = try Loader.branch(branchID, in: transaction)
         let zone = try ZoneRules.named(branch.timeZone)
         let date = zone.localDate(of: start).description
-        let entries = try transaction.rows("""
+        let entries = try transaction.fetchAll("""
             SELECT id, staff_id FROM waitlist WHERE branch_id = ? AND offering_id = ? AND status = 'waiting' AND from_date <= ? AND to_date >= ?
             ORDER BY created_at, id
             """, [.text(branchID.rawValue), .text(offering.rawValue), .text(date), .text(date)])
         for row in entries {
-            guard let id = WaitlistEntryID(row[0].string), !skipping.contains(id) else { continue }
-            let wanted = StaffID(row[1].string)
+            guard let id = WaitlistEntryID(row["id"].string), !skipping.contains(id) else { continue }
+            let wanted = StaffID(row["staff_id"].string)
             if let wanted, let staff, wanted != staff { continue }
             var engine = try AvailabilityEngine(context: transaction, branch: branch, now: now)
             guard let slot = try engine.slot(for: [VisitPart(offeringID: offering, staffID: wanted ?? staff)], at: start) else { continue }
@@ -102,16 +102,16 @@ extension Shop {
 
 extension Loader {
     static func waitlistEntry(_ id: WaitlistEntryID, in context: some QueryContext) throws -> WaitlistEntry {
-        guard let row = try context.row("""
+        guard let row = try context.fetchOne("""
             SELECT branch_id, client_id, offering_id, staff_id, from_date, to_date, created_at, status, offered_start, offered_staff
             FROM waitlist WHERE id = ?
-            """, [.text(id.rawValue)]), let branch = BranchID(row[0].string), let client = ClientID(row[1].string),
-              let offering = OfferingID(row[2].string), let from = LocalDate(row[4].string), let to = LocalDate(row[5].string) else {
+            """, [.text(id.rawValue)]), let branch = BranchID(row["branch_id"].string), let client = ClientID(row["client_id"].string),
+              let offering = OfferingID(row["offering_id"].string), let from = LocalDate(row["from_date"].string), let to = LocalDate(row["to_date"].string) else {
             throw DomainError(.notFound, "no waitlist entry \(id)")
         }
-        return WaitlistEntry(id: id, branchID: branch, clientID: client, offeringID: offering, staffID: StaffID(row[3].string),
-                             fromDate: from, toDate: to, createdAt: Instant(milliseconds: row[6].int64),
-                             status: WaitlistStatus(rawValue: row[7].string) ?? .waiting,
-                             offeredStart: row[8].int64 == 0 ? nil : Instant(milliseconds: row[8].int64), offeredStaffID: StaffID(row[9].string))
+        return WaitlistEntry(id: id, branchID: branch, clientID: client, offeringID: offering, staffID: StaffID(row["staff_id"].string),
+                             fromDate: from, toDate: to, createdAt: Instant(milliseconds: row["created_at"].int64),
+                             status: WaitlistStatus(rawValue: row["status"].string) ?? .waiting,
+                             offeredStart: row["offered_start"].int64 == 0 ? nil : Instant(milliseconds: row["offered_start"].int64), offeredStaffID: StaffID(row["offered_staff"].string))
     }
 }

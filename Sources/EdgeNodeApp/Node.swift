@@ -268,15 +268,19 @@ struct HousekeepingService: Service {
         // watched only for graceful shutdown would spin and never let the service group end.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let directory = ReplicaDirectory(path: configuration.dataDirectory)
-            IssuedRecords.importQueued(into: shop.store, directory: directory, logger: logger)
-            let pruned = InvitationBook(directory: directory).prune(expiredBefore: nowMilliseconds() - InvitationBook.keptAfterExpiry)
-            if pruned > 0 { logger.info("deleted the records of expired invitations", metadata: ["count": "\(pruned)"]) }
+            // Files and the replica: blocking work, on the store's threads rather than Swift's cooperative ones.
+            let (shop, logger) = (self.shop, self.logger)
+            let pruned = try? await shop.store.perform {
+                _ = IssuedRecords.importQueued(into: shop.store, directory: directory, logger: logger)
+                return InvitationBook(directory: directory).prune(expiredBefore: nowMilliseconds() - InvitationBook.keptAfterExpiry)
+            }
+            if let pruned, pruned > 0 { logger.info("deleted the records of expired invitations", metadata: ["count": "\(pruned)"]) }
             do {
-                let expired = try shop.expireHolds()
+                let expired = try await shop.calendar.expireHolds()
                 if expired > 0 { logger.info("expired held appointments", metadata: ["count": "\(expired)"]) }
-                _ = try shop.reviewRequests()
-                try shop.pruneEvents(before: shop.now.adding(minutes: -24 * 60 * configuration.events.retentionDays))
-                try IdempotencyStore(shop: shop).prune(before: shop.now.adding(minutes: -60 * configuration.idempotency.retentionHours))
+                try await shop.calendar.reviewRequests()
+                try await shop.events.prune(before: shop.now.adding(minutes: -24 * 60 * configuration.events.retentionDays))
+                try await IdempotencyStore(shop: shop).prune(before: shop.now.adding(minutes: -60 * configuration.idempotency.retentionHours))
             } catch {
                 logger.warning("housekeeping failed; will retry", metadata: ["error": "\(error)"])
             }

@@ -74,9 +74,9 @@ struct Serve: AsyncParsableCommand {
                 let result = try provisioning.run(in: directory, physicalClock: clock.physicalClock, logger: logger)
                 runtime = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: registry, physicalClock: clock.physicalClock)
                 let started = Date()
-                let summary = try DemoShop.seed(runtime.shop, branchID: result.branchID, clock: clock, seed: demoSeed)
-                let frontDesk = try runtime.shop.registerDevice(name: "Front desk tablet (demo)", role: .frontDesk, pairedBy: "edgenode serve --demo")
-                let kiosk = try runtime.shop.registerDevice(name: "Kiosk (demo)", role: .kiosk, pairedBy: "edgenode serve --demo")
+                let summary = try await DemoShop.seed(runtime.shop, branchID: result.branchID, clock: clock, seed: demoSeed)
+                let frontDesk = try await runtime.shop.access.registerDevice(name: "Front desk tablet (demo)", role: .frontDesk, pairedBy: "edgenode serve --demo")
+                let kiosk = try await runtime.shop.access.registerDevice(name: "Kiosk (demo)", role: .kiosk, pairedBy: "edgenode serve --demo")
                 let console = (try? String(contentsOfFile: result.consoleTokenPath, encoding: .utf8)) ?? ""
                 logger.info("demo shop seeded", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
                                                            "clients": "\(summary.clients)", "appointments": "\(summary.pastAppointments + summary.futureAppointments)"])

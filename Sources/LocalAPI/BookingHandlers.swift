@@ -43,24 +43,28 @@ enum BookingHandlers {
         let named = query.id("branch", as: BranchID.self)
         try query.validate()
         guard let services, !services.isEmpty, let date else { throw APIError.invalidParameters([FieldError(field: "service", message: "is required")]) }
-        let result = try await call.domain { shop -> (Branch, [(StaffID, String, [Slot])], [Slot]) in
-            let branchID: BranchID
-            if let named { branchID = named } else { branchID = try shop.offering(services[0]).branchID }
-            let branch = try shop.branch(branchID)
-            let dates = (0..<days).map { date.adding(days: $0) }
-            if services.count == 1 {
-                let perStaff = try shop.availabilityByStaff(branch: branchID, offering: services[0], staff: staff, dates: dates)
-                let names = try Dictionary(perStaff.map { ($0.staff, try shop.staffMember($0.staff).name) }, uniquingKeysWith: { first, _ in first })
-                var seen: Set<Instant> = []
-                var union: [Slot] = []
-                for (_, slots) in perStaff { for slot in slots where seen.insert(slot.start).inserted { union.append(slot) } }
-                union.sort { $0.start < $1.start }
-                return (branch, perStaff.map { ($0.staff, names[$0.staff] ?? "", $0.slots) }, union)
-            }
+        let catalogue = call.shop.catalogue, calendar = call.shop.calendar
+        let branchID: BranchID
+        if let named { branchID = named } else { branchID = try await catalogue.offering(services[0]).branchID }
+        let branch = try await catalogue.branch(branchID)
+        let dates = (0..<days).map { date.adding(days: $0) }
+        let perStaff: [(StaffID, String, [Slot])]
+        let slots: [Slot]
+        if services.count == 1 {
+            let byStaff = try await calendar.availabilityByStaff(branch: branchID, offering: services[0], staff: staff, dates: dates)
+            var names: [StaffID: String] = [:]
+            for entry in byStaff where names[entry.staff] == nil { names[entry.staff] = try await catalogue.staffMember(entry.staff).name }
+            var seen: Set<Instant> = []
+            var union: [Slot] = []
+            for (_, slots) in byStaff { for slot in slots where seen.insert(slot.start).inserted { union.append(slot) } }
+            union.sort { $0.start < $1.start }
+            perStaff = byStaff.map { ($0.staff, names[$0.staff] ?? "", $0.slots) }
+            slots = union
+        } else {
             let parts = services.map { VisitPart(offeringID: $0, staffID: staff) }
-            return (branch, [], try shop.availability(branch: branchID, parts: parts, dates: dates))
+            perStaff = []
+            slots = try await calendar.availability(branch: branchID, parts: parts, dates: dates)
         }
-        let (branch, perStaff, slots) = result
         let body = AvailabilityBody(
             branch: branch.id.rawValue, timeZone: branch.timeZone, services: services.map(\.rawValue),
             dates: (0..<days).map { date.adding(days: $0).description },
@@ -110,7 +114,7 @@ enum BookingHandlers {
             return nil
         }
         return BookingRequest(branchID: branchID, parts: parts, start: start, clientID: client, guest: guest, source: source,
-                              specialRequests: requests, hold: hold, actor: call.actor)
+                              specialRequests: requests, hold: hold)
     }
 
     static func create(_ call: Call) async throws -> Reply {
@@ -118,7 +122,7 @@ enum BookingHandlers {
         let request = try bookingRequest(body, call: call)
         try body.validate()
         guard let request else { throw APIError.validation([]) }
-        let booking = try await call.domain { try $0.book(request) }
+        let booking = try await call.shop.calendar.book(request, as: call.acting)
         let id = booking.appointment.id
         return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201, location: "/v1/appointments/\(id)")
     }
@@ -144,7 +148,7 @@ enum BookingHandlers {
         }
         let resume = after
         let shopQuery = Shop.AppointmentQuery(branch: branch, from: from, to: to, staff: staff, client: client, statuses: Set(statuses), after: resume, limit: limit + 1)
-        var appointments = try await call.domain { try $0.appointments(matching: shopQuery) }
+        var appointments = try await call.shop.calendar.appointments(matching: shopQuery)
         var next: String?
         if appointments.count > limit {
             appointments.removeLast()
@@ -155,7 +159,7 @@ enum BookingHandlers {
 
     static func get(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: AppointmentID.self)
-        return .json(AppointmentBody(try await call.domain { try $0.appointment(id) }, zones: call.zones))
+        return .json(AppointmentBody(try await call.shop.calendar.appointment(id), zones: call.zones))
     }
 
     /// PATCH moves an appointment: a new `start` and/or staff per item (`staff`: one id per item).
@@ -175,18 +179,18 @@ enum BookingHandlers {
             staffIDs = ids
         }
         guard start != nil || staffIDs != nil else { throw APIError.validation([FieldError(field: "start", message: "send `start` and/or `staff` to move the appointment")]) }
-        let actor = call.actor
         let newStaff = staffIDs
-        let moved = try await call.domain { shop in try shop.reschedule(id, to: start ?? shop.appointment(id).start, staff: newStaff, actor: actor) }
+        let calendar = call.shop.calendar
+        let target: Instant
+        if let start { target = start } else { target = try await calendar.appointment(id).start }
+        let moved = try await calendar.reschedule(id, to: target, staff: newStaff, as: call.acting)
         return .json(AppointmentBody(moved, zones: call.zones))
     }
 
     static func history(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: AppointmentID.self)
-        let events = try await call.domain { shop in
-            _ = try shop.appointment(id)
-            return try shop.history(of: id)
-        }
+        _ = try await call.shop.calendar.appointment(id)
+        let events = try await call.shop.calendar.history(of: id)
         return .json(Page(items: events.map {
             AppointmentEventBody(id: $0.id, at: call.zones.format($0.at, branch: nil), actor: $0.actor, action: $0.action,
                                  fromStatus: $0.fromStatus?.rawValue, toStatus: $0.toStatus?.rawValue, detail: $0.detail)
@@ -204,35 +208,35 @@ enum BookingHandlers {
             throw APIError.notFound("\(action.prefix(40)) is not an appointment action; use one of \(actions.joined(separator: ", "))")
         }
         let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
-        let actor = call.actor
         let updated: Appointment
         switch action {
         case "reject":
             let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
-            updated = try await call.domain { shop in try shop.reject(id, reason: reason, actor: actor); return try shop.appointment(id) }
+            try await call.shop.calendar.reject(id, reason: reason, as: call.acting)
+            updated = try await call.shop.calendar.appointment(id)
         case "cancel":
             let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
             let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
-            updated = try await call.domain { shop in try shop.cancel(id, by: party, reason: reason, actor: actor); return try shop.appointment(id) }
+            try await call.shop.calendar.cancel(id, by: party, reason: reason, as: call.acting)
+            updated = try await call.shop.calendar.appointment(id)
         case "reschedule":
             let start = body.instant("start", required: true)
             try body.validate()
             guard let start else { throw APIError.validation([]) }
-            updated = try await call.domain { try $0.reschedule(id, to: start, actor: actor) }
+            updated = try await call.shop.calendar.reschedule(id, to: start, as: call.acting)
         default:
             try body.validate()
-            updated = try await call.domain { shop in
-                switch action {
-                case "confirm":
-                    if try shop.appointment(id).status == .held { try shop.completeHold(id, actor: actor) } else { try shop.confirm(id, actor: actor) }
-                case "check-in": try shop.checkIn(id, actor: actor)
-                case "complete": try shop.complete(id, actor: actor)
-                default: try shop.markNoShow(id, actor: actor)
-                }
-                return try shop.appointment(id)
+            let calendar = call.shop.calendar
+            switch action {
+            case "confirm":
+                if try await calendar.appointment(id).status == .held { try await calendar.completeHold(id, as: call.acting) } else { try await calendar.confirm(id, as: call.acting) }
+            case "check-in": try await calendar.checkIn(id, as: call.acting)
+            case "complete": try await calendar.complete(id, as: call.acting)
+            default: try await calendar.markNoShow(id, as: call.acting)
             }
+            updated = try await calendar.appointment(id)
         }
         return .json(AppointmentBody(updated, zones: call.zones))
     }
@@ -257,13 +261,13 @@ enum BookingHandlers {
         if count == nil, until == nil, body.errors.errors.isEmpty { body.errors.add("count", "send `count` or `until`") }
         try body.validate()
         guard let request, let frequency else { throw APIError.validation([]) }
-        let report = try await call.domain { try $0.bookSeries(request, frequency: frequency, count: count, until: until) }
+        let report = try await call.shop.calendar.bookSeries(request, frequency: frequency, count: count, until: until, as: call.acting)
         return .json(seriesBody(report, call: call), status: 201, location: "/v1/series/\(report.seriesID)")
     }
 
     static func getSeries(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: SeriesID.self)
-        let occurrences = try await call.domain { try $0.occurrences(of: id) }
+        let occurrences = try await call.shop.calendar.occurrences(of: id)
         guard !occurrences.isEmpty else { throw APIError.notFound("no series \(id)") }
         return .json(Page(items: occurrences.map { AppointmentBody($0, zones: call.zones) }, nextCursor: nil))
     }
@@ -276,8 +280,7 @@ enum BookingHandlers {
         let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         guard let from else { throw APIError.validation([]) }
-        let actor = call.actor
-        let cancelled = try await call.domain { try $0.cancelSeries(id, from: from, by: party, reason: reason, actor: actor) }
+        let cancelled = try await call.shop.calendar.cancelSeries(id, from: from, by: party, reason: reason, as: call.acting)
         return .json(["cancelled": cancelled.map(\.rawValue)])
     }
 
@@ -289,8 +292,7 @@ enum BookingHandlers {
         let shift = body.int("shift_days", range: -6...6) ?? 0
         try body.validate()
         guard let from, let time else { throw APIError.validation([]) }
-        let actor = call.actor
-        let report = try await call.domain { try $0.moveSeries(id, from: from, to: time, shiftingDays: shift, actor: actor) }
+        let report = try await call.shop.calendar.moveSeries(id, from: from, to: time, shiftingDays: shift, as: call.acting)
         return .json(seriesBody(report, call: call))
     }
 
@@ -301,7 +303,7 @@ enum BookingHandlers {
         let named = query.id("branch", as: BranchID.self)
         try query.validate()
         let branch = try call.branch(named)
-        let entries = try await call.domain { try $0.waitlist(branch: branch) }
+        let entries = try await call.shop.calendar.waitlist(branch: branch)
         return .json(Page(items: entries.map { WaitlistBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
@@ -316,13 +318,13 @@ enum BookingHandlers {
         try body.validate()
         guard let client, let service, let from, let to else { throw APIError.validation([]) }
         let branchID = try call.branch(branch)
-        let entry = try await call.domain { try $0.joinWaitlist(client: client, branch: branchID, offering: service, staff: staff, from: from, to: to) }
+        let entry = try await call.shop.calendar.joinWaitlist(client: client, branch: branchID, offering: service, staff: staff, from: from, to: to, as: call.acting)
         return .json(WaitlistBody(entry, zones: call.zones), status: 201, location: "/v1/waitlist/\(entry.id)")
     }
 
     static func getWaitlistEntry(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: WaitlistEntryID.self)
-        return .json(WaitlistBody(try await call.domain { try $0.waitlistEntry(id) }, zones: call.zones))
+        return .json(WaitlistBody(try await call.shop.calendar.waitlistEntry(id), zones: call.zones))
     }
 
     static func waitlistAction(_ call: Call) async throws -> Reply {
@@ -332,16 +334,14 @@ enum BookingHandlers {
             throw APIError.notFound("\(action.prefix(40)) is not a waitlist action; use accept, decline or leave")
         }
         if !call.body.isEmpty { try call.bodyReader().validate() }
-        let actor = call.actor
         if action == "accept" {
-            let booking = try await call.domain { try $0.acceptWaitlistOffer(id, actor: actor) }
+            let booking = try await call.shop.calendar.acceptWaitlistOffer(id, as: call.acting)
             return .json(AppointmentBody(booking.appointment, zones: call.zones, trackingToken: booking.trackingToken), status: 201,
                          location: "/v1/appointments/\(booking.appointment.id)")
         }
-        let entry = try await call.domain { shop in
-            if action == "decline" { try shop.declineWaitlistOffer(id) } else { try shop.leaveWaitlist(id) }
-            return try shop.waitlistEntry(id)
-        }
+        let calendar = call.shop.calendar
+        if action == "decline" { try await calendar.declineWaitlistOffer(id, as: call.acting) } else { try await calendar.leaveWaitlist(id, as: call.acting) }
+        let entry = try await calendar.waitlistEntry(id)
         return .json(WaitlistBody(entry, zones: call.zones))
     }
 
@@ -351,7 +351,7 @@ enum BookingHandlers {
         let query = call.query()
         let accepted = query.bool("include_accepted") ?? true
         try query.validate()
-        let conflicts = try await call.domain { try $0.conflicts(includeAccepted: accepted) }
+        let conflicts = try await call.shop.calendar.conflicts(includeAccepted: accepted)
         return .json(Page(items: conflicts.map { ConflictBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
@@ -364,11 +364,8 @@ enum BookingHandlers {
         let note = body.string("note", maxLength: 500, multiline: true) ?? ""
         try body.validate()
         guard let action else { throw APIError.validation([]) }
-        let actor = call.actor
-        let conflicts = try await call.domain { shop in
-            try shop.resolveConflict(id, action: action, appointment: appointment, newStart: start, actor: actor, note: note)
-            return try shop.conflicts()
-        }
+        try await call.shop.calendar.resolveConflict(id, action: action, appointment: appointment, newStart: start, note: note, as: call.acting)
+        let conflicts = try await call.shop.calendar.conflicts()
         return .json(Page(items: conflicts.map { ConflictBody($0, zones: call.zones) }, nextCursor: nil))
     }
 }
@@ -377,7 +374,7 @@ enum BookingHandlers {
 enum GuestHandlers {
     static func get(_ call: Call) async throws -> Reply {
         let token = call.parameter("token")
-        let appointment = try await call.domain { try $0.guestBooking(token: token) }
+        let appointment = try await call.shop.calendar.guestBooking(token: token)
         return .json(AppointmentBody(appointment, zones: call.zones))
     }
 
@@ -386,10 +383,8 @@ enum GuestHandlers {
         let body = call.body.isEmpty ? BodyReader(object: [:], errors: FieldErrors()) : try call.bodyReader()
         let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
         try body.validate()
-        let appointment = try await call.domain { shop in
-            try shop.cancelGuestBooking(token: token, reason: reason)
-            return try shop.guestBooking(token: token)
-        }
+        try await call.shop.calendar.cancelGuestBooking(token: token, reason: reason, as: call.acting)
+        let appointment = try await call.shop.calendar.guestBooking(token: token)
         return .json(AppointmentBody(appointment, zones: call.zones))
     }
 
@@ -399,7 +394,7 @@ enum GuestHandlers {
         let start = body.instant("start", required: true)
         try body.validate()
         guard let start else { throw APIError.validation([]) }
-        let appointment = try await call.domain { try $0.rescheduleGuestBooking(token: token, to: start) }
+        let appointment = try await call.shop.calendar.rescheduleGuestBooking(token: token, to: start, as: call.acting)
         return .json(AppointmentBody(appointment, zones: call.zones))
     }
 }
@@ -419,7 +414,7 @@ enum ClientHandlers {
             // Ranked search: the cursor is an offset into at most 200 best matches.
             let offset = fields.flatMap { $0["o"].flatMap { Int($0) } } ?? 0
             guard (0...200).contains(offset) else { throw APIError.invalidParameters([FieldError(field: "cursor", message: "is not a cursor this endpoint returned")]) }
-            let found = try await call.domain { try $0.searchClients(text, limit: min(200, offset + limit + 1)) }
+            let found = try await call.shop.clients.search(text, limit: min(200, offset + limit + 1))
             let page = Array(found.dropFirst(offset).prefix(limit))
             let next = found.count > offset + limit && offset + limit < 200 ? Cursor.encode(["o": String(offset + limit)]) : nil
             return .json(Page(items: page.map { ClientBody($0, zones: call.zones) }, nextCursor: next))
@@ -432,7 +427,7 @@ enum ClientHandlers {
             after = (name, id)
         }
         let resume = after
-        var clients = try await call.domain { try $0.clients(after: resume, limit: limit + 1) }
+        var clients = try await call.shop.clients.list(after: resume, limit: limit + 1)
         var next: String?
         if clients.count > limit {
             clients.removeLast()
@@ -460,20 +455,20 @@ enum ClientHandlers {
         try body.validate()
         guard let draft else { throw APIError.validation([]) }
         let branchID = try call.branch(branch)
-        let client = try await call.domain { try $0.createClient(draft, branch: branchID) }
+        let client = try await call.shop.clients.create(draft, branch: branchID, as: call.acting)
         return .json(ClientBody(client, zones: call.zones), status: 201, location: "/v1/clients/\(client.id)")
     }
 
     static func duplicates(_ call: Call) async throws -> Reply {
         try call.query().validate()
         struct DuplicateBody: Encodable { var phone: String; var clients: [String] }
-        let suggestions = try await call.domain { try $0.duplicateSuggestions() }
+        let suggestions = try await call.shop.clients.duplicateSuggestions()
         return .json(Page(items: suggestions.map { DuplicateBody(phone: $0.phone, clients: $0.clients.map(\.rawValue)) }, nextCursor: nil))
     }
 
     static func get(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ClientID.self)
-        return .json(ClientBody(try await call.domain { try $0.client(id) }, zones: call.zones))
+        return .json(ClientBody(try await call.shop.clients.client(id), zones: call.zones))
     }
 
     /// PATCH changes only the fields sent.
@@ -483,23 +478,19 @@ enum ClientHandlers {
         let branch = body.id("branch", as: BranchID.self)
         let raw = body
         let branchID = try call.branch(branch)
-        let client = try await call.domain { shop -> Client in
-            let current = try shop.client(id)
-            let draft = draft(raw, base: current)
-            try raw.validate()
-            guard let draft else { throw APIError.validation([]) }
-            return try shop.updateClient(id, draft, branch: branchID)
-        }
+        let current = try await call.shop.clients.client(id)
+        let draft = draft(raw, base: current)
+        try raw.validate()
+        guard let draft else { throw APIError.validation([]) }
+        let client = try await call.shop.clients.update(id, draft, branch: branchID, as: call.acting)
         return .json(ClientBody(client, zones: call.zones))
     }
 
     static func notes(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ClientID.self)
         try call.query().validate()
-        let notes = try await call.domain { shop in
-            _ = try shop.client(id)
-            return try shop.notes(of: id)
-        }
+        _ = try await call.shop.clients.client(id)
+        let notes = try await call.shop.clients.notes(of: id)
         return .json(Page(items: notes.map { NoteBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
@@ -509,17 +500,14 @@ enum ClientHandlers {
         let text = body.string("body", required: true, maxLength: 10_000, allowEmpty: false, multiline: true)
         try body.validate()
         guard let text else { throw APIError.validation([]) }
-        let actor = call.actor
-        let note = try await call.domain { try $0.addNote(to: id, body: text, author: actor) }
+        let note = try await call.shop.clients.addNote(to: id, body: text, as: call.acting)
         return .json(NoteBody(note, zones: call.zones), status: 201)
     }
 
     static func history(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ClientID.self)
-        let history = try await call.domain { shop in
-            _ = try shop.client(id)
-            return try shop.history(of: id)
-        }
+        _ = try await call.shop.clients.client(id)
+        let history = try await call.shop.clients.history(of: id)
         return .json(ClientHistoryBody(visits: history.visits.map { AppointmentBody($0, zones: call.zones) }, completedVisits: history.completedVisits,
                                        noShows: history.noShows, lateCancellations: history.lateCancellations,
                                        lifetimeSpend: history.lifetimeSpend.map(MoneyBody.init)))
@@ -532,11 +520,8 @@ enum ClientHandlers {
         let into = body.id("into", required: true, as: ClientID.self)
         try body.validate()
         guard let into else { throw APIError.validation([]) }
-        let actor = call.actor
-        let survivor = try await call.domain { shop in
-            try shop.mergeClients(id, into: into, actor: actor)
-            return try shop.client(into)
-        }
+        try await call.shop.clients.merge(id, into: into, as: call.acting)
+        let survivor = try await call.shop.clients.client(into)
         return .json(ClientBody(survivor, zones: call.zones))
     }
 }

@@ -47,13 +47,13 @@ enum CatalogueHandlers {
 
     static func listBranches(_ call: Call) async throws -> Reply {
         try call.query().validate()
-        let branches = try await call.domain { try $0.branches() }
+        let branches = try await call.shop.catalogue.branches()
         return .json(Page(items: branches.map(BranchBody.init), nextCursor: nil))
     }
 
     static func getBranch(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
-        return .json(BranchBody(try await call.domain { try $0.branch(id) }))
+        return .json(BranchBody(try await call.shop.catalogue.branch(id)))
     }
 
     static func createBranch(_ call: Call) async throws -> Reply {
@@ -88,10 +88,8 @@ enum CatalogueHandlers {
         guard let name, let timeZone, let currency, let hours else { throw APIError.validation([]) }
         let branch = Branch(id: id, name: name, address: address, phone: phone, timeZone: timeZone, currency: currency, locale: locale,
                             region: region, openingHours: hours, policy: policy, isActive: active)
-        let saved = try await call.domain { shop -> Branch in
-            try shop.save(branch)
-            return try shop.branch(id)
-        }
+        try await call.shop.catalogue.save(branch, as: call.acting)
+        let saved = try await call.shop.catalogue.branch(id)
         return .json(BranchBody(saved), status: status, location: status == 201 ? "/v1/branches/\(id)" : nil)
     }
 
@@ -100,9 +98,10 @@ enum CatalogueHandlers {
         let query = call.query()
         let from = query.date("from")
         try query.validate()
-        let overrides = try await call.domain { shop in
-            try shop.overrides(branch: id, from: from ?? (try? ZoneRules.named(shop.branch(id).timeZone).localDate(of: shop.now)) ?? LocalDate(daysSinceEpoch: 0))
-        }
+        let catalogue = call.shop.catalogue
+        var start = from
+        if start == nil, let branch = try? await catalogue.branch(id) { start = try? ZoneRules.named(branch.timeZone).localDate(of: call.shop.now) }
+        let overrides = try await catalogue.overrides(branch: id, from: start ?? LocalDate(daysSinceEpoch: 0))
         return .json(Page(items: overrides.map(OverrideBody.init), nextCursor: nil))
     }
 
@@ -118,14 +117,14 @@ enum CatalogueHandlers {
     static func setBranchOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
         let override = try parseOverride(call)
-        try await call.domain { try $0.setOverride(override, branch: id) }
+        try await call.shop.catalogue.setOverride(override, branch: id, as: call.acting)
         return .json(OverrideBody(override))
     }
 
     static func removeBranchOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: BranchID.self)
         let date = try call.pathDate("date")
-        try await call.domain { try $0.removeOverride(on: date, branch: id) }
+        try await call.shop.catalogue.removeOverride(on: date, branch: id, as: call.acting)
         return .noContent
     }
 
@@ -136,7 +135,7 @@ enum CatalogueHandlers {
         let named = query.id("branch", as: BranchID.self)
         try query.validate()
         let branch = try call.branch(named)
-        let categories = try await call.domain { try $0.categories(branch: branch) }
+        let categories = try await call.shop.catalogue.categories(branch: branch)
         return .json(Page(items: categories.map { CategoryBody(name: $0.name, services: $0.offerings) }, nextCursor: nil))
     }
 
@@ -147,13 +146,13 @@ enum CatalogueHandlers {
         let category = query.string("category")
         try query.validate()
         let branch = try call.branch(named)
-        let offerings = try await call.domain { try $0.offerings(branch: branch, includeInactive: inactive) }
+        let offerings = try await call.shop.catalogue.offerings(branch: branch, includeInactive: inactive)
         return .json(Page(items: offerings.filter { category == nil || $0.category == category }.map(ServiceBody.init), nextCursor: nil))
     }
 
     static func getService(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: OfferingID.self)
-        return .json(ServiceBody(try await call.domain { try $0.offering(id) }))
+        return .json(ServiceBody(try await call.shop.catalogue.offering(id)))
     }
 
     static func createService(_ call: Call) async throws -> Reply {
@@ -197,10 +196,8 @@ enum CatalogueHandlers {
         let offering = Offering(id: id, branchID: branchID, category: category, names: names, descriptions: descriptions, durationMinutes: duration,
                                 price: price, bufferBeforeMinutes: before, bufferAfterMinutes: after, slotStepMinutes: step, capacity: capacity,
                                 resources: resources, isActive: active, displayOrder: order)
-        let saved = try await call.domain { shop -> Offering in
-            try shop.save(offering)
-            return try shop.offering(id)
-        }
+        try await call.shop.catalogue.save(offering, as: call.acting)
+        let saved = try await call.shop.catalogue.offering(id)
         return .json(ServiceBody(saved), status: status, location: status == 201 ? "/v1/services/\(id)" : nil)
     }
 
@@ -212,13 +209,13 @@ enum CatalogueHandlers {
         let inactive = query.bool("include_inactive") ?? false
         try query.validate()
         let branch = try call.branch(named)
-        let staff = try await call.domain { try $0.staff(branch: branch, includeInactive: inactive) }
+        let staff = try await call.shop.catalogue.staff(branch: branch, includeInactive: inactive)
         return .json(Page(items: staff.map(StaffBody.init), nextCursor: nil))
     }
 
     static func getStaff(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
-        return .json(StaffBody(try await call.domain { try $0.staffMember(id) }))
+        return .json(StaffBody(try await call.shop.catalogue.staffMember(id)))
     }
 
     static func createStaff(_ call: Call) async throws -> Reply {
@@ -241,17 +238,15 @@ enum CatalogueHandlers {
         let branchID = try call.branch(branch)
         guard let name, let schedule else { throw APIError.validation([]) }
         let member = StaffMember(id: id, branchID: branchID, name: name, schedule: schedule, breaks: breaks, isActive: active, displayOrder: order)
-        let saved = try await call.domain { shop -> StaffMember in
-            try shop.save(member)
-            return try shop.staffMember(id)
-        }
+        try await call.shop.catalogue.save(member, as: call.acting)
+        let saved = try await call.shop.catalogue.staffMember(id)
         return .json(StaffBody(saved), status: status, location: status == 201 ? "/v1/staff/\(id)" : nil)
     }
 
     static func listStaffServices(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
         try call.query().validate()
-        let assignments = try await call.domain { try $0.assignments(staff: id) }
+        let assignments = try await call.shop.catalogue.assignments(staff: id)
         return .json(Page(items: assignments.map(StaffServiceBody.init), nextCursor: nil))
     }
 
@@ -267,14 +262,14 @@ enum CatalogueHandlers {
             try body.validate()
         }
         let assignment = StaffOffering(staffID: staff, offeringID: service, durationMinutes: duration, priceMinor: price)
-        try await call.domain { try $0.assign(assignment) }
+        try await call.shop.catalogue.assign(assignment, as: call.acting)
         return .json(StaffServiceBody(assignment))
     }
 
     static func unassignService(_ call: Call) async throws -> Reply {
         let staff = try call.id("id", as: StaffID.self)
         let service = try call.id("service", as: OfferingID.self)
-        try await call.domain { try $0.unassign(staff: staff, offering: service) }
+        try await call.shop.catalogue.unassign(staff: staff, offering: service, as: call.acting)
         return .noContent
     }
 
@@ -283,23 +278,21 @@ enum CatalogueHandlers {
         let query = call.query()
         let from = query.date("from")
         try query.validate()
-        let overrides = try await call.domain { shop in
-            try shop.overrides(staff: id, from: from ?? LocalDate(daysSinceEpoch: Int(shop.now.milliseconds / 86_400_000) - 1))
-        }
+        let overrides = try await call.shop.catalogue.overrides(staff: id, from: from ?? LocalDate(daysSinceEpoch: Int(call.shop.now.milliseconds / 86_400_000) - 1))
         return .json(Page(items: overrides.map(OverrideBody.init), nextCursor: nil))
     }
 
     static func setStaffOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
         let override = try parseOverride(call)
-        try await call.domain { try $0.setOverride(override, staff: id) }
+        try await call.shop.catalogue.setOverride(override, staff: id, as: call.acting)
         return .json(OverrideBody(override))
     }
 
     static func removeStaffOverride(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: StaffID.self)
         let date = try call.pathDate("date")
-        try await call.domain { try $0.removeOverride(on: date, staff: id) }
+        try await call.shop.catalogue.removeOverride(on: date, staff: id, as: call.acting)
         return .noContent
     }
 
@@ -308,7 +301,7 @@ enum CatalogueHandlers {
         let query = call.query()
         let from = query.instant("from")
         try query.validate()
-        let entries = try await call.domain { shop in try shop.timeOff(staff: id, from: from ?? shop.now) }
+        let entries = try await call.shop.catalogue.timeOff(staff: id, from: from ?? call.shop.now)
         return .json(Page(items: entries.map { timeOffBody($0, call: call) }, nextCursor: nil))
     }
 
@@ -326,13 +319,13 @@ enum CatalogueHandlers {
         try body.validate()
         guard let start, let end else { throw APIError.validation([]) }
         guard start < end else { throw APIError.validation([FieldError(field: "end", message: "must be after start")]) }
-        let entry = try await call.domain { try $0.addTimeOff(staff: id, range: TimeRange(start: start, end: end), reason: reason) }
+        let entry = try await call.shop.catalogue.addTimeOff(staff: id, range: TimeRange(start: start, end: end), reason: reason, as: call.acting)
         return .json(timeOffBody(entry, call: call), status: 201)
     }
 
     static func removeTimeOff(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: TimeOffID.self)
-        try await call.domain { try $0.removeTimeOff(id) }
+        try await call.shop.catalogue.removeTimeOff(id, as: call.acting)
         return .noContent
     }
 
@@ -344,13 +337,13 @@ enum CatalogueHandlers {
         let inactive = query.bool("include_inactive") ?? false
         try query.validate()
         let branch = try call.branch(named)
-        let resources = try await call.domain { try $0.resources(branch: branch, includeInactive: inactive) }
+        let resources = try await call.shop.catalogue.resources(branch: branch, includeInactive: inactive)
         return .json(Page(items: resources.map(ResourceBody.init), nextCursor: nil))
     }
 
     static func getResource(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ResourceID.self)
-        return .json(ResourceBody(try await call.domain { try $0.resource(id) }))
+        return .json(ResourceBody(try await call.shop.catalogue.resource(id)))
     }
 
     static func createResource(_ call: Call) async throws -> Reply {
@@ -372,10 +365,8 @@ enum CatalogueHandlers {
         let branchID = try call.branch(branch)
         guard let name else { throw APIError.validation([]) }
         let resource = Resource(id: id, branchID: branchID, name: name, kind: kind, units: units, isActive: active)
-        let saved = try await call.domain { shop -> Resource in
-            try shop.save(resource)
-            return try shop.resource(id)
-        }
+        try await call.shop.catalogue.save(resource, as: call.acting)
+        let saved = try await call.shop.catalogue.resource(id)
         return .json(ResourceBody(saved), status: status, location: status == 201 ? "/v1/resources/\(id)" : nil)
     }
 }

@@ -1,6 +1,7 @@
 import Domain
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 
 extension LocalAPI {
     /// Every endpoint of the API, in the order docs/api.md lists them.
@@ -262,7 +263,7 @@ enum SystemHandlers {
         guard call.api.configuration.isReady(), !call.api.shuttingDown.load(ordering: .relaxed) else {
             throw APIError(status: 503, kind: "not_ready", title: "Not ready", detail: "the box is starting or shutting down")
         }
-        _ = try await call.api.blocking { try call.shop.latestEventSequence() }
+        _ = try await call.shop.events.latestSequence()
         return .json(["status": "ready"])
     }
 
@@ -276,7 +277,8 @@ enum SystemHandlers {
     }
 
     static func status(_ call: Call) async throws -> Reply {
-        let status = try await call.api.blocking { try call.api.configuration.status() }
+        // The node's status closure reads the replica (blocking): off Swift's cooperative threads.
+        let status = try await NIOThreadPool.singleton.runIfActive { try call.api.configuration.status() }
         return .json(status)
     }
 
@@ -297,7 +299,7 @@ enum SystemHandlers {
         let query = call.query()
         let limit = query.int("limit", range: 1...500) ?? 100
         try query.validate()
-        let events = try await call.domain { try $0.auditEvents(limit: limit) }
+        let events = try await call.shop.audit.events(limit: limit)
         return .json(Page(items: events.map {
             AuditBody(id: $0.id, at: call.zones.format($0.at, branch: nil), site: $0.site, device: $0.deviceID, deviceName: $0.deviceName,
                       person: $0.personID.isEmpty ? nil : $0.personID, personName: $0.personName.isEmpty ? nil : $0.personName,
@@ -335,7 +337,7 @@ enum AccessHandlers {
         try body.validate()
         let policy = call.api.configuration.access
         let remote = call.context.remoteAddress
-        let (secret, request) = try await call.domain { try $0.requestPairing(deviceName: name ?? "", remote: remote, policy: policy) }
+        let (secret, request) = try await call.shop.access.requestPairing(deviceName: name ?? "", remote: remote, policy: policy)
         return .json(PairingCreated(secret: secret, code: request.code, expiresAt: call.zones.format(request.expiresAt, branch: nil)), status: 201)
     }
 
@@ -350,7 +352,7 @@ enum AccessHandlers {
         let body = try call.bodyReader()
         let secret = body.string("secret", required: true, maxLength: 100, allowEmpty: false)
         try body.validate()
-        switch try await call.domain({ try $0.claimPairing(secret: secret ?? "") }) {
+        switch try await call.shop.access.claimPairing(secret: secret ?? "") {
         case .pending(let request):
             return .json(Claimed(status: "pending", expiresAt: call.zones.format(request.expiresAt, branch: nil)), status: 202)
         case .paired(let device, let token):
@@ -360,7 +362,7 @@ enum AccessHandlers {
 
     static func listPairing(_ call: Call) async throws -> Reply {
         try call.query().validate()
-        let requests = try await call.domain { try $0.pairingRequests() }
+        let requests = try await call.shop.access.pairingRequests()
         return .json(Page(items: requests.map { PairingBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
@@ -371,11 +373,8 @@ enum AccessHandlers {
         try body.validate()
         guard let code, let role else { throw APIError.validation([]) }
         guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not pair a device as \(role.rawValue)") }
-        let principal = call.principal
         let policy = call.api.configuration.access
-        let request = try await call.domain {
-            try $0.decidePairing(code: code, approve: true, role: role, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
-        }
+        let request = try await call.shop.access.decidePairing(code: code, approve: true, role: role, policy: policy, as: call.acting)
         return .json(PairingBody(request, zones: call.zones))
     }
 
@@ -383,32 +382,27 @@ enum AccessHandlers {
         let body = try call.bodyReader()
         let code = body.string("code", required: true, maxLength: 12, allowEmpty: false)
         try body.validate()
-        let principal = call.principal
         let policy = call.api.configuration.access
-        let request = try await call.domain {
-            try $0.decidePairing(code: code ?? "", approve: false, role: .kiosk, approver: principal?.actorName ?? "", approverKey: principal?.device.id.rawValue ?? "", policy: policy)
-        }
+        let request = try await call.shop.access.decidePairing(code: code ?? "", approve: false, role: .kiosk, policy: policy, as: call.acting)
         return .json(PairingBody(request, zones: call.zones))
     }
 
     static func listDevices(_ call: Call) async throws -> Reply {
         try call.query().validate()
-        let devices = try await call.domain { try $0.devices() }
+        let devices = try await call.shop.access.devices()
         return .json(Page(items: devices.map { DeviceBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
     static func revokeDevice(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: DeviceID.self)
         if !call.body.isEmpty { try call.bodyReader().validate() }
-        let actor = call.actor
-        let revoker = call.principal?.device.id
-        let device = try await call.domain { try $0.revokeDevice(id, by: actor, revoker: revoker) }
+        let device = try await call.shop.access.revokeDevice(id, as: call.acting)
         return .json(DeviceBody(device, zones: call.zones))
     }
 
     static func listPeople(_ call: Call) async throws -> Reply {
         try call.query().validate()
-        let people = try await call.domain { try $0.people() }
+        let people = try await call.shop.access.people()
         return .json(Page(items: people.map { PersonBody($0, zones: call.zones) }, nextCursor: nil))
     }
 
@@ -421,7 +415,7 @@ enum AccessHandlers {
         try body.validate()
         guard let name, let role, let pin else { throw APIError.validation([]) }
         guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not add a person with the role \(role.rawValue)") }
-        let person = try await call.domain { try $0.createPerson(name: name, role: role, pin: pin, staff: staff) }
+        let person = try await call.shop.access.createPerson(name: name, role: role, pin: pin, staff: staff, as: call.acting)
         return .json(PersonBody(person, zones: call.zones), status: 201, location: "/v1/people/\(person.id)")
     }
 
@@ -435,11 +429,9 @@ enum AccessHandlers {
         try body.validate()
         let callerRole = call.role
         if let role, !callerRole.mayGrant(role) { throw APIError.forbidden("a \(callerRole.rawValue) may not give the role \(role.rawValue)") }
-        let person = try await call.domain { shop -> Person in
-            let current = try shop.person(id)
-            guard callerRole.mayGrant(current.role) else { throw APIError.forbidden("a \(callerRole.rawValue) may not change a \(current.role.rawValue)") }
-            return try shop.updatePerson(id, name: name, role: role, pin: pin, isActive: active)
-        }
+        let current = try await call.shop.access.person(id)
+        guard callerRole.mayGrant(current.role) else { throw APIError.forbidden("a \(callerRole.rawValue) may not change a \(current.role.rawValue)") }
+        let person = try await call.shop.access.updatePerson(id, name: name, role: role, pin: pin, isActive: active, as: call.acting)
         return .json(PersonBody(person, zones: call.zones))
     }
 
@@ -458,7 +450,7 @@ enum AccessHandlers {
         guard let person, let pin, let device = call.principal?.device else { throw APIError.validation([]) }
         guard device.role != .kiosk else { throw APIError.forbidden("people do not sign in on a kiosk") }
         let policy = call.api.configuration.access
-        let session = try await call.domain { try $0.startSession(person: person, pin: pin, device: device, policy: policy) }
+        let session = try await call.shop.access.startSession(person: person, pin: pin, device: device, policy: policy, as: call.acting)
         let principal = Principal(device: device, person: session.person)
         return .json(SessionBody(token: session.token, person: PersonBody(session.person, zones: call.zones), role: principal.role.rawValue,
                                  expiresAt: call.zones.format(session.expiresAt, branch: nil)), status: 201)
@@ -468,7 +460,7 @@ enum AccessHandlers {
         guard let token = call.request.headers[HTTPField.Name("Edgenode-Session")!] else {
             throw APIError(status: 400, kind: "no_session", title: "No session", detail: "send the session token in the Edgenode-Session header")
         }
-        try await call.domain { try $0.endSession(token: token) }
+        try await call.shop.access.endSession(token: token)
         return .noContent
     }
 }

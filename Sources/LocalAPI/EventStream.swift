@@ -56,13 +56,14 @@ enum EventStream {
         let role = call.role
         let shop = call.shop
         let api = call.api
-        let start = try await api.blocking { () -> (Int64, Bool) in
-            let latest = try shop.latestEventSequence()
-            guard let after else { return (latest, false) }
-            let oldest = try shop.eventBounds()?.oldest ?? latest + 1
+        let latest = try await shop.events.latestSequence()
+        let start: (Int64, Bool)
+        if let after {
+            let oldest = try await shop.events.bounds()?.oldest ?? latest + 1
             // A gap: events after `after` were pruned, or `after` is from another box's stream.
-            if after > latest { return (latest, true) }
-            return (after, after + 1 < oldest)
+            start = after > latest ? (latest, true) : (after, after + 1 < oldest)
+        } else {
+            start = (latest, false)
         }
         let stream = ResponseBody { writer in
             var last = start.0
@@ -100,7 +101,7 @@ enum EventStream {
             /// Sends every visible event after `last`.
             func drain() async throws {
                 while true {
-                    let events = try await api.blocking { [last] in try shop.events(after: last, limit: 200) }
+                    let events = try await shop.events.events(after: last, limit: 200)
                     guard !events.isEmpty else { return }
                     var text = ""
                     for event in events {
@@ -122,7 +123,7 @@ enum EventStream {
     static func render(_ event: ChangeEvent, kind: String, role: Role, api: LocalAPI) async throws -> String {
         var body = EventBody(sequence: event.sequence, type: kind, table: event.table, id: event.key, at: api.zones.format(event.at, branch: nil))
         if event.table == "appointments", let id = AppointmentID(event.key) {
-            let appointment = try? await api.blocking { try api.shop.appointment(id) }
+            let appointment = try? await api.shop.calendar.appointment(id)
             body.appointment = appointment.map { AppointmentBody($0, zones: api.zones, redactPersonal: role == .kiosk) }
             if role == .kiosk { body.type = "availability" }
         }

@@ -27,23 +27,23 @@ public struct IdempotencyStore: Sendable {
     public init(shop: Shop) { records = shop.records(in: .idempotentReplies) }
 
     /// The reply stored for `key`, if any.
-    public func reply(key: String) throws -> StoredResponse? {
-        try records.get(key).map { fields in
+    public func reply(key: String) async throws -> StoredResponse? {
+        try await records.get(key).map { fields in
             StoredResponse(requestHash: fields["request_hash"]?.text ?? "", status: Int(fields["status"]?.integer ?? 0),
                            location: fields["location"]?.text ?? "", body: fields["body"]?.bytes ?? [])
         }
     }
 
     /// Stores the reply for `key` (inside a unit of work: with the unit's writes).
-    public func save(_ response: StoredResponse, key: String) throws {
-        try records.put(key, ["request_hash": .text(response.requestHash), "status": .integer(Int64(response.status)),
+    public func save(_ response: StoredResponse, key: String) async throws {
+        try await records.put(key, ["request_hash": .text(response.requestHash), "status": .integer(Int64(response.status)),
                               "location": .text(response.location), "body": .bytes(response.body)])
     }
 
     /// Forgets the replies stored before `instant` (the retention of `idempotency.retention_hours`).
     /// - Returns: how many were deleted.
     @discardableResult
-    public func prune(before instant: Instant) throws -> Int {
-        try records.delete(putBefore: instant)
+    public func prune(before instant: Instant) async throws -> Int {
+        try await records.delete(putBefore: instant)
     }
 }

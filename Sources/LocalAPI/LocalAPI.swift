@@ -210,16 +210,14 @@ public final class LocalAPI: Sendable {
             throw APIError.unauthenticated("the Authorization header must be `Bearer <device token>`")
         }
         let session = request.headers[HTTPField.Name("Edgenode-Session")!]
-        if session == nil, let device = shop.cachedDevice(token: token) { return Principal(device: device, person: nil) }
-        return try await blocking {
-            let device = try self.shop.authenticateDevice(token: token)
-            var principal = Principal(device: device, person: nil)
-            if let session {
-                guard session.count <= 512 else { throw DomainError(.unauthenticated, "the Edgenode-Session header is malformed") }
-                principal.person = try self.shop.authenticateSession(token: session, device: device)
-            }
-            return principal
+        if session == nil, let device = shop.access.cachedDevice(token: token) { return Principal(device: device, person: nil) }
+        let device = try await shop.access.authenticateDevice(token: token)
+        var principal = Principal(device: device, person: nil)
+        if let session {
+            guard session.count <= 512 else { throw DomainError(.unauthenticated, "the Edgenode-Session header is malformed") }
+            principal.person = try await shop.access.authenticateSession(token: session, device: device)
         }
+        return principal
     }
 
     func readBody(_ request: Request) async throws -> [UInt8] {
@@ -250,7 +248,7 @@ public final class LocalAPI: Sendable {
         let scope = "\(call.principal?.device.id.rawValue ?? "anonymous:\(call.context.remoteAddress)"):\(key)"
         let hash = Sodium.hashRequest(method: call.endpoint.method.rawValue, path: call.request.uri.path, body: call.body)
         let replies = IdempotencyStore(shop: shop)
-        if let stored = try await blocking({ try replies.reply(key: scope) }) {
+        if let stored = try await replies.reply(key: scope) {
             guard stored.requestHash == hash else {
                 throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
                                detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
@@ -277,7 +275,7 @@ public final class LocalAPI: Sendable {
                 reply = Reply(status: problem.status, body: problem.body(instance: call.request.uri.path), contentType: "application/problem+json")
             }
             if let fault = beforeStoringReply.withLock({ $0 }) { try fault() }
-            try replies.save(StoredResponse(requestHash: hash, status: reply.status, location: reply.location ?? "", body: reply.body), key: scope)
+            try await replies.save(StoredResponse(requestHash: hash, status: reply.status, location: reply.location ?? "", body: reply.body), key: scope)
             return reply
         }
         return reply.response()
@@ -287,19 +285,6 @@ public final class LocalAPI: Sendable {
     /// (throwing there stands for a crash at that point).
     let beforeStoringReply = Mutex<(@Sendable () throws -> Void)?>(nil)
 
-    // MARK: Blocking work
-
-    /// Runs SQLite work off Swift's cooperative threads (a write may wait for fsync), with the
-    /// request's audit context.
-    ///
-    /// Inside a unit of work (an idempotent request) it runs inline instead: the unit's thread
-    /// holds the store, so a pool thread would only wait for it.
-    func blocking<T: Sendable>(audit: AuditContext? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if shop.isInUnitOfWork { return try AuditContext.$current.withValue(audit) { try body() } }
-        return try await NIOThreadPool.singleton.runIfActive {
-            try AuditContext.$current.withValue(audit) { try body() }
-        }
-    }
 }
 
 extension Sodium {
@@ -410,7 +395,6 @@ struct Call: Sendable {
     var shop: Shop { api.shop }
     var zones: Zones { api.zones }
     var role: Role { principal?.role ?? .kiosk }
-    var actor: String { principal?.actorName ?? "guest" }
 
     /// A path capture that must be an id.
     func id<Tag>(_ name: String, as type: Identifier<Tag>.Type = Identifier<Tag>.self) throws(APIError) -> Identifier<Tag> {
@@ -438,12 +422,12 @@ struct Call: Sendable {
 
     func bodyReader() throws(APIError) -> BodyReader { try BodyReader.parse(body) }
 
-    /// Runs domain work on the blocking pool, audited as this request.
-    func domain<T: Sendable>(_ body: @escaping @Sendable (Shop) throws -> T) async throws -> T {
-        let audit = principal.map { AuditContext(principal: $0, operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID) }
-            ?? AuditContext(anonymous: "guest (tracking token)", operation: "\(endpoint.method.rawValue) \(endpoint.path)", requestID: requestID)
-        let shop = self.shop
-        return try await api.blocking(audit: audit) { try body(shop) }
+    /// Who acts in this request, passed to every write of the domain's components (`as:`): the
+    /// device and person, or a guest with a tracking token. The components run off Swift's
+    /// cooperative pool by themselves (inline inside the unit of work of an idempotent request),
+    /// so handlers call them directly.
+    var acting: Acting {
+        principal.map { Acting.principal($0, requestID: requestID) } ?? Acting.guest(requestID: requestID)
     }
 
     /// The branch a request is about: the `branch` it names, else the box's home branch.

@@ -43,10 +43,10 @@ final class SeededDemo: Sendable {
     let zone: ZoneRules
     let today: LocalDate
 
-    init() throws {
+    init() async throws {
         replica = try DemoReplica()
         let started = ContinuousClock.now
-        summary = try DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock)
+        summary = try await DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock)
         let elapsed = ContinuousClock.now - started
         seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         zone = try ZoneRules.named("Asia/Atyrau")
@@ -57,9 +57,10 @@ final class SeededDemo: Sendable {
     var future: [LocalDate] { (1...14).map { today.adding(days: $0) } }
 }
 
-let sharedDemo = Result { try SeededDemo() }
+/// Seeded once, on first use, by whichever test asks first.
+let sharedDemo = Task { try await SeededDemo() }
 
-func demo() throws -> SeededDemo { try sharedDemo.get() }
+func demo() async throws -> SeededDemo { try await sharedDemo.value }
 
 /// Letters of the Kazakh Cyrillic alphabet that Russian does not have.
 let kazakhLetters: Set<Character> = ["ә", "ғ", "қ", "ң", "ө", "ұ", "ү", "һ", "і", "Ә", "Ғ", "Қ", "Ң", "Ө", "Ұ", "Ү", "Һ", "І"]
@@ -84,8 +85,8 @@ func pastCalendar(_ replica: DemoReplica, today: LocalDate) throws -> [String] {
 
 @Suite("Demo shop")
 struct DemoShopTests {
-    @Test func branchIsAnAtyrauSalon() throws {
-        let demo = try demo()
+    @Test func branchIsAnAtyrauSalon() async throws {
+        let demo = try await demo()
         let branch = try demo.replica.shop.branch(demo.replica.branchID)
         #expect(demo.summary.branchID == demo.replica.branchID)
         #expect(branch.timeZone == "Asia/Atyrau")
@@ -99,8 +100,8 @@ struct DemoShopTests {
         #expect(branch.openingHours[.sunday].map(\.description) == ["10:00–18:00"])
     }
 
-    @Test func catalogueCounts() throws {
-        let demo = try demo()
+    @Test func catalogueCounts() async throws {
+        let demo = try await demo()
         let shop = demo.replica.shop
         let offerings = try shop.offerings(branch: demo.replica.branchID)
         let staff = try shop.staff(branch: demo.replica.branchID)
@@ -124,8 +125,8 @@ struct DemoShopTests {
         }
     }
 
-    @Test func clientsArePeopleOfAtyrau() throws {
-        let demo = try demo()
+    @Test func clientsArePeopleOfAtyrau() async throws {
+        let demo = try await demo()
         let clients = try demo.replica.clients()
         #expect(demo.summary.clients == 200 && clients.count == 200)
         let mobile = /^\+77(00|01|02|05|07|08|47|71|75|76|77|78)\d{7}$/
@@ -144,8 +145,8 @@ struct DemoShopTests {
         #expect(notes >= 5)
     }
 
-    @Test func searchFindsAClientByACyrillicFragment() throws {
-        let demo = try demo()
+    @Test func searchFindsAClientByACyrillicFragment() async throws {
+        let demo = try await demo()
         let clients = try demo.replica.clients()
         let target = try #require(clients.first { client in client.name.split(separator: " ").last.map { $0.contains { kazakhLetters.contains($0) } } ?? false })
         let surname = String(target.name.split(separator: " ").last ?? "")
@@ -159,8 +160,8 @@ struct DemoShopTests {
         #expect(try demo.replica.shop.searchClients(middle, limit: 200).contains { $0.id == russian.id }, "\(middle) should find \(russian.name)")
     }
 
-    @Test func calendarCoversFourWeeksWithinOpeningHours() throws {
-        let demo = try demo()
+    @Test func calendarCoversFourWeeksWithinOpeningHours() async throws {
+        let demo = try await demo()
         let byDate = try demo.replica.appointments(demo.past + [demo.today] + demo.future)
         for date in demo.past + demo.future {
             #expect((byDate[date] ?? []).count >= 3, "appointments on \(date)")
@@ -184,8 +185,8 @@ struct DemoShopTests {
         #expect(demo.summary.pastAppointments > 150 && demo.summary.futureAppointments > 60)
     }
 
-    @Test func pastAppointmentsAreSettledAndFutureOnesConfirmed() throws {
-        let demo = try demo()
+    @Test func pastAppointmentsAreSettledAndFutureOnesConfirmed() async throws {
+        let demo = try await demo()
         let past = try demo.replica.appointments(demo.past).values.flatMap { $0 }
         let future = try demo.replica.appointments(demo.future).values.flatMap { $0 }
         let settled: Set<AppointmentStatus> = [.completed, .noShow, .cancelled]
@@ -209,21 +210,21 @@ struct DemoShopTests {
         #expect(events.last.map { $0.at >= sample.end } == true)
     }
 
-    @Test func noConflicts() throws {
-        let demo = try demo()
+    @Test func noConflicts() async throws {
+        let demo = try await demo()
         #expect(try demo.replica.shop.conflicts().isEmpty)
     }
 
-    @Test func clockIsBackToNow() throws {
-        let demo = try demo()
+    @Test func clockIsBackToNow() async throws {
+        let demo = try await demo()
         let system = Int64(PhysicalClock.system.now())
         #expect(abs(demo.replica.shop.now.milliseconds - system) < 1000)
     }
 
-    @Test func sameSeedSameShop() throws {
-        let first = try demo()
+    @Test func sameSeedSameShop() async throws {
+        let first = try await demo()
         let second = try DemoReplica()
-        let summary = try DemoShop.seed(second.shop, branchID: second.branchID, clock: second.clock, seed: 2026)
+        let summary = try await DemoShop.seed(second.shop, branchID: second.branchID, clock: second.clock, seed: 2026)
         func names(_ replica: DemoReplica) throws -> [String] { try replica.clients().map(\.name).sorted() }
         func services(_ replica: DemoReplica) throws -> [String] {
             try replica.shop.offerings(branch: replica.branchID).map { "\($0.names["ru"] ?? "") \($0.durationMinutes) \($0.price.amountMinor)" }.sorted()
@@ -242,19 +243,19 @@ struct DemoShopTests {
         }
 
         let other = try DemoReplica()
-        _ = try DemoShop.seed(other.shop, branchID: other.branchID, clock: other.clock, seed: 7)
+        _ = try await DemoShop.seed(other.shop, branchID: other.branchID, clock: other.clock, seed: 7)
         #expect(try names(other) != names(second), "another seed gives other people")
         #expect(try services(other) == services(second), "but the same salon")
     }
 
-    @Test func seedingANonEmptyReplicaThrows() throws {
+    @Test func seedingANonEmptyReplicaThrows() async throws {
         let hours = try #require(WallInterval("09:00", "18:00"))
         // Another branch.
         let replica = try DemoReplica()
         let other = BranchID.generate(at: Instant(milliseconds: 1_700_000_000_000))
         try replica.shop.save(Branch(id: other, name: "Existing", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ",
                                      openingHours: .every(Weekday.allCases, [hours])))
-        #expect(throws: DomainError.self) { try DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock) }
+        await #expect(throws: DomainError.self) { try await DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock) }
         #expect(try replica.shop.branches().map(\.name) == ["Existing"])
         #expect(try replica.clients().isEmpty)
         // The home branch with a client already.
@@ -262,18 +263,18 @@ struct DemoShopTests {
         try used.shop.save(Branch(id: used.branchID, name: "Used", timeZone: "Asia/Atyrau", currency: "KZT", region: "KZ",
                                   openingHours: .every(Weekday.allCases, [hours])))
         try used.shop.createClient(ClientDraft(name: "Ольга Смирнова", phone: "8 701 555 12 34"), branch: used.branchID)
-        #expect(throws: DomainError.self) { try DemoShop.seed(used.shop, branchID: used.branchID, clock: used.clock) }
+        await #expect(throws: DomainError.self) { try await DemoShop.seed(used.shop, branchID: used.branchID, clock: used.clock) }
         #expect(try used.clients().count == 1)
         #expect(try used.shop.offerings(branch: used.branchID).isEmpty)
         #expect(used.clock.physicalClock.now() >= PhysicalClock.system.now() - 1000, "the clock is back to now")
     }
 
-    @Test func seedingAProvisionedHomeBranchKeepsItsName() throws {
+    @Test func seedingAProvisionedHomeBranchKeepsItsName() async throws {
         let replica = try DemoReplica()
         let hours = try #require(WallInterval("09:00", "19:00"))
         try replica.shop.save(Branch(id: replica.branchID, name: "Atyrau Beauty — Satpayev St", timeZone: "Asia/Atyrau", currency: "KZT",
                                      locale: "ru-KZ", region: "KZ", openingHours: .every([.monday, .tuesday], [hours])))
-        let summary = try DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock)
+        let summary = try await DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock)
         let branch = try replica.shop.branch(replica.branchID)
         #expect(branch.name == "Atyrau Beauty — Satpayev St")
         #expect(branch.openingHours[.sunday].map(\.description) == ["10:00–18:00"])
@@ -281,9 +282,9 @@ struct DemoShopTests {
         #expect(try replica.shop.conflicts().isEmpty)
     }
 
-    @Test func seedingNeedsTheDemoClock() throws {
+    @Test func seedingNeedsTheDemoClock() async throws {
         let replica = try DemoReplica(clocked: false)
-        #expect(throws: DomainError.self) { try DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock) }
+        await #expect(throws: DomainError.self) { try await DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock) }
         #expect(try replica.shop.offerings(branch: replica.branchID).isEmpty)
     }
 

@@ -90,7 +90,7 @@ struct AccessTests {
             #expect(note["author"] as? String == "Dana (front_desk tablet)")
             let audit = try await client.send(.get, "/v1/audit", as: .owner)
             let last = audit.items.first
-            #expect(last?["operation"] as? String == "POST /v1/clients/{id}/notes")
+            #expect(last?["operation"] as? String == "client.note.add")
             #expect(last?["person"] as? String == person)
             #expect(last?["device"] as? String == fixture.devices[.frontDesk]?.id.rawValue)
             let changes = try fixture.shop.store.changesets(missingFrom: VersionVector(), limit: .max)

@@ -31,7 +31,7 @@ struct IdempotencyTests {
             #expect(first.status == 500)
             // Nothing of the failed attempt is left: no appointment, no stored reply.
             #expect(try fixture.bookedOnMarch5().isEmpty)
-            #expect(try IdempotencyStore(shop: fixture.shop).reply(key: "\(fixture.devices[.frontDesk]!.id.rawValue):tablet-1-0042") == nil)
+            #expect(try await IdempotencyStore(shop: fixture.shop).reply(key: "\(fixture.devices[.frontDesk]!.id.rawValue):tablet-1-0042") == nil)
             let retry = try await client.send(.post, "/v1/appointments", as: .frontDesk, json: request, headers: ["Idempotency-Key": "tablet-1-0042"])
             #expect(retry.status == 201, "the retry was told: \(retry.text)")
             #expect(retry.header("Idempotent-Replayed") == nil)
@@ -82,7 +82,7 @@ struct IdempotencyTests {
             let store = IdempotencyStore(shop: fixture.shop)
             let device = fixture.devices[.frontDesk]!.id.rawValue
             for (index, status) in statuses {
-                #expect(try store.reply(key: "\(device):k-\(index)")?.status == status)
+                #expect(try await store.reply(key: "\(device):k-\(index)")?.status == status)
             }
         }
         #expect(try fixture.bookedOnMarch5().count == 6)

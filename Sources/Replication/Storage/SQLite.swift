@@ -229,6 +229,9 @@ public final class SQLiteStatement {
 
     public func columnName(_ index: Int) -> String { String(cString: sqlite3_column_name(handle, Int32(index))) }
 
+    /// The result's column names and their positions (for `Row`), computed on first use.
+    lazy var columnNames = ColumnNames((0..<columnCount).map(columnName))
+
     public func value(at index: Int) -> SQLValue {
         let i = Int32(index)
         switch sqlite3_column_type(handle, i) {

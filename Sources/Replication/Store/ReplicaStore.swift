@@ -14,6 +14,8 @@ public struct ReplicaConfiguration: Sendable {
     /// How far ahead of this box's clock a received timestamp may pull its hybrid logical clock.
     public var maxForwardDriftMilliseconds: UInt64 = 5 * 60 * 1000
     public var physicalClock: PhysicalClock = .system
+    /// How many read-only reader connections `snapshotRead` may keep open at once.
+    public var readerConnections: Int = 2
 
     public init(path: String) { self.path = path }
 }
@@ -57,6 +59,8 @@ public final class ReplicaStore: @unchecked Sendable {
     var changeObserver: ChangeObserver?
     /// The unit of work whose transaction is open, if any.
     var openUnit: OpenUnit?
+    /// Read-only connections for `snapshotRead` (not guarded by `lock`: they have their own).
+    let readers: ReaderPool
 
     static let systemTables: [(String, ReplicatedTableKind, String)] = [
         ("edgenode_certificates", .appendOnly,
@@ -95,6 +99,7 @@ public final class ReplicaStore: @unchecked Sendable {
             close(descriptor)
             throw error
         }
+        self.readers = ReaderPool(path: configuration.path, limit: max(1, configuration.readerConnections))
         self.clock = HybridLogicalClock(physical: configuration.physicalClock, maxForwardDriftMilliseconds: configuration.maxForwardDriftMilliseconds)
 
         let authorizerContext = Unmanaged.passUnretained(authorizer).toOpaque()

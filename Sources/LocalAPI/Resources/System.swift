@@ -1,0 +1,106 @@
+import Domain
+import HTTPTypes
+import Hummingbird
+import NIOPosix
+
+// The system resource: Health, readiness, metrics, the OpenAPI document, status, audit, the caller, live events.
+
+extension SystemHandlers {
+    /// Health, readiness, metrics, the OpenAPI document, status, audit, the caller, live events.
+    static let endpoints: [Endpoint] = [
+        Endpoint(.get, "/health", .open,
+                 answers: [200: .json("HealthStatus")],
+                 SystemHandlers.health),
+        Endpoint(.get, "/ready", .open,
+                 answers: [200: .json("ReadyStatus")],
+                 SystemHandlers.ready),
+        Endpoint(.get, "/metrics", .open,
+                 answers: [200: .media("text/plain")],
+                 SystemHandlers.metrics),
+        Endpoint(.get, "/openapi.json", .open,
+                 answers: [200: .media("application/json")],
+                 SystemHandlers.openAPI),
+        Endpoint(.get, "/v1/status", .systemRead,
+                 answers: [200: .json("NodeStatus")],
+                 SystemHandlers.status),
+        Endpoint(.get, "/v1/audit", .systemRead,
+                 query: ["limit"], answers: [200: .json("AuditPage")],
+                 SystemHandlers.audit),
+        Endpoint(.get, "/v1/me", .device,
+                 answers: [200: .json("Me")],
+                 SystemHandlers.me),
+        Endpoint(.get, "/v1/events", .events,
+                 query: ["after"], answers: [200: .media("text/event-stream")],
+                 EventStream.handle),
+    ]
+}
+
+enum SystemHandlers {
+    static func health(_ call: Call) async throws -> Reply {
+        .json(["status": "ok"])
+    }
+
+    static func ready(_ call: Call) async throws -> Reply {
+        guard call.api.configuration.isReady(), !call.api.shuttingDown.load(ordering: .relaxed) else {
+            throw APIError(status: 503, kind: "not_ready", title: "Not ready", detail: "the box is starting or shutting down")
+        }
+        _ = try await call.shop.events.latestSequence()
+        return .json(["status": "ready"])
+    }
+
+    static func metrics(_ call: Call) async throws -> Reply {
+        let text = await call.api.configuration.metricsText()
+        return Reply(body: Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    static func openAPI(_ call: Call) async throws -> Reply {
+        Reply(body: call.api.configuration.openAPIDocument)
+    }
+
+    static func status(_ call: Call) async throws -> Reply {
+        // The node's status closure reads the replica (blocking): off Swift's cooperative threads.
+        let status = try await NIOThreadPool.singleton.runIfActive { try call.api.configuration.status() }
+        return .json(status)
+    }
+
+    struct AuditBody: Encodable {
+        var id: String
+        var at: String
+        var site: String
+        var device: String
+        var deviceName: String
+        var person: String?
+        var personName: String?
+        var role: String
+        var operation: String
+        var requestId: String
+    }
+
+    static func audit(_ call: Call) async throws -> Reply {
+        let query = call.query()
+        let limit = query.int("limit", range: 1...500) ?? 100
+        try query.validate()
+        let events = try await call.shop.audit.events(limit: limit)
+        return .json(Page(items: events.map {
+            AuditBody(id: $0.id, at: call.zones.format($0.at, branch: nil), site: $0.site, device: $0.deviceID, deviceName: $0.deviceName,
+                      person: $0.personID.isEmpty ? nil : $0.personID, personName: $0.personName.isEmpty ? nil : $0.personName,
+                      role: $0.role, operation: $0.operation, requestId: $0.requestID)
+        }, nextCursor: nil))
+    }
+
+    struct MeBody: Encodable {
+        var device: DeviceBody
+        var person: PersonBody?
+        var role: String
+        var permissions: [String]
+        var homeBranch: String?
+    }
+
+    static func me(_ call: Call) async throws -> Reply {
+        guard let principal = call.principal else { throw APIError.unauthenticated("no device") }
+        return .json(MeBody(device: DeviceBody(principal.device, zones: call.zones), person: principal.person.map { PersonBody($0, zones: call.zones) },
+                            role: principal.role.rawValue,
+                            permissions: Permission.allCases.filter { $0 != .open && $0.isGranted(to: principal.role) }.map(\.rawValue),
+                            homeBranch: call.shop.homeBranch?.rawValue))
+    }
+}

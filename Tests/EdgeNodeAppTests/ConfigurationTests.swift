@@ -1,3 +1,5 @@
+// Over 600 lines on purpose: one case table per configuration key (defaults, file, environment,
+// flags, every refusal and its message) reads best as one specification of docs/configuration.md.
 import Foundation
 import Logging
 import Testing

@@ -1,3 +1,5 @@
+// Over 600 lines on purpose: the relay's HTTP contract (relay-protocol §5–§10) as one suite of
+// scenarios over real HTTP on both storages, in the order the protocol document tells them.
 import Foundation
 import HTTPTypes
 import PostgresNIO

@@ -16,13 +16,13 @@ extension PeerSyncServer {
         router.post("/sync/v1/hello") { [self] request, _ in
             try await respond {
                 let hello = try await Self.body(request, as: Hello.self)
-                return try await NIOThreadPool.singleton.runIfActive { try self.hello(hello) }
+                return try await shop.store.perform { try self.hello(hello) }
             }
         }
         router.post("/sync/v1/confirm") { [self] request, _ in
             try await respond {
                 let confirm = try await Self.body(request, as: Confirm.self)
-                return try await NIOThreadPool.singleton.runIfActive { try self.confirm(confirm) }
+                return try await shop.store.perform { try self.confirm(confirm) }
             }
         }
         router.post("/sync/v1/exchange") { [self] request, context in

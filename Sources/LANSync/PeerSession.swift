@@ -118,9 +118,9 @@ public struct PeerSession: Sendable {
         return (remote, answer.more, received)
     }
 
-    /// SQLite work on the blocking thread pool, off Swift's cooperative threads.
+    /// SQLite work on the store's own threads, off Swift's cooperative threads (`ReplicaStore.perform`).
     private func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await shop.store.perform(body)
     }
 
     /// A peer that answered with something other than 200.

@@ -13,7 +13,7 @@ import Synchronization
 /// An exchange may ask the server to wait (long-poll, up to `maxWaitMilliseconds`) until it has
 /// something the client lacks; that is how boxes keep each other current.
 public final class PeerSyncServer: Sendable {
-    let shop: Shop
+    package let shop: Shop
     package let logger: Logger
     let batchLimit: Int
     let directory: PeerDirectory?
@@ -109,7 +109,7 @@ public final class PeerSyncServer: Sendable {
         // Subscribe before reading, so a change committed in between still wakes us.
         let changes = wait > 0 ? shop.changeFeed.changes() : nil
         let deadline = ContinuousClock.now + .milliseconds(wait)
-        var reply = try await NIOThreadPool.singleton.runIfActive { try self.exchange(exchange, from: peer) }
+        var reply = try await shop.store.perform { try self.exchange(exchange, from: peer) }
         directory?.heardFrom(site: peer, address: peerAddress, theirVector: reply.remoteVector, applied: reply.applied)
         guard let changes, exchange.changesets.isEmpty, reply.changesets.isEmpty else { return reply }
         directory?.exchangeParked()
@@ -126,7 +126,7 @@ public final class PeerSyncServer: Sendable {
             }
             guard woke else { break }
             let again = Exchange(vector: exchange.vector, changesets: [], limit: exchange.limit, waitMs: nil)
-            reply = try await NIOThreadPool.singleton.runIfActive { try self.exchange(again, from: peer) }
+            reply = try await shop.store.perform { try self.exchange(again, from: peer) }
             if !reply.changesets.isEmpty { break }
         }
         return reply

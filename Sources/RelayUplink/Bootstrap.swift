@@ -208,7 +208,7 @@ extension UplinkService {
             plain = try sealed.open(with: keyring)
         }
         let shop = self.shop
-        let vector = try await NIOThreadPool.singleton.runIfActive { try shop.applySnapshot(plain) }
+        let vector = try await shop.store.perform { try shop.applySnapshot(plain) }
         if tracking { status.update { $0.bootstrap?.snapshotBytes = bytes.count } }
         logger.notice("applied the relay's snapshot", metadata: ["bytes": "\(bytes.count)", "snapshot.producer": "\(sealed.producer.hex.prefix(12))",
                                                                   "vector": "\(vector)"])
@@ -289,7 +289,7 @@ extension UplinkService {
         work.offeredSnapshot = ours
         let store = self.store
         // The vector is read before the snapshot is made, so the snapshot reflects at least it.
-        let (bytes, vector) = try await NIOThreadPool.singleton.runIfActive { () throws -> ([UInt8], VersionVector) in
+        let (bytes, vector) = try await store.perform { () throws -> ([UInt8], VersionVector) in
             let vector = store.versionVector
             return (try store.makeSnapshot(), vector)
         }

@@ -208,14 +208,14 @@ extension UplinkService {
             // Used from here on, before anything leaves the box, so it is never issued twice.
             try book.markUsed(id, certificate: certificate)
             let store = self.store
-            try await NIOThreadPool.singleton.runIfActive { try store.record(certificate: certificate) }
+            try await store.perform { try store.record(certificate: certificate) }
             logger.notice("join request approved: issued a certificate", metadata: metadata.merging([
                 "site": "\(certificate.subjectSite.hex.prefix(12))", "branch": "\(certificate.branch)", "role": "\(certificate.role)"]) { $1 })
             _ = try await client.send(decisionPath, RelayJSON.DecisionRequest(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
             logger.notice("new box enrolled at the relay; its data key follows", metadata: metadata)
         case .repeatApproval(let certificate):
             let store = self.store
-            try await NIOThreadPool.singleton.runIfActive { try store.record(certificate: certificate) }
+            try await store.perform { try store.record(certificate: certificate) }
             _ = try await client.send(decisionPath, RelayJSON.DecisionRequest(certificate: Data(certificate.encoded).base64EncodedString()), as: RelayClient.Ignored.self)
             logger.notice("join request approved again with the certificate issued before", metadata: metadata)
         case .refuse(let reason):

@@ -344,7 +344,7 @@ package struct UplinkService: Service {
         let files = self.files
         let limit = batchLimit
         let time = status.time
-        try await NIOThreadPool.singleton.runIfActive {
+        try await store.perform {
             var (sequence, hash) = try files.loadChain()
             let newest = store.versionVector[store.site]
             guard newest > sequence else { return }
@@ -453,7 +453,7 @@ package struct UplinkService: Service {
         if !batch.isEmpty {
             let shop = self.shop
             let changesets = batch
-            let report = try await NIOThreadPool.singleton.runIfActive { try shop.apply(changesets) }
+            let report = try await shop.store.perform { try shop.apply(changesets) }
             for rejection in report.rejected { logger.warning("refused a changeset from the relay", metadata: ["reason": "\(rejection)"]) }
             if !report.applied.isEmpty { logger.info("applied changesets from the relay", metadata: ["count": "\(report.applied.count)"]) }
         }

@@ -53,7 +53,11 @@ final class InProcessRelay<Storage: RelayStorage>: @unchecked Sendable {
         // restart can bind it again. A first start tries other ports if one is taken.
         let restart = port != 0
         var lastError = "no attempt"
-        for _ in 0..<20 {
+        // A restart may find its port held for a while (the old server's accepted connections
+        // closing after the boxes' pooled keep-alive connections go idle): it keeps trying its own
+        // port until a generous deadline. A first start tries other ports.
+        let deadline = ContinuousClock.now + .seconds(restart ? 120 : 30)
+        while ContinuousClock.now < deadline {
             let storage = try makeStorage()
             var configuration = RelayConfiguration()
             configuration.bind = "127.0.0.1"

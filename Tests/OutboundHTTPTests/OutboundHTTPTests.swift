@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -188,10 +191,14 @@ struct OutboundHTTPTests {
         #expect(blocking.status == 200 && blocking.text == "blocking")
         try await client.shutdown()
         await server.stop()
-        // A client with no connection kept to the stopped server's port.
+        // A client with no connection kept, to a port that is bound but not listening: held by this
+        // test, so no other test's server can take it meanwhile (the stopped server's port could be).
+        let closed = try BoundPort()
+        defer { closed.close() }
         let fresh = HTTPClientOutbound(logger: Self.logger)
         var nobody = Self.request(server, "/hello")
-        nobody.port = port
+        nobody.port = closed.port
+        _ = port
         let refused = await #expect(throws: OutboundHTTPError.self) { _ = try await fresh.send(nobody) }
         #expect(refused?.kind == .connect, "\(String(describing: refused))")
         #expect(refused?.reason == "Connection refused", "\(String(describing: refused))")
@@ -199,4 +206,27 @@ struct OutboundHTTPTests {
         let after = await #expect(throws: OutboundHTTPError.self) { _ = try await fresh.send(nobody) }
         #expect(after?.kind == .shutDown, "\(String(describing: after))")
     }
+}
+
+
+/// A loopback TCP port bound by a socket that never listens: connecting to it is refused.
+final class BoundPort: @unchecked Sendable {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketDescriptor, $0, &length) } }
+        guard socketDescriptor >= 0, bound == 0, named == 0 else { throw TimeoutError(what: "binding a loopback port (errno \(errno))") }
+        descriptor = socketDescriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
 }

@@ -111,7 +111,8 @@ enum BookingHandlers {
         let slots: [Slot]
         if services.count == 1 {
             let byStaff = try await calendar.availabilityByStaff(branch: branchID, offering: services[0], staff: staff, dates: dates)
-            var names: [StaffID: String] = [:]
+            // One read for every name (not one per staff member: each call is a hop to the store's threads).
+            var names = Dictionary(try await catalogue.staff(branch: branchID, includeInactive: true).map { ($0.id, $0.name) }) { first, _ in first }
             for entry in byStaff where names[entry.staff] == nil { names[entry.staff] = try await catalogue.staffMember(entry.staff).name }
             var seen: Set<Instant> = []
             var union: [Slot] = []

@@ -10,6 +10,39 @@ public struct BookingCalendar: Sendable {
 
     // MARK: Availability
 
+    /// What an availability screen shows, read in one go (one hop to the store's threads: under
+    /// load each hop waits for a core, so a request that made one per lookup was measurably slower).
+    public struct AvailabilityOverview: Sendable {
+        public var branch: Branch
+        /// For one offering: each qualified staff member (or only the one asked for), their name
+        /// and offered starts. Empty for several offerings.
+        public var staff: [(staff: StaffID, name: String, slots: [Slot])]
+        /// Bookable starts, earliest first (for one offering: the union over the staff).
+        public var slots: [Slot]
+    }
+
+    /// The availability of `offerings` (in order, one visit) on `dates`, at `branch` (by default
+    /// the first offering's branch), for `staff` or anyone qualified.
+    public func overview(branch named: BranchID?, offerings: [OfferingID], staff: StaffID?, dates: [LocalDate]) async throws -> AvailabilityOverview {
+        try await shop.perform { shop in
+            guard let first = offerings.first else { throw DomainError(.invalidArgument, "name at least one service") }
+            let branchID = try named ?? shop.offering(first).branchID
+            let branch = try shop.branch(branchID)
+            guard offerings.count == 1 else {
+                let parts = offerings.map { VisitPart(offeringID: $0, staffID: staff) }
+                return AvailabilityOverview(branch: branch, staff: [], slots: try shop.availability(branch: branchID, parts: parts, dates: dates))
+            }
+            let byStaff = try shop.availabilityByStaff(branch: branchID, offering: first, staff: staff, dates: dates)
+            var names: [StaffID: String] = [:]
+            for entry in byStaff where names[entry.staff] == nil { names[entry.staff] = try shop.staffMember(entry.staff).name }
+            var seen: Set<Instant> = []
+            var union: [Slot] = []
+            for (_, slots) in byStaff { for slot in slots where seen.insert(slot.start).inserted { union.append(slot) } }
+            union.sort { $0.start < $1.start }
+            return AvailabilityOverview(branch: branch, staff: byStaff.map { ($0.staff, names[$0.staff] ?? "", $0.slots) }, slots: union)
+        }
+    }
+
     /// Bookable starts of a visit on the given local dates, earliest first.
     public func availability(branch: BranchID, parts: [VisitPart], dates: [LocalDate]) async throws -> [Slot] {
         try await shop.perform { try $0.availability(branch: branch, parts: parts, dates: dates) }

@@ -102,29 +102,11 @@ enum BookingHandlers {
         let named = query.id("branch", as: BranchID.self)
         try query.validate()
         guard let services, !services.isEmpty, let date else { throw APIError.invalidParameters([FieldError(field: "service", message: "is required")]) }
-        let catalogue = call.shop.catalogue, calendar = call.shop.calendar
-        let branchID: BranchID
-        if let named { branchID = named } else { branchID = try await catalogue.offering(services[0]).branchID }
-        let branch = try await catalogue.branch(branchID)
         let dates = (0..<days).map { date.adding(days: $0) }
-        let perStaff: [(StaffID, String, [Slot])]
-        let slots: [Slot]
-        if services.count == 1 {
-            let byStaff = try await calendar.availabilityByStaff(branch: branchID, offering: services[0], staff: staff, dates: dates)
-            // One read for every name (not one per staff member: each call is a hop to the store's threads).
-            var names = Dictionary(try await catalogue.staff(branch: branchID, includeInactive: true).map { ($0.id, $0.name) }) { first, _ in first }
-            for entry in byStaff where names[entry.staff] == nil { names[entry.staff] = try await catalogue.staffMember(entry.staff).name }
-            var seen: Set<Instant> = []
-            var union: [Slot] = []
-            for (_, slots) in byStaff { for slot in slots where seen.insert(slot.start).inserted { union.append(slot) } }
-            union.sort { $0.start < $1.start }
-            perStaff = byStaff.map { ($0.staff, names[$0.staff] ?? "", $0.slots) }
-            slots = union
-        } else {
-            let parts = services.map { VisitPart(offeringID: $0, staffID: staff) }
-            perStaff = []
-            slots = try await calendar.availability(branch: branchID, parts: parts, dates: dates)
-        }
+        let overview = try await call.shop.calendar.overview(branch: named, offerings: services, staff: staff, dates: dates)
+        let branch = overview.branch
+        let perStaff = overview.staff.map { ($0.staff, $0.name, $0.slots) }
+        let slots = overview.slots
         let body = AvailabilityBody(
             branch: branch.id.rawValue, timeZone: branch.timeZone, services: services.map(\.rawValue),
             dates: (0..<days).map { date.adding(days: $0).description },

@@ -1,8 +1,3 @@
-import Domain
-import HTTPTypes
-import Hummingbird
-import NIOPosix
-
 extension LocalAPI {
     /// Every endpoint of the API, in the order docs/api.md lists them. Each resource declares its
     /// endpoints (method, path, permission, query parameters, body, answers, handler) next to its

@@ -39,16 +39,12 @@ final class DemoReplica: Sendable {
 final class SeededDemo: Sendable {
     let replica: DemoReplica
     let summary: DemoSummary
-    let seconds: Double
     let zone: ZoneRules
     let today: LocalDate
 
     init() async throws {
         replica = try DemoReplica()
-        let started = ContinuousClock.now
         summary = try await DemoShop.seed(replica.shop, branchID: replica.branchID, clock: replica.clock)
-        let elapsed = ContinuousClock.now - started
-        seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         zone = try ZoneRules.named("Asia/Atyrau")
         today = zone.localDate(of: replica.shop.now)
     }

@@ -18,12 +18,7 @@ struct HTTPEdgeTests {
         let directory = ReplicaDirectory(path: root + "/box")
         _ = try Provisioning(branchName: "Leeds", timeZone: "Europe/London", currency: "GBP", region: "GB", locale: "en-GB", ownerName: "Owner")
             .run(in: directory, logger: PeerSyncTests.logger)
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = directory.path
-        configuration.http.bind = "127.0.0.1"
-        configuration.http.port = 0
-        configuration.discovery.enabled = false
-        configuration.sync.lan = false
+        var configuration = NodeConfiguration.loopback(directory)
         configure(&configuration)
         let box = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
         let server = Task { try await box.run() }

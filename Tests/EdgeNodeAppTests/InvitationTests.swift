@@ -20,12 +20,7 @@ struct InvitationTests {
     static var logger: Logger { UplinkTests.logger }
 
     static func runtime(_ directory: ReplicaDirectory, relayURL: String, pullWait: Int = 5, caFile: String = "") throws -> EdgeNodeRuntime {
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = directory.path
-        configuration.http.bind = "127.0.0.1"
-        configuration.http.port = 0
-        configuration.discovery.enabled = false
-        configuration.sync.lan = false
+        var configuration = NodeConfiguration.loopback(directory)
         configuration.relay.url = relayURL
         configuration.relay.pullWaitSeconds = pullWait
         configuration.relay.caFile = caFile

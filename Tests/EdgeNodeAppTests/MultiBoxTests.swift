@@ -64,12 +64,7 @@ struct MultiBoxTests {
 
         // B's clock (all of it: its replica's and its uplink's) runs two hours ahead.
         let skew: UInt64 = 2 * 3_600_000
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = bDirectory.path
-        configuration.http.bind = "127.0.0.1"
-        configuration.http.port = 0
-        configuration.discovery.enabled = false
-        configuration.sync.lan = false
+        var configuration = NodeConfiguration.loopback(bDirectory)
         configuration.relay.url = relay.url
         configuration.relay.pullWaitSeconds = 2
         let lines = LogRecorder(minimumLevel: .info)

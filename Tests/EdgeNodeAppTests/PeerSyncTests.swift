@@ -121,11 +121,7 @@ struct PeerSyncTests {
 
     /// A box served on 127.0.0.1 (any port), never announced over mDNS, syncing only with `peers`.
     static func runtime(_ directory: ReplicaDirectory, peers: [String] = []) throws -> EdgeNodeRuntime {
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = directory.path
-        configuration.http.bind = "127.0.0.1"
-        configuration.http.port = 0
-        configuration.discovery.enabled = false
+        var configuration = NodeConfiguration.loopback(directory, lanSync: true)
         configuration.sync.peers = peers
         return try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: PrometheusCollectorRegistry())
     }

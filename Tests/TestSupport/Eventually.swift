@@ -18,14 +18,14 @@ public struct TimeoutError: Error, CustomStringConvertible {
 ///   - report: more context for the failure message (state of the processes involved, say).
 /// - Throws: `TimeoutError` naming `what` (and `report()`) when the deadline passes, or what
 ///   `condition` throws.
-public func eventually(_ what: @autoclosure () -> String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(20),
+public func eventually(_ what: @autoclosure () -> String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(50),
                        report: () -> String = { "" }, _ condition: () async throws -> Bool) async throws {
     _ = try await eventuallyValue(what(), timeout: timeout, every: interval, report: report) { try await condition() ? () : nil }
 }
 
 /// Waits until `produce` returns a value and returns it, checking every `interval`.
 /// - Throws: `TimeoutError` as `eventually` does.
-public func eventuallyValue<T>(_ what: @autoclosure () -> String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(20),
+public func eventuallyValue<T>(_ what: @autoclosure () -> String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(50),
                                report: () -> String = { "" }, _ produce: () async throws -> T?) async throws -> T {
     let deadline = ContinuousClock.now + timeout
     while true {

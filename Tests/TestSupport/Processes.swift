@@ -1,6 +1,7 @@
 // Running the package's real executables (and other programs) from tests: to completion with
 // `run`, or in the background as a `ChildProcess` whose output the test reads as it comes.
 import Foundation
+import Synchronization
 
 /// The package's built executables.
 public enum Binaries {
@@ -51,10 +52,10 @@ public func run(_ program: String, _ arguments: [String], input: String? = nil, 
     process.standardError = err
     process.standardInput = stdin
     try process.run()
-    let killed = LockedData()
+    let killed = KilledFlag()
     let timer = DispatchWorkItem {
         if process.isRunning {
-            killed.set(Data([1]))
+            killed.value.store(true, ordering: .releasing)
             kill(process.processIdentifier, SIGKILL)
         }
     }
@@ -72,7 +73,7 @@ public func run(_ program: String, _ arguments: [String], input: String? = nil, 
     process.waitUntilExit()
     timer.cancel()
     drained.wait()
-    if !killed.value.isEmpty {
+    if killed.value.load(ordering: .acquiring) {
         throw TimeoutError(what: "\(program) \(arguments.joined(separator: " ")) did not finish within \(timeout) and was killed")
     }
     let result = ProcessResult(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
@@ -81,6 +82,11 @@ public func run(_ program: String, _ arguments: [String], input: String? = nil, 
         throw ProcessFailure(description: "\(program) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.error)\(result.output)")
     }
     return result
+}
+
+/// Set when `run`'s timer killed the program.
+private final class KilledFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 private final class LockedData: @unchecked Sendable {

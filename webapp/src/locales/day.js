@@ -1,0 +1,2 @@
+// Texts of the day screens (ru, kk, en).
+export default { en: {}, ru: {}, kk: {} };

@@ -1,0 +1,2 @@
+// Texts of the kiosk screens (ru, kk, en).
+export default { en: {}, ru: {}, kk: {} };

@@ -1,0 +1,2 @@
+// Texts of the manage screens (ru, kk, en).
+export default { en: {}, ru: {}, kk: {} };

@@ -169,7 +169,7 @@ def tablet(box, browser):
         context.add_init_script(f"try {{ if (!localStorage.getItem('edgenode.lang')) localStorage.setItem('edgenode.lang', '{language}'); }} catch (e) {{}}")
         base = box.url
         if DEV:
-            port = 18600 + len(servers)
+            port = int(os.environ.get("WEBAPP_DEV_PORT", "18600")) + len(servers)
             env = {**os.environ, "EDGENODE_URL": box.url, "EDGENODE_TOKEN": box.tokens.get(role, box.tokens["owner"])}
             servers.append(subprocess.Popen([sys.executable, os.path.join(REPO, "webapp", "tools", "devserver.py"), "--port", str(port)], env=env))
             base = f"http://127.0.0.1:{port}"

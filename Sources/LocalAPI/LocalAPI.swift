@@ -248,23 +248,24 @@ public final class LocalAPI: Sendable {
         let scope = "\(call.principal?.device.id.rawValue ?? "anonymous:\(call.context.remoteAddress)"):\(key)"
         let hash = Sodium.hashRequest(method: call.endpoint.method.rawValue, path: call.request.uri.path, body: call.body)
         let replies = IdempotencyStore(shop: shop)
-        if let stored = try await replies.reply(key: scope) {
-            guard stored.requestHash == hash else {
-                throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
-                               detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
-            }
-            return Reply(status: stored.status, body: stored.body, location: stored.location.isEmpty ? nil : stored.location,
-                         contentType: stored.status >= 400 ? "application/problem+json" : "application/json", replayed: true).response()
-        }
         guard inFlight.withLock({ $0.insert(scope).inserted }) else {
             throw APIError(status: 409, kind: "idempotency_in_progress", title: "The first request with this key is still running",
                            detail: "retry after the first request with Idempotency-Key \(key) has finished")
         }
         defer { _ = inFlight.withLock { $0.remove(scope) } }
-        // The handler's domain writes and the reply commit in one transaction (a unit of work), so
-        // a crash leaves both or neither: a retry gets the reply, or runs for the first time. A
-        // 4xx reply is stored with whatever the handler wrote; a 5xx (or a 429) undoes the unit.
+        // The stored reply is looked up, and the handler's domain writes and the reply commit, in
+        // one transaction (a unit of work, one trip to the store's thread), so a crash leaves both
+        // or neither: a retry gets the reply, or runs for the first time. A 4xx reply is stored
+        // with whatever the handler wrote; a 5xx (or a 429) undoes the unit.
         let reply = try await shop.unitOfWork { () async throws -> Reply in
+            if let stored = try await replies.reply(key: scope) {
+                guard stored.requestHash == hash else {
+                    throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
+                                   detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
+                }
+                return Reply(status: stored.status, body: stored.body, location: stored.location.isEmpty ? nil : stored.location,
+                             contentType: stored.status >= 400 ? "application/problem+json" : "application/json", replayed: true)
+            }
             let reply: Reply
             do {
                 reply = try await call.endpoint.handler(call)

@@ -214,3 +214,36 @@ def test_kiosk_in_three_languages(box, tablet, check_accessibility, screenshot):
                 screenshot(page, f"kiosk-time-{language}")
                 check_accessibility(page, f"kiosk time {language}")
             page.context.close()
+
+
+def test_kiosk_forgets_the_client_after_a_minute_or_when_left_idle(box, tablet):
+    haircut = services(box)[0]
+    page = open_kiosk(tablet, "en", viewport=TABLET)
+    page.clock.install()
+
+    # Left half-way: after two idle minutes the kiosk starts over with nothing typed.
+    pick_service(page, haircut["id"])
+    page.click('[data-testid="staff-anyone"]')
+    page.locator('[data-testid="day"]').first.wait_for()
+    pick_day_after_cutoff(page)
+    pick_first_time(page)
+    page.fill('input[name="name"]', "Walked Away")
+    page.clock.run_for(121_000)
+    page.get_by_role("heading", name="Choose a service").wait_for()
+    assert "Walked Away" not in page.content()
+
+    # Booked: the confirmation counts down a minute, then clears itself.
+    pick_service(page, haircut["id"])
+    page.click('[data-testid="staff-anyone"]')
+    page.locator('[data-testid="day"]').first.wait_for()
+    pick_day_after_cutoff(page)
+    pick_first_time(page)
+    assert page.input_value('input[name="name"]') == ""
+    fill_details(page, "Left Quickly", "+7 701 555 77 88")
+    page.click('[data-testid="kiosk-book"]')
+    page.locator('[data-testid="tracking-link"]').wait_for()
+    page.clock.run_for(30_000)
+    assert "30 seconds" in page.locator('[data-testid="kiosk-countdown"]').inner_text()
+    page.clock.run_for(31_000)
+    page.get_by_role("heading", name="Choose a service").wait_for()
+    assert "Left Quickly" not in page.content() and "/b/" not in page.content()

@@ -193,6 +193,7 @@ export function renderGuest(container, token) {
 
     function draw() {
         if (!alive) return;
+        document.title = shop ? `${t('guest.title')} — ${shop.branch.name}` : t('guest.title');
         if (!booking && !loadError) {
             mount(container, frame(h('p', { class: 'muted', role: 'status' }, t('loading'))));
             return;

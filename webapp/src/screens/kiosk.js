@@ -129,7 +129,7 @@ export function renderKiosk(container) {
 
     function armIdle() {
         clearTimeout(idleTimer);
-        if (visit.step === 'service' && !visit.booked) return;
+        if (visit.step === 'service' && currentLanguage() === startLanguage) return;
         idleTimer = setTimeout(() => { if (alive) startOver(); }, IDLE_SECONDS * 1000);
     }
 
@@ -455,6 +455,7 @@ export function renderKiosk(container) {
 
     function draw() {
         if (!alive) return;
+        document.title = `${t('kiosk.title')} — ${state.branch ? state.branch.name : 'edgenode'}`;
         const steps = { service: serviceStep, staff: staffStep, time: timeStep, details: detailsStep, confirm: confirmStep, done: doneStep };
         mount(container,
             h('div', { class: ['kiosk', `kiosk-at-${visit.step}`] },

@@ -28,7 +28,8 @@ WEBAPP = ROOT / "webapp"
 TARGET = ROOT / "Sources" / "LocalAPI" / "WebApp" / "WebAssets.generated.swift"
 ESBUILD_FLAGS = {
     "js": ["--bundle", "--minify", "--format=esm", "--target=es2020", "--charset=utf8", "--legal-comments=none"],
-    "css": ["--bundle", "--minify", "--charset=utf8", "--legal-comments=none"],
+    # Images the stylesheet references are inlined as data: URLs (the CSP allows `img-src data:`).
+    "css": ["--bundle", "--minify", "--charset=utf8", "--legal-comments=none", "--loader:.svg=dataurl", "--loader:.png=dataurl"],
 }
 CONTENT_TYPES = {
     "js": "text/javascript; charset=utf-8",

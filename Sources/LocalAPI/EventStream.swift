@@ -103,7 +103,10 @@ enum EventStream {
                     reading: for await next in ticks {
                         switch next {
                         case .changed: try await drain()
-                        case .idle: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        case .idle:
+                            // A person's session also ends by expiring, which nothing announces: checked when idle.
+                            if credentials?.session != nil, await !stillValid(credentials, shop: shop) { break reading }
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         case .credentials:
                             // The stream ends; the browser's EventSource reconnects and gets 401.
                             if await !stillValid(credentials, shop: shop) { break reading }

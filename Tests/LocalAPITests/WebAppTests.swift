@@ -231,6 +231,14 @@ struct WebAppTests {
                 #expect(changed.status == 200)
             }
             #expect(try await client.send(.get, "/v1/events", as: nil, headers: ["Cookie": both])["type"] as? String == "urn:edgenode:problem:session_ended")
+
+            // A session that simply expires ends its stream at the next keep-alive.
+            let again = try await client.send(.post, "/v1/sessions", as: nil, json: body(["person": person.id.rawValue, "pin": "9999", "credential": "cookie"]),
+                                              headers: ["Cookie": "edgenode_device=\(device)", "Edgenode-CSRF": "1"])
+            let expiring = String((again.headers[values: .setCookie].first ?? "").split(separator: ";")[0].dropFirst("edgenode_session=".count))
+            _ = try await Self.streamUntilItEnds(client, fixture: fixture, cookie: "edgenode_device=\(device); edgenode_session=\(expiring)") {
+                fixture.clock.advance(minutes: 12 * 60 + 1)
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 // The app's only way to the box: the documented JSON API (docs/api.md) on the same origin.
 // The device and the signed-in person are HttpOnly cookies the box set (docs/webapp-security.md);
 // every unsafe request carries `Edgenode-CSRF: 1`, and every write an `Idempotency-Key`, so a
-// retry after a dropped connection cannot book twice.
+// retry after a dropped connection cannot book twice (not the two that set cookies).
 import { emit } from './store.js';
 
 export class ApiError extends Error {
@@ -58,7 +58,9 @@ export async function request(method, path, body, options = {}) {
     const unsafe = method !== 'GET' && method !== 'HEAD';
     if (unsafe) {
         headers['Edgenode-CSRF'] = '1';
-        headers['Idempotency-Key'] = options.key || randomKey();
+        // Not for requests that set a cookie (a replay would return the body without it): the
+        // pairing claim and the PIN sign-in are safe to repeat anyway.
+        if (options.idempotent !== false) headers['Idempotency-Key'] = options.key || randomKey();
     }
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
@@ -84,7 +86,9 @@ export async function request(method, path, body, options = {}) {
         const kind = type.startsWith('urn:edgenode:problem:') ? type.slice('urn:edgenode:problem:'.length) : `http_${response.status}`;
         const error = new ApiError(response.status, kind, (document && document.detail) || response.statusText,
             document && document.errors, document && document.retry_after);
-        if (response.status === 401) emit('unauthenticated', error);
+        // A 401 means the tablet or the person's session is no longer accepted — except for a
+        // PIN sign-in (`pinAttempt`), where it means a wrong person or PIN.
+        if (response.status === 401 && !options.pinAttempt) emit('unauthenticated', error);
         throw error;
     }
     return document;

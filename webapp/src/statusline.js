@@ -40,12 +40,12 @@ function parts() {
             const since = relay.since ? formatAgo(relay.since) : '';
             items.push(h('span', { class: ['state', relay.reachable ? 'good' : 'warn'] },
                 relay.reachable ? t('net.internet_up', { since }) : t('net.internet_down', { since })));
-            if (relay.pending_up || relay.pending_down) items.push(h('span', { class: 'state' }, t('net.pending', { up: relay.pending_up || 0, down: relay.pending_down || 0 })));
+            if (relay.pending_push || relay.pending_pull) items.push(h('span', { class: 'state' }, t('net.pending', { up: relay.pending_push || 0, down: relay.pending_pull || 0 })));
             if (relay.clock_warning) items.push(h('span', { class: 'state bad' }, relay.clock_warning));
         } else {
             items.push(h('span', { class: 'state' }, t('net.no_relay')));
         }
-        for (const peer of connectivity.peers || []) {
+        for (const peer of connectivity.boxes || []) {
             items.push(h('span', { class: ['state', peer.state === 'current' || peer.state === 'syncing' ? 'good' : 'warn'], dataset: { testid: 'peer' } },
                 peer.last_synced_at ? t('net.peer_synced', { name: peer.name, ago: formatAgo(peer.last_synced_at) }) : t('net.peer_never', { name: peer.name })));
         }

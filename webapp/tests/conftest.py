@@ -4,9 +4,10 @@ Playwright for Python (never `playwright install`: the browser is /usr/bin/chrom
 Fixtures:
 - `box`: a fresh demo box (`edgenode serve --demo --port 0`) with its device tokens and the
   owner's PIN; `box.api(method, path, body, token=...)` calls its API directly (test set-up).
-- `tablet(role=..., viewport=..., language=...)`: a browser context paired with the box for that
-  role the way a tablet pairs (a pairing request, approved with the owner's token, claimed with
-  `credential: cookie`), opened at the app. Every page of it fails its test on a Content-Security-
+- `tablet(role=..., viewport=..., language=..., sign_in=True)`: a browser context paired with the
+  box for that role the way a tablet pairs (a pairing request, approved with the owner's token,
+  claimed with `credential: cookie`), with a person of that role signed in by PIN (the demo's owner
+  for `owner`; none on a kiosk, or with `sign_in=False`: the lock screen), opened at the app. Every page of it fails its test on a Content-Security-
   Policy violation or an uncaught script error.
 - `check_accessibility(page, name)`: axe-core (axe-playwright-python) on the page; no serious or
   critical violation.
@@ -165,12 +166,30 @@ def pair_context(box, context, role, name="Test tablet"):
     assert claimed.status == 200, claimed.text()
 
 
+SIGN_IN_NAMES = {"front_desk": "Гульнара Сейтова", "manager": "Марат Ахметов", "staff": "Дана Ержанова"}
+
+
+def sign_in_context(box, context, role):
+    """Signs a person of `role` in on the tablet (PIN session as a cookie), as the lock screen does:
+    the demo's owner for `owner`, else a person made for the test."""
+    if role == "owner":
+        people = box.ok("GET", "/v1/people")["items"]
+        person, pin = next(p for p in people if p["name"] == box.owner_pin[0]), box.owner_pin[1]
+    else:
+        pin = "1357"
+        existing = [p for p in box.ok("GET", "/v1/people")["items"] if p["name"] == SIGN_IN_NAMES[role]]
+        person = existing[0] if existing else box.ok("POST", "/v1/people", {"name": SIGN_IN_NAMES[role], "role": role, "pin": pin})
+    started = context.request.post(box.url + "/v1/sessions", data={"person": person["id"], "pin": pin, "credential": "cookie"},
+                                   headers={"Edgenode-CSRF": "1"})
+    assert started.status == 201, started.text()
+
+
 @pytest.fixture
 def tablet(box, browser):
     """Factory: tablet(role='front_desk', viewport=TABLET, language='en', pair=True) → a page at the app."""
     contexts, problems, servers = [], [], []
 
-    def open_tablet(role="front_desk", viewport=TABLET, language="en", pair=True, path="/"):
+    def open_tablet(role="front_desk", viewport=TABLET, language="en", pair=True, path="/", sign_in=True):
         context = browser.new_context(viewport=viewport, locale={"en": "en-GB", "ru": "ru-RU", "kk": "kk-KZ"}[language])
         contexts.append(context)
         context.add_init_script(f"try {{ if (!localStorage.getItem('edgenode.lang')) localStorage.setItem('edgenode.lang', '{language}'); }} catch (e) {{}}")
@@ -183,6 +202,8 @@ def tablet(box, browser):
             wait_for(lambda: _answers(base), message="the development server")
         elif pair:
             pair_context(box, context, role)
+            if sign_in and role != "kiosk":
+                sign_in_context(box, context, role)
         page = context.new_page()
         guard(page, problems)
         page.goto(base + path)

@@ -26,7 +26,7 @@ export async function renderLock(container, onUnlocked, options = {}) {
         if (!chosen) { showProblem(alert, { kind: 'choose_person', detail: t('lock.choose_first') }); return; }
         if (!/^\d{4,8}$/.test(pin.value)) { showProblem(alert, { kind: 'pin_format', detail: t('lock.pin_format') }); return; }
         try {
-            await api.post('/v1/sessions', { person: chosen.id, pin: pin.value, credential: 'cookie' });
+            await api.post('/v1/sessions', { person: chosen.id, pin: pin.value, credential: 'cookie' }, { idempotent: false, pinAttempt: true });
             pin.value = '';
             onUnlocked();
         } catch (error) {

@@ -38,7 +38,7 @@ export function renderPairing(container, onPaired) {
                 button(t('pairing.start_over'), () => { stop(); renderPairing(container, onPaired); }, { kind: 'ghost' }))));
         const poll = async () => {
             try {
-                const claimed = await api.post('/v1/pairing-requests/claim', { secret: created.secret, credential: 'cookie' });
+                const claimed = await api.post('/v1/pairing-requests/claim', { secret: created.secret, credential: 'cookie' }, { idempotent: false });
                 if (claimed && claimed.status === 'paired') { stop(); onPaired(); return; }
             } catch (error) {
                 if (error.kind === 'expired' || error.status === 401 || error.status === 404) {

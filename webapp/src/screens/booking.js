@@ -126,7 +126,7 @@ export async function openBooking(prefill) {
         const staffField = field({ label: t('day.staff'), name: 'staff', value: prefill.staff || '', options: [['', t('anyone')], ...branchStaff().map((s) => [s.id, s.name])], onchange: refreshAvailability });
         staffField.control.dataset.testid = 'staff';
         const dateField = field({ label: t('day.date'), name: 'date', type: 'date', value: prefill.date || today(), min: today(), onchange: () => { wantedTime = null; refreshAvailability(); } });
-        const startField = field({ label: t('day.start'), name: 'start', options: [['', t('loading')]], onchange: () => { startField.setError(''); } });
+        const startField = field({ label: t('day.start'), name: 'start', options: [['', t('loading')]], onchange: () => { startField.setError(''); wantedTime = null; } });
         startField.control.dataset.testid = 'start';
         const offeredNote = h('p', { class: 'hint', role: 'status', 'aria-live': 'polite', dataset: { testid: 'offered-note' } });
         const requests = field({ label: t('day.special_requests'), name: 'special_requests', type: 'textarea', rows: 2, maxlength: 2000 });
@@ -169,12 +169,12 @@ export async function openBooking(prefill) {
                 startField.setError(problemText(error));
             }
             let selected = '';
-            if (wantedTime && date === (prefill.date || '')) {
+            if (chosen && offered.includes(chosen)) {
+                selected = chosen;
+            } else if (wantedTime && date === (prefill.date || '')) {
+                // The tapped time, while the person has not picked another one.
                 const minutes = parseClock(wantedTime);
                 selected = offered.find((s) => minutesOfDay(s) === minutes) || offered.find((s) => minutesOfDay(s) > minutes && minutesOfDay(s) < minutes + 30) || '';
-                wantedTime = null;
-            } else if (chosen && offered.includes(chosen)) {
-                selected = chosen;
             }
             const options = [h('option', { value: '' }, offered.length ? t('day.choose_time') : t('day.nothing_offered'))];
             if (keepTaken && chosen && !offered.includes(chosen)) {

@@ -163,7 +163,15 @@ export function renderDay(container, params, query) {
         const hidden = appointments.length - shown.length;
         summary.textContent = [t('day.count', { count: shown.length }), hidden ? t('day.hidden_count', { count: hidden }) : ''].filter(Boolean).join(' · ');
         if (view === 'week') drawWeek(shown); else drawDay(shown);
+        if (!scrolled) {
+            scrolled = true;
+            const now = board.querySelector('.day-now');
+            const first = board.querySelector('.day-appt');
+            const target = now || first;
+            if (target) board.scrollTop = Math.max(0, target.offsetTop - 120);
+        }
     }
+    let scrolled = false;
 
     function workIntervals(staff) {
         const branchHours = hoursOn(state.branch && state.branch.opening_hours, date, branchOverride);

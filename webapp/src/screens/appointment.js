@@ -7,8 +7,9 @@ import { api } from '../api.js';
 import { on, can, state } from '../store.js';
 import { t, formatTime, formatDate, formatDateTime, formatMoney } from '../i18n.js';
 import { instantOf, zoned, today } from '../time.js';
-import { button, field, alertBox, showProblem, openDialog, notify, statusBadge, problemText, emptyState } from '../ui.js';
+import { button, field, alertBox, openDialog, notify, statusBadge, problemText, emptyState } from '../ui.js';
 import { loadClients, whoName, whoPhone, serviceName, staffName, timeRange, branchStaff, ACTIONS, MOVABLE } from './day-common.js';
+import { showDayProblem, explain } from './day-common.js';
 
 /** Opens the details of appointment `id` (or, with `options.group`, a group session's participants). */
 export function openAppointment(id, options = {}) {
@@ -60,7 +61,7 @@ export function openAppointment(id, options = {}) {
             try {
                 const updated = await api.post(`/v1/appointments/${appointment.id}/${action}`, payload);
                 appointment = updated;
-                showProblem(alert, null);
+                showDayProblem(alert, null);
                 if (options.onChange) options.onChange(updated);
                 mount(result, h('p', { class: 'notice-inline', dataset: { testid: 'action-result' } },
                     t('day.now_status', { status: t(`status.${updated.status}`) }),
@@ -68,7 +69,7 @@ export function openAppointment(id, options = {}) {
                 draw();
                 loadHistory();
             } catch (error) {
-                showProblem(alert, error, formFields);
+                showDayProblem(alert, error, formFields);
                 if (error.kind === 'illegal_transition' || error.kind === 'not_found') refresh();
             }
         }
@@ -132,12 +133,12 @@ export function openAppointment(id, options = {}) {
                     const moved = await api.patch(`/v1/appointments/${a.id}`, body);
                     appointment = moved;
                     if (options.onChange) options.onChange(moved);
-                    showProblem(alert, null, formFields);
+                    showDayProblem(alert, null, formFields);
                     mount(result, h('p', { class: 'notice-inline', dataset: { testid: 'action-result' } }, t('day.moved_to', { when: `${formatDate(moved.start)}, ${formatTime(moved.start)}` })));
                     draw();
                     loadHistory();
                 } catch (error) {
-                    showProblem(alert, error, formFields);
+                    showDayProblem(alert, error, formFields);
                     if (error.kind === 'slot_taken' || error.kind === 'not_available') loadStarts();
                 }
             }
@@ -170,7 +171,7 @@ export function openAppointment(id, options = {}) {
                 draw();
                 loadHistory();
             } catch (error) {
-                showProblem(alert, error);
+                showDayProblem(alert, error);
             }
         }
 

@@ -7,8 +7,9 @@ import { api } from '../api.js';
 import { on, can } from '../store.js';
 import { t, formatTime, formatDate } from '../i18n.js';
 import { instantOf, minutesOfDay, addDays, today, parseClock } from '../time.js';
-import { button, field, alertBox, showProblem, openDialog, notify, problemText } from '../ui.js';
+import { button, field, alertBox, openDialog, notify, problemText } from '../ui.js';
 import { branchStaff, branchServices, rememberClient, serviceName } from './day-common.js';
+import { showDayProblem, explain } from './day-common.js';
 import { localName } from '../i18n.js';
 
 const staffServices = new Map();
@@ -96,13 +97,13 @@ export async function openBooking(prefill) {
         async function createClient() {
             try {
                 const client = await api.post('/v1/clients', { name: newName.control.value.trim(), phone: newPhone.control.value.trim() || null });
-                showProblem(newAlert, null, { name: newName, phone: newPhone });
+                showDayProblem(newAlert, null, { name: newName, phone: newPhone });
                 chosenClient = client;
                 rememberClient(client);
                 newClient.hidden = true;
                 drawWho();
             } catch (error) {
-                showProblem(newAlert, error, { name: newName, phone: newPhone });
+                showDayProblem(newAlert, error, { name: newName, phone: newPhone });
             }
         }
 
@@ -189,7 +190,7 @@ export async function openBooking(prefill) {
 
         async function submit(event) {
             if (event) event.preventDefault();
-            showProblem(alert, null, fields);
+            showDayProblem(alert, null, fields);
             const start = startField.control.value;
             const who = {};
             if (mode === 'client') {
@@ -223,18 +224,18 @@ export async function openBooking(prefill) {
                     : t('day.booked', { time: formatTime(appointment.start), number: appointment.order_number }));
             } catch (error) {
                 if (error.kind === 'slot_taken' || error.kind === 'not_available') {
-                    showProblem(alert, error, fields);
+                    showDayProblem(alert, error, fields);
                     await loadAvailability(true);
                     startField.setError(error.kind === 'slot_taken' ? t('day.chosen_time_taken', { time: formatTime(start) }) : problemText(error));
                 } else {
-                    showProblem(alert, error, fields);
+                    showDayProblem(alert, error, fields);
                 }
             }
         }
 
         async function joinWaitlist() {
             waitArea.dataset.touched = '1';
-            if (mode !== 'client' || !chosenClient) { showProblem(waitAlert, { kind: 'waitlist_client', detail: t('day.waitlist_needs_client') }); return; }
+            if (mode !== 'client' || !chosenClient) { showDayProblem(waitAlert, { kind: 'waitlist_client', detail: t('day.waitlist_needs_client') }); return; }
             try {
                 await api.post('/v1/waitlist', {
                     client: chosenClient.id, service: selectedServices()[0], staff: staffField.control.value || null,
@@ -243,7 +244,7 @@ export async function openBooking(prefill) {
                 close();
                 notify(t('day.waitlist_added', { name: chosenClient.name, service: serviceName(selectedServices()[0]) }));
             } catch (error) {
-                showProblem(waitAlert, error, { from: waitFrom, to: waitTo, service: serviceRows.firstChild, staff: staffField });
+                showDayProblem(waitAlert, error, { from: waitFrom, to: waitTo, service: serviceRows.firstChild, staff: staffField });
             }
         }
 

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { state, serviceById, staffById } from '../store.js';
 import { t, localName, formatTime } from '../i18n.js';
 import { weekdayKey, parseClock } from '../time.js';
+import { showProblem, problemText } from '../ui.js';
 
 const clients = new Map();   // id → client (or a promise while loading)
 
@@ -105,3 +106,17 @@ export const ACTIONS = {
 };
 export const MOVABLE = ['held', 'requested', 'confirmed'];
 export const HIDDEN_BY_DEFAULT = ['cancelled', 'rejected'];
+
+/**
+ * showProblem, plus the box's own detail where it says more than the kind: `not_available` names
+ * the nearest offered starts (docs/api.md), which the person needs to choose again.
+ */
+export function showDayProblem(alert, error, fields) {
+    showProblem(alert, error, fields);
+    if (alert && error && error.kind === 'not_available' && error.detail) alert.textContent = `${alert.textContent} (${error.detail})`;
+}
+
+export function explain(error) {
+    const text = problemText(error);
+    return error && error.kind === 'not_available' && error.detail ? `${text} (${error.detail})` : text;
+}

@@ -12,7 +12,7 @@ import { go } from '../router.js';
 import { button, field, notify, problemText, emptyState } from '../ui.js';
 import {
     loadClients, whoName, servicesText, timeRange, branchStaff, hoursOn, subtract, intersect,
-    HIDDEN_BY_DEFAULT, MOVABLE,
+    HIDDEN_BY_DEFAULT, MOVABLE, explain,
 } from './day-common.js';
 import { openBooking } from './booking.js';
 import { openAppointment } from './appointment.js';
@@ -225,9 +225,11 @@ export function renderDay(container, params, query) {
             }
             for (const line of range(start, end, 60)) body.appendChild(h('div', { class: 'day-line', style: { top: `${(line - start) * PPM}px` } }));
             if (column.kind === 'staff' && can('book')) {
+                const covered = (m) => column.blocks.some((b) => b.start <= m && b.end >= Math.min(m + SLOT, end));
                 for (const [s, e] of column.work) {
                     for (let m = Math.ceil(s / SLOT) * SLOT; m + 5 <= e; m += SLOT) {
                         if (nowMinutes !== null && m + SLOT <= nowMinutes) continue;
+                        if (covered(m)) continue;
                         const time = clock(m);
                         body.appendChild(h('button', {
                             type: 'button', class: 'day-slot', style: { top: `${(m - start) * PPM}px`, height: `${Math.min(SLOT, e - m) * PPM}px` },
@@ -325,7 +327,7 @@ export function renderDay(container, params, query) {
         let drag = null;
         element.addEventListener('pointerdown', (event) => {
             if (event.button !== 0) return;
-            drag = { x: event.clientX, y: event.clientY, moved: false, id: event.pointerId };
+            drag = { x: event.clientX, y: event.clientY, grab: event.clientY - element.getBoundingClientRect().top, moved: false, id: event.pointerId };
         });
         element.addEventListener('pointermove', (event) => {
             if (!drag || event.pointerId !== drag.id) return;
@@ -337,7 +339,7 @@ export function renderDay(container, params, query) {
         const finish = async (event) => {
             if (!drag) return;
             const wasDrag = drag.moved;
-            const dy = event.clientY - drag.y;
+            const grab = drag.grab;
             drag = null;
             element.classList.remove('dragging');
             element.style.removeProperty('transform');
@@ -350,7 +352,10 @@ export function renderDay(container, params, query) {
             const column = target && target.closest('.day-col[data-staff]');
             if (!column) { notify(t('day.drop_outside'), 'error'); return; }
             const staff = column.dataset.staff;
-            const minutes = Math.round((block.start + dy / PPM) / 5) * 5;
+            // Where the block's top would be in the target column (robust to scrolling meanwhile).
+            const body = column.querySelector('.day-col-body');
+            const top = event.clientY - grab - body.getBoundingClientRect().top;
+            const minutes = Math.round((gridStart + top / PPM) / 5) * 5;
             await moveTo(appointment, staff, minutes);
         };
         element.addEventListener('pointerup', finish);
@@ -364,7 +369,7 @@ export function renderDay(container, params, query) {
         try {
             offered = await api.get('/v1/availability', { service: services.join(','), date, staff });
         } catch (error) {
-            notify(problemText(error), 'error');
+            notify(explain(error), 'error');
             return;
         }
         const starts = (offered.slots || []).map((s) => s.start);
@@ -383,7 +388,7 @@ export function renderDay(container, params, query) {
             upsert(moved);
             notify(t('day.moved', { time: formatTime(moved.start) }));
         } catch (error) {
-            notify(problemText(error), 'error');
+            notify(explain(error), 'error');
         }
     }
 

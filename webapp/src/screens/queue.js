@@ -7,8 +7,9 @@ import { api } from '../api.js';
 import { on, can, state, staffById } from '../store.js';
 import { t, formatDate, formatTime } from '../i18n.js';
 import { instantOf, rfc3339, today, addDays, zoned } from '../time.js';
-import { button, field, alertBox, showProblem, emptyState, problemText, statusBadge, notify } from '../ui.js';
+import { button, field, alertBox, emptyState, problemText, statusBadge, notify } from '../ui.js';
 import { loadClients, whoName, servicesText, staffName, timeRange, branchStaff } from './day-common.js';
+import { showDayProblem, explain } from './day-common.js';
 import { openAppointment } from './appointment.js';
 
 export function renderQueue(container) {
@@ -54,7 +55,7 @@ export function renderQueue(container) {
                 notify(t('day.conflict_resolved'));
                 load();
             } catch (error) {
-                showProblem(alert, error);
+                showDayProblem(alert, error);
             }
         };
         const moveArea = h('div', { class: 'move-area' });
@@ -109,7 +110,7 @@ export function renderQueue(container) {
             try {
                 await api.post(`/v1/appointments/${a.id}/${action}`, body || {});
                 load();
-            } catch (error) { showProblem(alert, error); }
+            } catch (error) { showDayProblem(alert, error); }
         };
         const manage = can('appointments.manage');
         return h('li', { class: 'queue-item', dataset: { testid: 'request', id: a.id } },

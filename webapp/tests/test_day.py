@@ -81,20 +81,17 @@ def book(box, staff, service, start, client=None, guest=None, token=None):
     return box.ok("POST", "/v1/appointments", body, token=token)
 
 
-def open_app(tablet, box, path, language="en", role="front_desk"):
-    """Opens the app at `path`; on a shared tablet with people (the real box) signs in a front-desk person."""
+def open_app(tablet, box, path, language="en", role="front_desk", person="Desk Test", pin=FRONT_DESK_PIN):
+    """Opens the app at `path`; on a shared tablet with people (the real box) signs `person` in."""
     page = tablet(role=role, language=language, path="/" + path)
     board = page.locator("[data-testid=day-board], .queue-screen")
     lock = page.locator(".card.lock")
     board.or_(lock).first.wait_for()
     if lock.is_visible():
-        page.get_by_role("radio", name=re.compile("Desk Test")).click()
-        page.locator("#pin").fill(FRONT_DESK_PIN)
+        page.get_by_role("radio", name=re.compile(person)).click()
+        page.locator("#pin").fill(pin)
         page.locator("#pin").press("Enter")
         board.first.wait_for()
-        if "#" in path:
-            page.goto(page.base_url + "/" + path)
-            board.first.wait_for()
     return page
 
 
@@ -277,6 +274,54 @@ def test_series_and_waitlist_from_the_booking(tablet, desk):
     expect(dialog).to_have_count(0)
     page.get_by_test_id("open-waitlist").click()
     expect(page.get_by_test_id("waitlist-entry").filter(has_text=client["name"])).to_be_visible()
+
+
+def test_group_session_shows_seats_taken(tablet, desk):
+    box = desk
+    date = tomorrow(box)
+    group = next(s for s in box.ok("GET", "/v1/services")["items"] if s["capacity"] > 1)
+    slots = offered(box, group["id"], date, days=7)
+    if not slots:
+        pytest.skip("no group session offered this week")
+    slot = slots[0]
+    date = slot["start"][:10]
+    staff = slot["items"][0]["staff"]
+    first = book(box, staff, group["id"], slot["start"], guest="Гость Один")
+    book(box, staff, group["id"], slot["start"], guest="Гость Два")
+    page = open_app(tablet, box, f"#/day/{date}")
+    element = block(page, first["id"])
+    expect(element).to_contain_text(f"2 of {group['capacity']} seats taken")
+    element.click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.get_by_test_id("group-seats")).to_contain_text(f"2 of {group['capacity']}")
+    expect(dialog.get_by_role("button", name=re.compile("Гость Два"))).to_be_visible()
+
+
+def test_resource_columns_on_request(tablet, desk):
+    box = desk
+    date = tomorrow(box)
+    resources = [r for r in box.ok("GET", "/v1/resources")["items"] if r["active"]]
+    page = open_app(tablet, box, f"#/day/{date}")
+    expect(page.locator("[data-testid=column][data-resource]")).to_have_count(0)
+    page.get_by_test_id("toggle-resources").check()
+    expect(page.locator("[data-testid=column][data-resource]")).to_have_count(len(resources))
+
+
+@pytest.mark.skipif(DEV, reason="needs a PIN session of a person who is a staff member (cookies of the real box)")
+def test_my_day_shows_only_the_staff_members_own_appointments(tablet, box):
+    staff = staff_ids(box)[0]
+    name = next(s["name"] for s in box.ok("GET", "/v1/staff")["items"] if s["id"] == staff)
+    box.ok("POST", "/v1/people", {"name": "Stylist Test", "role": "staff", "pin": "1357", "staff": staff})
+    date = tomorrow(box)
+    since, until = day_range(box, date)
+    items = box.ok("GET", f"/v1/appointments?from={since}&to={until}&limit=500")["items"]
+    page = open_app(tablet, box, f"#/my?date={date}", person="Stylist Test", pin="1357")
+    expect(page.locator("h1.day-title")).to_contain_text("My day")
+    expect(page.locator("[data-testid=column]")).to_have_count(1)
+    expect(page.locator(f"[data-testid=column][data-staff='{staff}']")).to_contain_text(name)
+    others = [a for a in items if all(i["staff"] != staff for i in a["items"]) and a["status"] != "cancelled"]
+    if others:
+        expect(block(page, others[0]["id"])).to_have_count(0)
 
 
 # --- an appointment's life -----------------------------------------------------------------------

@@ -92,7 +92,7 @@ export default {
         'day.service': 'Услуга', 'day.service_n': 'Услуга {n}', 'day.add_service': 'Добавить услугу', 'day.remove_service': 'Убрать эту услугу',
         'day.minutes_short': 'мин', 'day.date': 'Дата', 'day.start': 'Время начала', 'day.choose_time': 'Выберите время',
         'day.nothing_offered': 'Нет свободного времени', 'day.nothing_offered_hint': 'В эту дату всё занято. Выберите другую дату или мастера либо добавьте клиента в лист ожидания.',
-        'day.offered_count': { one: '{count} свободное время на {date}', few: '{count} свободных времени на {date}', many: '{count} свободных времён на {date}', other: '{count} свободного времени на {date}' },
+        'day.offered_count': { one: 'На {date} свободен {count} вариант времени', few: 'На {date} свободно {count} варианта времени', many: 'На {date} свободно {count} вариантов времени', other: 'На {date} свободно {count} варианта времени' },
         'day.choose_time_first': 'Выберите одно из свободных времён.', 'day.time_taken_option': '{time} — только что заняли',
         'day.chosen_time_taken': 'Время {time} только что занято другой записью. Выберите другое время — всё остальное сохранено.',
         'day.special_requests': 'Пожелания', 'day.source': 'Как записались',

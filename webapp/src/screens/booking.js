@@ -250,7 +250,7 @@ export async function openBooking(prefill) {
 
         const submitButton = button(t('day.book'), null, { kind: 'primary', type: 'submit', dataset: { testid: 'book-submit' } });
         const form = h('form', { class: 'booking-form', novalidate: true, onsubmit: submit },
-            h('fieldset', { class: 'who' }, h('legend', null, t('day.who_comes')),
+            h('fieldset', { class: 'who-fieldset' }, h('legend', null, t('day.who_comes')),
                 h('div', { class: 'choices' }, modeRadio('client', t('day.who_client')), modeRadio('guest', t('day.who_guest'))), whoArea),
             serviceRows,
             button(t('day.add_service'), () => { addService(firstService); refreshAvailability(); }, { kind: 'ghost', dataset: { testid: 'add-service' } }),

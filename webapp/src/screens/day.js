@@ -245,7 +245,7 @@ export function renderDay(container, params, query) {
             if (nowMinutes !== null && nowMinutes >= start && nowMinutes <= end) {
                 body.appendChild(h('div', { class: 'day-now', style: { top: `${(nowMinutes - start) * PPM}px` }, dataset: { testid: 'now-line' } }));
             }
-            return h('div', { class: ['day-col', column.kind === 'resource' && 'resource'], dataset: { testid: 'column', staff: column.kind === 'staff' ? column.key : null, resource: column.kind === 'resource' ? column.key : null } },
+            return h('div', { class: ['day-col', column.kind === 'resource' && 'resource'], dataset: column.kind === 'staff' ? { testid: 'column', staff: column.key } : { testid: 'column', resource: column.key } },
                 h('div', { class: 'day-col-head' }, h('span', { class: 'day-col-name' }, column.name),
                     column.kind === 'resource' ? h('span', { class: 'muted' }, t('day.resource')) : null),
                 body);

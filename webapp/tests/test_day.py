@@ -326,7 +326,7 @@ def test_my_day_shows_only_the_staff_members_own_appointments(tablet, box):
 
 # --- an appointment's life -----------------------------------------------------------------------
 
-def test_reschedule_check_in_and_complete(tablet, desk):
+def test_reschedule_check_in_and_complete(tablet, desk, check_accessibility, screenshot):
     box = desk
     date = tomorrow(box)
     staff, service, start = bookable_slot(box, date)
@@ -335,6 +335,10 @@ def test_reschedule_check_in_and_complete(tablet, desk):
     dialog = open_details(page, appointment["id"])
     expect(dialog.get_by_test_id("order-number")).to_have_text(appointment["order_number"])
     expect(dialog.get_by_test_id("history")).to_contain_text("Booked")
+    expect(dialog.get_by_test_id("details-status")).to_contain_text("Confirmed")
+    expect(dialog).to_contain_text(service["names"]["en"])
+    screenshot(page, "appointment-en")
+    check_accessibility(page, "appointment details")
     dialog.get_by_test_id("action-reschedule").click()
     # to another date: on its own day the offered starts are not exactly what a move accepts (the
     # availability API cannot leave the moved appointment out; see the report)

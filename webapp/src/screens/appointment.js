@@ -26,7 +26,8 @@ export function openAppointment(id, options = {}) {
             if (!appointment) { mount(content, h('p', { class: 'muted' }, t('loading'))); return; }
             const a = appointment;
             const rows = [
-                [t('day.who'), h('span', { dataset: { testid: 'details-who' } }, whoName(a), whoPhone(a) ? ` · ${whoPhone(a)}` : '')],
+                [t('day.who'), h('span', { dataset: { testid: 'details-who' } }, whoName(a), whoPhone(a) ? ` · ${whoPhone(a)}` : '',
+                    a.client && can('clients.read') ? h('a', { href: `#/clients/${a.client}`, class: 'client-link', onclick: () => close() }, t('day.open_client')) : null)],
                 [t('day.when'), `${formatDate(a.start, true)}, ${timeRange(a.start, a.end)}`],
                 [t('day.services'), h('ul', { class: 'plain' }, ...a.items.map((item) => h('li', null,
                     `${serviceName(item.service)} — ${staffName(item.staff)}, ${timeRange(item.start, item.end)}`)))],

@@ -1,12 +1,14 @@
 // Shared by the day screens (calendar, booking, appointment details, queue): who an appointment is
 // for, service names, staff names, working hours of a date, and the client-name cache.
 import { api } from '../api.js';
-import { state, serviceById, staffById } from '../store.js';
+import { state, on, serviceById, staffById } from '../store.js';
 import { t, localName, formatTime } from '../i18n.js';
 import { weekdayKey, parseClock } from '../time.js';
 import { showProblem, problemText } from '../ui.js';
 
 const clients = new Map();   // id → client (or a promise while loading)
+// A client changed on another tablet (a new name, a merge): read it again when next shown.
+on('event:client', (event) => { if (event && event.id) clients.delete(event.id); });
 
 /** The client record of an id, fetched once (GET /v1/clients/{id}); null when it cannot be read. */
 export function loadClient(id) {

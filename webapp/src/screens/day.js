@@ -411,7 +411,8 @@ export function renderDay(container, params, query) {
                             'aria-label': [formatTime(a.start), whoName(a), servicesText(a), t(`status.${a.status}`)].join(', '),
                             onclick: () => openAppointment(a.id, { onChange: upsert, initial: a }),
                         }, h('span', { class: 'appt-time' }, formatTime(a.start)), ' ', whoName(a))),
-                        can('book') && d >= today() ? h('button', {
+                        hoursOn(staff.schedule, d).length === 0 ? h('p', { class: 'muted day-off' }, t('day.day_off')) : null,
+                        can('book') && d >= today() && hoursOn(staff.schedule, d).length > 0 ? h('button', {
                             type: 'button', class: 'btn ghost week-add', 'aria-label': t('day.book_on', { staff: staff.name, date: formatShortDate(instantOf(d, '12:00')) }),
                             onclick: () => book({ date: d, staff: staff.id }),
                         }, '+') : null);

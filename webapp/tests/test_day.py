@@ -324,6 +324,42 @@ def test_my_day_shows_only_the_staff_members_own_appointments(tablet, box):
         expect(block(page, others[0]["id"])).to_have_count(0)
 
 
+def test_time_off_is_shaded(tablet, desk):
+    box = desk
+    date = tomorrow(box)
+    staff = staff_ids(box)[0]
+    day = datetime.date.fromisoformat(date)
+    start = datetime.datetime.combine(day, datetime.time(10), zone(box)).isoformat()
+    end = datetime.datetime.combine(day, datetime.time(12), zone(box)).isoformat()
+    box.ok("POST", f"/v1/staff/{staff}/time-off", {"start": start, "end": end, "reason": "Doctor"})
+    page = open_app(tablet, box, f"#/day/{date}")
+    expect(page.locator(f"[data-testid=column][data-staff='{staff}'] .day-away")).to_contain_text("Doctor")
+
+
+def test_book_a_guest_for_two_services(tablet, desk):
+    box = desk
+    date = tomorrow(box)
+    staff, service, start = bookable_slot(box, date)
+    page = open_app(tablet, box, f"#/day/{date}")
+    dialog = start_booking(page, staff, start)
+    dialog.get_by_test_id("who-guest").check()
+    dialog.get_by_label("Guest's name").fill("Гүлнар Ахметова")
+    dialog.get_by_test_id("add-service").click()
+    services = dialog.get_by_test_id("service")
+    expect(services).to_have_count(2)
+    # the offered starts are those of the whole visit now; take the first
+    select = dialog.get_by_test_id("start")
+    expect(select.locator("option").nth(1)).to_be_attached()
+    chosen = select.input_value() or select.locator("option").nth(1).get_attribute("value")
+    select.select_option(chosen)
+    dialog.get_by_test_id("book-submit").click()
+    expect(dialog).to_have_count(0)
+    guest_block = page.locator("[data-testid=appointment]").filter(has_text="Гүлнар Ахметова (guest)").first
+    expect(guest_block).to_be_attached()
+    stored = box.ok("GET", f"/v1/appointments/{guest_block.get_attribute('data-id')}")
+    assert stored["guest"]["name"] == "Гүлнар Ахметова" and len(stored["items"]) == 2 and stored["start"] == chosen
+
+
 # --- an appointment's life -----------------------------------------------------------------------
 
 def test_reschedule_check_in_and_complete(tablet, desk, check_accessibility, screenshot):

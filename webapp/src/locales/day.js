@@ -1,7 +1,7 @@
 // Texts of the day screens (calendar, booking, appointment details, waitlist, queue) in en, ru, kk.
 export default {
     en: {
-        'day.day_off': 'Day off', 'day.open_client': 'Client card',
+        'day.day_off': 'Day off', 'day.time_off': 'Time off', 'day.open_client': 'Client card',
         'day.title': 'Day', 'day.my_day': 'My day', 'day.navigation': 'Dates', 'day.today': 'Today',
         'day.previous_day': 'Previous day', 'day.next_day': 'Next day', 'day.previous_week': 'Previous week', 'day.next_week': 'Next week',
         'day.jump_to_date': 'Go to date', 'day.view': 'View', 'day.view_day': 'Day', 'day.view_week': 'Week',
@@ -68,7 +68,7 @@ export default {
         'day.conflict_ask_manager': 'A manager or the owner decides how to resolve it.',
     },
     ru: {
-        'day.day_off': 'Выходной', 'day.open_client': 'Карточка клиента',
+        'day.day_off': 'Выходной', 'day.time_off': 'Отсутствует', 'day.open_client': 'Карточка клиента',
         'day.title': 'День', 'day.my_day': 'Мой день', 'day.navigation': 'Даты', 'day.today': 'Сегодня',
         'day.previous_day': 'Предыдущий день', 'day.next_day': 'Следующий день', 'day.previous_week': 'Предыдущая неделя', 'day.next_week': 'Следующая неделя',
         'day.jump_to_date': 'Перейти к дате', 'day.view': 'Вид', 'day.view_day': 'День', 'day.view_week': 'Неделя',
@@ -135,7 +135,7 @@ export default {
         'day.conflict_ask_manager': 'Как его решить, решает управляющий или владелец.',
     },
     kk: {
-        'day.day_off': 'Демалыс', 'day.open_client': 'Клиент картасы',
+        'day.day_off': 'Демалыс', 'day.time_off': 'Жұмыста жоқ', 'day.open_client': 'Клиент картасы',
         'day.title': 'Күн', 'day.my_day': 'Менің күнім', 'day.navigation': 'Күндер', 'day.today': 'Бүгін',
         'day.previous_day': 'Алдыңғы күн', 'day.next_day': 'Келесі күн', 'day.previous_week': 'Алдыңғы апта', 'day.next_week': 'Келесі апта',
         'day.jump_to_date': 'Күнге өту', 'day.view': 'Көрініс', 'day.view_day': 'Күн', 'day.view_week': 'Апта',

@@ -39,6 +39,7 @@ export function renderDay(container, params, query) {
     let conflicts = [];
     let branchOverride = null;
     const staffOverrides = {};
+    const timeOff = {};
     let resources = [];
     let loaded = false;
     let loadError = null;
@@ -100,9 +101,17 @@ export function renderDay(container, params, query) {
                 requests.push(api.get(`/v1/branches/${state.branch.id}/overrides`, { from: date }).then((r) => {
                     branchOverride = (r.items || []).find((o) => o.date === date) || null;
                 }).catch(() => null));
+                const dayStart = instantOf(date, '00:00');
+                const dayEnd = instantOf(addDays(date, 1), '00:00');
                 for (const staff of columnsStaff()) {
                     requests.push(api.get(`/v1/staff/${staff.id}/overrides`, { from: date }).then((r) => {
                         staffOverrides[staff.id] = (r.items || []).find((o) => o.date === date) || null;
+                    }).catch(() => null));
+                    // Time off (holiday, sick leave) that overlaps the day, as minutes of the day.
+                    requests.push(api.get(`/v1/staff/${staff.id}/time-off`, { from: rfc3339(dayStart) }).then((r) => {
+                        timeOff[staff.id] = (r.items || []).filter((o) => new Date(o.start) < dayEnd && new Date(o.end) > dayStart).map((o) => [
+                            new Date(o.start) <= dayStart ? 0 : minutesOfDay(o.start),
+                            new Date(o.end) >= dayEnd ? 1440 : minutesOfDay(o.end), o.reason]);
                     }).catch(() => null));
                 }
             }
@@ -177,7 +186,7 @@ export function renderDay(container, params, query) {
         const branchHours = hoursOn(state.branch && state.branch.opening_hours, date, branchOverride);
         const override = staffOverrides[staff.id];
         const own = override ? hoursOn(null, date, override) : subtract(hoursOn(staff.schedule, date), hoursOn(staff.breaks, date));
-        return intersect(own, branchHours);
+        return subtract(intersect(own, branchHours), (timeOff[staff.id] || []).map(([s, e]) => [s, e]));
     }
 
     function drawDay(shown) {
@@ -199,6 +208,7 @@ export function renderDay(container, params, query) {
         const columns = staffList.map((staff) => ({
             key: staff.id, kind: 'staff', name: staff.name, work: workIntervals(staff),
             breaks: staffOverrides[staff.id] ? [] : hoursOn(staff.breaks, date),
+            away: timeOff[staff.id] || [],
             blocks: blocksFor(shown, (item) => item.staff === staff.id),
         }));
         for (const resource of withResources ? resources : []) {
@@ -222,6 +232,11 @@ export function renderDay(container, params, query) {
             for (const [s, e] of column.breaks) {
                 if (e <= start || s >= end) continue;
                 body.appendChild(h('div', { class: 'day-break', style: { top: `${(Math.max(s, start) - start) * PPM}px`, height: `${(Math.min(e, end) - Math.max(s, start)) * PPM}px` } }, t('day.break')));
+            }
+            for (const [s, e, reason] of column.away || []) {
+                if (e <= start || s >= end) continue;
+                body.appendChild(h('div', { class: 'day-break day-away', style: { top: `${(Math.max(s, start) - start) * PPM}px`, height: `${(Math.min(e, end) - Math.max(s, start)) * PPM}px` } },
+                    reason ? `${t('day.time_off')}: ${reason}` : t('day.time_off')));
             }
             for (const line of range(start, end, 60)) body.appendChild(h('div', { class: 'day-line', style: { top: `${(line - start) * PPM}px` } }));
             if (column.kind === 'staff' && can('book')) {

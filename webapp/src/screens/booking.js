@@ -124,7 +124,7 @@ export async function openBooking(prefill) {
             serviceRows.appendChild(wrapper);
         }
         addService(firstService);
-        const staffField = field({ label: t('day.staff'), name: 'staff', value: prefill.staff || '', options: [['', t('anyone')], ...branchStaff().map((s) => [s.id, s.name])], onchange: refreshAvailability });
+        const staffField = field({ label: t('day.staff'), name: 'staff', value: prefill.staff || '', options: [['', t('anyone')], ...branchStaff().map((s) => [s.id, s.name])], onchange: () => { markPerformed(); refreshAvailability(); } });
         staffField.control.dataset.testid = 'staff';
         const dateField = field({ label: t('day.date'), name: 'date', type: 'date', value: prefill.date || today(), min: today(), onchange: () => { wantedTime = null; refreshAvailability(); } });
         const startField = field({ label: t('day.start'), name: 'start', options: [['', t('loading')]], onchange: () => { startField.setError(''); wantedTime = null; } });
@@ -150,6 +150,14 @@ export async function openBooking(prefill) {
             guest: guestName, special_requests: requests, source, count, frequency, until: count,
         };
 
+        /** Greys out the services the chosen staff member does not perform (GET /v1/staff/{id}/services). */
+        async function markPerformed() {
+            const performedNow = await servicesOf(staffField.control.value);
+            for (const wrapper of serviceFields) {
+                for (const option of wrapper.control.options) option.disabled = Boolean(performedNow) && !performedNow.has(option.value);
+            }
+        }
+
         function selectedServices() { return serviceFields.map((f) => f.control.value).filter(Boolean); }
 
         function refreshAvailability() {
@@ -167,7 +175,7 @@ export async function openBooking(prefill) {
                 startField.setError('');
             } catch (error) {
                 offered = [];
-                startField.setError(problemText(error));
+                startField.setError(explain(error));
             }
             let selected = '';
             if (chosen && offered.includes(chosen)) {
@@ -253,7 +261,7 @@ export async function openBooking(prefill) {
             h('fieldset', { class: 'who-fieldset' }, h('legend', null, t('day.who_comes')),
                 h('div', { class: 'choices' }, modeRadio('client', t('day.who_client')), modeRadio('guest', t('day.who_guest'))), whoArea),
             serviceRows,
-            button(t('day.add_service'), () => { addService(firstService); refreshAvailability(); }, { kind: 'ghost', dataset: { testid: 'add-service' } }),
+            button(t('day.add_service'), () => { addService(firstService); markPerformed(); refreshAvailability(); }, { kind: 'ghost', dataset: { testid: 'add-service' } }),
             h('div', { class: 'form-row' }, staffField, dateField),
             startField, offeredNote,
             requests, source,
@@ -264,6 +272,7 @@ export async function openBooking(prefill) {
                 can('appointments.manage') ? button(t('day.waitlist_open'), () => { waitArea.hidden = !waitArea.hidden; waitArea.dataset.touched = '1'; }, { dataset: { testid: 'waitlist-toggle' } }) : null),
             waitArea);
         drawWho();
+        markPerformed();
         loadAvailability();
 
         // Another tablet's booking may take an offered time while this dialog is open.

@@ -26,7 +26,15 @@ export function rememberClient(client) { if (client && client.id) clients.set(cl
 /** The client (or guest) records of these appointments, a few requests at a time. */
 export async function loadClients(appointments) {
     const ids = [...new Set(appointments.map((a) => a.client).filter((id) => id && !(clients.get(id) && !(clients.get(id) instanceof Promise))))];
-    for (let i = 0; i < ids.length; i += 8) await Promise.all(ids.slice(i, i + 8).map(loadClient));
+    if (ids.length > 40) {
+        // A busy day or week: the client list in pages of 200 costs fewer requests than one per
+        // client (an appointment carries only its client's id, not the name).
+        try {
+            for (const client of await api.all('/v1/clients', { limit: 200 })) clients.set(client.id, client);
+        } catch { /* fall back to one by one */ }
+    }
+    const missing = ids.filter((id) => !clients.has(id) || clients.get(id) instanceof Promise);
+    for (let i = 0; i < missing.length; i += 8) await Promise.all(missing.slice(i, i + 8).map(loadClient));
 }
 
 /** The name a person reads for who comes: the client's name, or the guest's with a "guest" mark. */
@@ -115,10 +123,10 @@ export const HIDDEN_BY_DEFAULT = ['cancelled', 'rejected'];
  */
 export function showDayProblem(alert, error, fields) {
     showProblem(alert, error, fields);
-    if (alert && error && error.kind === 'not_available' && error.detail) alert.textContent = `${alert.textContent} (${error.detail})`;
+    if (alert && error && ['not_available', 'invalid_argument'].includes(error.kind) && error.detail) alert.textContent = `${alert.textContent} (${error.detail})`;
 }
 
 export function explain(error) {
     const text = problemText(error);
-    return error && error.kind === 'not_available' && error.detail ? `${text} (${error.detail})` : text;
+    return error && ['not_available', 'invalid_argument'].includes(error.kind) && error.detail ? `${text} (${error.detail})` : text;
 }

@@ -500,6 +500,62 @@ def test_queue_lists_conflicts_and_requests(tablet, desk, check_accessibility, s
     screenshot(page, "queue-en")
 
 
+def test_queue_renders_a_conflict_and_a_request_and_sends_the_decisions(tablet, desk):
+    """One box cannot make a real conflict or a request from another branch, so the two lists are
+    stubbed at the network (the box's own documents, reshaped as GET /v1/conflicts and a requested
+    appointment would be) and the decisions the app sends are checked. The two-box test of the
+    lead covers the real thing."""
+    import json
+    box = desk
+    date = tomorrow(box)
+    since, until = day_range(box, date)
+    items = [a for a in box.ok("GET", f"/v1/appointments?from={since}&to={until}&limit=500")["items"] if a["status"] == "confirmed" and a.get("client")]
+    first, second, third = items[0], items[1], items[2]
+    staff = first["items"][0]["staff"]
+    conflict = {"id": "01a25000-0000-7000-8000-000000000001", "subject": "staff", "subject_id": staff, "start": first["start"], "end": first["end"],
+                "appointments": [first["id"], second["id"]], "capacity": 1}
+    requested = {**third, "status": "requested"}
+    sent = []
+    owner = box.owner_pin or ("", "")
+    page = open_app(tablet, box, f"#/day/{date}", role="owner", person=owner[0], pin=owner[1])
+
+    def conflicts(route):
+        if route.request.method == "POST":
+            sent.append((route.request.url, json.loads(route.request.post_data or "{}")))
+            return route.fulfill(status=200, content_type="application/json", body=json.dumps({"items": []}))
+        return route.fulfill(status=200, content_type="application/json", body=json.dumps({"items": [conflict]}))
+
+    def appointments(route):
+        if "status=requested" in route.request.url:
+            return route.fulfill(status=200, content_type="application/json", body=json.dumps({"items": [requested]}))
+        return route.continue_()
+
+    def confirm(route):
+        sent.append((route.request.url, None))
+        return route.fulfill(status=200, content_type="application/json", body=json.dumps({**third, "status": "confirmed"}))
+
+    page.route(re.compile(r".*/v1/conflicts(/[^/]+/resolve)?(\?.*)?$"), conflicts)
+    page.route(re.compile(r".*/v1/appointments\?.*"), appointments)
+    page.route(re.compile(rf".*/v1/appointments/{third['id']}/confirm$"), confirm)
+    # the calendar marks both appointments of the conflict and says a decision is waiting
+    page.get_by_test_id("day-next").click()
+    page.get_by_test_id("day-prev").click()
+    expect(block(page, first["id"])).to_have_class(re.compile("in-conflict"))
+    expect(block(page, second["id"])).to_have_class(re.compile("in-conflict"))
+    expect(page.locator(".day-conflicts")).to_contain_text("1 double booking needs a decision")
+    # the queue lists the conflict with its appointments and the request
+    page.get_by_role("link", name="Open requests and conflicts").click()
+    item = page.get_by_test_id("conflict")
+    expect(item.locator(".conflict-appt")).to_have_count(2)
+    expect(page.get_by_test_id("request")).to_contain_text("Requested")
+    with page.expect_request(lambda r: r.method == "POST" and "/resolve" in r.url):
+        item.get_by_role("button", name="Keep both").click()
+    expect(page.get_by_text("The conflict is resolved.")).to_be_visible()
+    assert sent[0][0].endswith(f"/v1/conflicts/{conflict['id']}/resolve") and sent[0][1] == {"action": "accept"}
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith(f"/v1/appointments/{third['id']}/confirm")):
+        page.get_by_test_id("request").get_by_role("button", name="Confirm").click()
+
+
 # --- live ----------------------------------------------------------------------------------------
 
 def test_a_booking_on_one_tablet_appears_on_the_other(tablet, desk):

@@ -14,6 +14,7 @@ import { openAppointment } from './appointment.js';
 
 export function renderQueue(container) {
     let disposed = false;
+    let resources = [];
     const conflictsArea = h('section', { class: 'queue-section', 'aria-labelledby': 'queue-conflicts' });
     const requestsArea = h('section', { class: 'queue-section', 'aria-labelledby': 'queue-requests' });
     mount(container, h('div', { class: 'queue-screen' }, h('h1', null, t('nav.queue')), conflictsArea, requestsArea));
@@ -31,6 +32,9 @@ export function renderQueue(container) {
         ]);
         const mine = new Set(branchStaff().map((s) => s.id));
         requested = requested.filter((a) => a.items.some((i) => mine.has(i.staff)));
+        if (conflicts.some((c) => c.subject === 'resource')) {
+            resources = await api.get('/v1/resources').then((r) => r.items || [], () => []);
+        }
         const ids = [...new Set(conflicts.flatMap((c) => c.appointments))];
         const involved = (await Promise.all(ids.map((id) => api.get(`/v1/appointments/${id}`).catch(() => null)))).filter(Boolean);
         await loadClients([...requested, ...involved]);
@@ -48,7 +52,7 @@ export function renderQueue(container) {
 
     function conflictItem(conflict, byID) {
         const alert = alertBox();
-        const subject = conflict.subject === 'staff' ? staffName(conflict.subject_id) : ((state.resources || []).find((r) => r.id === conflict.subject_id) || {}).name || t('day.resource');
+        const subject = conflict.subject === 'staff' ? staffName(conflict.subject_id) : (resources.find((r) => r.id === conflict.subject_id) || {}).name || t('day.resource');
         const resolve = async (body) => {
             try {
                 await api.post(`/v1/conflicts/${conflict.id}/resolve`, body);

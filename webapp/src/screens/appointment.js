@@ -6,10 +6,10 @@ import { h, mount } from '../dom.js';
 import { api } from '../api.js';
 import { on, can, state } from '../store.js';
 import { t, formatTime, formatDate, formatDateTime, formatMoney } from '../i18n.js';
-import { instantOf, zoned, today } from '../time.js';
-import { button, field, alertBox, openDialog, notify, statusBadge, problemText, emptyState } from '../ui.js';
+import { zoned, today } from '../time.js';
+import { button, field, alertBox, openDialog, statusBadge, problemText, emptyState } from '../ui.js';
 import { loadClients, whoName, whoPhone, serviceName, staffName, timeRange, branchStaff, ACTIONS, MOVABLE } from './day-common.js';
-import { showDayProblem, explain } from './day-common.js';
+import { showDayProblem } from './day-common.js';
 
 /** Opens the details of appointment `id` (or, with `options.group`, a group session's participants). */
 export function openAppointment(id, options = {}) {

@@ -4,12 +4,12 @@
 // (status=requested) to confirm or reject. Live: appointment and conflict events refresh it.
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { on, can, state, staffById } from '../store.js';
+import { on, can } from '../store.js';
 import { t, formatDate, formatTime } from '../i18n.js';
 import { instantOf, rfc3339, today, addDays, zoned } from '../time.js';
 import { button, field, alertBox, emptyState, problemText, statusBadge, notify } from '../ui.js';
 import { loadClients, whoName, servicesText, staffName, timeRange, branchStaff } from './day-common.js';
-import { showDayProblem, explain } from './day-common.js';
+import { showDayProblem } from './day-common.js';
 import { openAppointment } from './appointment.js';
 
 export function renderQueue(container) {

@@ -23,7 +23,7 @@ export function languagePicker(onChange) {
 export function navigation() {
     const items = [];
     if (can('appointments.read')) items.push(['#/day', t('nav.day'), 'day']);
-    if (state.me && state.me.person && state.me.person.staff) items.push(['#/my', t('nav.my_day'), 'my']);
+    if (state.me && state.me.staff) items.push(['#/my', t('nav.my_day'), 'my']);
     if (can('conflicts.read')) items.push(['#/queue', t('nav.queue'), 'queue']);
     if (can('clients.read')) items.push(['#/clients', t('nav.clients'), 'clients']);
     if (can('catalogue.write')) items.push(['#/manage/services', t('nav.catalogue'), 'manage']);

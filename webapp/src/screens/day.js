@@ -25,7 +25,7 @@ function validDate(text) { return /^\d{4}-\d{2}-\d{2}$/.test(text || '') ? text 
 
 export function renderDay(container, params, query) {
     const mine = query.mine === '1';
-    const myStaff = mine && state.me && state.me.person ? state.me.person.staff : null;
+    const myStaff = mine && state.me ? state.me.staff || null : null;
     const date = validDate(params.date) || validDate(query.date) || today();
     const view = query.view === 'week' ? 'week' : 'day';
     const showHidden = query.cancelled === '1';

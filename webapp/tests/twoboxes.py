@@ -3,7 +3,7 @@ cookies in the browser), syncing directly with `sync.peers` (no mDNS): box A is 
 `edgenode init`, box B with `keygen` + `certify` on A + `join --certificate`. A can be restarted
 with or without B as its peer, to keep the two apart while both take bookings and to bring them
 together again."""
-import json, os, signal, socket, subprocess, time
+import json, os, re, signal, socket, subprocess, time
 
 from conftest import BINARY, Box, wait_for
 
@@ -28,7 +28,9 @@ class Boxes:
         self.a_dir, self.b_dir = os.path.join(root, "a"), os.path.join(root, "b")
         self.a_host, self.b_host = "127.0.0.1", "127.0.0.2"
         self.a_port, self.b_port = free_port(self.a_host), free_port(self.b_host)
-        run("init", "--data-dir", self.a_dir, "--branch", "Atyrau Central", "--time-zone", "Asia/Atyrau", "--owner-name", "Aigerim")
+        output = run("init", "--data-dir", self.a_dir, "--branch", "Atyrau Central", "--time-zone", "Asia/Atyrau", "--owner-name", "Aigerim")
+        # People replicate: the owner signs in on either box with the same PIN.
+        self.owner_pin = ("Aigerim", re.search(r"with the PIN (\d+)", output).group(1))
         self.branch_id = json.loads(run("status", "--data-dir", self.a_dir, "--json"))["branch_id"]
         key = run("keygen", "--data-dir", self.b_dir).strip().splitlines()[-1].strip()
         run("certify", "--data-dir", self.a_dir, "--public-key", key, "--branch", self.branch_id, "--out", os.path.join(root, "b.cert"))
@@ -43,7 +45,7 @@ class Boxes:
         process = subprocess.Popen([BINARY, "serve", "--data-dir", directory, "--bind", host, "--port", str(port)],
                                    stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
         token = open(os.path.join(directory, "console.token")).read().strip()
-        box = Box(process, f"http://{host}:{port}", {"owner": token}, None, [])
+        box = Box(process, f"http://{host}:{port}", {"owner": token}, self.owner_pin, [])
         wait_for(lambda: _ready(box) or process.poll() is not None, timeout=60, message=f"{directory} to serve")
         assert process.poll() is None, open(log.name).read()
         return box

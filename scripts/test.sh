@@ -51,6 +51,30 @@ if [ "${#lan_missing[@]}" -gt 0 ]; then
     [ -z "$added_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
+# The web app: esbuild (Debian's 0.17) rebuilds its bundle to compare with the embedded one; node
+# runs the catalogue check; Debian's Chromium, driven by Playwright for Python (never
+# `playwright install`), runs the browser tests, with axe-core (axe-playwright-python) for the
+# accessibility checks.
+web_packages=(esbuild chromium fonts-dejavu-core)
+command -v node >/dev/null 2>&1 || web_packages+=(nodejs)
+web_missing=()
+for package in "${web_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || web_missing+=("$package")
+done
+if [ "${#web_missing[@]}" -gt 0 ]; then
+    echo "Installing ${web_missing[*]} (the web app's build check and browser tests) ..." >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${web_missing[@]}" >/dev/null
+fi
+for module in playwright:playwright pytest:pytest axe_playwright_python:axe-playwright-python; do
+    if ! python3 -c "import ${module%%:*}" >/dev/null 2>&1; then
+        echo "Installing ${module#*:} (browser tests) ..." >&2
+        python3 -m pip install --quiet "${module#*:}" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "${module#*:}"
+    fi
+done
+
 # Sets EDGENODE_TEST_POSTGRES_URL (unless already set) and stops the cluster when this script exits.
 source scripts/start-test-postgres.sh
 
@@ -86,4 +110,13 @@ status=0
 wait "$test_session" || status=$?
 pkill -P "$watchdog_pid" sleep 2>/dev/null || true
 kill "$watchdog_pid" 2>/dev/null || true
+
+# The web app's browser tests: real `edgenode serve` processes (the debug binary just built) and
+# Debian's Chromium; screenshots of every main screen in each language go to
+# .build/webapp-artifacts/. In a session of their own, with a deadline, like the Swift tests.
+web_status=0
+WEBAPP_BINARY="$(swift build --show-bin-path)/edgenode" setsid timeout --kill-after=10 "${WEBAPP_TEST_TIMEOUT_SECONDS:-1200}" \
+    python3 -m pytest -q -p no:cacheprovider webapp/tests || web_status=$?
+[ "$web_status" -eq 0 ] || echo "scripts/test.sh: the web app's browser tests failed (status $web_status)" >&2
+[ "$status" -ne 0 ] || status=$web_status
 exit "$status"

@@ -84,11 +84,17 @@ class Box:
                 self.process.kill()
 
 
+def clean_environment():
+    """This process's environment without EDGENODE_ variables (the box refuses ones it does not
+    know, such as the test script's EDGENODE_TEST_POSTGRES_URL) and without the tests' own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("EDGENODE_", "WEBAPP_"))}
+
+
 def start_box(arguments=("serve", "--demo", "--port", "0"), environment=None):
     """Starts the binary and reads its demo banner (URL, device tokens, owner PIN)."""
     assert os.path.exists(BINARY), f"build edgenode first ({BINARY} is missing)"
     process = subprocess.Popen([BINARY, *arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **(environment or {})}, start_new_session=True)
+                               env={**clean_environment(), **(environment or {})}, start_new_session=True)
     lines = queue.Queue()
     output = []
 

@@ -6,7 +6,7 @@ import os, re, subprocess, urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from conftest import BINARY, DEV, TABLET, PHONE, start_box, wait_for
+from conftest import BINARY, DEV, clean_environment, TABLET, PHONE, start_box, wait_for
 
 pytestmark = pytest.mark.skipif(DEV, reason="needs the box's own pages and cookies")
 
@@ -29,7 +29,8 @@ def test_pairing_in_the_browser_with_edgenode_pair(box, tablet, check_accessibil
     expect(code_element).to_have_text(re.compile(r"^\d{3} \d{3}$"))
     screenshot(page, "pairing-code-ru")
     code = code_element.inner_text().replace(" ", "")
-    result = subprocess.run([BINARY, "pair", code, "--role", "front_desk", "--data-dir", box.data_dir], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([BINARY, "pair", code, "--role", "front_desk", "--data-dir", box.data_dir], capture_output=True, text=True, timeout=60,
+                            env=clean_environment())
     assert result.returncode == 0, result.stdout + result.stderr
     # Approved: the tablet claims its credential; the shop has people, so it asks who works.
     expect(page.get_by_role("heading", name="Кто работает?")).to_be_visible(timeout=15000)
@@ -138,7 +139,8 @@ def test_pages_are_locked_down_and_cached_by_content(box):
 
 
 def test_the_demo_prints_the_web_app_first():
-    process = subprocess.Popen([BINARY, "serve", "--demo", "--port", "0", "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([BINARY, "serve", "--demo", "--port", "0", "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=clean_environment())
     try:
         first = process.stdout.readline()
         match = re.match(r"^Web app: (http://127\.0\.0\.1:\d+/)$", first.rstrip("\n"))

@@ -5,7 +5,7 @@ with or without B as its peer, to keep the two apart while both take bookings an
 together again."""
 import json, os, re, signal, socket, subprocess, time
 
-from conftest import BINARY, Box, wait_for
+from conftest import BINARY, Box, clean_environment, wait_for
 
 WEEK = {day: [["09:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -17,7 +17,7 @@ def free_port(host):
 
 
 def run(*arguments):
-    result = subprocess.run([BINARY, *arguments], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([BINARY, *arguments], capture_output=True, text=True, timeout=120, env=clean_environment())
     assert result.returncode == 0, f"edgenode {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -39,8 +39,7 @@ class Boxes:
         self.b = None
 
     def _serve(self, directory, host, port, peers):
-        environment = {**os.environ, "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_SYNC_PEERS": ",".join(peers)}
-        environment = {k: v for k, v in environment.items() if not k.startswith("WEBAPP_")}
+        environment = {**clean_environment(), "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_SYNC_PEERS": ",".join(peers)}
         log = open(os.path.join(self.root, f"{os.path.basename(directory)}.log"), "a")
         process = subprocess.Popen([BINARY, "serve", "--data-dir", directory, "--bind", host, "--port", str(port)],
                                    stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)

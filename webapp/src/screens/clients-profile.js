@@ -139,7 +139,7 @@ export function renderClient(container, params) {
                     showClientProblem(formAlert, error, fields);
                 }
             };
-            return h('form', { onsubmit: save, dataset: { testid: 'client-form' } }, Object.values(fields), formAlert,
+            return h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'client-form' } }, Object.values(fields), formAlert,
                 h('div', { class: 'actions' }, button(t('cancel'), () => handle.close()), button(t('save'), null, { kind: 'primary', type: 'submit' })));
         });
     }
@@ -174,7 +174,7 @@ export function renderClient(container, params) {
         h('div', { class: 'profile-grid' },
             h('div', null, contact, stats,
                 section(t('clients.notes.title'), null,
-                    can('clients.notes') ? h('form', { onsubmit: addNote, class: 'note-form' }, noteField, noteAlert,
+                    can('clients.notes') ? h('form', { novalidate: true, onsubmit: addNote, class: 'note-form' }, noteField, noteAlert,
                         button(t('clients.notes.add'), null, { kind: 'primary', type: 'submit', dataset: { testid: 'add-note' } })) : null,
                     notesList)),
             visits));

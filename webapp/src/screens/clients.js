@@ -63,7 +63,7 @@ export function openNewClient(initialName = '') {
                 showClientProblem(alert, error, fields);
             }
         };
-        return h('form', { onsubmit: save, dataset: { testid: 'client-form' } }, Object.values(fields), alert,
+        return h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'client-form' } }, Object.values(fields), alert,
             h('div', { class: 'actions' }, button(t('cancel'), () => handle.close()), button(t('save'), null, { kind: 'primary', type: 'submit' })));
     });
 }
@@ -126,7 +126,7 @@ export function renderClients(container, params, query) {
     mount(container,
         h('div', { class: 'screen-head' }, h('h1', null, t('clients.title')),
             can('clients.write') ? button(t('clients.new'), () => openNewClient(search.value.trim()), { kind: 'primary', dataset: { testid: 'new-client' } }) : null),
-        h('form', { class: 'search-form', role: 'search', onsubmit: (event) => { event.preventDefault(); clearTimeout(timer); load(); } },
+        h('form', { novalidate: true, class: 'search-form', role: 'search', onsubmit: (event) => { event.preventDefault(); clearTimeout(timer); load(); } },
             h('label', { for: 'client-search', class: 'search-label' }, t('clients.search_label')), search),
         alert, count, results, more, duplicates);
     load();

@@ -25,12 +25,16 @@ export function renderDevices(container) {
     const devicesBody = h('div');
     const peopleBody = h('div');
     const rows = new Map(); // code → row element (kept across refreshes so a chosen role stays)
+    // Approved requests whose tablet has not claimed its token yet (the device is listed once it has).
+    const approved = new Map(); // code → {device_name, role, expires_at}
+    let knownDevices = null;
     let pollTimer = null;
 
     async function loadPending() {
         try {
             const items = (await api.get('/v1/pairing-requests')).items || [];
             if (!alive) return;
+            if (approved.size) await loadDevices();
             drawPending(items.filter((item) => item.status === 'pending'));
         } catch (error) {
             if (alive && error.kind !== 'offline') showProblem(pendingAlert, error);
@@ -41,8 +45,13 @@ export function renderDevices(container) {
         const codes = new Set(items.map((item) => item.code));
         for (const code of [...rows.keys()]) if (!codes.has(code)) rows.delete(code);
         for (const item of items) if (!rows.has(item.code)) rows.set(item.code, pendingRow(item));
-        mount(pendingBody, items.length
-            ? h('ul', { class: 'list pending' }, items.map((item) => rows.get(item.code)))
+        const now = Date.now();
+        for (const [code, item] of approved) if (new Date(item.expires_at).getTime() < now) approved.delete(code);
+        const waiting = [...approved.values()].map((item) => h('li', { class: 'pending-row approved', dataset: { testid: 'pairing-approved' } },
+            h('div', { class: 'pending-info' }, h('p', null, h('strong', null, item.device_name), ` — ${t(`role.${item.role}`)}`),
+                h('p', { class: 'muted small' }, t('manage.pairing.waiting_claim')))));
+        mount(pendingBody, items.length || waiting.length
+            ? h('ul', { class: 'list pending' }, items.map((item) => rows.get(item.code)), waiting)
             : emptyState(t('manage.pairing.none')));
     }
 
@@ -61,7 +70,8 @@ export function renderDevices(container) {
                 h('div', { class: 'actions tight' },
                     button(t('manage.pairing.approve'), async () => {
                         try {
-                            await api.post('/v1/pairing-requests/approve', { code: item.code, role: roleField.control.value });
+                            const result = await api.post('/v1/pairing-requests/approve', { code: item.code, role: roleField.control.value });
+                            approved.set(item.code, { device_name: item.device_name, role: result.role || roleField.control.value, expires_at: item.expires_at, since: Date.now() });
                             notify(t('manage.pairing.approved', { name: item.device_name }));
                             done();
                         } catch (error) { showProblem(alert, error, { role: roleField }); }
@@ -85,6 +95,17 @@ export function renderDevices(container) {
             return;
         }
         if (!alive) return;
+        const signature = JSON.stringify(items);
+        if (signature === knownDevices) return;
+        const before = knownDevices ? new Set(JSON.parse(knownDevices).map((d) => d.id)) : null;
+        knownDevices = signature;
+        if (before) {
+            // A tablet that claimed its token is no longer waiting.
+            for (const device of items) {
+                if (before.has(device.id)) continue;
+                for (const [code, item] of approved) if (item.device_name === device.name) approved.delete(code);
+            }
+        }
         const selfID = state.me && state.me.device && state.me.device.id;
         const rowsOf = items.map((device) => h('tr', { class: device.revoked_at ? 'revoked' : null, dataset: { testid: 'device', name: device.name } },
             h('th', { scope: 'row' }, device.name, device.id === selfID ? h('span', { class: 'badge self' }, t('manage.devices.this')) : null),
@@ -94,7 +115,7 @@ export function renderDevices(container) {
             h('td', null, device.revoked_at ? h('span', { class: 'badge status-cancelled' }, t('manage.devices.revoked_at', { time: formatDateTime(device.revoked_at) }))
                 : button(t('manage.devices.revoke'), () => confirmDialog(t('manage.devices.revoke_title', { name: device.name }),
                     device.id === selfID ? t('manage.devices.revoke_self') : t('manage.devices.revoke_text'), t('manage.devices.revoke'),
-                    async () => { await api.post(`/v1/devices/${device.id}/revoke`); loadDevices(); }),
+                    async () => { await api.post(`/v1/devices/${device.id}/revoke`); knownDevices = null; loadDevices(); }),
                 { kind: 'secondary', dataset: { testid: 'revoke' }, ariaLabel: t('manage.devices.revoke_named', { name: device.name }) }))));
         mount(devicesBody, items.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
             h('caption', { class: 'visually-hidden' }, t('manage.devices.title')),
@@ -171,7 +192,7 @@ export function renderDevices(container) {
                     if (error.kind === 'invalid_argument' && /pin/i.test(error.detail || '')) fields.pin.setError(problemText(error));
                 }
             };
-            return h('form', { onsubmit: save, dataset: { testid: 'person-form' } }, Object.values(fields),
+            return h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'person-form' } }, Object.values(fields),
                 editing ? h('p', { class: 'hint' }, t('manage.people.sessions_end')) : null, alert,
                 h('div', { class: 'actions' }, button(t('cancel'), () => handle.close()), button(t('save'), null, { kind: 'primary', type: 'submit' })));
         });

@@ -56,7 +56,7 @@ export function overridesPanel(base, title, intro) {
     }
 
     const element = section(title, null, intro ? h('p', { class: 'hint' }, intro) : null, list,
-        h('form', { class: 'inline-form', onsubmit: save }, h('div', { class: 'form-row' }, date, hours, note), alert,
+        h('form', { novalidate: true, class: 'inline-form', onsubmit: save }, h('div', { class: 'form-row' }, date, hours, note), alert,
             button(t('manage.overrides.set'), null, { kind: 'primary', type: 'submit' })));
     load();
     element.reload = load;
@@ -126,7 +126,7 @@ export function renderBranch(container) {
         overrides = overridesPanel(`/v1/branches/${branch.id}`, t('manage.branch.overrides'), t('manage.branch.overrides_intro'));
         mount(body,
             section(t('manage.branch.title'), null,
-                h('form', { onsubmit: save, dataset: { testid: 'branch-form' } },
+                h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'branch-form' } },
                     h('div', { class: 'form-grid' }, Object.values(fields)),
                     h('p', { class: 'muted small' }, t('manage.branch.zone', { zone: branch.time_zone, currency: branch.currency })),
                     opening,

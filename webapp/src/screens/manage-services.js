@@ -133,7 +133,7 @@ function openService(service, services, onSaved) {
                 showProblem(alert, error, { ...fields, names: namesGroup, descriptions: descriptionsGroup });
             }
         };
-        return h('form', { onsubmit: save, class: 'grid-form', dataset: { testid: 'service-form' } },
+        return h('form', { novalidate: true, onsubmit: save, class: 'grid-form', dataset: { testid: 'service-form' } },
             namesGroup, descriptionsGroup,
             h('datalist', { id: listID }, categories.map((c) => h('option', { value: c }))),
             h('div', { class: 'form-grid' }, Object.values(fields)),

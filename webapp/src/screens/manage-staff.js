@@ -8,7 +8,7 @@ import { t, localName, formatDateTime } from '../i18n.js';
 import { on } from '../store.js';
 import { go } from '../router.js';
 import { instantOf, rfc3339 } from '../time.js';
-import { button, field, alertBox, showProblem, openDialog, emptyState, problemText } from '../ui.js';
+import { button, field, alertBox, showProblem, openDialog, emptyState, problemText, notify } from '../ui.js';
 import { weeklyEditor, weeklySummary, checkboxField, section, confirmDialog } from './manage-common.js';
 import { overridesPanel } from './manage-branch.js';
 import { refreshCatalogue } from './manage.js';
@@ -52,10 +52,13 @@ export function renderStaff(container, query) {
             const body = staffBody(member, name, schedule, breaks, active);
             if (!body) return;
             try {
-                await api.put(`/v1/staff/${member.id}`, body);
+                // The form stays as it is (what was typed is what was saved); the list refreshes.
+                const saved = await api.put(`/v1/staff/${member.id}`, body);
+                Object.assign(member, saved);
+                title.textContent = saved.name;
                 showProblem(alert, null);
+                notify(t('manage.saved'));
                 await refreshCatalogue();
-                loadedDetail = null;
                 load();
             } catch (error) {
                 showProblem(alert, error, { name, schedule, breaks });
@@ -65,9 +68,10 @@ export function renderStaff(container, query) {
         const timeOff = timeOffPanel(member);
         const overrides = overridesPanel(`/v1/staff/${member.id}`, t('manage.staff.overrides'), t('manage.staff.overrides_intro'));
         stops.push(timeOff.stop, overrides.stop);
+        const title = h('h2', { class: 'detail-title' }, member.name);
         mount(detail,
-            h('h2', { class: 'detail-title' }, member.name),
-            section(t('manage.staff.profile'), null, h('form', { onsubmit: save, dataset: { testid: 'staff-form' } }, name, active, schedule, breaks, alert,
+            title,
+            section(t('manage.staff.profile'), null, h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'staff-form' } }, name, active, schedule, breaks, alert,
                 h('div', { class: 'actions' }, button(t('save'), null, { kind: 'primary', type: 'submit' })))),
             section(t('manage.staff.services'), null, h('p', { class: 'hint' }, t('manage.staff.services_intro')), services),
             timeOff, overrides);
@@ -125,7 +129,7 @@ export function renderStaff(container, query) {
                     showProblem(alert, error, { name, schedule, breaks });
                 }
             };
-            return h('form', { onsubmit: save }, name, active, schedule, breaks, alert,
+            return h('form', { novalidate: true, onsubmit: save }, name, active, schedule, breaks, alert,
                 h('div', { class: 'actions' }, button(t('cancel'), () => handle.close()), button(t('save'), null, { kind: 'primary', type: 'submit' })));
         }, { wide: true });
     }
@@ -194,7 +198,7 @@ function timeOffPanel(member) {
     }
 
     const element = section(t('manage.timeoff.title'), null, list,
-        h('form', { class: 'inline-form', onsubmit: add }, h('div', { class: 'form-row' }, start, end, reason), alert,
+        h('form', { novalidate: true, class: 'inline-form', onsubmit: add }, h('div', { class: 'form-row' }, start, end, reason), alert,
             button(t('manage.timeoff.add'), null, { kind: 'primary', type: 'submit' })));
     load();
     element.stop = () => { alive = false; };

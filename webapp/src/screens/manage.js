@@ -94,7 +94,7 @@ function openResource(resource, onSaved) {
                 showProblem(alert, error, fields);
             }
         };
-        return h('form', { onsubmit: save }, Object.values(fields), alert,
+        return h('form', { novalidate: true, onsubmit: save }, Object.values(fields), alert,
             h('div', { class: 'actions' }, button(t('cancel'), () => handle.close()), button(t('save'), null, { kind: 'primary', type: 'submit' })));
     });
 }

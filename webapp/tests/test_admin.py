@@ -167,6 +167,27 @@ def test_staff_schedule_time_off_and_branch_holiday(box, tablet):
     expect(form.get_by_label("Monday").first).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_label("Monday").first).to_have_value("nine to six")
 
+    # Time off ahead, then removed.
+    page.get_by_label("From", exact=True).fill("2027-01-11T09:00")
+    page.get_by_label("Until", exact=True).fill("2027-01-16T18:00")
+    page.get_by_label("Reason").fill("Отпуск")
+    page.get_by_role("button", name="Add time off").click()
+    time_off = page.get_by_test_id("time-off").filter(has_text="Отпуск")
+    expect(time_off).to_be_visible()
+    items = box.ok("GET", f"/v1/staff/{staff['id']}/time-off")["items"]
+    assert any(i["reason"] == "Отпуск" and i["start"].startswith("2027-01-11T09:00:00") for i in items)
+    time_off.get_by_role("button").click()
+    page.get_by_role("dialog").get_by_test_id("confirm").click()
+    expect(time_off).to_have_count(0)
+    # A service assignment saves at once.
+    service = box.ok("GET", "/v1/services")["items"][-1]
+    assigned = {i["service"] for i in box.ok("GET", f"/v1/staff/{staff['id']}/services")["items"]}
+    box_ = page.locator(f"#assign-{service['id']}")
+    box_.set_checked(service["id"] not in assigned)
+    page.wait_for_function(f"""async () => {{
+        const r = await fetch('/v1/staff/{staff['id']}/services'); const s = await r.json();
+        return s.items.some((i) => i.service === '{service['id']}') === {str(service["id"] not in assigned).lower()}; }}""")
+
     go(page, "/manage/branch")
     page.get_by_label("Date", exact=True).fill("2027-03-22")
     page.get_by_label("Note").fill("Наурыз")
@@ -175,6 +196,39 @@ def test_staff_schedule_time_off_and_branch_holiday(box, tablet):
     branch = box.ok("GET", "/v1/branches")["items"][0]
     overrides = box.ok("GET", f"/v1/branches/{branch['id']}/overrides")["items"]
     assert any(o["date"] == "2027-03-22" and o["intervals"] == [] and o["note"] == "Наурыз" for o in overrides)
+
+
+def test_resources_create_and_edit(box, tablet):
+    page = open_app(tablet, box, role="owner", path="/manage/resources")
+    page.get_by_test_id("add-resource").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("Кресло для педикюра 2")
+    dialog.get_by_label("Kind").fill("chair")
+    dialog.get_by_label("Units").fill("2")
+    dialog.get_by_role("button", name="Save").click()
+    row = page.locator("[data-testid=resource][data-name='Кресло для педикюра 2']")
+    expect(row).to_contain_text("chair")
+    row.get_by_role("button").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Units").fill("3")
+    dialog.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("3")
+    found = [r for r in box.ok("GET", "/v1/resources")["items"] if r["name"] == "Кресло для педикюра 2"]
+    assert found and found[0]["units"] == 3 and found[0]["kind"] == "chair"
+
+
+def test_sync_screen_shows_the_box_and_the_audit_trail(box, tablet):
+    client = box.ok("GET", "/v1/clients?limit=1")["items"][0]
+    box.ok("POST", f"/v1/clients/{client['id']}/notes", {"body": "audited"})
+    page = open_app(tablet, box, role="owner", path="/sync")
+    status = box.ok("GET", "/v1/status")
+    expect(page.get_by_test_id("identity")).to_contain_text(status["site"])
+    audit = page.get_by_test_id("audit")
+    expect(audit).to_contain_text("Added a client note")
+    expect(audit).to_contain_text("client.note.add")
+    # A change made meanwhile appears without a reload.
+    box.ok("POST", "/v1/clients", {"name": "Audit Live Test"})
+    expect(audit.locator("tbody tr").first).to_contain_text("Added a client", timeout=5000)
 
 
 @pytest.mark.parametrize("language", ["ru", "kk", "en"])

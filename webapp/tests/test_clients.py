@@ -113,3 +113,23 @@ def test_client_screens_in_each_language(box, tablet, check_accessibility, scree
     assert "clients." not in body, body
     screenshot(page, f"client-profile-{language}")
     check_accessibility(page, f"client-profile-{language}")
+
+
+def test_merge_a_client_into_another_from_the_profile(box, tablet):
+    clients = [c for c in box.ok("GET", "/v1/clients?limit=200")["items"] if c["phone"]]
+    duplicate = box.ok("POST", "/v1/clients", {"name": "Дубликат Тестовый", "tags": ["из кассы"]})
+    box.ok("POST", f"/v1/clients/{duplicate['id']}/notes", {"body": "note of the duplicate"})
+    survivor = clients[0]
+    page = open_app(tablet, box, role="owner", path=f"/clients/{duplicate['id']}")
+    page.get_by_test_id("merge").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("searchbox").fill(survivor["phone"][-7:])
+    dialog.get_by_role("button", name=survivor["name"]).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(survivor["name"]).check()
+    dialog.get_by_test_id("confirm-merge").click()
+    expect(page.get_by_test_id("client-name")).to_have_text(survivor["name"])
+    assert page.evaluate("location.hash") == f"#/clients/{survivor['id']}"
+    merged = box.ok("GET", f"/v1/clients/{duplicate['id']}")
+    assert merged["merged_into"] == survivor["id"]
+    assert "из кассы" in box.ok("GET", f"/v1/clients/{survivor['id']}")["tags"]

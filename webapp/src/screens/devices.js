@@ -4,10 +4,10 @@
 // and this tablet's own settings (the auto-lock idle minutes main.js reads).
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { t, formatDateTime, formatAgo } from '../i18n.js';
+import { t, formatDateTime, formatAgo, formatTime } from '../i18n.js';
 import { state, on } from '../store.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, notify, problemText } from '../ui.js';
-import { confirmDialog, section, checkboxField } from './manage-common.js';
+import { confirmDialog, section, checkboxField, focusFirstError } from './manage-common.js';
 
 const DEVICE_ROLES = ['front_desk', 'staff', 'kiosk', 'manager', 'owner'];
 const PERSON_ROLES = ['front_desk', 'staff', 'manager', 'owner'];
@@ -28,6 +28,7 @@ export function renderDevices(container) {
     // Approved requests whose tablet has not claimed its token yet (the device is listed once it has).
     const approved = new Map(); // code → {device_name, role, expires_at}
     let knownDevices = null;
+    let pendingSignature = null;
     let pollTimer = null;
 
     async function loadPending() {
@@ -50,6 +51,10 @@ export function renderDevices(container) {
         const waiting = [...approved.values()].map((item) => h('li', { class: 'pending-row approved', dataset: { testid: 'pairing-approved' } },
             h('div', { class: 'pending-info' }, h('p', null, h('strong', null, item.device_name), ` — ${t(`role.${item.role}`)}`),
                 h('p', { class: 'muted small' }, t('manage.pairing.waiting_claim')))));
+        // Redraw only when the list changed: a redraw would close a role menu someone has open.
+        const signature = JSON.stringify([items.map((item) => item.code), [...approved.keys()]]);
+        if (signature === pendingSignature) return;
+        pendingSignature = signature;
         mount(pendingBody, items.length || waiting.length
             ? h('ul', { class: 'list pending' }, items.map((item) => rows.get(item.code)), waiting)
             : emptyState(t('manage.pairing.none')));
@@ -64,7 +69,7 @@ export function renderDevices(container) {
             h('div', { class: 'pending-info' },
                 h('p', { class: 'pairing-code-small', 'aria-label': t('manage.pairing.code_label', { code: item.code }) }, item.code.replace(/(\d{3})(\d{3})/, '$1 $2')),
                 h('p', null, h('strong', null, item.device_name)),
-                h('p', { class: 'muted small' }, t('manage.pairing.from', { address: item.remote, ago: formatAgo(item.requested_at) })),
+                h('p', { class: 'muted small' }, t('manage.pairing.from', { address: item.remote, time: formatTime(item.requested_at) })),
                 h('p', { class: 'muted small' }, t('manage.pairing.expires', { time: formatDateTime(item.expires_at) }))),
             h('div', { class: 'pending-actions' }, roleField,
                 h('div', { class: 'actions tight' },
@@ -170,7 +175,7 @@ export function renderDevices(container) {
                 fields.name.setError(name ? '' : t('validation.required'));
                 if (!name) bad = true;
                 if ((!editing || pin) && !/^\d{4,8}$/.test(pin)) { fields.pin.setError(t('manage.people.pin_format')); bad = true; } else fields.pin.setError('');
-                if (bad) return;
+                if (bad) { focusFirstError(event.target); return; }
                 try {
                     if (editing) {
                         const patch = {};

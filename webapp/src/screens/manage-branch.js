@@ -8,7 +8,7 @@ import { t, formatDate, setBranchFormats } from '../i18n.js';
 import { state, on } from '../store.js';
 import { today, instantOf } from '../time.js';
 import { button, field, alertBox, showProblem, emptyState, problemText, notify } from '../ui.js';
-import { weeklyEditor, intervalsField, intervalsText, checkboxField, intValue, section, confirmDialog } from './manage-common.js';
+import { weeklyEditor, intervalsField, intervalsText, checkboxField, intValue, section, confirmDialog, focusFirstError } from './manage-common.js';
 
 /**
  * Date overrides of a branch or a staff member (`base` = `/v1/branches/{id}` or `/v1/staff/{id}`):
@@ -106,7 +106,7 @@ export function renderBranch(container) {
                 wrapper.setError(wrong ? t('manage.whole_number') : '');
                 if (wrong) bad = true;
             }
-            if (bad) return;
+            if (bad) { focusFirstError(event.target); return; }
             const document = {
                 name, address: fields.address.control.value.trim(), phone: fields.phone.control.value.trim(),
                 time_zone: branch.time_zone, currency: branch.currency, locale: branch.locale, region: branch.region,

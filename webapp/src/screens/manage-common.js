@@ -161,3 +161,9 @@ export function section(title, actions, ...content) {
         h('div', { class: 'panel-head' }, h('h2', { id }, title), actions ? h('div', { class: 'panel-actions' }, actions) : null),
         ...content);
 }
+
+/** Moves focus to the first field marked invalid in `form` (so its message is seen and read out). */
+export function focusFirstError(form) {
+    const invalid = form && form.querySelector('[aria-invalid="true"]');
+    if (invalid) invalid.focus();
+}

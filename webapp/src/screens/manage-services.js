@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { t, localName, formatMoney, currentCurrency, LANGUAGES } from '../i18n.js';
 import { on } from '../store.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText } from '../ui.js';
-import { checkboxField, intValue, majorText, parseMajor, section } from './manage-common.js';
+import { checkboxField, intValue, majorText, parseMajor, section, focusFirstError } from './manage-common.js';
 import { refreshCatalogue } from './manage.js';
 
 export function renderServices(container) {
@@ -106,7 +106,7 @@ function openService(service, services, onSaved) {
                 ints[key] = intValue(fields[key]);
                 if (Number.isNaN(ints[key]) || (key === 'duration_minutes' && ints[key] === null)) { fields[key].setError(t('manage.whole_number')); bad = true; }
             }
-            if (bad) return;
+            if (bad) { focusFirstError(event.target); return; }
             const body = {
                 category: fields.category.control.value.trim(),
                 names, descriptions,
@@ -131,6 +131,7 @@ function openService(service, services, onSaved) {
                 onSaved();
             } catch (error) {
                 showProblem(alert, error, { ...fields, names: namesGroup, descriptions: descriptionsGroup });
+                focusFirstError(event.target);
             }
         };
         return h('form', { novalidate: true, onsubmit: save, class: 'grid-form', dataset: { testid: 'service-form' } },

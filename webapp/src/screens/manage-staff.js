@@ -9,7 +9,7 @@ import { on } from '../store.js';
 import { go } from '../router.js';
 import { instantOf, rfc3339 } from '../time.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText, notify } from '../ui.js';
-import { weeklyEditor, weeklySummary, checkboxField, section, confirmDialog } from './manage-common.js';
+import { weeklyEditor, weeklySummary, checkboxField, section, confirmDialog, focusFirstError } from './manage-common.js';
 import { overridesPanel } from './manage-branch.js';
 import { refreshCatalogue } from './manage.js';
 
@@ -50,7 +50,7 @@ export function renderStaff(container, query) {
         const save = async (event) => {
             event.preventDefault();
             const body = staffBody(member, name, schedule, breaks, active);
-            if (!body) return;
+            if (!body) { focusFirstError(event.target); return; }
             try {
                 // The form stays as it is (what was typed is what was saved); the list refreshes.
                 const saved = await api.put(`/v1/staff/${member.id}`, body);
@@ -119,7 +119,7 @@ export function renderStaff(container, query) {
             const save = async (event) => {
                 event.preventDefault();
                 const body = staffBody(null, name, schedule, breaks, active);
-                if (!body) return;
+                if (!body) { focusFirstError(event.target); return; }
                 try {
                     const created = await api.post('/v1/staff', body);
                     handle.close();

@@ -31,6 +31,36 @@ def test_create_service_named_in_three_languages(box, tablet):
     assert created[0]["duration_minutes"] == 50 and created[0]["category"] == "hair"
 
 
+def test_edit_a_service_keeps_what_the_form_does_not_show(box, tablet):
+    service = next(s for s in box.ok("GET", "/v1/services")["items"] if s["names"].get("en") == "Women's haircut")
+    page = open_app(tablet, box, role="owner", path="/manage/services")
+    page.get_by_test_id("service").filter(has_text="Women's haircut").get_by_role("button").click()
+    form = page.get_by_test_id("service-form")
+    expect(form.get_by_test_id("service-name-ru")).to_have_value(service["names"]["ru"])
+    form.get_by_test_id("service-price").fill("8500")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("service").filter(has_text="Women's haircut")).to_contain_text("8,500")
+    after = box.ok("GET", f"/v1/services/{service['id']}")
+    assert after["price"]["amount_minor"] == 850000
+    for key in ("names", "descriptions", "resources", "display_order", "buffer_after_minutes", "category", "capacity"):
+        assert after[key] == service[key], key
+
+
+def test_add_a_staff_member(box, tablet):
+    page = open_app(tablet, box, role="owner", path="/manage/staff")
+    page.get_by_test_id("add-staff").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("Гульнара Тестова")
+    dialog.get_by_label("Saturday").first.fill("10:00-16:00")
+    dialog.get_by_label("Monday").nth(1).fill("13:00-14:00")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("staff-form").get_by_label("Name")).to_have_value("Гульнара Тестова")
+    member = next(s for s in box.ok("GET", "/v1/staff")["items"] if s["name"] == "Гульнара Тестова")
+    assert member["schedule"]["sat"] == [["10:00", "16:00"]] and member["schedule"]["mon"] == [["09:00", "18:00"]]
+    assert member["breaks"] == {"mon": [["13:00", "14:00"]]}
+    assert page.evaluate("location.hash") == f"#/manage/staff?id={member['id']}"
+
+
 def test_service_field_error_keeps_what_was_typed(box, tablet):
     page = open_app(tablet, box, role="owner", path="/manage/services")
     page.get_by_test_id("add-service").click()

@@ -91,6 +91,11 @@ def test_front_desk_sees_no_management_and_no_merge(box, tablet):
     expect(page.get_by_test_id("client-name")).to_have_text(client["name"])
     expect(page.get_by_test_id("edit-client")).to_be_visible()
     expect(page.get_by_test_id("merge")).to_have_count(0)
+    # Typing a management address shows no data (and the box would refuse it anyway).
+    for path in ("/devices", "/sync", "/manage/services"):
+        go(page, path)
+        expect(page.locator("main#main .alert")).to_contain_text("Your role may not do this.")
+        expect(page.locator("main#main table, main#main [data-testid=service]")).to_have_count(0)
 
     owner = open_app(tablet, box, role="owner", path=f"/clients/{client['id']}")
     expect(owner.get_by_test_id("merge")).to_be_visible()

@@ -5,7 +5,7 @@
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
 import { t, formatDateTime, formatAgo, formatTime } from '../i18n.js';
-import { state, on } from '../store.js';
+import { state, on, can } from '../store.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, notify, problemText } from '../ui.js';
 import { confirmDialog, section, checkboxField, focusFirstError } from './manage-common.js';
 
@@ -19,6 +19,10 @@ function givable(roles) { return roles.filter((role) => role !== 'owner' || isOw
 function roleOptions(roles) { return givable(roles).map((role) => [role, t(`role.${role}`)]); }
 
 export function renderDevices(container) {
+    if (!can('devices.manage')) {
+        mount(container, h('h1', null, t('manage.devices.screen_title')), h('p', { class: 'alert', role: 'alert' }, t('problem.forbidden')));
+        return null;
+    }
     let alive = true;
     const pendingBody = h('div', { dataset: { testid: 'pairing-requests' } });
     const pendingAlert = alertBox();

@@ -4,7 +4,7 @@
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
 import { t, formatDateTime, formatAgo } from '../i18n.js';
-import { on } from '../store.js';
+import { on, can } from '../store.js';
 import { emptyState, problemText } from '../ui.js';
 import { section } from './manage-common.js';
 
@@ -27,6 +27,10 @@ function stateBadge(value) {
 }
 
 export function renderSync(container) {
+    if (!can('system.read')) {
+        mount(container, h('h1', null, t('manage.sync.title')), h('p', { class: 'alert', role: 'alert' }, t('problem.forbidden')));
+        return null;
+    }
     let alive = true;
     const identity = h('div');
     const peers = h('div');

@@ -8,7 +8,8 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
 fi
 command -v swift >/dev/null 2>&1 || { echo "error: the Swift 6 toolchain is not installed (expected swift on PATH or in /opt/swift)" >&2; exit 1; }
 
-packages=(pkg-config libsqlite3-dev libsodium-dev libavahi-client-dev tzdata python3 python3-pip)
+# esbuild (Debian's, 0.17) bundles the web app (scripts/build-webapp.py).
+packages=(pkg-config libsqlite3-dev libsodium-dev libavahi-client-dev tzdata python3 python3-pip esbuild)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -54,6 +54,10 @@ fi
 # Sets EDGENODE_TEST_POSTGRES_URL (unless already set) and stops the cluster when this script exits.
 source scripts/start-test-postgres.sh
 
+# The web app's embedded assets must be what webapp/ builds to (run scripts/build-webapp.py after
+# changing webapp/, and commit Sources/LocalAPI/WebApp/WebAssets.generated.swift).
+python3 scripts/build-webapp.py --check
+
 swift build --build-tests
 
 # A hang must fail the run with a diagnosis instead of using up CI's time: after

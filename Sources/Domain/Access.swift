@@ -226,6 +226,7 @@ extension Shop {
             return device
         }
         accessCache.clear()
+        credentialFeed.signal()
         return device
     }
 
@@ -397,6 +398,7 @@ extension Shop {
             return person
         }
         accessCache.clear()
+        credentialFeed.signal()
         return updated
     }
 
@@ -484,6 +486,7 @@ extension Shop {
         let hash = Self.secretHash("session", token)
         try store.write { transaction in try transaction.execute("DELETE FROM local_sessions WHERE token_hash = ?", [.text(hash)]) }
         accessCache.sessions.withLock { _ = $0.removeValue(forKey: hash) }
+        credentialFeed.signal()
     }
 
     // MARK: Attempts and lock-out

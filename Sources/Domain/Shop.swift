@@ -42,6 +42,10 @@ public final class Shop: Sendable {
     public let changeFeed = ChangeFeed()
     /// Paired devices, people and their PIN sessions.
     let accessCache = AccessCache()
+    /// Wakes its readers when credentials may have stopped working (a device revoked, a person's
+    /// sessions ended): open event streams re-check theirs and end (issue 15: a revoked tablet is
+    /// logged out at once).
+    public let credentialFeed = ChangeFeed()
 
     /// The catalogue: branches, offerings, staff, resources, overrides, time off.
     public var catalogue: Catalogue { Catalogue(shop: self) }

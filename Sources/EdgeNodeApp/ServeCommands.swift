@@ -41,8 +41,11 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the daemon: the replica, the booking domain and the local JSON API.",
         discussion: """
             Stops gracefully on SIGTERM or SIGINT: in-flight requests finish, the database is closed cleanly.
-            With --demo it creates a throw-away data directory with a demo salon in Atyrau and listens on 127.0.0.1,             neither announced over mDNS nor syncing with other boxes.
-            Otherwise it announces itself over mDNS (Avahi) and syncs with the business's other boxes it hears of             and with the static peers of sync.peers (see docs/configuration.md).
+            With --demo it creates a throw-away data directory with a demo salon in Atyrau and listens on 127.0.0.1 \
+            (unless --bind or EDGENODE_HTTP_BIND says otherwise), neither announced over mDNS nor syncing with other boxes; \
+            it prints the web app's address first.
+            Otherwise it announces itself over mDNS (Avahi) and syncs with the business's other boxes it hears of \
+            and with the static peers of sync.peers (see docs/configuration.md).
             """
     )
 
@@ -66,6 +69,8 @@ struct Serve: AsyncParsableCommand {
 
         let runtime: EdgeNodeRuntime
         var banner = ""
+        var demoPairing = ""
+        var demoOwner = ("", "")
         if demo {
             let clock = DemoClock()
             let directory = ReplicaDirectory(path: configuration.dataDirectory)
@@ -81,7 +86,6 @@ struct Serve: AsyncParsableCommand {
                 logger.info("demo shop seeded", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
                                                            "clients": "\(summary.clients)", "appointments": "\(summary.pastAppointments + summary.futureAppointments)"])
                 banner = """
-
                     Demo shop: \(summary.staff) staff, \(summary.services) services in \(summary.categories) categories, \(summary.clients) clients, \
                     \(summary.pastAppointments) past and \(summary.futureAppointments) upcoming appointments.
                     Data directory (deleted on exit): \(directory.path)
@@ -91,18 +95,32 @@ struct Serve: AsyncParsableCommand {
                       kiosk          \(kiosk.token)
                     Owner PIN for \(provisioning.ownerName): \(result.ownerPIN)
                     """
+                demoPairing = "\(Self.executablePath) pair <code> --role owner --data-dir \(directory.path)"
+                demoOwner = (provisioning.ownerName, result.ownerPIN)
             } else {
                 runtime = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: registry, physicalClock: clock.physicalClock)
             }
         } else {
             runtime = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: registry)
         }
-        let host = configuration.http.bind == "0.0.0.0" ? "127.0.0.1" : configuration.http.bind
+        let bind = configuration.http.bind
+        let everywhere = bind == "0.0.0.0" || bind == "::"
+        let host = everywhere ? "127.0.0.1" : (bind.contains(":") ? "[\(bind)]" : bind)
         let intro = banner
+        let (pairing, owner) = (demoPairing, demoOwner)
         try await runtime.run { port in
             guard !intro.isEmpty else { return }
             let url = "http://\(host):\(port)"
+            let tablets = everywhere
+                ? "On a tablet on this network open http://<this machine's address>:\(port)/"
+                : "Tablets on the shop's network: start it with EDGENODE_HTTP_BIND=0.0.0.0 and open http://<this machine's address>:\(port)/"
             FileHandle.standardOutput.write(Data("""
+                Web app: \(url)/
+                  Open it in a browser: it shows a six-digit code. Approve it with
+                    \(pairing)
+                  (or --role front_desk, staff, kiosk), then sign in as \(owner.0) with PIN \(owner.1).
+                  \(tablets)
+
                 \(intro)
                 API: \(url)   (OpenAPI: \(url)/openapi.json)
                 Try:
@@ -112,6 +130,15 @@ struct Serve: AsyncParsableCommand {
 
                 """.utf8))
         }
+    }
+}
+
+extension Serve {
+    /// This program's path, for the commands the demo's banner suggests.
+    static var executablePath: String {
+        let argument = CommandLine.arguments.first ?? "edgenode"
+        guard argument.contains("/") else { return argument }
+        return URL(fileURLWithPath: argument).standardizedFileURL.path
     }
 }
 

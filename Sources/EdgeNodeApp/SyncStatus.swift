@@ -26,6 +26,7 @@ extension UplinkStatus {
         return .object([
             "url": .string(snapshot.url),
             "state": .string(snapshot.state),
+            "state_since": time(snapshot.stateSince),
             "connected": .bool(snapshot.connected),
             "last_push": time(snapshot.lastPush),
             "last_pull": time(snapshot.lastPull),

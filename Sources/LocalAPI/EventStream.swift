@@ -54,6 +54,7 @@ enum EventStream {
         }
         let after = requested
         let role = call.role
+        let credentials = call.context.credentials
         let shop = call.shop
         let api = call.api
         let latest = try await shop.events.latestSequence()
@@ -73,24 +74,43 @@ enum EventStream {
                 try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             }
             let wakeUps = shop.changeFeed.changes()
+            let credentialChanges = shop.credentialFeed.changes()
+            // Revoked between the request's authentication and the subscription just made: end now.
+            guard await stillValid(credentials, shop: shop) else {
+                try await writer.finish(nil)
+                return
+            }
             let keepAlive = api.configuration.keepAliveInterval
-            // One queue of ticks: `true` when something committed, `false` when idle for `keepAlive`.
-            let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(8))
+            // One queue of ticks: something committed, idle for `keepAlive`, or credentials may have
+            // stopped working (a device revoked, a session ended).
+            let (ticks, tick) = AsyncStream<Tick>.makeStream(bufferingPolicy: .bufferingNewest(8))
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await _ in wakeUps { tick.yield(true) }
+                        for await _ in wakeUps { tick.yield(.changed) }
                         tick.finish()
+                    }
+                    group.addTask {
+                        for await _ in credentialChanges { tick.yield(.credentials) }
                     }
                     group.addTask {
                         while !Task.isCancelled {
                             try await Task.sleep(for: keepAlive)
-                            tick.yield(false)
+                            tick.yield(.idle)
                         }
                     }
                     try await drain()
-                    for await changed in ticks {
-                        if changed { try await drain() } else { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+                    reading: for await next in ticks {
+                        switch next {
+                        case .changed: try await drain()
+                        case .idle:
+                            // A person's session also ends by expiring, which nothing announces: checked when idle.
+                            if credentials?.session != nil, await !stillValid(credentials, shop: shop) { break reading }
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        case .credentials:
+                            // The stream ends; the browser's EventSource reconnects and gets 401.
+                            if await !stillValid(credentials, shop: shop) { break reading }
+                        }
                     }
                     group.cancelAll()
                 }
@@ -118,6 +138,24 @@ enum EventStream {
         reply.stream = stream
         reply.extraHeaders = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
         return reply
+    }
+
+    enum Tick: Sendable {
+        case changed, idle, credentials
+    }
+
+    /// Whether the stream's device (and person's session) still authenticate.
+    static func stillValid(_ credentials: Credentials?, shop: Shop) async -> Bool {
+        guard let credentials else { return true }
+        do {
+            let device = try await shop.access.authenticateDevice(token: credentials.device)
+            if let session = credentials.session { _ = try await shop.access.authenticateSession(token: session, device: device) }
+            return true
+        } catch let error as DomainError where error.code == .unauthenticated {
+            return false
+        } catch {
+            return true
+        }
     }
 
     static func render(_ event: ChangeEvent, kind: String, role: Role, api: LocalAPI) async throws -> String {

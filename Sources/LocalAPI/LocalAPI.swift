@@ -17,6 +17,9 @@ public struct APIContext: RequestContext {
     /// Who sends the request, put here by `IdentityMiddleware` before any handler runs (a later
     /// cookie session for the web app is one more middleware that sets it).
     var identity: Identity = .anonymous
+    /// The credentials the request carried and how (header or cookie), for endpoints that act on
+    /// the credential itself (sign-out) and for event streams that re-check it.
+    var credentials: Credentials?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -33,6 +36,14 @@ enum Identity: Sendable {
     /// A credential was sent and refused (unknown, revoked, malformed); the error is answered by
     /// any endpoint that needs a credential, and open endpoints ignore it.
     case refused(APIError)
+}
+
+/// The tokens a request carried.
+struct Credentials: Sendable {
+    var device: String
+    var session: String?
+    /// Sent as the `edgenode_device`/`edgenode_session` cookies (the web app), not as headers.
+    var viaCookie: Bool
 }
 
 /// What the node hands the API besides the shop.
@@ -115,6 +126,7 @@ public final class LocalAPI: Sendable {
                 try await self.handle(endpoint, request: request, context: context)
             }
         }
+        WebAppRoutes.register(on: router)
         return router
     }
 
@@ -196,6 +208,7 @@ public final class LocalAPI: Sendable {
     func problem(_ error: APIError, requestID: String, path: String) -> Response {
         var response = error.document(instance: path).response
         if error.status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"edgenode\"" }
+        for name in error.clearCookies { response.headers.append(HTTPField(name: .setCookie, value: BrowserCredentials.clearing(name))) }
         return response
     }
 
@@ -218,6 +231,40 @@ public final class LocalAPI: Sendable {
             principal.person = try await shop.access.authenticateSession(token: session, device: device)
         }
         return principal
+    }
+
+    /// The web app's cookies (`edgenode_device`, `edgenode_session`). A refused device cookie is
+    /// `401` `unauthenticated` clearing both cookies; a refused session cookie (with a good device)
+    /// is `401` `session_ended` clearing the session cookie, so the app asks for the PIN again
+    /// rather than pairing again.
+    func authenticateCookies(device token: String, session: String?) async -> Identity {
+        let device: Device
+        do {
+            guard token.count <= 512 else { throw DomainError(.unauthenticated, "the edgenode_device cookie is malformed") }
+            device = try await shop.access.authenticateDevice(token: token)
+        } catch let error as DomainError where error.code == .unauthenticated {
+            var refusal = APIError.unauthenticated("\(error.message); the tablet's device cookie no longer works: pair the tablet again")
+            refusal.clearCookies = [BrowserCredentials.deviceCookie, BrowserCredentials.sessionCookie]
+            return .refused(refusal)
+        } catch let error as DomainError {
+            return .refused(APIError(error, now: shop.now))
+        } catch {
+            return .refused(APIError(status: 503, kind: "storage", title: "Storage unavailable", detail: "the box could not check the credential"))
+        }
+        guard let session else { return .authenticated(Principal(device: device, person: nil)) }
+        do {
+            guard session.count <= 512 else { throw DomainError(.unauthenticated, "the edgenode_session cookie is malformed") }
+            return .authenticated(Principal(device: device, person: try await shop.access.authenticateSession(token: session, device: device)))
+        } catch let error as DomainError where error.code == .unauthenticated {
+            var refusal = APIError(status: 401, kind: "session_ended", title: "The person's session ended",
+                                   detail: "\(error.message); the device is still paired")
+            refusal.clearCookies = [BrowserCredentials.sessionCookie]
+            return .refused(refusal)
+        } catch let error as DomainError {
+            return .refused(APIError(error, now: shop.now))
+        } catch {
+            return .refused(APIError(status: 503, kind: "storage", title: "Storage unavailable", detail: "the box could not check the session"))
+        }
     }
 
     func readBody(_ request: Request) async throws -> [UInt8] {
@@ -248,23 +295,24 @@ public final class LocalAPI: Sendable {
         let scope = "\(call.principal?.device.id.rawValue ?? "anonymous:\(call.context.remoteAddress)"):\(key)"
         let hash = Sodium.hashRequest(method: call.endpoint.method.rawValue, path: call.request.uri.path, body: call.body)
         let replies = IdempotencyStore(shop: shop)
-        if let stored = try await replies.reply(key: scope) {
-            guard stored.requestHash == hash else {
-                throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
-                               detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
-            }
-            return Reply(status: stored.status, body: stored.body, location: stored.location.isEmpty ? nil : stored.location,
-                         contentType: stored.status >= 400 ? "application/problem+json" : "application/json", replayed: true).response()
-        }
         guard inFlight.withLock({ $0.insert(scope).inserted }) else {
             throw APIError(status: 409, kind: "idempotency_in_progress", title: "The first request with this key is still running",
                            detail: "retry after the first request with Idempotency-Key \(key) has finished")
         }
         defer { _ = inFlight.withLock { $0.remove(scope) } }
-        // The handler's domain writes and the reply commit in one transaction (a unit of work), so
-        // a crash leaves both or neither: a retry gets the reply, or runs for the first time. A
-        // 4xx reply is stored with whatever the handler wrote; a 5xx (or a 429) undoes the unit.
+        // The stored reply is looked up, and the handler's domain writes and the reply commit, in
+        // one transaction (a unit of work, one trip to the store's thread), so a crash leaves both
+        // or neither: a retry gets the reply, or runs for the first time. A 4xx reply is stored
+        // with whatever the handler wrote; a 5xx (or a 429) undoes the unit.
         let reply = try await shop.unitOfWork { () async throws -> Reply in
+            if let stored = try await replies.reply(key: scope) {
+                guard stored.requestHash == hash else {
+                    throw APIError(status: 422, kind: "idempotency_key_reused", title: "The Idempotency-Key was used for another request",
+                                   detail: "this device already sent a different request with Idempotency-Key \(key); use a new key for a new request")
+                }
+                return Reply(status: stored.status, body: stored.body, location: stored.location.isEmpty ? nil : stored.location,
+                             contentType: stored.status >= 400 ? "application/problem+json" : "application/json", replayed: true)
+            }
             let reply: Reply
             do {
                 reply = try await call.endpoint.handler(call)
@@ -306,11 +354,21 @@ struct IdentityMiddleware: RouterMiddleware {
         if request.headers[.authorization] != nil {
             do {
                 context.identity = .authenticated(try await api.authenticate(request))
+                let bearer = request.headers[.authorization].map { String($0.dropFirst(7)).trimmingCharacters(in: .whitespaces) } ?? ""
+                context.credentials = Credentials(device: bearer, session: request.headers[HTTPField.Name("Edgenode-Session")!], viaCookie: false)
             } catch let error as APIError {
                 context.identity = .refused(error)
             } catch let error as DomainError {
                 // A storage failure too: the endpoints that need the identity answer it (503).
                 context.identity = .refused(APIError(error, now: api.shop.now))
+            }
+        } else if let device = BrowserCredentials.cookie(BrowserCredentials.deviceCookie, in: request) {
+            let session = BrowserCredentials.cookie(BrowserCredentials.sessionCookie, in: request)
+            if let refusal = BrowserCredentials.csrfRefusal(request) {
+                context.identity = .refused(refusal)
+            } else {
+                context.identity = await api.authenticateCookies(device: device, session: session)
+                if case .authenticated = context.identity { context.credentials = Credentials(device: device, session: session, viaCookie: true) }
             }
         }
         return try await next(request, context)
@@ -324,6 +382,12 @@ struct ProblemMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         var response = try await routed(request, context: context, next: next)
         if response.headers[HTTPField.Name("X-Request-Id")!] == nil { response.headers[HTTPField.Name("X-Request-Id")!] = context.id }
+        if request.uri.path.hasPrefix("/v1/") {
+            // Nothing the API answers is cached by a (shared, kiosk) browser, sniffed or framed.
+            response.headers[.cacheControl] = "no-store"
+            response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        }
         return response
     }
 
@@ -469,7 +533,7 @@ struct Reply: Sendable {
         if status != 204 { headers[.contentType] = contentType }
         if let location { headers[.location] = location }
         if replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
-        for (name, value) in extraHeaders { if let field = HTTPField.Name(name) { headers[field] = value } }
+        for (name, value) in extraHeaders { if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) } }
         if let stream { return Response(status: .init(code: status), headers: headers, body: stream) }
         return Response(status: .init(code: status), headers: headers, body: status == 204 ? .init() : .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -12,6 +12,8 @@ struct APIError: Error, Sendable {
     var errors: [FieldError] = []
     /// Seconds, for 429.
     var retryAfter: Int?
+    /// Cookies the answer clears (`Max-Age=0`): the web app's refused credentials.
+    var clearCookies: [String] = []
 
     static func malformedBody(_ detail: String) -> APIError {
         APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)

@@ -20,7 +20,11 @@ public final class UplinkStatus: Sendable {
         /// error: revoked, not valid…), `not_registered` (the owner's box has not registered the
         /// business, or this box is not enrolled, yet), `waiting_for_key` (no data key has been
         /// sealed to this box yet) or `misconfigured`.
-        public var state = "starting"
+        public var state = "starting" {
+            didSet { if state != oldValue { stateSince = Date() } }
+        }
+        /// When `state` last changed (when the uplink started, until it changes).
+        public var stateSince = Date()
         public var lastPush: Date?
         public var lastPull: Date?
         public var lastError: String?

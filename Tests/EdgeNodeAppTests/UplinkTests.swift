@@ -8,6 +8,7 @@ import RelayWire
 import Synchronization
 import Testing
 @testable import EdgeNodeApp
+@testable import LocalAPI
 @testable import LANSync
 @testable import OutboundHTTP
 @testable import RelayUplink
@@ -187,6 +188,11 @@ struct UplinkTests {
         try shop.assign(StaffOffering(staffID: anna, offeringID: cut))
         try await eventually("the stylist reaches B") { try converged(boxes) }
 
+        // The status line's truth (GET /v1/connectivity) from the real status document: reachable since the uplink connected.
+        let connectedSince = try #require(boxes.a.uplink?.current.stateSince)
+        let online = Connectivity.document(status: status, now: "")
+        #expect(online["relay"].flatMap { if case .object(let relay) = $0 { relay } else { nil } }?["reachable"] == .bool(true))
+
         // The internet goes down; both branches keep working.
         await relay.stop()
         for index in 0..<7 { _ = try boxes.a.shop.createClient(ClientDraft(name: "A offline \(index)"), branch: boxes.branch) }
@@ -194,6 +200,19 @@ struct UplinkTests {
         try await eventually("the uplinks notice the relay is gone") {
             boxes.a.uplink?.current.connected == false && boxes.b.uplink?.current.connected == false
         }
+        let offline = Connectivity.document(status: try NodeStatus.document(store: boxes.a.store, shop: boxes.a.shop, dataDirectory: root + "/a", startedAt: nil,
+                                                                            uplink: boxes.a.uplink), now: "")
+        guard case .object(let relayLine)? = offline["relay"], case .string(let since)? = relayLine["since"] else {
+            Issue.record("no relay line with a since in \(offline)")
+            return
+        }
+        #expect(relayLine["configured"] == .bool(true))
+        #expect(relayLine["reachable"] == .bool(false))
+        let sinceInstant = try #require(Instant(iso8601: since))
+        // `since` is in whole seconds; the uplink's own record of the change is exact.
+        #expect(sinceInstant.milliseconds / 1000 >= Int64(connectedSince.timeIntervalSince1970), "since moved when the relay went away")
+        #expect(try #require(boxes.a.uplink?.current.stateSince) > connectedSince, "the uplink recorded when its state changed")
+        #expect(!"\(offline)".contains(relay.url))
         // Both branches book Anna for the same hour, a week ahead.
         // 12:00 in Atyrau (UTC+5) on the first day from a week ahead that the branch is open.
         let day = Int64(86_400_000)

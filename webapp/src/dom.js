@@ -1,4 +1,4 @@
-// A small DOM builder: h('button', {class: 'primary', onclick: fn}, t('book')) makes real
+// A small DOM builder: h('button', {class: 'primary', onclick: fn}, label) makes real
 // elements (no virtual DOM, no innerHTML: text is always set as text, so nothing a person or
 // the box sends can become markup).
 

@@ -83,30 +83,76 @@ export function localName(names, fallback = '') {
 }
 
 const cache = new Map();
-function formatter(kind, options) {
-    const key = `${kind}|${locale()}|${timeZone}|${JSON.stringify(options)}`;
+function formatter(kind, options, forLocale = locale()) {
+    const key = `${kind}|${forLocale}|${timeZone}|${JSON.stringify(options)}`;
     if (!cache.has(key)) {
-        cache.set(key, kind === 'number' ? new Intl.NumberFormat(locale(), options) : new Intl.DateTimeFormat(locale(), { timeZone, ...options }));
+        cache.set(key, kind === 'number' ? new Intl.NumberFormat(forLocale, options) : new Intl.DateTimeFormat(forLocale, { timeZone, ...options }));
     }
     return cache.get(key);
 }
 
+// Kazakh: some browsers (Debian's Chromium among them) list `kk` as supported but carry no Kazakh
+// data, and format dates as "M12 7, Mon" and money as "KZT 8,000". Then the app spells Kazakh
+// dates itself and formats numbers as Kazakhstan does (8 000 ₸, like ru-KZ).
+const KK_MONTHS = ['қаңтар', 'ақпан', 'наурыз', 'сәуір', 'мамыр', 'маусым', 'шілде', 'тамыз', 'қыркүйек', 'қазан', 'қараша', 'желтоқсан'];
+const KK_MONTHS_SHORT = ['қаң.', 'ақп.', 'нау.', 'сәу.', 'мам.', 'мау.', 'шіл.', 'там.', 'қыр.', 'қаз.', 'қар.', 'жел.'];
+const KK_WEEKDAYS = { mon: 'дүйсенбі', tue: 'сейсенбі', wed: 'сәрсенбі', thu: 'бейсенбі', fri: 'жұма', sat: 'сенбі', sun: 'жексенбі' };
+const KK_WEEKDAYS_SHORT = { mon: 'дс', tue: 'сс', wed: 'ср', thu: 'бс', fri: 'жм', sat: 'сб', sun: 'жс' };
+let kazakhData = null;
+function kazakhFallback() {
+    if (language !== 'kk') return false;
+    if (kazakhData === null) {
+        try {
+            kazakhData = new Intl.DateTimeFormat('kk', { month: 'long', timeZone: 'UTC' }).format(Date.UTC(2026, 0, 15)).includes('қаңтар');
+        } catch { kazakhData = false; }
+    }
+    return !kazakhData;
+}
+function kazakhParts(value) {
+    const parts = {};
+    for (const part of formatter('date', { year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }, 'en-GB')
+        .formatToParts(new Date(value))) parts[part.type] = part.value;
+    return { year: parts.year, month: Number(parts.month) - 1, day: Number(parts.day), weekday: parts.weekday.toLowerCase().slice(0, 3), time: `${parts.hour}:${parts.minute}` };
+}
+
 /** 14:30 in the branch's time zone. */
 export function formatTime(value) {
+    if (kazakhFallback()) return kazakhParts(value).time;
     return formatter('date', { hour: '2-digit', minute: '2-digit', hourCycle: language === 'en' && region === 'US' ? 'h12' : 'h23' }).format(new Date(value));
 }
 
 /** 8 December 2026 (with the weekday when `weekday`). */
 export function formatDate(value, weekday = false) {
+    if (kazakhFallback()) {
+        const p = kazakhParts(value);
+        return `${weekday ? `${KK_WEEKDAYS[p.weekday]}, ` : ''}${p.year} ж. ${p.day} ${KK_MONTHS[p.month]}`;
+    }
     return formatter('date', { day: 'numeric', month: 'long', year: 'numeric', ...(weekday ? { weekday: 'long' } : {}) }).format(new Date(value));
 }
 
+/** Mon, 7 Dec. */
 export function formatShortDate(value) {
+    if (kazakhFallback()) {
+        const p = kazakhParts(value);
+        return `${KK_WEEKDAYS_SHORT[p.weekday]}, ${p.day} ${KK_MONTHS_SHORT[p.month]}`;
+    }
     return formatter('date', { day: 'numeric', month: 'short', weekday: 'short' }).format(new Date(value));
 }
 
+/** 7 Dec, 14:30. */
 export function formatDateTime(value) {
+    if (kazakhFallback()) {
+        const p = kazakhParts(value);
+        return `${p.day} ${KK_MONTHS_SHORT[p.month]}, ${p.time}`;
+    }
     return formatter('date', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(value));
+}
+
+/** The weekday's name (`mon` … `sun`) in the person's language. */
+export function weekdayName(key, short = false) {
+    if (kazakhFallback()) return (short ? KK_WEEKDAYS_SHORT : KK_WEEKDAYS)[key];
+    const index = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].indexOf(key);
+    return new Intl.DateTimeFormat(locale(), { weekday: short ? 'short' : 'long', timeZone: 'UTC' }).format(Date.UTC(2026, 10, 30 + index));
 }
 
 /** Money from minor units (`{amount_minor, currency}`), in the branch's locale: 8 000 ₸, £25.50. */
@@ -116,16 +162,25 @@ export function formatMoney(money) {
     const digits = new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits;
     const amount = Number(money.amount_minor) / 10 ** digits;
     const whole = Number.isInteger(amount);
-    return formatter('number', { style: 'currency', currency: code, minimumFractionDigits: whole ? 0 : digits, maximumFractionDigits: digits }).format(amount);
+    const numberLocale = kazakhFallback() ? `ru-${region}` : locale();
+    return formatter('number', { style: 'currency', currency: code, minimumFractionDigits: whole ? 0 : digits, maximumFractionDigits: digits }, numberLocale).format(amount);
+}
+
+/** A plain number in the person's format (8 000). */
+export function formatNumber(value) {
+    return formatter('number', {}, kazakhFallback() ? `ru-${region}` : locale()).format(value);
 }
 
 /** How long ago, in words: "5 minutes ago". */
 export function formatAgo(value, now = Date.now()) {
     const seconds = Math.round((new Date(value).getTime() - now) / 1000);
-    const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
     const abs = Math.abs(seconds);
-    if (abs < 60) return rtf.format(seconds, 'second');
-    if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
-    if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour');
-    return rtf.format(Math.round(seconds / 86400), 'day');
+    const [amount, unit] = abs < 60 ? [seconds, 'second'] : abs < 3600 ? [Math.round(seconds / 60), 'minute']
+        : abs < 86400 ? [Math.round(seconds / 3600), 'hour'] : [Math.round(seconds / 86400), 'day'];
+    if (kazakhFallback()) {
+        if (unit === 'second') return 'жаңа ғана';
+        const [past, future] = { minute: ['минут', 'минуттан'], hour: ['сағат', 'сағаттан'], day: ['күн', 'күннен'] }[unit];
+        return amount < 0 ? `${-amount} ${past} бұрын` : `${amount} ${future} кейін`;
+    }
+    return new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' }).format(amount, unit);
 }

@@ -98,7 +98,7 @@ def start_box(arguments=("serve", "--demo", "--port", "0"), environment=None):
         lines.put(None)
 
     threading.Thread(target=read, daemon=True).start()
-    url, tokens, pin = None, {}, None
+    url, tokens, pin, data_dir, first = None, {}, None, None, None
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -107,6 +107,11 @@ def start_box(arguments=("serve", "--demo", "--port", "0"), environment=None):
             break
         if line is None:
             raise AssertionError("edgenode exited:\n" + "".join(output))
+        if first is None and not re.match(r"^\d{4}-\d\d-\d\dT", line):
+            first = line.rstrip("\n")
+        match = re.match(r"^Data directory \(deleted on exit\): (\S+)", line)
+        if match:
+            data_dir = match.group(1)
         match = re.match(r"^API: (http://\S+)", line)
         if match:
             url = match.group(1)
@@ -120,7 +125,9 @@ def start_box(arguments=("serve", "--demo", "--port", "0"), environment=None):
         if line.startswith("Stop with Ctrl-C"):
             break
     assert url and tokens, "no demo banner:\n" + "".join(output)
-    return Box(process, url, tokens, pin, output)
+    box = Box(process, url, tokens, pin, output)
+    box.data_dir, box.first_line = data_dir, first
+    return box
 
 
 @pytest.fixture

@@ -21,6 +21,12 @@ public struct AccessControl: Sendable {
         try await shop.perform(as: acting) { try $0.revokeDevice(id, by: acting.name, revoker: acting.deviceID) }
     }
 
+    /// A device gives up its own credential (the web app's "forget this tablet"): it is revoked
+    /// like any other, by itself.
+    public func forgetDevice(_ id: DeviceID, as acting: Acting) async throws -> Device {
+        try await shop.perform(as: acting) { try $0.revokeDevice(id, by: acting.name, revoker: nil) }
+    }
+
     /// The device of a token recently authenticated, from memory only (no I/O, no hop), or nil.
     public func cachedDevice(token: String) -> Device? { shop.cachedDevice(token: token) }
 

@@ -44,10 +44,22 @@ extension AccessHandlers {
         Endpoint(.delete, "/v1/sessions/current", .device,
                  answers: [204: .empty],
                  AccessHandlers.endSession),
+        Endpoint(.get, "/v1/sessions/people", .device,
+                 answers: [200: .json("SignInPeople")],
+                 AccessHandlers.signInPeople),
+        Endpoint(.post, "/v1/device/forget", .device,
+                 body: .optionalJSON("EmptyInput"), answers: [204: .empty],
+                 AccessHandlers.forgetDevice),
     ]
 }
 
 enum AccessHandlers {
+    /// How a paired device or a signed-in person gets their credential: in the body (`token`,
+    /// tablet apps) or as an `HttpOnly` cookie (`cookie`, the web app).
+    enum CredentialForm: String, CaseIterable {
+        case token, cookie
+    }
+
     struct PairingCreated: Encodable {
         var secret: String
         var code: String
@@ -74,12 +86,18 @@ enum AccessHandlers {
     static func claimPairing(_ call: Call) async throws -> Reply {
         let body = try call.bodyReader()
         let secret = body.string("secret", required: true, maxLength: 100, allowEmpty: false)
+        let form = body.enumeration("credential", as: CredentialForm.self, allowed: CredentialForm.allCases) ?? .token
         try body.validate()
         switch try await call.shop.access.claimPairing(secret: secret ?? "") {
         case .pending(let request):
             return .json(Claimed(status: "pending", expiresAt: call.zones.format(request.expiresAt, branch: nil)), status: 202)
         case .paired(let device, let token):
-            return .json(Claimed(status: "paired", device: DeviceBody(device, zones: call.zones), token: token), status: 200)
+            guard form == .cookie else {
+                return .json(Claimed(status: "paired", device: DeviceBody(device, zones: call.zones), token: token), status: 200)
+            }
+            var reply = Reply.json(Claimed(status: "paired", device: DeviceBody(device, zones: call.zones), token: nil), status: 200)
+            reply.extraHeaders = [("Set-Cookie", BrowserCredentials.setting(BrowserCredentials.deviceCookie, value: token, maxAge: BrowserCredentials.deviceCookieSeconds))]
+            return reply
         }
     }
 
@@ -159,7 +177,7 @@ enum AccessHandlers {
     }
 
     struct SessionBody: Encodable {
-        var token: String
+        var token: String?
         var person: PersonBody
         var role: String
         var expiresAt: String
@@ -169,21 +187,62 @@ enum AccessHandlers {
         let body = try call.bodyReader()
         let person = body.id("person", required: true, as: PersonID.self)
         let pin = body.string("pin", required: true, maxLength: 8)
+        let form = body.enumeration("credential", as: CredentialForm.self, allowed: CredentialForm.allCases) ?? .token
         try body.validate()
         guard let person, let pin, let device = call.principal?.device else { throw APIError.validation([]) }
         guard device.role != .kiosk else { throw APIError.forbidden("people do not sign in on a kiosk") }
         let policy = call.api.configuration.access
         let session = try await call.shop.access.startSession(person: person, pin: pin, device: device, policy: policy, as: call.acting)
         let principal = Principal(device: device, person: session.person)
-        return .json(SessionBody(token: session.token, person: PersonBody(session.person, zones: call.zones), role: principal.role.rawValue,
-                                 expiresAt: call.zones.format(session.expiresAt, branch: nil)), status: 201)
+        let answer = SessionBody(token: form == .token ? session.token : nil, person: PersonBody(session.person, zones: call.zones),
+                                 role: principal.role.rawValue, expiresAt: call.zones.format(session.expiresAt, branch: nil))
+        var reply = Reply.json(answer, status: 201)
+        if form == .cookie {
+            let seconds = Int((session.expiresAt.milliseconds - call.shop.now.milliseconds) / 1000)
+            reply.extraHeaders = [("Set-Cookie", BrowserCredentials.setting(BrowserCredentials.sessionCookie, value: session.token, maxAge: seconds))]
+        }
+        return reply
     }
 
     static func endSession(_ call: Call) async throws -> Reply {
-        guard let token = call.request.headers[HTTPField.Name("Edgenode-Session")!] else {
-            throw APIError(status: 400, kind: "no_session", title: "No session", detail: "send the session token in the Edgenode-Session header")
+        let cookie = call.context.credentials.flatMap { $0.viaCookie ? $0.session : nil }
+        guard let token = call.request.headers[HTTPField.Name("Edgenode-Session")!] ?? cookie else {
+            throw APIError(status: 400, kind: "no_session", title: "No session",
+                           detail: "send the session token in the Edgenode-Session header (or, from the web app, the edgenode_session cookie)")
         }
         try await call.shop.access.endSession(token: token)
-        return .noContent
+        var reply = Reply.noContent
+        if cookie != nil { reply.extraHeaders = [("Set-Cookie", BrowserCredentials.clearing(BrowserCredentials.sessionCookie))] }
+        return reply
+    }
+
+    struct SignInPerson: Encodable {
+        var id: String
+        var name: String
+        var role: String
+        var staff: String?
+    }
+
+    /// The active people a shared tablet's lock screen offers (never their PIN hashes).
+    static func signInPeople(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        guard let device = call.principal?.device, device.role != .kiosk else {
+            throw APIError.forbidden("people do not sign in on a kiosk, so a kiosk does not list them")
+        }
+        let people = try await call.shop.access.people().filter(\.isActive)
+        return .json(Page(items: people.map { SignInPerson(id: $0.id.rawValue, name: $0.name, role: $0.role.rawValue, staff: $0.staffID?.rawValue) },
+                          nextCursor: nil))
+    }
+
+    /// The device gives up its credential: it is revoked (by itself) and the answer clears the
+    /// web app's cookies.
+    static func forgetDevice(_ call: Call) async throws -> Reply {
+        if !call.body.isEmpty { try call.bodyReader().validate() }
+        guard let device = call.principal?.device else { throw APIError.unauthenticated("no device") }
+        _ = try await call.shop.access.forgetDevice(device.id, as: call.acting)
+        var reply = Reply.noContent
+        reply.extraHeaders = [("Set-Cookie", BrowserCredentials.clearing(BrowserCredentials.deviceCookie)),
+                              ("Set-Cookie", BrowserCredentials.clearing(BrowserCredentials.sessionCookie))]
+        return reply
     }
 }

@@ -29,6 +29,9 @@ extension SystemHandlers {
         Endpoint(.get, "/v1/me", .device,
                  answers: [200: .json("Me")],
                  SystemHandlers.me),
+        Endpoint(.get, "/v1/connectivity", .events,
+                 answers: [200: .json("Connectivity")],
+                 SystemHandlers.connectivity),
         Endpoint(.get, "/v1/events", .events,
                  query: ["after"], answers: [200: .media("text/event-stream")],
                  EventStream.handle),
@@ -94,13 +97,78 @@ enum SystemHandlers {
         var role: String
         var permissions: [String]
         var homeBranch: String?
+        /// The signed-in person's staff member ("my day"), if they are one.
+        var staff: String?
+        /// The home branch's name, zone, currency and locale, for formatting times and money.
+        var branch: MeBranch?
+    }
+
+    struct MeBranch: Encodable {
+        var id: String
+        var name: String
+        var timeZone: String
+        var currency: String
+        var locale: String
     }
 
     static func me(_ call: Call) async throws -> Reply {
         guard let principal = call.principal else { throw APIError.unauthenticated("no device") }
+        var branch: MeBranch?
+        if let home = call.shop.homeBranch {
+            do {
+                let found = try await call.shop.catalogue.branch(home)
+                branch = MeBranch(id: found.id.rawValue, name: found.name, timeZone: found.timeZone, currency: found.currency, locale: found.locale)
+            } catch let error as DomainError where error.code == .notFound {
+                branch = nil   // the home branch is not in the replica yet (a box still joining)
+            }
+        }
         return .json(MeBody(device: DeviceBody(principal.device, zones: call.zones), person: principal.person.map { PersonBody($0, zones: call.zones) },
                             role: principal.role.rawValue,
                             permissions: Permission.allCases.filter { $0 != .open && $0.isGranted(to: principal.role) }.map(\.rawValue),
-                            homeBranch: call.shop.homeBranch?.rawValue))
+                            homeBranch: call.shop.homeBranch?.rawValue, staff: principal.person?.staffID?.rawValue, branch: branch))
+    }
+
+    /// `GET /v1/connectivity`: the truth for the web app's status line, from the node's status
+    /// document without its secrets or internals (keys, addresses, errors, the data directory).
+    static func connectivity(_ call: Call) async throws -> Reply {
+        try call.query().validate()
+        let status = try await NIOThreadPool.singleton.runIfActive { try call.api.configuration.status() }
+        return .json(Connectivity.document(status: status, now: call.zones.format(call.shop.now, branch: nil)))
+    }
+}
+
+/// The projection of the node's status for `GET /v1/connectivity`.
+enum Connectivity {
+    static func document(status: [String: StatusValue], now: String) -> [String: StatusValue] {
+        func field(_ object: [String: StatusValue], _ key: String) -> StatusValue { object[key] ?? .null }
+        var relay: [String: StatusValue] = ["configured": .bool(false), "state": .null, "reachable": .bool(false), "since": .null,
+                                            "last_push": .null, "last_pull": .null, "pending_push": .null, "pending_pull": .null, "clock_warning": .null]
+        if case .object(let uplink)? = status["uplink"] {
+            relay = [
+                "configured": .bool(true),
+                "state": field(uplink, "state"),
+                "reachable": .bool(field(uplink, "connected") == .bool(true)),
+                "since": field(uplink, "state_since"),
+                "last_push": field(uplink, "last_push"),
+                "last_pull": field(uplink, "last_pull"),
+                "pending_push": field(uplink, "pending_push"),
+                "pending_pull": field(uplink, "pending_pull"),
+                "clock_warning": field(uplink, "clock_warning"),
+            ]
+        }
+        var boxes: [StatusValue] = []
+        if case .array(let peers)? = status["peers"] {
+            for case .object(let peer) in peers {
+                boxes.append(.object([
+                    "name": field(peer, "name"),
+                    "branch": field(peer, "branch"),
+                    "state": field(peer, "state"),
+                    "last_synced_at": field(peer, "last_sync"),
+                    "pending_to_peer": field(peer, "pending_to_peer"),
+                    "pending_from_peer": field(peer, "pending_from_peer"),
+                ]))
+            }
+        }
+        return ["box_time": .string(now), "relay": .object(relay), "boxes": .array(boxes)]
     }
 }

@@ -58,9 +58,12 @@ extension ReplicaStore {
             }
             return try await body()
         }
-        await UnitOfWork.gate.acquire()
-        defer { UnitOfWork.gate.release() }
         return try await withTaskExecutorPreference(UnitOfWork.executor) {
+            // The gate is taken and handed on on the unit's thread: a waiting unit resumes there
+            // directly, and the gate is never held while a task waits for a thread of Swift's
+            // cooperative pool (a busy pool would otherwise stretch every queued unit's wait).
+            await UnitOfWork.gate.acquire()
+            defer { UnitOfWork.gate.release() }
             // The lock is taken and released by the executor's thread: every job of this task runs there.
             try UnitOfWork.executor.checkCurrent()
             let unit = UnitOfWork(store: self)

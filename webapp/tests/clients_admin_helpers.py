@@ -22,10 +22,10 @@ def person_for(box, role):
 def open_app(tablet, box, role="owner", language="en", path="/clients", **kwargs):
     """A tablet of `role` showing `path` (a hash route), signed in as a person of that role when the
     box shows the lock screen (real box); in development mode the device's token is the role."""
+    name, pin = person_for(box, role)  # before the lock screen lists the people
     page = tablet(role=role, language=language, **kwargs)
     page.wait_for_selector(".topbar, .card.lock", timeout=20000)
     if page.locator(".card.lock").count():
-        name, pin = person_for(box, role)
         page.get_by_role("radio", name=name).click()
         page.fill("#pin", pin)
         page.keyboard.press("Enter")

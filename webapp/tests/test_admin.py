@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import expect
 
 from clients_admin_helpers import open_app, go, open_request
-from conftest import DEV
 
 
 def test_create_service_named_in_three_languages(box, tablet):
@@ -106,7 +105,6 @@ def test_an_owner_may_give_the_owner_role_and_reject(box, tablet):
     assert status == 401  # rejected
 
 
-@pytest.mark.skipif(DEV, reason="a manager is a person signed in with a PIN (cookie session)")
 def test_a_manager_is_not_offered_the_owner_role(box, tablet):
     page = open_app(tablet, box, role="manager", path="/devices")
     open_request(box, "Manager's view tablet")

@@ -5,7 +5,7 @@
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
 import { t } from '../i18n.js';
-import { can, on } from '../store.js';
+import { state, can, on } from '../store.js';
 import { go } from '../router.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText } from '../ui.js';
 import { checkboxField, section } from './manage-common.js';
@@ -75,6 +75,11 @@ function clientRow(client) {
         (client.tags || []).length ? h('span', { class: 'tags' }, client.tags.map((tag) => h('span', { class: 'tag' }, tag))) : null));
 }
 
+// The last search, kept in memory (not in the URL: names and phones stay out of the browser's
+// history) so that coming back from a profile shows the same results.
+let lastQuery = { who: null, q: '' };
+function who() { return state.me && state.me.person ? state.me.person.id : null; }
+
 export function renderClients(container, params, query) {
     let sequence = 0;
     let timer = null;
@@ -85,7 +90,7 @@ export function renderClients(container, params, query) {
     const count = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
     const more = h('div', { class: 'actions' });
     const search = h('input', {
-        id: 'client-search', type: 'search', value: query.q || '', autocomplete: 'off', maxlength: 200,
+        id: 'client-search', type: 'search', value: query.q || (lastQuery.who === who() ? lastQuery.q : ''), autocomplete: 'off', maxlength: 200,
         placeholder: t('clients.search_placeholder'), dataset: { testid: 'client-search' },
     });
 
@@ -116,8 +121,7 @@ export function renderClients(container, params, query) {
     search.addEventListener('input', () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-            const q = search.value.trim();
-            history.replaceState(null, '', q ? `#/clients?q=${encodeURIComponent(q)}` : '#/clients');
+            lastQuery = { who: who(), q: search.value };
             load();
         }, 250);
     });

@@ -10,8 +10,9 @@ from clients_admin_helpers import open_app, go
 
 
 def a_client(box):
-    """A demo client with a Cyrillic name and a phone."""
-    for client in box.ok("GET", "/v1/clients?limit=200")["items"]:
+    """A demo client with a Cyrillic name and a phone, beyond the list's first page (so that only
+    a search can show it)."""
+    for client in box.ok("GET", "/v1/clients?limit=200")["items"][100:]:
         if re.search("[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]", client["name"]) and client["phone"]:
             return client
     raise AssertionError("no Cyrillic client in the demo")
@@ -27,7 +28,10 @@ def test_find_by_cyrillic_and_phone_then_note_appears_live(box, tablet):
     fragment = client["name"].split()[-1][:4].lower()
     first.get_by_test_id("client-search").fill(fragment)
     expect(first.get_by_test_id("client-row").filter(has_text=client["name"]).first).to_be_visible()
-    # A phone fragment (the last six digits, with a space in the middle as people type them).
+    # Cleared: the client is not on the first page of the whole list…
+    first.get_by_test_id("client-search").fill("")
+    expect(first.get_by_test_id("client-row").filter(has_text=client["name"])).to_have_count(0)
+    # …and a phone fragment finds them (the last six digits, with a space as people type them).
     digits = client["phone"][-6:]
     first.get_by_test_id("client-search").fill(f"{digits[:3]} {digits[3:]}")
     row = first.get_by_test_id("client-row").filter(has_text=client["name"]).first
@@ -46,6 +50,10 @@ def test_find_by_cyrillic_and_phone_then_note_appears_live(box, tablet):
     expect(second.get_by_test_id("note").filter(has_text=note)).to_be_visible(timeout=5000)
     notes = box.ok("GET", f"/v1/clients/{client['id']}/notes")["items"]
     assert any(n["body"] == note for n in notes)
+    # Back to the list: the same search, which never went into the URL.
+    first.get_by_role("link", name="All clients").click()
+    expect(first.get_by_test_id("client-search")).to_have_value(f"{digits[:3]} {digits[3:]}")
+    assert first.evaluate("location.hash") == "#/clients"
 
 
 def test_bad_phone_shows_next_to_the_field_and_keeps_what_was_typed(box, tablet):

@@ -119,11 +119,9 @@ export function renderClients(container, params, query) {
     }
 
     search.addEventListener('input', () => {
+        lastQuery = { who: who(), q: search.value };
         clearTimeout(timer);
-        timer = setTimeout(() => {
-            lastQuery = { who: who(), q: search.value };
-            load();
-        }, 250);
+        timer = setTimeout(() => load(), 250);
     });
 
     const duplicates = h('div');

@@ -287,7 +287,7 @@ export default {
         'manage.audit_op.appointment.create': 'Жазба жасады', 'manage.audit_op.appointment.confirm': 'Жазбаны растады', 'manage.audit_op.appointment.reject': 'Жазбаны қабылдамады',
         'manage.audit_op.appointment.check_in': 'Клиенттің келгенін белгіледі', 'manage.audit_op.appointment.complete': 'Келуді аяқтады', 'manage.audit_op.appointment.no_show': 'Келмегенін белгіледі',
         'manage.audit_op.appointment.cancel': 'Жазбаны болдырмады', 'manage.audit_op.appointment.reschedule': 'Жазбаны ауыстырды',
-        'manage.audit_op.client.create': 'Клиент қосты', 'manage.audit_op.client.update': 'Клиентті өзгертті', 'manage.audit_op.client.note.add': 'Жазба қосты',
+        'manage.audit_op.client.create': 'Клиент қосты', 'manage.audit_op.client.update': 'Клиентті өзгертті', 'manage.audit_op.client.note.add': 'Клиентке ескертпе қосты',
         'manage.audit_op.client.merge': 'Клиенттерді біріктірді', 'manage.audit_op.offering.save': 'Қызметті сақтады', 'manage.audit_op.staff.save': 'Шеберді сақтады',
         'manage.audit_op.branch.save': 'Филиалды сақтады', 'manage.audit_op.resource.save': 'Ресурсты сақтады',
         'manage.audit_op.device.revoke': 'Құрылғыны ажыратты', 'manage.audit_op.pairing.approve': 'Планшетті қосты', 'manage.audit_op.pairing.reject': 'Планшетті қабылдамады',

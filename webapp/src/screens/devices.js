@@ -33,13 +33,15 @@ export function renderDevices(container) {
     const approved = new Map(); // code → {device_name, role, expires_at}
     let knownDevices = null;
     let pendingSignature = null;
+    let ticks = 0; // the paired devices are refreshed every fifth poll (or each while a tablet is claiming)
     let pollTimer = null;
 
     async function loadPending() {
         try {
             const items = (await api.get('/v1/pairing-requests')).items || [];
             if (!alive) return;
-            if (approved.size) await loadDevices();
+            ticks += 1;
+            if (approved.size || ticks % 5 === 0) await loadDevices();
             drawPending(items.filter((item) => item.status === 'pending'));
         } catch (error) {
             if (alive && error.kind !== 'offline') showProblem(pendingAlert, error);
@@ -106,6 +108,8 @@ export function renderDevices(container) {
         if (!alive) return;
         const signature = JSON.stringify(items);
         if (signature === knownDevices) return;
+        // Not while someone is on a button of the list (a redraw would take their focus away).
+        if (knownDevices && devicesBody.contains(document.activeElement) && !approved.size) return;
         const before = knownDevices ? new Set(JSON.parse(knownDevices).map((d) => d.id)) : null;
         knownDevices = signature;
         if (before) {

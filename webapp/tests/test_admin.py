@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from clients_admin_helpers import open_app, go, open_request
+from conftest import DEV
 
 
 def test_create_service_named_in_three_languages(box, tablet):
@@ -91,6 +92,26 @@ def test_approve_a_pending_pairing_request(box, tablet):
     expect(device).to_be_visible(timeout=10000)
     expect(device).to_contain_text("Staff")
     expect(page.get_by_test_id("pairing-approved")).to_have_count(0)
+
+
+@pytest.mark.skipif(DEV, reason="a tablet that is not paired yet needs the box's own pages and cookies")
+def test_a_tablet_pairs_in_the_browser_approved_from_the_devices_screen(box, tablet):
+    owner = open_app(tablet, box, role="owner", path="/devices")
+    newcomer = tablet(role="front_desk", pair=False)
+    newcomer.get_by_label("Name of this tablet").fill("Reception tablet 3")
+    newcomer.get_by_role("button", name="Ask to pair").click()
+    code = newcomer.get_by_test_id("pairing-code").inner_text().replace(" ", "")
+    row = owner.locator(f"[data-testid=pairing-request][data-code='{code}']")
+    expect(row).to_be_visible(timeout=10000)
+    row.get_by_test_id("pairing-role").select_option("front_desk")
+    row.get_by_test_id("approve").click()
+    # The tablet claims its credential by itself and leaves the pairing screen…
+    newcomer.wait_for_selector(".topbar, .card.lock", timeout=15000)
+    # …and the owner's list shows it as soon as it has.
+    device = owner.locator("[data-testid=device][data-name='Reception tablet 3']")
+    expect(device).to_be_visible(timeout=10000)
+    expect(device).to_contain_text("Front desk")
+    expect(owner.get_by_test_id("pairing-approved")).to_have_count(0)
 
 
 def test_an_owner_may_give_the_owner_role_and_reject(box, tablet):

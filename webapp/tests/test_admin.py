@@ -280,6 +280,28 @@ def test_sync_screen_shows_the_box_and_the_audit_trail(box, tablet):
     expect(audit.locator("tbody tr").first).to_contain_text("Added a client", timeout=5000)
 
 
+def test_branch_hours_and_booking_rules(box, tablet):
+    page = open_app(tablet, box, role="owner", path="/manage/branch")
+    form = page.get_by_test_id("branch-form")
+    form.get_by_label("Booking horizon, days").fill("90")
+    # Overlapping hours are the box's to refuse: the message shows and the lines stay as typed.
+    form.get_by_label("Sunday").fill("10:00-14:00, 13:00-18:00")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".alert")).to_be_visible()
+    expect(form.get_by_label("Sunday")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".hours-day", has=page.get_by_label("Sunday")).locator(".field-error")).to_contain_text("overlap")
+    expect(form.get_by_label("Sunday")).to_have_value("10:00-14:00, 13:00-18:00")
+    expect(form.get_by_label("Booking horizon, days")).to_have_value("90")
+    form.get_by_label("Sunday").fill("10:00-14:00")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice").filter(has_text="Saved.")).to_be_visible()
+    expect(form.locator(".alert")).to_be_hidden()
+    branch = box.ok("GET", "/v1/branches")["items"][0]
+    assert branch["policy"]["horizon_days"] == 90
+    assert branch["opening_hours"]["sun"] == [["10:00", "14:00"]]
+    assert branch["opening_hours"]["mon"] == [["09:00", "20:00"]] and branch["currency"] == "KZT"
+
+
 @pytest.mark.parametrize("language", ["ru", "kk", "en"])
 def test_admin_screens_in_each_language(box, tablet, check_accessibility, screenshot, language):
     staff = box.ok("GET", "/v1/staff")["items"][0]

@@ -8,7 +8,7 @@ import { t, formatDate, setBranchFormats } from '../i18n.js';
 import { state, on } from '../store.js';
 import { today, instantOf } from '../time.js';
 import { button, field, alertBox, showProblem, emptyState, problemText, notify } from '../ui.js';
-import { weeklyEditor, intervalsField, intervalsText, checkboxField, intValue, section, confirmDialog, focusFirstError } from './manage-common.js';
+import { weeklyEditor, intervalsField, intervalsText, checkboxField, intValue, section, confirmDialog, focusFirstError, placeHoursProblem } from './manage-common.js';
 
 /**
  * Date overrides of a branch or a staff member (`base` = `/v1/branches/{id}` or `/v1/staff/{id}`):
@@ -120,6 +120,7 @@ export function renderBranch(container) {
                 notify(t('manage.saved'));
             } catch (error) {
                 showProblem(alert, error, { ...fields, opening_hours: opening, policy: policy.minimum_notice_minutes, ...policy });
+                if (!placeHoursProblem(error, { 'opening hours': opening })) focusFirstError(event.target);
             }
         };
         if (overrides) overrides.stop();

@@ -167,3 +167,18 @@ export function focusFirstError(form) {
     const invalid = form && form.querySelector('[aria-invalid="true"]');
     if (invalid) invalid.focus();
 }
+
+/**
+ * Puts the box's refusal of a day's hours (`invalid_argument`, "schedule on sun: … overlap") next to
+ * that day in the weekly editor whose API name the detail starts with. `editors`: {'opening hours':
+ * editor, schedule: editor, breaks: editor}. Returns whether it placed it.
+ */
+export function placeHoursProblem(error, editors) {
+    if (!error || error.kind !== 'invalid_argument') return false;
+    const match = /^(.+?) on (mon|tue|wed|thu|fri|sat|sun)\b/.exec(error.detail || '');
+    if (!match || !editors[match[1]]) return false;
+    const day = editors[match[1]].days[match[2]];
+    day.setError(t('manage.hours.refused'));
+    day.control.focus();
+    return true;
+}

@@ -9,7 +9,7 @@ import { on } from '../store.js';
 import { go } from '../router.js';
 import { instantOf, rfc3339 } from '../time.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText, notify } from '../ui.js';
-import { weeklyEditor, weeklySummary, checkboxField, section, confirmDialog, focusFirstError } from './manage-common.js';
+import { weeklyEditor, weeklySummary, checkboxField, section, confirmDialog, focusFirstError, placeHoursProblem } from './manage-common.js';
 import { overridesPanel } from './manage-branch.js';
 import { refreshCatalogue } from './manage.js';
 
@@ -62,6 +62,7 @@ export function renderStaff(container, query) {
                 load();
             } catch (error) {
                 showProblem(alert, error, { name, schedule, breaks });
+                placeHoursProblem(error, { schedule, breaks });
             }
         };
         const services = h('div');
@@ -127,6 +128,7 @@ export function renderStaff(container, query) {
                     go('/manage/staff', { id: created.id });
                 } catch (error) {
                     showProblem(alert, error, { name, schedule, breaks });
+                placeHoursProblem(error, { schedule, breaks });
                 }
             };
             return h('form', { novalidate: true, onsubmit: save }, name, active, schedule, breaks, alert,

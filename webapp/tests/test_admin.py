@@ -9,10 +9,11 @@ from clients_admin_helpers import open_app, go, open_request
 from conftest import DEV
 
 
-def test_create_service_named_in_three_languages(box, tablet):
+def test_create_service_named_in_three_languages(box, tablet, check_accessibility):
     page = open_app(tablet, box, role="owner", path="/manage/services")
     page.get_by_test_id("add-service").click()
     form = page.get_by_test_id("service-form")
+    check_accessibility(page, "the service form")
     form.get_by_test_id("service-name-ru").fill("Укладка локонов")
     form.get_by_test_id("service-name-kk").fill("Бұйра шаш сәндеу")
     form.get_by_test_id("service-name-en").fill("Curls styling")
@@ -75,12 +76,14 @@ def test_service_field_error_keeps_what_was_typed(box, tablet):
     expect(form.get_by_test_id("service-name-en")).to_have_value("Too long")
 
 
-def test_approve_a_pending_pairing_request(box, tablet):
+def test_approve_a_pending_pairing_request(box, tablet, check_accessibility, screenshot):
     page = open_app(tablet, box, role="owner", path="/devices")
     created = open_request(box, "Reception iPad 2")
     row = page.locator(f"[data-testid=pairing-request][data-code='{created['code']}']")
     expect(row).to_be_visible(timeout=10000)  # the list refreshes itself every few seconds
     expect(row).to_contain_text("Reception iPad 2")
+    screenshot(page, "devices-pending-en")
+    check_accessibility(page, "devices with a pending request")
     row.get_by_test_id("pairing-role").select_option("staff")
     row.get_by_test_id("approve").click()
     expect(row).to_have_count(0)
@@ -159,10 +162,11 @@ def test_revoke_a_device_and_a_device_cannot_revoke_itself(box, tablet):
     expect(dialog.locator(".alert")).to_have_attribute("data-kind", "conflict")
 
 
-def test_add_a_person_with_a_pin(box, tablet):
+def test_add_a_person_with_a_pin(box, tablet, check_accessibility):
     page = open_app(tablet, box, role="owner", path="/devices")
     page.get_by_test_id("add-person").click()
     form = page.get_by_test_id("person-form")
+    check_accessibility(page, "the person form")
     form.get_by_label("Name").fill("Dana Stylist")
     form.get_by_label("Role").select_option("staff")
     staff = box.ok("GET", "/v1/staff")["items"][0]

@@ -56,11 +56,12 @@ def test_find_by_cyrillic_and_phone_then_note_appears_live(box, tablet):
     assert first.evaluate("location.hash") == "#/clients"
 
 
-def test_bad_phone_shows_next_to_the_field_and_keeps_what_was_typed(box, tablet):
+def test_bad_phone_shows_next_to_the_field_and_keeps_what_was_typed(box, tablet, check_accessibility):
     client = a_client(box)
     page = open_app(tablet, box, role="front_desk", path=f"/clients/{client['id']}")
     page.get_by_test_id("edit-client").click()
     form = page.get_by_test_id("client-form")
+    check_accessibility(page, "the client form")
     form.get_by_label("Name").fill(client["name"] + " Jr")
     phone = form.get_by_label("Phone", exact=True)
     phone.fill("12")

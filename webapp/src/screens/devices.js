@@ -73,7 +73,8 @@ export function renderDevices(container) {
         const done = () => { rows.delete(item.code); loadPending(); loadDevices(); };
         return h('li', { class: 'pending-row', dataset: { testid: 'pairing-request', code: item.code } },
             h('div', { class: 'pending-info' },
-                h('p', { class: 'pairing-code-small', 'aria-label': t('manage.pairing.code_label', { code: item.code }) }, item.code.replace(/(\d{3})(\d{3})/, '$1 $2')),
+                h('p', { class: 'pairing-code-small' }, h('span', { 'aria-hidden': 'true' }, item.code.replace(/(\d{3})(\d{3})/, '$1 $2')),
+                    h('span', { class: 'visually-hidden' }, t('manage.pairing.code_label', { code: item.code.split('').join(' ') }))),
                 h('p', null, h('strong', null, item.device_name)),
                 h('p', { class: 'muted small' }, t('manage.pairing.from', { address: item.remote, time: formatTime(item.requested_at) })),
                 h('p', { class: 'muted small' }, t('manage.pairing.expires', { time: formatDateTime(item.expires_at) }))),

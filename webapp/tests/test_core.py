@@ -150,3 +150,22 @@ def test_the_demo_prints_the_web_app_first():
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_signed_in_tablet_locks_itself_when_left_idle(box, tablet):
+    add_person(box, "Асель Нурланова", "front_desk", "2580")
+    page = tablet(role="front_desk", language="en", sign_in=False, path="/")
+    page.clock.install()
+    page.evaluate("localStorage.setItem('edgenode.autolock_minutes', '2')")
+    page.reload()
+    page.get_by_role("radio", name=re.compile("Асель")).click()
+    page.get_by_label("PIN", exact=True).fill("2580")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("person-name")).to_have_text("Асель Нурланова")
+    # A minute and a half idle: still signed in; past two minutes: locked, and the box's session ended.
+    page.clock.run_for(90_000)
+    expect(page.get_by_test_id("person-name")).to_have_text("Асель Нурланова")
+    page.clock.run_for(40_000)
+    expect(page.get_by_role("heading", name="Who is working?")).to_be_visible()
+    me = page.context.request.get(box.url + "/v1/me").json()
+    assert "person" not in me or me["person"] is None

@@ -48,6 +48,9 @@ def test_merged_changes_and_a_conflict_between_two_boxes(browser, tmp_path, scre
             expect(page.locator("[data-testid=column]")).to_have_count(1)
             pages[name] = page
 
+        # A's status line names the other box it syncs with, and when it last did.
+        expect(pages["a"].get_by_test_id("peer")).to_contain_text(re.compile("synced"), timeout=20000)
+
         # A booking made on box B is merged into A and drawn on A's tablet without a reload.
         merged = book(boxes.b, service, staff, f"{date}T10:00:00+05:00", "Merged From B")
         expect(block(pages["a"], merged["id"])).to_be_visible(timeout=15000)

@@ -4,7 +4,7 @@
 // (resources, display order) as they are.
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { t, localName, formatMoney, currentCurrency, LANGUAGES } from '../i18n.js';
+import { t, has, localName, formatMoney, currentCurrency, LANGUAGES } from '../i18n.js';
 import { on } from '../store.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText } from '../ui.js';
 import { checkboxField, intValue, majorText, parseMajor, section, focusFirstError } from './manage-common.js';
@@ -30,7 +30,7 @@ export function renderServices(container) {
         }
         const names = [...groups.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
         mount(list, services.length ? names.map((category) => h('div', { class: 'category' },
-            h('h3', null, category || t('manage.services.no_category')),
+            h('h3', null, category ? (has(`kiosk.category.${category}`) ? t(`kiosk.category.${category}`) : category) : t('manage.services.no_category')),
             h('ul', { class: 'list' }, groups.get(category).map((service) => h('li', { class: ['service-row', !service.active && 'inactive'], dataset: { testid: 'service', id: service.id } },
                 h('div', { class: 'service-info' },
                     h('strong', null, localName(service.names)),

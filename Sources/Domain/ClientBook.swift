@@ -43,6 +43,15 @@ extension Shop {
         try read { try Loader.client(id, in: $0) }
     }
 
+    /// The clients with these ids that exist, in the order asked.
+    package func clients(_ ids: [ClientID]) throws -> [Client] {
+        try read { transaction in
+            try ids.compactMap { id -> Client? in
+                do { return try Loader.client(id, in: transaction) } catch let error as DomainError where error.code == .notFound { return nil }
+            }
+        }
+    }
+
     /// The client with this phone number (any format the branch's region understands).
     package func client(phone: String, branch: BranchID) throws -> Client? {
         try read { transaction in

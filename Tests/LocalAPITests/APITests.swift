@@ -223,6 +223,25 @@ struct APITests {
         }
     }
 
+    @Test("clients by ids: exactly those, in the order asked, unknown ids left out, one page; more than 200, a bad id, or with q or cursor is 400")
+    func clientsByIDs() async throws {
+        let fixture = try APIFixture()
+        let first = try fixture.shop.createClient(ClientDraft(name: "Алия Серікова", phone: "+77015550001"), branch: fixture.branch)
+        let second = try fixture.shop.createClient(ClientDraft(name: "Ербол Нұрланов", phone: "+77015550002"), branch: fixture.branch)
+        let unknown = ClientID.generate(at: Instant(milliseconds: 1_790_000_000_000))
+        try await fixture.test { client in
+            let page = try await client.send(.get, "/v1/clients?ids=\(second.id.rawValue),\(unknown.rawValue),\(first.id.rawValue)", as: .frontDesk)
+            #expect(page.status == 200)
+            #expect(page.items.compactMap { $0["name"] as? String } == ["Ербол Нұрланов", "Алия Серікова"])
+            #expect(page["next_cursor"] == nil || page["next_cursor"] is NSNull)
+            let many = (0...200).map { _ in ClientID.generate(at: Instant(milliseconds: 1_790_000_000_000)).rawValue }.joined(separator: ",")
+            #expect(try await client.send(.get, "/v1/clients?ids=\(many)", as: .frontDesk).status == 400)
+            #expect(try await client.send(.get, "/v1/clients?ids=nope", as: .frontDesk).status == 400)
+            #expect(try await client.send(.get, "/v1/clients?ids=\(first.id.rawValue)&q=%D0%B0", as: .frontDesk).status == 400)
+            #expect(try await client.send(.get, "/v1/clients?ids=\(first.id.rawValue)", as: .kiosk).status == 403)
+        }
+    }
+
     @Test("guests: the tracking token shows, moves and cancels its own booking with no device token, and opens nothing else")
     func guestAccess() async throws {
         let fixture = try APIFixture()

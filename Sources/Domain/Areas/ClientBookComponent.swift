@@ -18,6 +18,12 @@ public struct ClientBook: Sendable {
     /// The client with `id` (following merges to the survivor).
     public func client(_ id: ClientID) async throws -> Client { try await shop.perform { try $0.client(id) } }
 
+    /// The clients with these ids, in one read (an id of no client is left out; a merged id
+    /// gives the record as it is, with `mergedInto` naming the survivor).
+    public func clients(_ ids: [ClientID]) async throws -> [Client] {
+        try await shop.perform { try $0.clients(ids) }
+    }
+
     /// The client with a phone number (normalised in the branch's region), if any.
     public func client(phone: String, branch: BranchID) async throws -> Client? {
         try await shop.perform { try $0.client(phone: phone, branch: branch) }

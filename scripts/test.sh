@@ -108,8 +108,6 @@ trap 'stop_tests; exit 130' INT TERM
 watchdog_pid=$!
 status=0
 wait "$test_session" || status=$?
-# (disowned first: bash would otherwise report the stopped watchdog as "Terminated")
-disown "$watchdog_pid" 2>/dev/null || true
 pkill -P "$watchdog_pid" sleep 2>/dev/null || true
 kill "$watchdog_pid" 2>/dev/null || true
 

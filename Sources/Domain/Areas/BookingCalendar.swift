@@ -92,28 +92,46 @@ public struct BookingCalendar: Sendable {
     }
 
     /// Confirms a requested appointment.
-    public func confirm(_ id: AppointmentID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.confirm(id, actor: acting.name) } }
+    @discardableResult
+    public func confirm(_ id: AppointmentID, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.confirm(id, actor: acting.name); return try shop.appointment(id) }
+    }
 
     /// Checks the client in.
-    public func checkIn(_ id: AppointmentID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.checkIn(id, actor: acting.name) } }
+    @discardableResult
+    public func checkIn(_ id: AppointmentID, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.checkIn(id, actor: acting.name); return try shop.appointment(id) }
+    }
 
-    /// Marks the visit done.
-    public func complete(_ id: AppointmentID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.complete(id, actor: acting.name) } }
+    /// Marks the visit done. Like every status change here, it answers the appointment as it is
+    /// afterwards, read in the same trip to the store's thread as the change.
+    @discardableResult
+    public func complete(_ id: AppointmentID, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.complete(id, actor: acting.name); return try shop.appointment(id) }
+    }
 
     /// Marks that the client did not come.
-    public func markNoShow(_ id: AppointmentID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.markNoShow(id, actor: acting.name) } }
+    @discardableResult
+    public func markNoShow(_ id: AppointmentID, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.markNoShow(id, actor: acting.name); return try shop.appointment(id) }
+    }
 
     /// Turns a held appointment into a booking (confirmed at home, requested elsewhere).
-    public func completeHold(_ id: AppointmentID, as acting: Acting) async throws { try await shop.perform(as: acting) { try $0.completeHold(id, actor: acting.name) } }
+    @discardableResult
+    public func completeHold(_ id: AppointmentID, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.completeHold(id, actor: acting.name); return try shop.appointment(id) }
+    }
 
     /// Rejects a requested appointment.
-    public func reject(_ id: AppointmentID, reason: String, as acting: Acting) async throws {
-        try await shop.perform(as: acting) { try $0.reject(id, reason: reason, actor: acting.name) }
+    @discardableResult
+    public func reject(_ id: AppointmentID, reason: String, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.reject(id, reason: reason, actor: acting.name); return try shop.appointment(id) }
     }
 
     /// Cancels an appointment.
-    public func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, as acting: Acting) async throws {
-        try await shop.perform(as: acting) { try $0.cancel(id, by: party, reason: reason, actor: acting.name) }
+    @discardableResult
+    public func cancel(_ id: AppointmentID, by party: CancellingParty, reason: String, as acting: Acting) async throws -> Appointment {
+        try await shop.perform(as: acting) { shop in try shop.cancel(id, by: party, reason: reason, actor: acting.name); return try shop.appointment(id) }
     }
 
     /// Moves an appointment to another start (and optionally other staff), checked like a booking.

@@ -255,14 +255,12 @@ enum BookingHandlers {
         case "reject":
             let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
-            try await call.shop.calendar.reject(id, reason: reason, as: call.acting)
-            updated = try await call.shop.calendar.appointment(id)
+            updated = try await call.shop.calendar.reject(id, reason: reason, as: call.acting)
         case "cancel":
             let party = body.enumeration("by", as: CancellingParty.self, allowed: [.client, .shop]) ?? .client
             let reason = body.string("reason", maxLength: 500, multiline: true) ?? ""
             try body.validate()
-            try await call.shop.calendar.cancel(id, by: party, reason: reason, as: call.acting)
-            updated = try await call.shop.calendar.appointment(id)
+            updated = try await call.shop.calendar.cancel(id, by: party, reason: reason, as: call.acting)
         case "reschedule":
             let start = body.instant("start", required: true)
             try body.validate()
@@ -271,14 +269,15 @@ enum BookingHandlers {
         default:
             try body.validate()
             let calendar = call.shop.calendar
+            // Each change answers the appointment as it is afterwards (one trip to the store).
             switch action {
             case "confirm":
-                if try await calendar.appointment(id).status == .held { try await calendar.completeHold(id, as: call.acting) } else { try await calendar.confirm(id, as: call.acting) }
-            case "check-in": try await calendar.checkIn(id, as: call.acting)
-            case "complete": try await calendar.complete(id, as: call.acting)
-            default: try await calendar.markNoShow(id, as: call.acting)
+                updated = try await calendar.appointment(id).status == .held
+                    ? try await calendar.completeHold(id, as: call.acting) : try await calendar.confirm(id, as: call.acting)
+            case "check-in": updated = try await calendar.checkIn(id, as: call.acting)
+            case "complete": updated = try await calendar.complete(id, as: call.acting)
+            default: updated = try await calendar.markNoShow(id, as: call.acting)
             }
-            updated = try await calendar.appointment(id)
         }
         return .json(AppointmentBody(updated, zones: call.zones))
     }

@@ -128,7 +128,13 @@ struct RelayTLSTests {
         let b = try InvitationTests.runtime(bDirectory, relayURL: "", pullWait: 1)
         #expect(b.configuration.relay.caFile == StoredRelayURL.caPath(bDirectory))
         let serverB = Task { try await b.run() }
-        try await eventually("B bootstraps through the TLS relay and converges") {
+        // Alone this takes seconds. Under the whole suite's load a request to the relay can fail
+        // and the uplink backs off (doubling to 60 s, ±50 % jitter): two such pauses pass 120 s,
+        // so the deadline allows for them, and a timeout reports where B's uplink stood.
+        try await eventually("B bootstraps through the TLS relay and converges", timeout: .seconds(300), report: {
+            let snapshot = b.uplink?.current
+            return "B's uplink: state \(snapshot.map { "\($0.state)" } ?? "none"), last error \(snapshot?.lastError ?? "none"), bootstrap \(snapshot?.bootstrap.map { "\($0.phase)" } ?? "none")"
+        }) {
             let done = b.uplink?.current.bootstrap?.phase == .done
             return try done && InvitationTests.converged(a, b)
         }

@@ -148,13 +148,6 @@ export function formatDateTime(value) {
     return formatter('date', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(value));
 }
 
-/** The weekday's name (`mon` … `sun`) in the person's language. */
-export function weekdayName(key, short = false) {
-    if (kazakhFallback()) return (short ? KK_WEEKDAYS_SHORT : KK_WEEKDAYS)[key];
-    const index = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].indexOf(key);
-    return new Intl.DateTimeFormat(locale(), { weekday: short ? 'short' : 'long', timeZone: 'UTC' }).format(Date.UTC(2026, 10, 30 + index));
-}
-
 /** Money from minor units (`{amount_minor, currency}`), in the branch's locale: 8 000 ₸, £25.50. */
 export function formatMoney(money) {
     if (!money) return '';
@@ -164,11 +157,6 @@ export function formatMoney(money) {
     const whole = Number.isInteger(amount);
     const numberLocale = kazakhFallback() ? `ru-${region}` : locale();
     return formatter('number', { style: 'currency', currency: code, minimumFractionDigits: whole ? 0 : digits, maximumFractionDigits: digits }, numberLocale).format(amount);
-}
-
-/** A plain number in the person's format (8 000). */
-export function formatNumber(value) {
-    return formatter('number', {}, kazakhFallback() ? `ru-${region}` : locale()).format(value);
 }
 
 /** How long ago, in words: "5 minutes ago". */

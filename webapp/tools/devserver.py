@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Development server for the web app's sources (not used by the product or the tests).
+"""Development server for the web app's sources (not used by the product; the browser tests use it
+only with WEBAPP_DEV=1).
 
-Serves webapp/index.html with a fresh esbuild bundle on every load and passes /v1/* to a running
-box (EDGENODE_URL, default http://127.0.0.1:8470), sending EDGENODE_TOKEN (a device token printed
-by `edgenode serve --demo`) as the device credential. It stands in for the box's cookie layer
-while that is being built: a PIN session started through it is kept here and sent as
+Serves webapp/index.html with a fresh esbuild bundle on every load (no rebuild of the box) and
+passes /v1/* to a running box (EDGENODE_URL, default http://127.0.0.1:8470), sending
+EDGENODE_TOKEN (a device token printed by `edgenode serve --demo`) as the device credential
+instead of the box's cookie: a PIN session started through it is kept here and sent as
 `Edgenode-Session`.
 
     EDGENODE_TOKEN=... python3 webapp/tools/devserver.py --port 8480

@@ -100,6 +100,13 @@ public struct NodeConfiguration: Sendable, Hashable {
         public var pullWaitSeconds: Int = 25
     }
 
+    public var payments = Payments()
+    public struct Payments: Sendable, Hashable {
+        /// `payments.kaspi_qr`: offer dynamic Kaspi QR payments through the relay's Kaspi gateway
+        /// (needs `relay.url`, and the business's Kaspi access set up at the relay; docs/kaspi.md).
+        public var kaspiQR: Bool = false
+    }
+
     public init() {}
 
     /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
@@ -362,5 +369,6 @@ extension NodeConfiguration {
         ConfigurationSetting("relay.url", .relayURL(\.relay.url)),
         ConfigurationSetting("relay.pull_wait_seconds", .integer(\.relay.pullWaitSeconds, 0...25)),
         ConfigurationSetting("relay.ca_file", .certificateFile(\.relay.caFile)),
+        ConfigurationSetting("payments.kaspi_qr", .boolean(\.payments.kaspiQR)),
     ]
 }

@@ -33,6 +33,10 @@ public final class EdgeNodeRuntime: Sendable {
     let discovery = DiscoveryHandle()
     /// The uplink to the cloud relay; nil when `relay.url` is empty.
     public let uplink: UplinkStatus?
+    /// Wakes the service that follows Kaspi QR payments (a new QR, a refund, a cancel).
+    let qrWake = WakeSignal()
+    /// Wakes the fiscal outbox (a sale paid, a refund).
+    let fiscalWake = WakeSignal()
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
@@ -77,6 +81,16 @@ public final class EdgeNodeRuntime: Sendable {
             try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt,
                                     peers: peers, discovery: discovery.current?.state, uplink: uplink)
         }
+        var money = MoneyConfiguration()
+        money.kaspiQR = configuration.payments.kaspiQR && uplink != nil
+        // Card and Kaspi refunds need the internet: with a relay configured, "online" is the
+        // uplink being connected; a box without a relay cannot tell and does not refuse.
+        money.isOnline = { uplink?.current.connected ?? true }
+        let qrWake = self.qrWake
+        let fiscalWake = self.fiscalWake
+        money.wakeQR = { qrWake.signal() }
+        money.wakeFiscal = { fiscalWake.signal() }
+        apiConfiguration.money = money
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
     }
 

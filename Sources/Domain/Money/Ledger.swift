@@ -112,7 +112,7 @@ enum Ledger {
         return Sale(id: id, number: receiptNumber(prefix: prefix(site), row["number"].int64), branchID: BranchID(trusted: row["branch_id"].string),
                     clientID: ClientID(row["client_id"].string), appointmentIDs: JSONColumn.decode([String].self, row["appointments"], default: []).compactMap(AppointmentID.init),
                     currency: currency, lines: JSONColumn.decode([SaleLine].self, row["lines"], default: []),
-                    discount: row["discount"].string == "{}" || row["discount"].string.isEmpty ? nil : JSONColumn.decode(SaleDiscount?.self, row["discount"], default: nil),
+                    discount: row["discount"].string == "{}" || row["discount"].string.isEmpty ? nil : JSONColumn.decodeIfPresent(SaleDiscount.self, row["discount"]),
                     tips: JSONColumn.decode([Tip].self, row["tips"], default: []), subtotalMinor: row["subtotal_minor"].int64,
                     discountMinor: row["discount_minor"].int64, taxMinor: row["tax_minor"].int64, tipsMinor: row["tips_minor"].int64,
                     totalMinor: total, paidMinor: net, refundedMinor: refunded, balanceMinor: total - net, state: state, payments: payments,
@@ -149,7 +149,7 @@ enum Ledger {
         var qrError: String?
         if method == .kaspiQR, kind == .payment {
             if let event = try context.fetchOne("SELECT detail FROM payment_events WHERE payment_id = ? AND status = 'qr_created' ORDER BY at, id LIMIT 1", [.text(id)]) {
-                qr = JSONColumn.decode(QRInvoice?.self, event["detail"], default: nil)
+                qr = JSONColumn.decodeIfPresent(QRInvoice.self, event["detail"])
             }
             if status == .pending, qr == nil, let local = try context.fetchOne("SELECT error FROM local_qr_state WHERE payment_id = ?", [.text(id)]), !local["error"].string.isEmpty {
                 qrError = local["error"].string

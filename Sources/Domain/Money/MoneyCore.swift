@@ -471,16 +471,16 @@ extension Shop {
     package func zReports(branch: BranchID?, site: String?, limit: Int = 100) throws -> [DrawerReport] {
         try readSnapshot { transaction in
             try transaction.fetchAll("""
-                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR site = ?) ORDER BY closed_at DESC, id DESC LIMIT ?
+                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR site = ?) ORDER BY closed_at DESC, site, number DESC LIMIT ?
                 """, [.text(branch?.rawValue ?? ""), .text(branch?.rawValue ?? ""), .text(site ?? ""), .text(site ?? ""), .int(limit)])
-                .compactMap { JSONColumn.decode(DrawerReport?.self, $0["figures"], default: nil) }
+                .compactMap { JSONColumn.decodeIfPresent(DrawerReport.self, $0["figures"]) }
         }
     }
 
     package func zReport(_ id: ZReportID) throws -> DrawerReport {
         try read { transaction in
             guard let row = try transaction.fetchOne("SELECT figures FROM z_reports WHERE id = ?", [.text(id.rawValue)]),
-                  let report = JSONColumn.decode(DrawerReport?.self, row["figures"], default: nil) else { throw DomainError(.notFound, "no Z report \(id)") }
+                  let report = JSONColumn.decodeIfPresent(DrawerReport.self, row["figures"]) else { throw DomainError(.notFound, "no Z report \(id)") }
             return report
         }
     }

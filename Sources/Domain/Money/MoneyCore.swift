@@ -298,8 +298,9 @@ extension Shop {
             }
             let text = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else { throw DomainError(.invalidArgument, "a void needs a reason") }
+            let who = actor.rights.approvedBy.isEmpty ? actor.name : "\(actor.name), approved by \(actor.rights.approvedBy)"
             try transaction.insert("sale_voids", ["id": .text(UUIDv7.generate(milliseconds: UInt64(now.milliseconds))), "sale_id": .text(saleID.rawValue),
-                                                  "reason": .text(text), "actor": .text(actor.name), "at": .instant(now), "site": .text(siteHex)])
+                                                  "reason": .text(text), "actor": .text(who), "at": .instant(now), "site": .text(siteHex)])
             try transaction.execute("DELETE FROM local_fiscal_outbox WHERE document_id = ?", [.text(saleID.rawValue)])
             return try Ledger.sale(saleID, in: transaction, prefix: Shop.orderPrefix(hex:))
         }
@@ -471,8 +472,8 @@ extension Shop {
     package func zReports(branch: BranchID?, site: String?, limit: Int = 100) throws -> [DrawerReport] {
         try readSnapshot { transaction in
             try transaction.fetchAll("""
-                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR site = ?) ORDER BY closed_at DESC, site, number DESC LIMIT ?
-                """, [.text(branch?.rawValue ?? ""), .text(branch?.rawValue ?? ""), .text(site ?? ""), .text(site ?? ""), .int(limit)])
+                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR substr(site, 1, length(?)) = ?) ORDER BY closed_at DESC, site, number DESC LIMIT ?
+                """, [.text(branch?.rawValue ?? ""), .text(branch?.rawValue ?? ""), .text(site ?? ""), .text(site ?? ""), .text(site ?? ""), .int(limit)])
                 .compactMap { JSONColumn.decodeIfPresent(DrawerReport.self, $0["figures"]) }
         }
     }

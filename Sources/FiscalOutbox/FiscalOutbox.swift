@@ -144,7 +144,8 @@ public final class FiscalOutbox: Service, Sendable {
             }
             dueAt = start
             for document in documents {
-                if Task.isCancelled { return .idle }
+                // A graceful shutdown lets the document in flight finish and takes no new one.
+                if Task.isCancelled || Task.isShuttingDownGracefully { return .idle }
                 if let held = await send(document) { return held }
             }
             if documents.count < settings.batchLimit { return .idle }

@@ -62,6 +62,7 @@ class State:
         self.plans = []  # [mode, remaining, hang_seconds, text]
         self.duplicate_with_data = False
         self.stats = {"authorize": 0, "check": 0, "lookup": 0}
+        self.connections = set()  # the API's open connections, which /offline closes
 
     def take_plan(self):
         with self.lock:
@@ -167,6 +168,19 @@ class JSONHandler(BaseHTTPRequestHandler):
 
 def api_handler(state):
     class Handler(JSONHandler):
+        def setup(self):
+            super().setup()
+            with state.lock:
+                state.connections.add(self.connection)
+
+        def finish(self):
+            with state.lock:
+                state.connections.discard(self.connection)
+            try:
+                super().finish()
+            except OSError:
+                pass
+
         def do_POST(self):
             path = self.path.lower().replace("/v4/", "/")
             body = self.read_json()
@@ -286,6 +300,14 @@ class ApiServer:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+            # Offline means offline: kept-alive connections end too.
+            with self.state.lock:
+                connections = list(self.state.connections)
+            for connection in connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def control_handler(state, api):
@@ -339,8 +361,10 @@ def main():
     parser.add_argument("--password", default="test-password")
     parser.add_argument("--cashbox", default="SWK00000001")
     args = parser.parse_args()
-    # End at once on SIGTERM, even when the parent started it with the signal ignored.
+    # End at once on SIGTERM, even when the parent started it with the signal ignored or blocked
+    # (a child inherits both; the Swift test runner blocks it).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     state = State(args.api_key, args.login, args.password, args.cashbox)
     api = ApiServer(state, args.port)
     ThreadingHTTPServer.daemon_threads = True

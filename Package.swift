@@ -353,6 +353,7 @@ let package = Package(
                 "TestSupport", "FiscalWebkassa", "FiscalOutbox", "Domain", "OutboundHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         // LAN discovery and sync between real `edgenode` processes, each in its own network

@@ -4,6 +4,7 @@ import FiscalWebkassa
 import Foundation
 import Logging
 import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Testing
 import TestSupport
 
@@ -166,5 +167,34 @@ import TestSupport
             throw error
         }
         #expect(register.calls == ["first", "a", "b"])
+    }
+}
+
+extension FiscalOutboxTests {
+    /// A graceful shutdown lets the document in flight get its receipt and sends no further one.
+    @Test func aGracefulShutdownFinishesTheDocumentInFlightAndTakesNoOther() async throws {
+        let queue = MemoryFiscalQueue()
+        let register = GatedRegister()
+        await queue.add(Documents.sale("a"), dueAt: FiscalOutbox.systemNow())
+        await queue.add(Documents.sale("b"), dueAt: FiscalOutbox.systemNow())
+        let outbox = FiscalOutbox(queue: queue, register: register, logger: logger)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await outbox.run() }
+                defer { register.open() }
+                try await eventually("the first document in flight", timeout: .seconds(60)) { register.calls == ["a"] }
+                trigger.triggerGracefulShutdown()
+                register.open()
+                tasks.addTask {
+                    try await Task.sleep(for: .seconds(60))
+                    throw TimeoutError(what: "the outbox stopping on a graceful shutdown")
+                }
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+        #expect(register.calls == ["a"])
+        #expect(await queue.receipt("a")?.checkNumber == "G-a")
+        #expect(await queue.receipt("b") == nil)
     }
 }

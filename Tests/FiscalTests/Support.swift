@@ -118,3 +118,33 @@ struct WebkassaUnderTest {
         fake.stop()
     }
 }
+
+/// A `FiscalRegister` whose answer for a document waits until the test lets it go.
+final class GatedRegister: FiscalRegister, Sendable {
+    let name = "gated"
+    private let state = Mutex<(calls: [String], isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>(([], false, []))
+
+    var calls: [String] { state.withLock { $0.calls } }
+
+    /// Lets every waiting and later call answer.
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func register(_ document: FiscalDocument) async throws -> FiscalReceipt {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isOpen = state.withLock { state -> Bool in
+                state.calls.append(document.id)
+                if !state.isOpen { state.waiters.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
+        }
+        return FiscalReceipt(checkNumber: "G-\(document.id)", url: "https://ofd.test/\(document.id)", shift: "1", register: name)
+    }
+}

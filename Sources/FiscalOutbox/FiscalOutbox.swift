@@ -73,6 +73,7 @@ public final class FiscalOutbox: Service, Sendable {
     private let settings: FiscalOutboxSettings
     private let logger: Logger
     private let now: @Sendable () -> Instant
+    private let metrics: any MetricsFactory
     private let wakeup = Wakeup()
     private let state = Mutex(State())
 
@@ -87,8 +88,11 @@ public final class FiscalOutbox: Service, Sendable {
     ///   - queue: the documents waiting for a receipt (the money component's, over the replica).
     ///   - register: the fiscal register adapter (e.g. `WebkassaRegister`).
     ///   - now: the clock the attempts are scheduled with (the system's in production).
+    ///   - metrics: where the counters go (the process's metrics system in production).
     public init(queue: any FiscalQueue, register: any FiscalRegister, settings: FiscalOutboxSettings = FiscalOutboxSettings(),
-                logger: Logger, now: @escaping @Sendable () -> Instant = FiscalOutbox.systemNow) {
+                logger: Logger, now: @escaping @Sendable () -> Instant = FiscalOutbox.systemNow,
+                metrics: any MetricsFactory = MetricsSystem.factory) {
+        self.metrics = metrics
         self.queue = queue
         self.register = register
         self.settings = settings
@@ -165,7 +169,7 @@ public final class FiscalOutbox: Service, Sendable {
                 return hold(document.id, failures: failuresOfHead(document.id) + 1)
             }
             state.withLock { if $0.hold?.documentID == document.id { $0.hold = nil } }
-            Counter(label: "edgenode_fiscal_fiscalised_total").increment()
+            Counter(label: "edgenode_fiscal_fiscalised_total", factory: metrics).increment()
             logger.info("document fiscalised", metadata: ["fiscal.document": "\(document.id)", "fiscal.check": "\(receipt.checkNumber)"])
             return nil
         } catch let error as FiscalRegisterError {
@@ -175,7 +179,7 @@ public final class FiscalOutbox: Service, Sendable {
         } catch {
             failure = FiscalRegisterError(.retryable, "\(error)")
         }
-        Counter(label: "edgenode_fiscal_failures_total", dimensions: [("kind", failure.kind.rawValue)]).increment()
+        Counter(label: "edgenode_fiscal_failures_total", dimensions: [("kind", failure.kind.rawValue)], factory: metrics).increment()
         switch failure.kind {
         case .retryable:
             let failures = failuresOfHead(document.id) + 1

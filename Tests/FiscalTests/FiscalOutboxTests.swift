@@ -3,6 +3,7 @@ import Domain
 import FiscalWebkassa
 import Foundation
 import Logging
+import MetricsTestKit
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
@@ -87,7 +88,8 @@ import TestSupport
         let clock = TestClock()
         let queue = MemoryFiscalQueue()
         let register = ScriptedRegister()
-        let outbox = FiscalOutbox(queue: queue, register: register, logger: logger, now: { clock.now })
+        let metrics = TestMetrics()
+        let outbox = FiscalOutbox(queue: queue, register: register, logger: logger, now: { clock.now }, metrics: metrics)
         register.fail("a", with: Array(repeating: FiscalRegisterError(.retryable, "offline"), count: 3))
         await queue.add(Documents.sale("a"), dueAt: clock.now)
         await queue.add(Documents.sale("b"), dueAt: clock.now)
@@ -107,6 +109,8 @@ import TestSupport
         #expect(register.calls == ["a", "a", "a"])
         #expect(await outbox.drain(now: clock.now) == .idle)
         #expect(register.calls == ["a", "a", "a", "a", "b", "c1", "c2", "c3"])
+        #expect(metrics.counterTotal(label: "edgenode_fiscal_failures_total", dimensions: [("kind", "retryable")]) == 3)
+        #expect(metrics.counterTotal(label: "edgenode_fiscal_fiscalised_total") == 5)
     }
 
     /// A document the register refuses is recorded with the long retry and the rest go on.
@@ -114,7 +118,8 @@ import TestSupport
         let clock = TestClock()
         let queue = MemoryFiscalQueue()
         let register = ScriptedRegister()
-        let outbox = FiscalOutbox(queue: queue, register: register, logger: logger, now: { clock.now })
+        let metrics = TestMetrics()
+        let outbox = FiscalOutbox(queue: queue, register: register, logger: logger, now: { clock.now }, metrics: metrics)
         register.fail("a", with: [FiscalRegisterError(.permanent, "Webkassa refused the check (error 9: bad name)")])
         await queue.add(Documents.sale("a"), dueAt: clock.now)
         await queue.add(Documents.sale("b"), dueAt: clock.now)
@@ -124,6 +129,8 @@ import TestSupport
         #expect(await queue.failures("a").map(\.0.kind) == [.permanent])
         #expect(await queue.retryAt("a") == clock.now.adding(milliseconds: 24 * 3_600_000))
         #expect(await queue.receipt("b")?.checkNumber == "R-b")
+        #expect(metrics.counterTotal(label: "edgenode_fiscal_fiscalised_total") == 1)
+        #expect(metrics.counterTotal(label: "edgenode_fiscal_failures_total", dimensions: [("kind", "permanent")]) == 1)
     }
 
     /// After a restart the hold is forgotten, so the first pass takes the oldest pending documents

@@ -56,7 +56,7 @@ public actor WebkassaRegister: FiscalRegister {
                                                                             unitCode: self.settings.unitCode))
         }
         if let receipt = reply.receipt(register: name), reply.errors.isEmpty {
-            logger.info("fiscalised", metadata: ["fiscal.document": "\(document.id)", "fiscal.check": "\(receipt.checkNumber)"])
+            logger.debug("fiscalised", metadata: ["fiscal.document": "\(document.id)", "fiscal.check": "\(receipt.checkNumber)"])
             return receipt
         }
         guard let error = reply.errors.first else {

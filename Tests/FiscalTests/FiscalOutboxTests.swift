@@ -59,7 +59,7 @@ import TestSupport
     /// A document whose check timed out after Webkassa took it is sent again by the outbox and
     /// fiscalised once; the one after it waits until then.
     @Test func aTimedOutCheckIsRetriedByTheOutboxAndFiscalisedOnce() async throws {
-        let box = try await WebkassaUnderTest(timeout: .seconds(1))
+        let box = try await WebkassaUnderTest(timeout: .seconds(3))
         do {
             let clock = TestClock()
             let queue = MemoryFiscalQueue()
@@ -67,7 +67,7 @@ import TestSupport
             let first = "0193a000-0000-7000-8000-000000000201", second = "0193a000-0000-7000-8000-000000000202"
             await queue.add(Documents.sale(first), dueAt: clock.now)
             await queue.add(Documents.sale(second), dueAt: clock.now)
-            try await box.fake.failNextChecks(.hang, hangSeconds: 4)
+            try await box.fake.failNextChecks(.hang, hangSeconds: 15)
             #expect(await outbox.drain(now: clock.now) == .holding(documentID: first, until: clock.now.adding(milliseconds: 5_000)))
             #expect(try await box.fake.checks().map(\.externalCheckNumber) == [first])
             clock.advance(milliseconds: 5_000)

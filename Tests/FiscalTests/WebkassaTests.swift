@@ -47,10 +47,11 @@ import TestSupport
     /// `.retryable`; the retry gets error 14 and answers the check registered the first time.
     @Test(arguments: [FakeWebkassa.CheckFault.hang, .drop], [false, true])
     func aSaleIsFiscalisedOnceWhenTheAnswerIsLostAfterTheRegisterAcceptedIt(fault: FakeWebkassa.CheckFault, duplicateWithData: Bool) async throws {
-        let box = try await WebkassaUnderTest(timeout: .seconds(1))
+        // A timeout that a loaded machine's Authorize still meets, and a hang well beyond it.
+        let box = try await WebkassaUnderTest(timeout: .seconds(3))
         do {
             try await box.fake.setDuplicateAnswersWithData(duplicateWithData)
-            try await box.fake.failNextChecks(fault, hangSeconds: 4)
+            try await box.fake.failNextChecks(fault, hangSeconds: 15)
             let sale = Documents.sale("0193a000-0000-7000-8000-00000000000a")
             await #expect { try await box.register.register(sale) } throws: { ($0 as? FiscalRegisterError)?.kind == .retryable }
             // The fake registered it although the adapter never heard.

@@ -88,15 +88,19 @@ import TestSupport
         await box.stop()
     }
 
-    @Test func aValidationErrorIsPermanentWithWebkassasText() async throws {
+    /// A refusal of the document itself (validation, 9, or a code the adapter does not know) is
+    /// permanent; a register that cannot take any document now (no open shift, 13; shift over 24
+    /// hours, 11; cashbox blocked, 7) is retryable, so that the documents keep their order.
+    @Test(arguments: [(9, FiscalRegisterError.Kind.permanent), (42, .permanent), (13, .retryable), (11, .retryable), (7, .retryable)])
+    func webkassasRefusalsArePermanentOrRetryableWithWebkassasText(code: Int, kind: FiscalRegisterError.Kind) async throws {
         let box = try await WebkassaUnderTest()
         do {
-            try await box.fake.failNextChecks(.refuse, text: "Наименование позиции слишком длинное")
+            try await box.fake.failNextChecks(.refuse, text: "Наименование позиции слишком длинное", code: code)
             await #expect {
                 try await box.register.register(Documents.sale("0193a000-0000-7000-8000-000000000021"))
             } throws: { error in
                 guard let error = error as? FiscalRegisterError else { return false }
-                return error.kind == .permanent && error.message.contains("Наименование позиции слишком длинное") && error.message.contains("error 9")
+                return error.kind == kind && error.message.contains("Наименование позиции слишком длинное") && error.message.contains("error \(code)")
             }
             #expect(try await box.fake.checks().isEmpty)
         } catch {
@@ -104,6 +108,34 @@ import TestSupport
             throw error
         }
         await box.stop()
+    }
+
+    /// Wrong credentials stop every document alike (retryable), and neither the error nor any log
+    /// line shows the password or the API key.
+    @Test func wrongCredentialsAreRetryableAndNeverShown() async throws {
+        let fake = try await FakeWebkassa()
+        let http = HTTPClientOutbound(logger: Logger(label: "test.http", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let logs = LogRecorder(minimumLevel: .trace)
+        do {
+            let settings = WebkassaSettings(url: fake.url, apiKey: fake.apiKey, login: fake.login, password: "wrong-secret-password", cashbox: fake.cashbox)
+            let register = try WebkassaRegister(configuration: settings, http: http, logger: logs.logger(label: "test.webkassa"))
+            await #expect {
+                try await register.register(Documents.sale("0193a000-0000-7000-8000-000000000051"))
+            } throws: { error in
+                guard let error = error as? FiscalRegisterError else { return false }
+                return error.kind == .retryable && error.message.contains("error 1") && !"\(error)".contains("wrong-secret-password")
+                    && !"\(error)".contains(fake.apiKey)
+            }
+            #expect(!logs.recorded.isEmpty)
+            #expect(!logs.recorded.contains { $0.contains("wrong-secret-password") || $0.contains(fake.apiKey) })
+            #expect(try await fake.checks().isEmpty)
+        } catch {
+            try? await http.shutdown()
+            fake.stop()
+            throw error
+        }
+        try? await http.shutdown()
+        fake.stop()
     }
 
     @Test func aServerErrorOrNoConnectionIsRetryable() async throws {

@@ -53,12 +53,12 @@ public final class FakeWebkassa: @unchecked Sendable {
         case drop
         /// Answers HTTP 500 without registering.
         case error500
-        /// Answers validation error 9 with the given text without registering.
+        /// Answers an error (by default 9, validation) with the given text without registering.
         case refuse
     }
 
-    public func failNextChecks(_ fault: CheckFault, count: Int = 1, hangSeconds: Double = 5, text: String = "") async throws {
-        let body: [String: Any] = ["mode": fault.rawValue, "count": count, "hang_seconds": hangSeconds, "text": text]
+    public func failNextChecks(_ fault: CheckFault, count: Int = 1, hangSeconds: Double = 5, text: String = "", code: Int = 9) async throws {
+        let body: [String: Any] = ["mode": fault.rawValue, "count": count, "hang_seconds": hangSeconds, "text": text, "code": code]
         try await control("POST", "/next-checks", body)
     }
 

@@ -18,12 +18,12 @@ Check numbers are sequential; amounts are read as exact decimals.
 A control API on a second loopback port (JSON in and out):
 
   POST /expire-sessions                      every token issued so far is expired (error 2)
-  POST /next-checks {"mode", "count", "hang_seconds", "text"}
+  POST /next-checks {"mode", "count", "hang_seconds", "text", "code"}
         mode "hang":     register the check, then wait hang_seconds before answering
                          (longer than the client's timeout: "timed out after the register accepted it")
         mode "drop":     register the check, then close the connection without an answer
         mode "error500": answer HTTP 500 without registering
-        mode "refuse":   answer error 9 with `text` without registering
+        mode "refuse":   answer error `code` (default 9, validation) with `text` without registering
   POST /offline                              close the API port: connections are refused
   POST /online                               listen on the same API port again
   POST /duplicate-mode {"with_data": bool}   whether error 14 carries the existing check's Data
@@ -59,7 +59,7 @@ class State:
         self.checks = []
         self.next_number = 1000000001
         self.shift = 1
-        self.plans = []  # [mode, remaining, hang_seconds, text]
+        self.plans = []  # [mode, remaining, hang_seconds, text, code]
         self.duplicate_with_data = False
         self.stats = {"authorize": 0, "check": 0, "lookup": 0}
         self.connections = set()  # the API's open connections, which /offline closes
@@ -71,8 +71,8 @@ class State:
             if not self.plans:
                 return None
             self.plans[0][1] -= 1
-            mode, _, hang, text = self.plans[0]
-            return mode, hang, text
+            mode, _, hang, text, code = self.plans[0]
+            return mode, hang, text, code
 
 
 def error(code, text):
@@ -220,11 +220,11 @@ def api_handler(state):
             with state.lock:
                 state.stats["check"] += 1
             plan = state.take_plan()
-            mode, hang, text = plan if plan else (None, 0, "")
+            mode, hang, text, code = plan if plan else (None, 0, "", 9)
             if mode == "error500":
                 return self.reply({"Message": "An error has occurred."}, 500)
             if mode == "refuse":
-                return self.reply(error(9, text or "Ошибка валидации"))
+                return self.reply(error(code, text or "Ошибка валидации"))
             problem = validate_check(body)
             if problem:
                 return self.reply(error(9, problem))
@@ -335,7 +335,8 @@ def control_handler(state, api):
                 if mode not in ("hang", "drop", "error500", "refuse"):
                     return self.reply({"error": "mode must be hang, drop, error500 or refuse"}, 400)
                 with state.lock:
-                    state.plans.append([mode, int(body.get("count", 1)), float(body.get("hang_seconds", 5)), str(body.get("text", ""))])
+                    state.plans.append([mode, int(body.get("count", 1)), float(body.get("hang_seconds", 5)), str(body.get("text", "")),
+                                        int(body.get("code", 9))])
                 return self.reply({"ok": True})
             if self.path == "/offline":
                 api.stop()

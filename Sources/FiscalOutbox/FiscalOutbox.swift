@@ -133,11 +133,7 @@ public final class FiscalOutbox: Service, Sendable {
         if let hold = state.withLock({ $0.hold }), start < hold.until {
             return .holding(documentID: hold.documentID, until: hold.until)
         }
-        let sweep = state.withLock { state in
-            defer { state.sweptAtStart = true }
-            return !state.sweptAtStart
-        }
-        var dueAt = sweep ? Instant.supportedRange.upperBound : start
+        var dueAt = state.withLock { $0.sweptAtStart } ? start : Instant.supportedRange.upperBound
         while true {
             let documents: [FiscalDocument]
             do {
@@ -146,6 +142,7 @@ public final class FiscalOutbox: Service, Sendable {
                 logger.error("cannot read the fiscal queue", metadata: ["error": "\(error)"])
                 return hold(nil, failures: 1)
             }
+            state.withLock { $0.sweptAtStart = true }
             dueAt = start
             for document in documents {
                 // A graceful shutdown lets the document in flight finish and takes no new one.

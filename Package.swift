@@ -177,7 +177,7 @@ let package = Package(
             name: "EdgeNodeApp",
             dependencies: [
                 "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
-                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink",
+                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink", "FiscalWebkassa", "FiscalOutbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,4 +1,5 @@
 import Domain
+import FiscalOutbox
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -77,4 +78,13 @@ struct QRPaymentService: Service {
             }
         }
     }
+}
+
+/// The running fiscal outbox, if any: the API wakes it after each sale and refund.
+final class FiscalOutboxSlot: Sendable {
+    private let outbox = Mutex<FiscalOutbox?>(nil)
+
+    func set(_ value: FiscalOutbox) { outbox.withLock { $0 = value } }
+
+    func signal() { outbox.withLock { $0 }?.signal() }
 }

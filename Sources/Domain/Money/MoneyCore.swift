@@ -144,7 +144,7 @@ extension Shop {
                 "client_id": .text(client?.rawValue ?? ""), "appointments": .text(JSONColumn.encode(request.appointmentIDs.map(\.rawValue))),
                 "lines": .text(JSONColumn.encode(priced.lines)), "discount": .text(discount.map { JSONColumn.encode($0) } ?? "{}"),
                 "tips": .text(JSONColumn.encode(request.tips)), "currency": .text(branch.currency), "subtotal_minor": .integer(subtotal),
-                "discount_minor": .integer(priced.discountMinor), "tax_minor": .integer(tax), "tips_minor": .integer(tips), "total_minor": .integer(total),
+                "discount_minor": .integer(priced.discountMinor), "tax_minor": .integer(tax), "tips_minor": .integer(tips), "total_minor": .integer(total), "visit_count": .int(request.appointmentIDs.count),
                 "drawer_session_id": .text(session?.id.rawValue ?? ""), "fiscal_required": .bool(fiscalRequired),
                 "receipt_token": .text(Self.makeToken()), "created_at": .instant(now), "created_by": .text(actor.name), "device_id": .text(actor.deviceID),
             ])

@@ -92,8 +92,8 @@ public struct KaspiError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable {
         /// Kaspi answered with a non-zero `StatusCode` (in `code`): a definite refusal.
         case refused
-        /// No answer, a timeout, a dropped connection, a 5xx, or an answer that is not Kaspi's
-        /// envelope: the outcome is unknown.
+        /// No answer, a timeout, a dropped connection, a 5xx, an answer that is not Kaspi's
+        /// envelope, or Kaspi's -999 (service unavailable): the outcome is unknown.
         case unreachable
         /// The business's access is incomplete or unusable (before anything was sent).
         case invalidAccess = "invalid_access"
@@ -275,6 +275,8 @@ public struct KaspiMerchantClient: Sendable {
               let code = (object["StatusCode"] as? NSNumber)?.intValue else {
             throw KaspiError(.unreachable, "\(name): Kaspi answered HTTP \(response.status) without its envelope")
         }
+        // -999: Kaspi's service is unavailable; what it did is not known.
+        if code == -999 { throw KaspiError(.unreachable, code: code, "\(name): Kaspi's service is unavailable (-999)") }
         guard code == 0 else {
             throw KaspiError(.refused, code: code, "\(name): \((object["Message"] as? String).map { String($0.prefix(200)) } ?? "refused")")
         }

@@ -22,7 +22,10 @@ public final class FakeKaspi: @unchecked Sendable {
     /// `https://127.0.0.1:<port>`, the access's base URL.
     public var baseURL: String { "https://127.0.0.1:\(httpsPort)" }
 
-    public struct Failure: Error, CustomStringConvertible { public let description: String }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// Starts the fake (PKI in a new temporary directory) and waits for its ready line.
     public static func start() async throws -> FakeKaspi {

@@ -24,7 +24,9 @@ struct Serve: AsyncParsableCommand {
             Every option can also be set in the environment: EDGENODE_RELAY_STORAGE, EDGENODE_RELAY_DATA_DIR,
             EDGENODE_RELAY_BIND, EDGENODE_RELAY_PORT, EDGENODE_RELAY_LOG_LEVEL, EDGENODE_RELAY_METRICS,
             EDGENODE_RELAY_TLS_CERTIFICATE, EDGENODE_RELAY_TLS_KEY, EDGENODE_RELAY_HEADER_TIMEOUT_SECONDS,
-            EDGENODE_RELAY_IDLE_TIMEOUT_SECONDS, EDGENODE_RELAY_MAX_CONNECTIONS_PER_ADDRESS; options win.
+            EDGENODE_RELAY_IDLE_TIMEOUT_SECONDS, EDGENODE_RELAY_MAX_CONNECTIONS_PER_ADDRESS, EDGENODE_RELAY_KASPI_KEY_FILE,
+            EDGENODE_RELAY_KASPI_CA_FILE, EDGENODE_RELAY_KASPI_TIMEOUT_SECONDS; options win.
+            With --kaspi-key-file it is the businesses' Kaspi QR gateway (docs/kaspi.md).
             With --tls-certificate and --tls-key it serves HTTPS; without, plain HTTP (terminate TLS in front of it).
             """
     )
@@ -46,6 +48,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-connections-per-address"),
             help: "Open connections one client address may hold, 0…100000 (default 64; 0 = no limit, needed behind a load balancer).")
     var maxConnectionsPerAddress: String?
+    @Option(name: .customLong("kaspi-key-file"), help: "Be the Kaspi gateway: the key that seals the businesses' Kaspi access (edgenode-relay kaspi new-key).")
+    var kaspiKeyFile: String?
+    @Option(name: .customLong("kaspi-ca-file"), help: "Trust only these PEM certificates for Kaspi's server (default: the system's roots).")
+    var kaspiCAFile: String?
+    @Option(name: .customLong("kaspi-timeout-seconds"), help: "How long one call to Kaspi may take, 1…120 (default 15).")
+    var kaspiTimeoutSeconds: String?
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -60,6 +68,9 @@ struct Serve: AsyncParsableCommand {
         if let headerTimeoutSeconds { flags["header_timeout_seconds"] = headerTimeoutSeconds }
         if let idleTimeoutSeconds { flags["idle_timeout_seconds"] = idleTimeoutSeconds }
         if let maxConnectionsPerAddress { flags["max_connections_per_address"] = maxConnectionsPerAddress }
+        if let kaspiKeyFile { flags["kaspi_key_file"] = kaspiKeyFile }
+        if let kaspiCAFile { flags["kaspi_ca_file"] = kaspiCAFile }
+        if let kaspiTimeoutSeconds { flags["kaspi_timeout_seconds"] = kaspiTimeoutSeconds }
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, flags: flags)

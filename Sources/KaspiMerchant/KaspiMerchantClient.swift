@@ -158,6 +158,11 @@ public struct KaspiQR: Hashable, Sendable {
 public struct KaspiPaymentDetails: Hashable, Sendable {
     public var totalMinor: Int64
     public var availableMinor: Int64
+
+    public init(totalMinor: Int64, availableMinor: Int64) {
+        self.totalMinor = totalMinor
+        self.availableMinor = availableMinor
+    }
 }
 
 /// Kaspi's merchant API for one business (docs/kaspi.md): schemes `r1` (`Api-Key`), `r2`/`r3`

@@ -127,6 +127,13 @@ func gatewayError(_ call: () async throws -> Void) async -> QRGatewayError? {
     return nil
 }
 
+/// `call`'s answer once it is not `.unreachable` (as a box retries), within a generous deadline.
+func retryWhileUnreachable<T>(_ call: () async throws -> T) async throws -> T {
+    try await eventuallyValue("an answer other than unreachable", timeout: .seconds(90), every: .milliseconds(250)) { () async throws -> T? in
+        do { return try await call() } catch let error as QRGatewayError where error.kind == .unreachable { return nil }
+    }
+}
+
 /// Kaspi QR payments from a box through a real relay to a fake Kaspi on loopback (docs/kaspi.md).
 @Suite("Kaspi QR through the relay", .serialized)
 struct KaspiTests {
@@ -205,8 +212,12 @@ struct KaspiTests {
             #expect(try await world.gateway.status(providerPaymentID: invoice.providerPaymentID) == .processed)
             #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID) == QRRefundable(total: tenge(1_000_000), available: tenge(1_000_000)))
 
+            try await world.fake.control("POST", "/clear")
             let refund = try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(300_050), refundID: "refund-1")
             #expect(!refund.providerReference.isEmpty)
+            // The relay asked for the refundable amount itself, right before the return.
+            let refundCalls = try await world.fake.received().map(\.path)
+            #expect(refundCalls == ["/r3/v01/payment/details", "/r3/v01/payment/return"])
             #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID).available == tenge(699_950))
             // The same refund id again: the first answer, no second return at Kaspi.
             #expect(try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(300_050), refundID: "refund-1") == refund)
@@ -216,13 +227,10 @@ struct KaspiTests {
             #expect(error?.code == -99000005)
             #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID).available == tenge(699_950))
 
-            let calls = try await world.fake.received().filter { $0.path.contains("payment/details") || $0.path.contains("payment/return") }
-            let returns = calls.enumerated().filter { $0.element.path.hasSuffix("payment/return") }
+            let returns = try await world.fake.calls("payment/return")
             #expect(returns.count == 2)
-            // Every return was preceded by the refundable amount.
-            #expect(returns.allSatisfy { $0.offset > 0 && calls[$0.offset - 1].path.hasSuffix("payment/details") })
-            #expect(returns.first?.element.body.contains("\"Amount\":3000.5") == true)
-            #expect(returns.first?.element.body.contains("\"OrganizationBin\":\"123456789012\"") == true)
+            #expect(returns.first?.body.contains("\"Amount\":3000.5") == true)
+            #expect(returns.first?.body.contains("\"OrganizationBin\":\"123456789012\"") == true)
         }
     }
 
@@ -365,5 +373,97 @@ struct KaspiAmountTests {
         #expect(throws: KaspiError.self) { try KaspiAmount.text(minor: 0, currency: "KZT") }
         #expect(KaspiAmount.minor("1.005") == nil)
         #expect(KaspiAmount.minor("-1") == nil)
+    }
+}
+
+extension KaspiTests {
+    @Test("a refund whose answer was lost is made once: the retry finds the refundable amount dropped by it and does not return again")
+    func lostRefundAnswer() async throws {
+        try await withKaspi { world in
+            let invoice = try await world.gateway.createQR(paymentID: "pay-lost-refund", amount: tenge(500_000))
+            try await world.fake.pay(externalID: "pay-lost-refund")
+            #expect(try await world.gateway.status(providerPaymentID: invoice.providerPaymentID) == .processed)
+            // Kaspi makes the return, but answers after the relay gave up.
+            try await world.fake.inject(.slow(seconds: 5), path: "payment/return")
+            let lost = await gatewayError {
+                _ = try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(200_000), refundID: "refund-lost")
+            }
+            #expect(lost?.kind == .unreachable)
+            try await eventually("Kaspi made the slow return", timeout: .seconds(60), every: .milliseconds(200)) {
+                try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID).available == tenge(300_000)
+            }
+            // The unknown attempt keeps its claim a while (a late return at Kaspi must show first); then the retry answers.
+            let retried = try await retryWhileUnreachable {
+                try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(200_000), refundID: "refund-lost")
+            }
+            #expect(retried == QRRefundResult(providerReference: ""))
+            #expect(try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(200_000), refundID: "refund-lost") == retried)
+            #expect(try await world.fake.calls("payment/return").count == 1)
+            #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID).available == tenge(300_000))
+
+            // Lost without being made (the connection dropped before Kaspi did anything): the retry returns.
+            try await world.fake.inject(.drop, path: "payment/return")
+            let dropped = await gatewayError {
+                _ = try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(100_000), refundID: "refund-dropped")
+            }
+            #expect(dropped?.kind == .unreachable)
+            let made = try await retryWhileUnreachable {
+                try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(100_000), refundID: "refund-dropped")
+            }
+            #expect(!made.providerReference.isEmpty)
+            #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID).available == tenge(200_000))
+        }
+    }
+}
+
+/// The same through the `edgenode-relay` process, its access stored with `edgenode-relay kaspi set`.
+@Suite("Kaspi QR through the edgenode-relay process")
+struct KaspiProcessTests {
+    @Test("kaspi set, kaspi show (nothing secret), serve as the gateway: a QR paid")
+    func process() async throws {
+        let fake = try await FakeKaspi.start()
+        defer { fake.stop() }
+        let directory = temporaryDirectory("kaspi-process")
+        let storage = "sqlite:\(directory)/relay.sqlite"
+        let keyFile = directory + "/kaspi.key"
+        try run(Binaries.relay, ["kaspi", "new-key", keyFile])
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // A second new-key would make the stored access unreadable: refused.
+        #expect(try run(Binaries.relay, ["kaspi", "new-key", keyFile], check: false).status != 0)
+
+        let owner = SigningKey.generate(), box = SigningKey.generate()
+        let business = BusinessID(ownerKey: owner.publicKey)
+        let setup = try SQLiteRelayStorage(path: directory + "/relay.sqlite", logger: Logger(label: "setup"))
+        try await setup.migrate()
+        _ = try await setup.registerBusiness(business, ownerKey: owner.publicKey, at: 0)
+        _ = try await setup.addCertificate(try Certificate.issue(by: owner, for: box.publicKey, role: "box", branch: "Satpayev St", notBefore: 0, notAfter: Int64.max / 2),
+                                           business: business)
+
+        let common = ["--storage", storage, "--kaspi-key-file", keyFile]
+        // r3 without a certificate is refused with a message, and stores nothing.
+        let incomplete = try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL,
+                                                                              "--trade-point", "1", "--bin", "123456789012"], check: false)
+        #expect(incomplete.status != 0 && incomplete.error.contains("client certificate"))
+        try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL, "--trade-point", "1",
+                                                              "--bin", "123456789012", "--certificate", fake.clientCertificate, "--private-key", fake.clientKey])
+        let shown = try run(Binaries.relay, ["kaspi", "show"] + common + ["--business", business.hex]).output
+        #expect(shown.contains("r3") && shown.contains("trade point:   1") && shown.contains("client certificate"))
+        let secrets = try [fake.clientCertificate, fake.clientKey].flatMap { file in
+            try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count >= 16 }.map(String.init)
+        }
+        #expect(secrets.allSatisfy { !shown.contains($0) })
+
+        let port = RelayPorts.reserve()
+        let relay = try ChildProcess(name: "relay", program: Binaries.relay,
+                                     arguments: ["serve", "--bind", "127.0.0.1", "--port", String(port), "--log-level", "debug", "--kaspi-ca-file", fake.caFile] + common)
+        defer { relay.stop() }
+        #expect(try await relay.waitForLog(#"relay\.port=(\d+)"#) == String(port))
+        let gateway = try #require(RelayKaspiGateway(relayURL: "http://127.0.0.1:\(port)", identity: box, business: business))
+        let invoice = try await gateway.createQR(paymentID: "pay-process", amount: Money(amountMinor: 990_000, currency: "KZT"))
+        try await fake.pay(externalID: "pay-process")
+        #expect(try await gateway.status(providerPaymentID: invoice.providerPaymentID) == .processed)
+        #expect(relay.log.contains("kaspi qr created"))
+        #expect(secrets.allSatisfy { !relay.log.contains($0) })
     }
 }

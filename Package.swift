@@ -304,6 +304,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "Relay", "RelayWire", "Replication", "SystemdNotify", "LayeredConfiguration",
+                "KaspiMerchant", "OutboundHTTP",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

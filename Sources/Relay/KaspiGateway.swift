@@ -364,9 +364,13 @@ public final class KaspiGateway<Storage: RelayStorage>: Sendable {
         if claim.stored.state == .done { return (record.reference, false) }
         guard claim.claimed else { throw RelayError(.kaspiInProgress, "refund \(refundID) is at Kaspi now; ask again", retryAfter: 2) }
         var operation = claim.stored
-        let (client, token) = try await connection(business)
+        let (client, token): (KaspiMerchantClient, String)
         let details: KaspiPaymentDetails
-        do { details = try await kaspi { try await client.details(qrPaymentID: qrPaymentID, deviceToken: token) } } catch {
+        do {
+            (client, token) = try await connection(business)
+            details = try await kaspi { try await client.details(qrPaymentID: qrPaymentID, deviceToken: token) }
+        } catch {
+            // Nothing was returned: a new refund may try afresh at once (an unknown one keeps its state).
             if operation.state == .pending { try? await storage.deleteKaspiOperation(.refund, id: refundID, business: business) }
             throw error
         }

@@ -212,6 +212,10 @@ struct KaspiTests {
             #expect(try await world.gateway.status(providerPaymentID: invoice.providerPaymentID) == .processed)
             #expect(try await world.gateway.refundable(providerPaymentID: invoice.providerPaymentID) == QRRefundable(total: tenge(1_000_000), available: tenge(1_000_000)))
 
+            // Kaspi refuses the refundable amount once: the refund is refused, and asking again at once tries afresh.
+            try await world.fake.inject(.error(code: -1601), path: "payment/details")
+            let refused = await gatewayError { _ = try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(300_050), refundID: "refund-1") }
+            #expect(refused?.kind == .refused && refused?.code == -1601)
             try await world.fake.control("POST", "/clear")
             let refund = try await world.gateway.refund(providerPaymentID: invoice.providerPaymentID, amount: tenge(300_050), refundID: "refund-1")
             #expect(!refund.providerReference.isEmpty)

@@ -1,4 +1,7 @@
 import Foundation
+import KaspiMerchant
+import Logging
+import OutboundHTTP
 import Testing
 @testable import Relay
 @testable import Replication
@@ -86,5 +89,36 @@ struct KaspiStorageConformanceTests {
             }
             #expect(wins == 1)
         }
+    }
+
+    @Test("the gateway stores the access sealed in every storage: no secret in the row, and it opens for its own business only", arguments: StorageKind.available)
+    func sealedAccess(kind: StorageKind) async throws {
+        let key = try KaspiSealingKey(bytes: Sodium.randomBytes(32))
+        try await check(kind) { storage in
+            try await Self.sealedAccess(storage, key: key)
+        }
+    }
+
+    static func sealedAccess<S: RelayStorage>(_ storage: S, key: KaspiSealingKey) async throws {
+        let gateway = KaspiGateway(storage: storage, settings: KaspiGatewaySettings(sealingKey: key), http: HTTPClientOutbound.shared, logger: quietLogger)
+        let business = TestBusiness().id, other = TestBusiness().id
+        let apiKey = "kaspi-api-key-" + Sodium.randomBytes(8).hexString
+        let access = KaspiAccess(scheme: .r1, baseURL: "https://kaspi.example:8545", tradePointID: 7, deviceID: "edgenode-relay", organizationBIN: "123456789012",
+                                 apiKey: apiKey)
+        try await gateway.setAccess(access, business: business)
+        let row = try #require(try await storage.kaspiAccess(of: business))
+        #expect(row.scheme == "r1")
+        for secret in [apiKey, "kaspi.example", "123456789012"] {
+            #expect(!String(decoding: row.sealed, as: UTF8.self).contains(secret))
+        }
+        let summary = try #require(try await gateway.accessSummary(business: business))
+        #expect(summary.tradePointID == 7 && summary.credential == "API key" && !summary.description.contains(apiKey))
+        // Moved to another business, the sealed access does not open.
+        try await storage.storeKaspiAccess(row, business: other)
+        await #expect(throws: RelayError.self) { _ = try await gateway.accessSummary(business: other) }
+        // An incomplete access is refused before anything is stored.
+        var incomplete = access
+        incomplete.apiKey = nil
+        await #expect(throws: KaspiError.self) { try await gateway.setAccess(incomplete, business: other) }
     }
 }

@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -363,7 +364,10 @@ def main():
     ready = {"https_port": https.server_address[1], "control_port": control.server_address[1], "api_key": arguments.api_key,
              "trade_point_id": 1, **{k: v for k, v in pki.items() if k not in ("server_key",)}}
     print(json.dumps(ready), flush=True)
-    # Until a signal ends it.
+    # Until a signal ends it. A parent may have started it with SIGTERM blocked (inherited mask):
+    # unblock it, and exit at once on it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

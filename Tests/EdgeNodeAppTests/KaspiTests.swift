@@ -471,3 +471,28 @@ struct KaspiProcessTests {
         #expect(secrets.allSatisfy { !relay.log.contains($0) })
     }
 }
+
+extension KaspiTests {
+    @Test("only the business's boxes use its gateway, and only for its own payments")
+    func boxesOfTheBusinessOnly() async throws {
+        try await withKaspi { world in
+            let invoice = try await world.gateway.createQR(paymentID: "pay-own", amount: tenge(10_000))
+            // A key the relay does not know (not enrolled in the business): not configured for it, Kaspi not asked.
+            let stranger = try #require(RelayKaspiGateway(relayURL: "http://127.0.0.1:\(world.port)", identity: SigningKey.generate(), business: world.business))
+            let unknown = await gatewayError { _ = try await stranger.createQR(paymentID: "pay-stranger", amount: tenge(10_000)) }
+            #expect(unknown?.kind == .notConfigured)
+            // Another business's box, enrolled at the same relay, cannot follow this business's payment.
+            let otherOwner = SigningKey.generate(), otherBox = SigningKey.generate()
+            let other = BusinessID(ownerKey: otherOwner.publicKey)
+            let storage = try SQLiteRelayStorage(path: world.storagePath, logger: Logger(label: "setup"))
+            _ = try await storage.registerBusiness(other, ownerKey: otherOwner.publicKey, at: 0)
+            _ = try await storage.addCertificate(try Certificate.issue(by: otherOwner, for: otherBox.publicKey, role: "box", branch: "elsewhere", notBefore: 0,
+                                                                       notAfter: Int64.max / 2), business: other)
+            let otherGateway = try #require(RelayKaspiGateway(relayURL: "http://127.0.0.1:\(world.port)", identity: otherBox, business: other))
+            let foreign = await gatewayError { _ = try await otherGateway.status(providerPaymentID: invoice.providerPaymentID) }
+            #expect(foreign?.kind == .refused && foreign?.message.contains("not_found") == true)
+            let calls = try await world.fake.calls("qr/create")
+            #expect(calls.count == 1)
+        }
+    }
+}

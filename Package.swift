@@ -193,7 +193,8 @@ let package = Package(
         .target(name: "KaspiMerchant", dependencies: ["OutboundHTTP", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
 
         // The cloud relay: store-and-forward of signed, end-to-end encrypted envelopes between the
-        // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only.
+        // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only — and, as
+        // the businesses' Kaspi gateway (docs/kaspi.md), KaspiMerchant over the outbound HTTP port.
         .target(
             name: "Relay",
             dependencies: [

@@ -203,12 +203,19 @@ let package = Package(
         // bootstrap. Foundation only, so either side can use it without the other.
         .target(name: "RelayWire"),
 
+        // Kaspi's QR merchant API (docs/kaspi.md): schemes r1 (API key), r2/r3 (client certificate),
+        // its envelope and error codes, tenge amounts from minor units; over the outbound HTTP port.
+        // The relay uses it as the businesses' Kaspi gateway.
+        .target(name: "KaspiMerchant", dependencies: ["OutboundHTTP", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+
         // The cloud relay: store-and-forward of signed, end-to-end encrypted envelopes between the
-        // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only.
+        // boxes of a business (docs/relay-protocol.md). Knows Replication's wire types only — and, as
+        // the businesses' Kaspi gateway (docs/kaspi.md), KaspiMerchant over the outbound HTTP port.
         .target(
             name: "Relay",
             dependencies: [
                 "Replication", "RelayWire", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
+                "KaspiMerchant", "OutboundHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -227,7 +234,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeNodeRelay",
             dependencies: [
-                "Relay",
+                "Relay", "KaspiMerchant", "Replication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -314,6 +321,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "Relay", "RelayWire", "Replication", "SystemdNotify", "LayeredConfiguration",
+                "KaspiMerchant", "OutboundHTTP",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -329,6 +337,7 @@ let package = Package(
                 "TestSupport",
                 "EdgeNodeApp", "LocalAPI", "Domain", "Replication", "Relay", "HTTPProblem", "RelayWire",
                 "OutboundHTTP", "LANSync", "RelayUplink",
+                "KaspiMerchant",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -112,7 +112,7 @@ public struct OutboundHTTPError: Error, Sendable, CustomStringConvertible {
 /// against the system's roots or only the given certificates (a private CA), and the
 /// certificate must name the host connected to (a name, or the address for an IP literal).
 public struct OutboundTLS: Sendable {
-    public let configuration: TLSConfiguration
+    public private(set) var configuration: TLSConfiguration
 
     /// The system's trust roots.
     public static let systemRoots = OutboundTLS(trustRoots: nil)
@@ -124,6 +124,14 @@ public struct OutboundTLS: Sendable {
         configuration.certificateVerification = .fullVerification
         if let certificates { configuration.trustRoots = .certificates(certificates) }
         self.configuration = configuration
+    }
+
+    /// Like `init(trustRoots:)`, and presents `certificateChain` with `privateKey` when the server
+    /// asks for a client certificate (mutual TLS, e.g. a payment provider's merchant API).
+    public init(trustRoots certificates: [NIOSSLCertificate]?, clientCertificateChain certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey) {
+        self.init(trustRoots: certificates)
+        configuration.certificateChain = certificateChain.map { .certificate($0) }
+        configuration.privateKey = .privateKey(privateKey)
     }
 
     /// Trusts only the certificates in the PEM file `file`.

@@ -89,6 +89,17 @@ public final class PostgresRelayStorage: RelayStorage {
                 vector BYTEA NOT NULL, byte_count BIGINT NOT NULL, stored_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)
             """,
         ]),
+        ("3-kaspi", [
+            """
+            CREATE TABLE relay_kaspi_access (business BYTEA PRIMARY KEY, scheme TEXT NOT NULL, sealed BYTEA NOT NULL, device_token BYTEA,
+                updated_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE relay_kaspi_operations (business BYTEA NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, qr_payment_id TEXT NOT NULL,
+                state TEXT NOT NULL, claimed_at BIGINT NOT NULL, record BYTEA NOT NULL, PRIMARY KEY (business, kind, id))
+            """,
+            "CREATE INDEX relay_kaspi_operations_qr ON relay_kaspi_operations (business, kind, qr_payment_id)",
+        ]),
     ]
 
     public func migrate() async throws {

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import LayeredConfiguration
 import NIOSSL
 import Logging
+import OutboundHTTP
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -60,6 +61,9 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
 /// | `--header-timeout-seconds` / `EDGENODE_RELAY_HEADER_TIMEOUT_SECONDS` | `10` (1…300) |
 /// | `--idle-timeout-seconds` / `EDGENODE_RELAY_IDLE_TIMEOUT_SECONDS` | `75` (1…3600) |
 /// | `--max-connections-per-address` / `EDGENODE_RELAY_MAX_CONNECTIONS_PER_ADDRESS` | `64` (0 = no limit; 0…100000) |
+/// | `--kaspi-key-file` / `EDGENODE_RELAY_KASPI_KEY_FILE` | none: not a Kaspi gateway (docs/kaspi.md) |
+/// | `--kaspi-ca-file` / `EDGENODE_RELAY_KASPI_CA_FILE` | none: Kaspi's server checked against the system's roots |
+/// | `--kaspi-timeout-seconds` / `EDGENODE_RELAY_KASPI_TIMEOUT_SECONDS` | `15` (1…120) |
 public struct RelayConfiguration: Sendable {
     public var bind = "0.0.0.0"
     public var port = 8480
@@ -116,7 +120,27 @@ public struct RelayConfiguration: Sendable {
         }
     }
 
+    /// The Kaspi gateway (docs/kaspi.md): the file with the key that seals the businesses' Kaspi
+    /// access (nil: the relay is no Kaspi gateway), trusted roots for Kaspi's server (nil: the
+    /// system's), and how long one call to Kaspi may take.
+    public var kaspiKeyFile: String?
+    public var kaspiCAFile: String?
+    public var kaspiTimeoutSeconds = 15
+
     public init() {}
+
+    /// The Kaspi gateway's settings, its files read.
+    /// - Throws: `RelayConfigurationError` naming the file and what is wrong.
+    public func kaspiSettings() throws -> KaspiGatewaySettings {
+        var settings = KaspiGatewaySettings(timeout: .seconds(kaspiTimeoutSeconds))
+        if let kaspiKeyFile { settings.sealingKey = try KaspiSealingKey.load(file: kaspiKeyFile) }
+        if let kaspiCAFile {
+            do { settings.trustRoots = try OutboundTLS.certificates(pemFile: kaspiCAFile, describedAs: "kaspi_ca_file") } catch {
+                throw RelayConfigurationError("kaspi_ca_file: \(error)")
+            }
+        }
+        return settings
+    }
 
     /// The storage to use: the configured one, or SQLite in the data directory.
     public var effectiveStorage: StorageLocation { storage ?? .sqlite(path: dataDirectory + "/relay.sqlite") }
@@ -137,6 +161,7 @@ public struct RelayConfiguration: Sendable {
         case (nil, _): throw RelayConfigurationError("tls_key needs tls_certificate too (both, or neither for plain HTTP)")
         case (_, nil): throw RelayConfigurationError("tls_certificate needs tls_key too (both, or neither for plain HTTP)")
         }
+        _ = try loaded.configuration.kaspiSettings()
         return loaded.configuration
     }
 
@@ -184,6 +209,11 @@ public struct RelayConfiguration: Sendable {
         },
         setting("tls_certificate") { value, loading in loading.tlsCertificate = value },
         setting("tls_key") { value, loading in loading.tlsKey = value },
+        setting("kaspi_key_file") { value, loading in loading.configuration.kaspiKeyFile = value },
+        setting("kaspi_ca_file") { value, loading in loading.configuration.kaspiCAFile = value },
+        setting("kaspi_timeout_seconds") { value, loading throws(RelayConfigurationError) in
+            loading.configuration.kaspiTimeoutSeconds = try integer(value, "kaspi_timeout_seconds", 1...120)
+        },
     ]
 
     /// Every key of the relay's configuration, in the order they are checked.
@@ -269,8 +299,11 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
         let tls = configuration.tls != nil
         let serverTLS = try configuration.tls?.serverConfiguration()
         let edge = configuration.edge
+        // Kaspi's merchant API is called through the one outbound HTTP client, shut down at the end.
+        let outbound = HTTPClientOutbound(logger: logger)
+        let kaspi = KaspiGateway(storage: core.storage, settings: try configuration.kaspiSettings(), http: outbound, clock: core.clock, logger: logger)
         let application = Application(
-            router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil).makeRouter(),
+            router: RelayHTTP(core: core, metricsText: configuration.metrics ? metricsText : nil, kaspi: kaspi).makeRouter(),
             server: try serverTLS.map { try .tls(.edge(edge, logger: logger), tlsConfiguration: $0) } ?? .edge(edge, logger: logger),
             configuration: .init(address: .hostname(bind == "localhost" ? "127.0.0.1" : bind, port: configuration.port), serverName: "edgenode-relay"),
             onServerRunning: { channel in
@@ -298,7 +331,11 @@ public final class RelayRuntime<Storage: RelayStorage>: Sendable {
             running.withLock { $0 = nil }
             boundPort.stopped("edgenode-relay stopped")
         }
-        try await serviceGroup.run()
+        do { try await serviceGroup.run() } catch {
+            try? await outbound.shutdown()
+            throw error
+        }
+        try? await outbound.shutdown()
     }
 }
 

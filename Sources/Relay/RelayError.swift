@@ -55,6 +55,11 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
             case methodNotAllowed = "method_not_allowed"
             case storageUnavailable = "storage_unavailable"
             case shuttingDown = "shutting_down"
+            case kaspiNotConfigured = "kaspi_not_configured"
+            case kaspiRefused = "kaspi_refused"
+            case kaspiUnavailable = "kaspi_unavailable"
+            case kaspiInProgress = "kaspi_in_progress"
+            case kaspiConflict = "kaspi_conflict"
         }
         let value: Value
 
@@ -114,6 +119,16 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let storageUnavailable = Kind(value: .storageUnavailable)
         /// The relay is shutting down.
         public static let shuttingDown = Kind(value: .shuttingDown)
+        /// The relay is not a Kaspi gateway, or holds no (usable) Kaspi access for the business.
+        public static let kaspiNotConfigured = Kind(value: .kaspiNotConfigured)
+        /// Kaspi refused the operation (its code in `kaspi_code`); nothing happened at Kaspi.
+        public static let kaspiRefused = Kind(value: .kaspiRefused)
+        /// Kaspi did not answer definitely (unreachable, timed out, dropped, 5xx); ask again.
+        public static let kaspiUnavailable = Kind(value: .kaspiUnavailable)
+        /// Another request for the same payment or refund id is at Kaspi now; ask again.
+        public static let kaspiInProgress = Kind(value: .kaspiInProgress)
+        /// The payment or refund id was used before with another amount or payment.
+        public static let kaspiConflict = Kind(value: .kaspiConflict)
 
         public var description: String { value.rawValue }
     }
@@ -122,6 +137,8 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
     public let detail: String
     /// Seconds, for `rateLimited` and `businessBusy`.
     public var retryAfter: Int?
+    /// Kaspi's `StatusCode`, for `kaspiRefused` (sent as the problem's `kaspi_code` member).
+    public var kaspiCode: Int?
 
     public init(_ kind: Kind, _ detail: String, retryAfter: Int? = nil) {
         self.kind = kind

@@ -15,9 +15,13 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
     /// The Prometheus text for `GET /metrics`; nil (the default) serves no metrics.
     public let metricsText: (@Sendable () -> String)?
 
-    public init(core: RelayCore<Storage>, metricsText: (@Sendable () -> String)? = nil) {
+    /// The Kaspi gateway (docs/kaspi.md); nil: its endpoints answer `kaspi_not_configured`.
+    public let kaspi: KaspiGateway<Storage>?
+
+    public init(core: RelayCore<Storage>, metricsText: (@Sendable () -> String)? = nil, kaspi: KaspiGateway<Storage>? = nil) {
         self.core = core
         self.metricsText = metricsText
+        self.kaspi = kaspi
     }
 
     // The bodies are RelayJSON's (RelayWire), shared with the box.
@@ -142,6 +146,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
             return try json(RelayJSON.SealedKeysReply(sealedKeys: keys.map { Data($0).base64EncodedString() }))
         }
         registerJoinRoutes(on: router, prefix: prefix)
+        registerKaspiRoutes(on: router, prefix: prefix)
         return router
     }
 
@@ -261,7 +266,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
     /// cannot be authenticated (no or malformed signature header, stale, unknown principal, another
     /// business) is refused before its body is read, so that large bodies are buffered only for
     /// requests from known principals.
-    private func prepare(_ request: Request, _ context: BasicRequestContext, limit: Int, precheck: Bool = false) async throws -> (BusinessID, [UInt8]) {
+    func prepare(_ request: Request, _ context: BasicRequestContext, limit: Int, precheck: Bool = false) async throws -> (BusinessID, [UInt8]) {
         guard let text = context.parameters.get("business"), isLowerHex(text), let business = [UInt8](hex: text).flatMap({ BusinessID(bytes: $0) }) else {
             throw RelayError(.notFound, "the path must name a business by its 32 lower-case hex digits")
         }
@@ -279,7 +284,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         }
     }
 
-    private func signed(_ request: Request, _ body: [UInt8]) -> SignedRequest {
+    func signed(_ request: Request, _ body: [UInt8]) -> SignedRequest {
         // The path and query exactly as sent (the request target), not decoded.
         let target = request.head.path ?? "/"
         let (path, query): (Substring, Substring)
@@ -292,7 +297,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
                              authorization: request.headers[.authorization])
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
         do { return try Self.decoder.decode(type, from: Data(body)) } catch {
             throw RelayError(.malformedBody, "the body is not the JSON this endpoint takes: \(Self.describe(error))")
         }
@@ -325,7 +330,7 @@ public struct RelayHTTP<Storage: RelayStorage>: Sendable {
         }
     }
 
-    private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encoder.encode(value))))
@@ -399,6 +404,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         (["v1", "businesses", "*", "join-requests"], ["GET"]),
         (["v1", "businesses", "*", "snapshot"], ["GET", "PUT"]),
         (["v1", "businesses", "*", "snapshot", "info"], ["GET"]),
+        (["v1", "businesses", "*", "kaspi", "qr"], ["POST"]),
+        (["v1", "businesses", "*", "kaspi", "payments", "*", "status"], ["GET"]),
+        (["v1", "businesses", "*", "kaspi", "payments", "*", "refundable"], ["GET"]),
+        (["v1", "businesses", "*", "kaspi", "payments", "*", "refunds"], ["POST"]),
     ] }
 
     /// The same routes for the shared 405 logic.
@@ -411,7 +420,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case .revoked, .notValid, .forbidden, .invitationExpired: 403
         case .notFound, .noSnapshot: 404
         case .methodNotAllowed: 405
-        case .invitationUsed, .staleSnapshot: 409
+        case .invitationUsed, .staleSnapshot, .kaspiNotConfigured, .kaspiConflict: 409
+        case .kaspiRefused: 422
+        case .kaspiUnavailable: 502
+        case .kaspiInProgress: 503
         case .bodyTooLarge, .batchTooLarge: 413
         case .invalidRegistration, .invalidCertificate, .invalidRevocation, .invalidSealedKey, .wrongBusiness,
              .invalidInvitation, .invalidJoinRequest, .invalidSnapshot: 422
@@ -432,6 +444,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                                        detail: error.detail, retryAfter: error.retryAfter)
         var response = document.response
         if error.kind == .unauthenticated { response.headers[.wwwAuthenticate] = RelayRequestSignature.scheme }
+        if let code = error.kaspiCode, var object = (try? JSONSerialization.jsonObject(with: Data(document.body))) as? [String: Any] {
+            // Kaspi's own code next to the problem's members (docs/relay-protocol.md §14).
+            object["kaspi_code"] = code
+            if let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                response.body = .init(byteBuffer: ByteBuffer(bytes: Array(body)))
+            }
+        }
         return response
     }
 }

@@ -106,6 +106,29 @@ public protocol RelayStorage: Service {
     func recordNonce(_ nonce: [UInt8], site: SiteID, business: BusinessID, expiresAt: Int64) async throws -> Bool
     /// Forgets nonces that expired before `milliseconds`.
     func pruneNonces(before milliseconds: Int64) async throws
+
+    // MARK: Kaspi gateway (docs/kaspi.md)
+
+    /// Stores a business's sealed Kaspi access, replacing any before it and forgetting its device token.
+    func storeKaspiAccess(_ access: StoredKaspiAccess, business: BusinessID) async throws
+    /// The business's sealed Kaspi access; nil when none is stored.
+    func kaspiAccess(of business: BusinessID) async throws -> StoredKaspiAccess?
+    /// Stores (nil: forgets) the sealed device token of the business's access.
+    func storeKaspiDeviceToken(_ sealed: [UInt8]?, business: BusinessID) async throws
+    /// The operation of `kind` with our id `id`; nil when unknown.
+    func kaspiOperation(_ kind: KaspiOperation.Kind, id: String, business: BusinessID) async throws -> KaspiOperation?
+    /// The payment with Kaspi's `QrPaymentId`; nil when this business has none.
+    func kaspiPayment(qrPaymentID: String, business: BusinessID) async throws -> KaspiOperation?
+    /// Claims an operation for one attempt at Kaspi, atomically (also across relay processes):
+    /// stores `operation` when its id is new, or moves the claim of a stored one that is not
+    /// `done` and was claimed before `staleBefore`.
+    /// - Returns: whether this caller holds the claim, and the operation as stored (for a claim of
+    ///   a stored one: its earlier `record` and `state`, with the new `claimedAt`).
+    func claimKaspiOperation(_ operation: KaspiOperation, staleBefore: Int64, business: BusinessID) async throws -> (claimed: Bool, stored: KaspiOperation)
+    /// Replaces a stored operation's `qrPaymentID`, `state` and `record`.
+    func saveKaspiOperation(_ operation: KaspiOperation, business: BusinessID) async throws
+    /// Forgets an operation (Kaspi refused it, so a retry may try afresh).
+    func deleteKaspiOperation(_ kind: KaspiOperation.Kind, id: String, business: BusinessID) async throws
 }
 
 extension RelayStorage {

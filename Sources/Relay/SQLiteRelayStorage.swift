@@ -37,7 +37,7 @@ public final class SQLiteRelayStorage: RelayStorage {
         logger.info("relay store closed", metadata: ["relay.storage": "sqlite"])
     }
 
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive {
             try self.connection.withLock { connection in
                 guard let connection else { throw RelayStorageError.closed }
@@ -73,6 +73,13 @@ public final class SQLiteRelayStorage: RelayStorage {
             CREATE INDEX relay_invitations_expiry ON relay_invitations (not_after);
             CREATE TABLE relay_snapshots (business BLOB PRIMARY KEY NOT NULL, producer BLOB NOT NULL, created_at INTEGER NOT NULL,
                 key_id INTEGER NOT NULL, vector BLOB NOT NULL, byte_count INTEGER NOT NULL, stored_at INTEGER NOT NULL, snapshot BLOB NOT NULL);
+            """),
+        ("3-kaspi", """
+            CREATE TABLE relay_kaspi_access (business BLOB PRIMARY KEY NOT NULL, scheme TEXT NOT NULL, sealed BLOB NOT NULL, device_token BLOB,
+                updated_at INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE relay_kaspi_operations (business BLOB NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, qr_payment_id TEXT NOT NULL,
+                state TEXT NOT NULL, claimed_at INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (business, kind, id)) WITHOUT ROWID;
+            CREATE INDEX relay_kaspi_operations_qr ON relay_kaspi_operations (business, kind, qr_payment_id);
             """),
     ]
 

@@ -70,6 +70,8 @@ package struct RelayClient: Sendable {
         package let status: Int
         package let kind: String
         package let detail: String
+        /// Kaspi's `StatusCode` of a `kaspi_refused` problem (its `kaspi_code` member, §14).
+        package var kaspiCode: Int? = nil
         package var description: String { "the relay answered \(status) \(kind): \(detail)" }
         /// The relay's own trouble (or a limit): retry with backoff, not a refusal.
         package var isTransient: Bool { status >= 500 || status == 429 }
@@ -138,7 +140,7 @@ package struct RelayClient: Sendable {
             let offset = time?.offset.map { RelayTime.describe(offset: $0) } ?? "off by an unknown amount (the relay sent no Date header)"
             detail = "the relay refuses this box's clock: \(offset); fix the box's clock (NTP). \(detail)"
         }
-        return Problem(status: reply.status, kind: kind, detail: detail)
+        return Problem(status: reply.status, kind: kind, detail: detail, kaspiCode: (object?["kaspi_code"] as? NSNumber)?.intValue)
     }
 
     package func send<Body: Encodable, Reply: Decodable>(_ relative: String, _ body: Body, as: Reply.Type, timeout: TimeAmount = .seconds(30)) async throws -> Reply {

@@ -94,4 +94,19 @@ final class GatedStorage<Inner: RelayStorage>: RelayStorage {
         try await inner.recordNonce(nonce, site: site, business: business, expiresAt: expiresAt)
     }
     func pruneNonces(before milliseconds: Int64) async throws { try await inner.pruneNonces(before: milliseconds) }
+
+    func storeKaspiAccess(_ access: StoredKaspiAccess, business: BusinessID) async throws { try await inner.storeKaspiAccess(access, business: business) }
+    func kaspiAccess(of business: BusinessID) async throws -> StoredKaspiAccess? { try await inner.kaspiAccess(of: business) }
+    func storeKaspiDeviceToken(_ sealed: [UInt8]?, business: BusinessID) async throws { try await inner.storeKaspiDeviceToken(sealed, business: business) }
+    func kaspiOperation(_ kind: KaspiOperation.Kind, id: String, business: BusinessID) async throws -> KaspiOperation? {
+        try await inner.kaspiOperation(kind, id: id, business: business)
+    }
+    func kaspiPayment(qrPaymentID: String, business: BusinessID) async throws -> KaspiOperation? { try await inner.kaspiPayment(qrPaymentID: qrPaymentID, business: business) }
+    func claimKaspiOperation(_ operation: KaspiOperation, staleBefore: Int64, business: BusinessID) async throws -> (claimed: Bool, stored: KaspiOperation) {
+        try await inner.claimKaspiOperation(operation, staleBefore: staleBefore, business: business)
+    }
+    func saveKaspiOperation(_ operation: KaspiOperation, business: BusinessID) async throws { try await inner.saveKaspiOperation(operation, business: business) }
+    func deleteKaspiOperation(_ kind: KaspiOperation.Kind, id: String, business: BusinessID) async throws {
+        try await inner.deleteKaspiOperation(kind, id: id, business: business)
+    }
 }

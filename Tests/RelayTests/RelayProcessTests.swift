@@ -143,8 +143,9 @@ struct RelayDocumentTests {
         let documented = try Self.documentedRoutes()
         var implemented: [String: Set<String>] = [:]
         for route in ProblemMiddleware<BasicRequestContext>.routes {
-            // The first path parameter is the business, the second (under invitations) the invitation.
-            var parameters = ["{business}", "{invitation}"].makeIterator()
+            // The first path parameter is the business, the second the invitation (under
+            // invitations) or Kaspi's payment id (under kaspi/payments).
+            var parameters = ["{business}", route.pattern.contains("kaspi") ? "{qr_payment_id}" : "{invitation}"].makeIterator()
             let path = "/" + route.pattern.map { $0 == "*" ? parameters.next() ?? "{?}" : $0 }.joined(separator: "/")
             implemented[path] = Set(route.methods)
         }

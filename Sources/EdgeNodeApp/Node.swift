@@ -120,7 +120,9 @@ public final class EdgeNodeRuntime: Sendable {
 
     /// The Kaspi QR gateway (`payments.kaspi_qr` with a relay): the relay's Kaspi gateway.
     func qrGateway(_ outbound: any OutboundHTTP) -> (any QRPaymentGateway)? {
-        nil
+        guard configuration.payments.kaspiQR, let uplink else { return nil }
+        return RelayKaspiGateway(relayURL: configuration.relay.url, caFile: configuration.relay.caFile.isEmpty ? nil : configuration.relay.caFile,
+                                 identity: store.identity, business: store.business, time: uplink.time, http: outbound)
     }
 
     /// The port the server listens on (after it started; useful with port 0); 0 before.

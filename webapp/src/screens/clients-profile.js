@@ -63,10 +63,12 @@ export function renderClient(container, params) {
         if (!alive) return;
         const spend = (history.lifetime_spend || []).map(formatMoney).join(' + ') || formatMoney({ amount_minor: 0 });
         mount(stats, h('ul', { class: 'stats', 'aria-label': t('clients.stats') },
-            h('li', null, h('strong', { dataset: { testid: 'lifetime-spend' } }, spend), h('span', null, t('clients.lifetime_spend'))),
+            history.lifetime_paid ? h('li', null, h('strong', { dataset: { testid: 'lifetime-paid' } }, (history.lifetime_paid.length ? history.lifetime_paid : [{ amount_minor: 0 }]).map(formatMoney).join(' + ')), h('span', null, t('clients.lifetime_paid')))
+                : h('li', null, h('strong', { dataset: { testid: 'lifetime-spend' } }, spend), h('span', null, t('clients.lifetime_spend'))),
             h('li', null, h('strong', null, String(history.completed_visits)), h('span', null, t('clients.completed_visits', { count: history.completed_visits }))),
             h('li', { class: history.no_shows ? 'warn' : null }, h('strong', null, String(history.no_shows)), h('span', null, t('clients.no_shows', { count: history.no_shows }))),
             h('li', { class: history.late_cancellations ? 'warn' : null }, h('strong', null, String(history.late_cancellations)), h('span', null, t('clients.late_cancellations', { count: history.late_cancellations })))));
+        const showPaid = (history.visits || []).some((visit) => 'paid' in visit);
         const rows = (history.visits || []).map((visit) => h('tr', null,
             h('td', null, formatDateTime(visit.start)),
             h('td', null, visit.items.map((item) => {
@@ -75,12 +77,14 @@ export function renderClient(container, params) {
                 return h('div', null, service ? localName(service.names) : t('clients.unknown_service'), staff ? h('span', { class: 'muted' }, ` · ${staff.name}`) : null);
             })),
             h('td', null, statusBadge(visit.status), visit.late_cancellation ? h('span', { class: 'badge late' }, t('clients.late')) : null),
-            h('td', { class: 'num' }, formatMoney(visit.price))));
+            h('td', { class: 'num' }, formatMoney(visit.price)),
+            showPaid ? h('td', { class: 'num', dataset: { testid: 'visit-paid' } }, visit.paid ? formatMoney(visit.paid) : '—') : null));
         mount(visits, section(t('clients.visits', { count: (history.visits || []).length }), null,
             rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
                 h('caption', { class: 'visually-hidden' }, t('clients.visits_caption')),
                 h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('clients.col.when')), h('th', { scope: 'col' }, t('clients.col.services')),
-                    h('th', { scope: 'col' }, t('clients.col.status')), h('th', { scope: 'col', class: 'num' }, t('clients.col.price')))),
+                    h('th', { scope: 'col' }, t('clients.col.status')), h('th', { scope: 'col', class: 'num' }, t('clients.col.price')),
+                    showPaid ? h('th', { scope: 'col', class: 'num' }, t('clients.col.paid')) : null)),
                 h('tbody', null, rows))) : emptyState(t('clients.no_visits'))));
     }
 

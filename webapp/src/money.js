@@ -175,7 +175,7 @@ export function countdown(element, deadline, options = {}) {
         const hours = Math.floor(abs / 3600);
         const minutes = Math.floor((abs % 3600) / 60);
         const seconds = abs % 60;
-        const span = hours ? t('money.hm', { h: hours, m: String(minutes).padStart(2, '0') }) : t('money.ms', { m: minutes, s: String(seconds).padStart(2, '0') });
+        const span = hours ? t('money.hm', { h: hours, m: String(minutes).padStart(2, '0'), s: String(seconds).padStart(2, '0') }) : t('money.ms', { m: minutes, s: String(seconds).padStart(2, '0') });
         element.textContent = left >= 0 ? t(options.leftKey || 'money.left', { time: span }) : t('money.overdue', { time: span });
         element.classList.toggle('overdue', left < 0);
         element.title = formatDateTime(deadline);

@@ -28,6 +28,7 @@ function head(title, current) {
 export function reportView(report) {
     const c = report.currency;
     const m = (v) => money(v, c);
+    const minus = (v) => (v ? `−${m(v)}` : m(0));
     return h('div', { class: 'report', dataset: { testid: 'report' } },
         report.over_midnight ? h('p', { class: 'alert', role: 'alert', dataset: { testid: 'over-midnight' } }, t('money.report.over_midnight')) : null,
         facts([
@@ -36,9 +37,9 @@ export function reportView(report) {
             [t('money.report.box'), `${report.box}${report.till ? ` / ${report.till}` : ''}`],
             [t('money.report.float'), m(report.float_minor), 'r-float'],
             [t('money.report.cash_sales'), m(report.cash_sales_minor), 'r-cash-sales'],
-            [t('money.report.cash_refunds'), `−${m(report.cash_refunds_minor)}`, 'r-cash-refunds'],
+            [t('money.report.cash_refunds'), minus(report.cash_refunds_minor), 'r-cash-refunds'],
             [t('money.report.paid_in'), m(report.paid_in_minor), 'r-paid-in'],
-            [t('money.report.paid_out'), `−${m(report.paid_out_minor)}`, 'r-paid-out'],
+            [t('money.report.paid_out'), minus(report.paid_out_minor), 'r-paid-out'],
             [t('money.report.expected'), h('strong', null, m(report.expected_cash_minor)), 'r-expected'],
             report.counted ? [t('money.report.counted'), h('strong', null, m(report.counted.total_minor)), 'r-counted'] : null,
             report.variance_minor !== undefined && report.variance_minor !== null
@@ -54,7 +55,7 @@ export function reportView(report) {
             h('caption', { class: 'visually-hidden' }, t('money.report.by_denomination')),
             h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('money.drawer.denomination')), h('th', { scope: 'col', class: 'num' }, t('money.drawer.count')), h('th', { scope: 'col', class: 'num' }, t('money.col.total')))),
             h('tbody', null, report.counted.denominations.filter((d) => d.count).map((d) => h('tr', null, h('td', null, m(d.value_minor)), h('td', { class: 'num' }, String(d.count)), h('td', { class: 'num' }, m(d.value_minor * d.count))))))) : null,
-        section(t('money.report.methods'), null, h('table', { class: 'data', dataset: { testid: 'report-methods' } },
+        section(t('money.report.methods'), null, !report.methods.length ? emptyState(t('money.report.none')) : h('table', { class: 'data', dataset: { testid: 'report-methods' } },
             h('caption', { class: 'visually-hidden' }, t('money.report.methods')),
             h('thead', null, h('tr', null, ...['method', 'payments', 'refunds', 'net', 'count'].map((k) => h('th', { scope: 'col', class: k === 'method' ? null : 'num' }, t(`money.report.col.${k}`))))),
             h('tbody', null, report.methods.map((row) => h('tr', { dataset: { testid: `method-row-${row.method}` } }, h('td', null, methodName(row.method)),

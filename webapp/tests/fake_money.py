@@ -88,6 +88,7 @@ class FakeMoney:
         self.settings["default_tax_rate"] = self.settings["tax_rates"][0]["id"]
         self.number = 0
         self.z_number = 0
+        self.gateway_down = False
 
     # --- browser side --------------------------------------------------------------------------
     def attach(self, context, role, person_id=None):
@@ -100,6 +101,15 @@ class FakeMoney:
                 response = route.fetch()
                 document = response.json()
                 document["permissions"] = sorted(set(document.get("permissions", [])) | {r for r, roles in RIGHTS.items() if role in roles})
+                route.fulfill(response=response, body=json.dumps(document))
+                return
+            history = re.match(r"^/v1/clients/([^/]+)/history$", path)
+            if history:
+                # What the box will add (issue 16): what was actually paid, in all and per visit.
+                response = route.fetch()
+                document = response.json()
+                with fake.lock:
+                    document.update(fake.paid_history(history.group(1), document))
                 route.fulfill(response=response, body=json.dumps(document))
                 return
             if not re.match(r"^/v1/(sales|payments|drawer|z-reports|money|receipts)(/|$)", path):
@@ -257,6 +267,9 @@ class FakeMoney:
         for line in body.get("lines", []):
             lines.append({"kind": "custom", "name": line["name"], "quantity": line["quantity"], "unit_price_minor": line["unit_price_minor"],
                           "rate": line.get("tax_rate") or self.settings["default_tax_rate"]})
+        client = body.get("client")
+        if not client and body.get("appointments"):
+            client = self.box.ok("GET", f"/v1/appointments/{body['appointments'][0]}").get("client")
         gross = [l["quantity"] * l["unit_price_minor"] for l in lines]
         discount = 0
         if body.get("discount"):
@@ -277,7 +290,7 @@ class FakeMoney:
             out.append({**line, "discount_minor": part, "net_minor": net, "tax_rate": rate, "tax_minor": tax, "total_minor": total})
         tips = body.get("tips", [])
         self.number += 1
-        sale = {"id": str(uuid.uuid4()), "number": f"1-{self.number:05d}", "branch": "branch", "client": body.get("client"), "appointments": body.get("appointments", []),
+        sale = {"id": str(uuid.uuid4()), "number": f"1-{self.number:05d}", "branch": "branch", "client": client, "appointments": body.get("appointments", []),
                 "currency": "KZT", "created_at": rfc(now()), "created_by": person, "lines": out,
                 "discount": {**body["discount"], "amount_minor": discount, "approved_by": approved_by} if body.get("discount") else None,
                 "tips": tips, "subtotal_minor": sum(gross), "discount_minor": discount, "tax_minor": sum(l["tax_minor"] for l in out),
@@ -304,6 +317,20 @@ class FakeMoney:
 
     def pview(self, payment):
         return {**payment, "refundable_minor": self.refundable(payment) if payment["kind"] == "payment" else 0}
+
+    def paid_history(self, client, history):
+        sales = [self.view(s) for s in self.sales.values() if s.get("client") == client and not s.get("voided")]
+        visits = []
+        for visit in history.get("visits", []):
+            paid = sum(s["paid_minor"] for s in sales if visit["id"] in s["appointments"])
+            visits.append({**visit, "paid": {"amount_minor": paid, "currency": "KZT"} if any(visit["id"] in s["appointments"] for s in sales) else None})
+        return {"lifetime_paid": [{"amount_minor": sum(s["paid_minor"] for s in sales), "currency": "KZT"}], "visits": visits}
+
+    def seed_anomaly(self, sale, kind="double_checkout"):
+        anomaly = {"id": str(uuid.uuid4()), "kind": kind, "sale": sale["id"], "appointment": (sale["appointments"] or [None])[0],
+                   "payments": [p["id"] for p in sale["payments"]], "amount_minor": sale["total_minor"], "currency": "KZT", "detected_at": rfc(now())}
+        self.anomalies.append(anomaly)
+        return anomaly
 
     def outstanding(self):
         return sum(p["amount_minor"] for p in self.payments.values() if p["status"] == "unverified")
@@ -332,7 +359,9 @@ class FakeMoney:
         if body["method"] == "kaspi_static":
             payment["status"] = "unverified"
             payment["deadline"] = rfc(now() + datetime.timedelta(hours=self.settings["unverified_deadline_hours"]))
-        if body["method"] == "kaspi_qr":
+        if body["method"] == "kaspi_qr" and self.gateway_down:
+            payment["status"], payment["qr"], payment["qr_error"] = "pending", None, "gateway_unavailable"
+        elif body["method"] == "kaspi_qr":
             payment["status"] = "pending"
             payment["qr"] = {"token": f"https://qr.kaspi.kz/{payment['id']}", "expires_at": rfc(now() + datetime.timedelta(minutes=5)), "poll_interval_seconds": 1}
         return self.pview(payment)

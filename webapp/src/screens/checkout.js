@@ -137,7 +137,7 @@ export function renderCheckout(container, params, query) {
         custom.forEach((line, index) => rows.push(h('tr', { dataset: { testid: 'line' } }, h('td', null, line.name), h('td', { class: 'num' }, String(line.quantity)),
             h('td', { class: 'num' }, money(line.unit_price_minor)),
             h('td', null, button(t('money.checkout.remove'), () => { custom.splice(index, 1); drawLines(); drawSummary(); }, { kind: 'ghost', ariaLabel: t('money.checkout.remove_named', { name: line.name }) })))));
-        mount(linesArea, rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        mount(linesArea, rows.length ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('money.checkout.lines') }, h('table', { class: 'data' },
             h('caption', { class: 'visually-hidden' }, t('money.checkout.lines')),
             h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('money.col.item')), h('th', { scope: 'col', class: 'num' }, t('money.col.qty')),
                 h('th', { scope: 'col', class: 'num' }, t('money.col.unit_price')), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('money.col.actions'))))),

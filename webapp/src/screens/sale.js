@@ -61,7 +61,7 @@ export function renderSale(container, params) {
             h('td', { class: 'num' }, money(p.kind === 'refund' ? -p.amount_minor : p.amount_minor, p.currency)),
             h('td', null, paymentBadge(p.status), p.deadline && p.status === 'unverified' ? h('div', { class: 'hint' }, t('money.unverified.deadline_at', { at: formatDateTime(p.deadline) })) : null),
             h('td', null, p.kind === 'payment' && mayReverse() ? reverseButtons(p) : null)));
-        mount(paymentsArea, section(t('money.sale.payments'), null, rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        mount(paymentsArea, section(t('money.sale.payments'), null, rows.length ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('money.sale.payments') }, h('table', { class: 'data' },
             h('caption', { class: 'visually-hidden' }, t('money.sale.payments')),
             h('thead', null, h('tr', null, ...['when', 'method', 'amount', 'status', 'actions'].map((k) => h('th', { scope: 'col', class: k === 'amount' ? 'num' : null }, t(`money.col.${k}`))))),
             h('tbody', null, rows))) : emptyState(t('money.sale.no_payments'))));
@@ -284,7 +284,7 @@ export function saleView(sale) {
     return h('div', { class: 'sale-view' },
         h('p', null, saleBadge(sale), ' ', h('span', { class: 'muted' }, formatDateTime(sale.created_at)),
             sale.voided ? h('span', { class: 'alert inline' }, ` ${t('money.sale.voided', { reason: sale.voided.reason })}`) : null),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('money.checkout.lines') }, h('table', { class: 'data' },
             h('caption', { class: 'visually-hidden' }, t('money.checkout.lines')),
             h('thead', null, h('tr', null, ...['item', 'qty', 'unit_price', 'discount', 'tax', 'total'].map((k) => h('th', { scope: 'col', class: k === 'item' ? null : 'num' }, t(`money.col.${k}`))))),
             h('tbody', null, lineRows))),

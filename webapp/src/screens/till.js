@@ -222,7 +222,7 @@ export function renderZReports(container) {
             await loadPeople();
             const items = ((await api.get('/v1/z-reports')).items || []).slice().sort((a, b) => String(b.closed_at).localeCompare(String(a.closed_at)));
             if (!alive) return;
-            mount(list, items.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+            mount(list, items.length ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('money.z.title') }, h('table', { class: 'data' },
                 h('caption', { class: 'visually-hidden' }, t('money.z.title')),
                 h('thead', null, h('tr', null, ...['number', 'box', 'closed', 'expected', 'counted', 'variance'].map((k) => h('th', { scope: 'col' }, t(`money.z.col.${k}`))))),
                 h('tbody', null, items.map((z) => h('tr', { dataset: { testid: 'z-row' } },

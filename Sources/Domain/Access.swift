@@ -458,6 +458,26 @@ extension Shop {
         return (token, person, expiresAt)
     }
 
+    /// A manager approves one write with their PIN (a discount, a refund, a payment above a cap):
+    /// the PIN is checked like a sign-in's, wrong PINs count towards the same lock-out, and no
+    /// session starts.
+    package func verifyApproval(person id: PersonID, pin: String, policy: AccessPolicy) throws -> Person {
+        let stored = try read { transaction -> (Person, String)? in
+            guard let row = try transaction.fetchOne("SELECT id, name, role, staff_id, active, created_at, pin_hash FROM people WHERE id = ?", [.text(id.rawValue)]) else { return nil }
+            return (Self.person(row), row["pin_hash"].string)
+        }
+        let key = "pin:\(id.rawValue)"
+        try store.write { transaction in try checkLock(key, in: transaction) }
+        guard let (person, hash) = stored, person.isActive, Sodium.passwordVerify(pin, hash: hash) else {
+            try store.write { transaction in
+                try recordFailure(key, limit: policy.pinAttempts, lockoutMinutes: policy.lockoutMinutes, in: transaction)
+            }
+            throw DomainError(.unauthenticated, "wrong person or PIN for the approval")
+        }
+        try store.write { transaction in try transaction.execute("DELETE FROM local_attempts WHERE key = ?", [.text(key)]) }
+        return person
+    }
+
     /// The person signed in with `token` on `device`.
     package func authenticateSession(token: String, device: Device) throws -> Person {
         let hash = Self.secretHash("session", token)

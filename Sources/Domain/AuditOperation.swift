@@ -54,6 +54,22 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let clientNoteAdd = Self(rawValue: "client.note.add")
     public static let clientMerge = Self(rawValue: "client.merge")
 
+    // Money
+    public static let saleCreate = Self(rawValue: "sale.create")
+    public static let saleVoid = Self(rawValue: "sale.void")
+    public static let paymentTake = Self(rawValue: "payment.take")
+    public static let paymentRefund = Self(rawValue: "payment.refund")
+    public static let paymentVoid = Self(rawValue: "payment.void")
+    public static let paymentCancel = Self(rawValue: "payment.cancel")
+    public static let paymentVerify = Self(rawValue: "payment.verify")
+    public static let paymentProviderUpdate = Self(rawValue: "payment.provider_update")
+    public static let drawerOpen = Self(rawValue: "drawer.open")
+    public static let drawerMovement = Self(rawValue: "drawer.movement")
+    public static let drawerClose = Self(rawValue: "drawer.close")
+    public static let moneySettingsSave = Self(rawValue: "money.settings.save")
+    public static let moneyAnomalyResolve = Self(rawValue: "money.anomaly.resolve")
+    public static let fiscalRecord = Self(rawValue: "fiscal.record")
+
     // Access
     public static let deviceRevoke = Self(rawValue: "device.revoke")
     public static let pairingApprove = Self(rawValue: "pairing.approve")

@@ -38,11 +38,12 @@ struct Session {
 /// - `local_client_index` + `local_client_search` (FTS5 trigram): client search;
 /// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`).
 enum DerivedState {
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
         for key in changes["clients"] { try reindexClient(key.string, in: transaction) }
+        try Ledger.update(changes, in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
             try reindexAppointment(key.string, in: transaction, windows: &windows)
@@ -65,6 +66,7 @@ enum DerivedState {
         try transaction.execute("INSERT INTO local_client_search (local_client_search) VALUES ('delete-all')", [])
         try transaction.execute("DELETE FROM local_client_index", [])
         for row in try transaction.fetchAll("SELECT id FROM clients", []) { try reindexClient(row["id"].string, in: transaction) }
+        try Ledger.rebuild(in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
             try reindexAppointment(row["id"].string, in: transaction, windows: &windows)

@@ -19,6 +19,14 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
             case locked = "locked"
             case expired = "expired"
             case conflict = "conflict"
+            case alreadyCheckedOut = "already_checked_out"
+            case approvalRequired = "approval_required"
+            case overpayment = "overpayment"
+            case refundExceedsPaid = "refund_exceeds_paid"
+            case drawerClosed = "drawer_closed"
+            case aboveCap = "above_cap"
+            case offlineNotAllowed = "offline_not_allowed"
+            case gatewayUnavailable = "gateway_unavailable"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -55,6 +63,24 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let expired = Code(.expired)
         /// The request contradicts the current state in a way retrying will not fix (e.g. an idempotency key reused for another request).
         public static let conflict = Code(.conflict)
+
+        /// The appointment is already in a sale that is not voided.
+        public static let alreadyCheckedOut = Code(.alreadyCheckedOut)
+        /// The person lacks a right this write needs; a manager's approval (person and PIN) would give it.
+        /// The message starts with the right's name and a colon.
+        public static let approvalRequired = Code(.approvalRequired)
+        /// A payment above what is still due.
+        public static let overpayment = Code(.overpayment)
+        /// A refund above what this replica knows is left of the payment.
+        public static let refundExceedsPaid = Code(.refundExceedsPaid)
+        /// Cash needs an open drawer (or the drawer is not open for this).
+        public static let drawerClosed = Code(.drawerClosed)
+        /// An unverified payment above an offline cap, without a manager's approval.
+        public static let aboveCap = Code(.aboveCap)
+        /// Never offline: a refund to a card or Kaspi while the internet is down.
+        public static let offlineNotAllowed = Code(.offlineNotAllowed)
+        /// The payment provider's gateway is not set up or cannot be reached.
+        public static let gatewayUnavailable = Code(.gatewayUnavailable)
 
         public var description: String { value.rawValue }
     }

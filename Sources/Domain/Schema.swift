@@ -140,6 +140,84 @@ enum DomainSchema {
                 body BLOB NOT NULL, created_at INTEGER NOT NULL);
             CREATE INDEX local_idempotency_by_time ON local_idempotency (created_at);
             """),
+        ("domain-5-money", """
+            CREATE TABLE sales (
+                id TEXT PRIMARY KEY NOT NULL, branch_id TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', number INTEGER NOT NULL DEFAULT 0,
+                client_id TEXT NOT NULL DEFAULT '', appointments TEXT NOT NULL DEFAULT '[]', lines TEXT NOT NULL DEFAULT '[]',
+                discount TEXT NOT NULL DEFAULT '{}', tips TEXT NOT NULL DEFAULT '[]', currency TEXT NOT NULL DEFAULT 'XXX',
+                subtotal_minor INTEGER NOT NULL DEFAULT 0, discount_minor INTEGER NOT NULL DEFAULT 0, tax_minor INTEGER NOT NULL DEFAULT 0,
+                tips_minor INTEGER NOT NULL DEFAULT 0, total_minor INTEGER NOT NULL DEFAULT 0, drawer_session_id TEXT NOT NULL DEFAULT '',
+                fiscal_required INTEGER NOT NULL DEFAULT 0, receipt_token TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0,
+                created_by TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL DEFAULT '');
+            CREATE INDEX sales_by_branch ON sales (branch_id, created_at);
+            CREATE INDEX sales_by_site ON sales (site, number);
+            CREATE INDEX sales_by_session ON sales (drawer_session_id);
+            CREATE INDEX sales_by_client ON sales (client_id, created_at);
+            CREATE INDEX sales_by_token ON sales (receipt_token);
+            CREATE TABLE payments (
+                id TEXT PRIMARY KEY NOT NULL, sale_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT 'payment', reverses TEXT NOT NULL DEFAULT '',
+                method TEXT NOT NULL DEFAULT 'cash', amount_minor INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL DEFAULT 'XXX',
+                tendered_minor INTEGER NOT NULL DEFAULT 0, change_minor INTEGER NOT NULL DEFAULT 0, card_last4 TEXT NOT NULL DEFAULT '',
+                approval_code TEXT NOT NULL DEFAULT '', reference TEXT NOT NULL DEFAULT '', initial_status TEXT NOT NULL DEFAULT 'settled',
+                deadline_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '',
+                drawer_session_id TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '',
+                approved_by TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL DEFAULT '');
+            CREATE INDEX payments_by_sale ON payments (sale_id);
+            CREATE INDEX payments_by_reverses ON payments (reverses);
+            CREATE TABLE payment_events (
+                id TEXT PRIMARY KEY NOT NULL, payment_id TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0,
+                actor TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');
+            CREATE INDEX payment_events_by_payment ON payment_events (payment_id, at);
+            CREATE TABLE sale_voids (
+                id TEXT PRIMARY KEY NOT NULL, sale_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '',
+                at INTEGER NOT NULL DEFAULT 0, site TEXT NOT NULL DEFAULT '');
+            CREATE INDEX sale_voids_by_sale ON sale_voids (sale_id);
+            CREATE TABLE drawer_sessions (
+                id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL DEFAULT '', till TEXT NOT NULL DEFAULT 'main', branch_id TEXT NOT NULL DEFAULT '',
+                currency TEXT NOT NULL DEFAULT 'XXX', float_minor INTEGER NOT NULL DEFAULT 0, opened_at INTEGER NOT NULL DEFAULT 0,
+                opened_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX drawer_sessions_by_site ON drawer_sessions (site, till, opened_at);
+            CREATE TABLE drawer_movements (
+                id TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT 'paid_in',
+                amount_minor INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX drawer_movements_by_session ON drawer_movements (session_id);
+            CREATE TABLE z_reports (
+                id TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', number INTEGER NOT NULL DEFAULT 0,
+                branch_id TEXT NOT NULL DEFAULT '', closed_at INTEGER NOT NULL DEFAULT 0, closed_by TEXT NOT NULL DEFAULT '',
+                counted TEXT NOT NULL DEFAULT '[]', counted_minor INTEGER NOT NULL DEFAULT 0, figures TEXT NOT NULL DEFAULT '{}',
+                note TEXT NOT NULL DEFAULT '');
+            CREATE INDEX z_reports_by_session ON z_reports (session_id);
+            CREATE INDEX z_reports_by_site ON z_reports (site, number);
+            CREATE TABLE fiscal_receipts (
+                id TEXT PRIMARY KEY NOT NULL, document_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT 'sale',
+                register TEXT NOT NULL DEFAULT '', check_number TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',
+                shift TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX fiscal_receipts_by_document ON fiscal_receipts (document_id);
+            CREATE TABLE money_resolutions (
+                id TEXT PRIMARY KEY NOT NULL, anomaly_id TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '',
+                at INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX money_resolutions_by_anomaly ON money_resolutions (anomaly_id);
+            CREATE TABLE money_settings (
+                id TEXT PRIMARY KEY NOT NULL, branch_id TEXT NOT NULL DEFAULT '', tax_rates TEXT NOT NULL DEFAULT '[]',
+                default_tax_rate TEXT NOT NULL DEFAULT '', vat_registered INTEGER NOT NULL DEFAULT 0, vat_number TEXT NOT NULL DEFAULT '',
+                seller_name TEXT NOT NULL DEFAULT '', seller_address TEXT NOT NULL DEFAULT '',
+                unverified_payment_cap_minor INTEGER NOT NULL DEFAULT -1, unverified_box_cap_minor INTEGER NOT NULL DEFAULT -1,
+                unverified_deadline_hours INTEGER NOT NULL DEFAULT 24);
+            CREATE TABLE local_payment_state (
+                payment_id TEXT PRIMARY KEY NOT NULL, sale_id TEXT NOT NULL, kind TEXT NOT NULL, reverses TEXT NOT NULL, method TEXT NOT NULL,
+                amount_minor INTEGER NOT NULL, status TEXT NOT NULL, counts INTEGER NOT NULL, site TEXT NOT NULL, drawer_session_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL);
+            CREATE INDEX local_payment_state_by_sale ON local_payment_state (sale_id);
+            CREATE INDEX local_payment_state_by_session ON local_payment_state (drawer_session_id, method, kind);
+            CREATE INDEX local_payment_state_by_reverses ON local_payment_state (reverses);
+            CREATE INDEX local_payment_state_by_status ON local_payment_state (status, site);
+            CREATE TABLE local_sale_appointments (appointment_id TEXT NOT NULL, sale_id TEXT NOT NULL, PRIMARY KEY (appointment_id, sale_id));
+            CREATE TABLE local_fiscal_outbox (
+                document_id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL, next_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', permanent INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX local_fiscal_outbox_by_seq ON local_fiscal_outbox (seq);
+            CREATE TABLE local_qr_state (payment_id TEXT PRIMARY KEY NOT NULL, error TEXT NOT NULL DEFAULT '', next_at INTEGER NOT NULL DEFAULT 0);
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [
@@ -149,6 +227,9 @@ enum DomainSchema {
         ("client_notes", .appendOnly), ("appointments", .lastWriterWins), ("appointment_events", .appendOnly),
         ("series", .lastWriterWins), ("waitlist", .lastWriterWins), ("conflict_resolutions", .appendOnly),
         ("people", .lastWriterWins), ("audit_events", .appendOnly),
+        ("sales", .appendOnly), ("payments", .appendOnly), ("payment_events", .appendOnly), ("sale_voids", .appendOnly),
+        ("drawer_sessions", .appendOnly), ("drawer_movements", .appendOnly), ("z_reports", .appendOnly), ("fiscal_receipts", .appendOnly),
+        ("money_resolutions", .appendOnly), ("money_settings", .lastWriterWins),
     ]
 }
 

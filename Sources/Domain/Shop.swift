@@ -55,6 +55,8 @@ public final class Shop: Sendable {
     public var clients: ClientBook { ClientBook(shop: self) }
     /// Devices, pairing, people and their PIN sessions.
     public var access: AccessControl { AccessControl(shop: self) }
+    /// Money: sales, payments, the drawer, reports, the fiscal queue.
+    public var money: Payments { Payments(shop: self) }
     /// The audit trail.
     public var audit: AuditTrail { AuditTrail(shop: self) }
     /// The live-event log.
@@ -88,6 +90,14 @@ public final class Shop: Sendable {
         let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
         let bytes = site.bytes
         let bits = UInt32(bytes[0]) << 16 | UInt32(bytes[1]) << 8 | UInt32(bytes[2])
+        return String((0..<4).map { alphabet[Int(bits >> (19 - 5 * $0) & 31)] })
+    }
+
+    /// The order-number prefix of the replica whose site id is `hex` (receipts name the box that made them).
+    static func orderPrefix(hex: String) -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        let digits = Array(hex.utf8.prefix(6))
+        guard digits.count == 6, let bits = UInt32(String(decoding: digits, as: UTF8.self), radix: 16) else { return "XXXX" }
         return String((0..<4).map { alphabet[Int(bits >> (19 - 5 * $0) & 31)] })
     }
 

@@ -25,6 +25,9 @@ enum EventStream {
         case "staff", "staff_offerings", "staff_overrides", "staff_time_off": ("staff", .catalogueRead)
         case "resources": ("resource", .catalogueRead)
         case "people": ("person", .devicesManage)
+        case "sales", "sale_voids": ("sale", .moneyRead)
+        case "payments", "payment_events": ("payment", .moneyRead)
+        case "drawer_sessions", "drawer_movements", "z_reports": ("drawer", .moneyRead)
         default: nil
         }
     }

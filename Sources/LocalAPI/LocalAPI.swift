@@ -65,6 +65,8 @@ public struct LocalAPIConfiguration: Sendable {
     public var status: @Sendable () throws -> [String: StatusValue] = { [:] }
     /// How often an idle event stream sends a keep-alive comment.
     public var keepAliveInterval: Duration = .seconds(15)
+    /// The money side's wiring (fiscal register, Kaspi gateway, whether the box is online).
+    public var money = MoneyConfiguration()
 
     public init() {}
 }

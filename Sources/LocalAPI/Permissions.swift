@@ -29,6 +29,22 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
     case systemRead = "system.read"
     /// The live event stream.
     case events
+    /// Sales, payments, receipts, the drawer's state, unverified payments.
+    case moneyRead = "money.read"
+    /// Checkout and taking payments (discounts, refunds, voids and unverified payments above a cap need more, or a manager's approval).
+    case moneyTake = "money.take"
+    /// Discounts without approval.
+    case moneyDiscount = "money.discount"
+    /// Refunds and voids without approval.
+    case moneyRefund = "money.refund"
+    /// Mark unverified payments verified or failed.
+    case moneyVerify = "money.verify"
+    /// Every box's Z reports, anomalies after merges.
+    case moneyReports = "money.reports"
+    /// Open and close the drawer, paid in and out, X and Z reports.
+    case drawerOperate = "drawer.operate"
+    /// Tax rates, VAT details, caps.
+    case moneySettings = "money.settings"
 
     public func isGranted(to role: Role) -> Bool {
         switch self {
@@ -38,8 +54,14 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
             role != .kiosk
         case .clientsWrite:
             role != .kiosk && role != .staff
-        case .catalogueWrite, .clientsMerge, .conflictsResolve, .devicesManage, .systemRead:
+        case .catalogueWrite, .clientsMerge, .conflictsResolve, .devicesManage, .systemRead, .moneyDiscount, .moneyRefund, .moneyVerify, .moneyReports:
             role == .owner || role == .manager
+        case .moneyRead, .moneyTake:
+            role != .kiosk
+        case .drawerOperate:
+            role == .owner || role == .manager || role == .frontDesk
+        case .moneySettings:
+            role == .owner
         }
     }
 }

@@ -73,6 +73,22 @@ extension APIError {
             self.init(status: 410, kind: code, title: "Expired or already used", detail: error.message)
         case .conflict:
             self.init(status: 409, kind: code, title: "Conflicts with the current state", detail: error.message)
+        case .alreadyCheckedOut:
+            self.init(status: 409, kind: code, title: "The appointment is already in a sale", detail: error.message)
+        case .approvalRequired:
+            self.init(status: 403, kind: code, title: "A manager must approve this", detail: error.message)
+        case .aboveCap:
+            self.init(status: 403, kind: code, title: "Above the offline cap: a manager must approve", detail: error.message)
+        case .overpayment:
+            self.init(status: 422, kind: code, title: "More than is due", detail: error.message)
+        case .refundExceedsPaid:
+            self.init(status: 422, kind: code, title: "More than was paid", detail: error.message)
+        case .drawerClosed:
+            self.init(status: 409, kind: code, title: "The drawer is not open", detail: error.message)
+        case .offlineNotAllowed:
+            self.init(status: 409, kind: code, title: "Not while the box is offline", detail: error.message)
+        case .gatewayUnavailable:
+            self.init(status: 409, kind: code, title: "The payment gateway is not available", detail: error.message)
         case .storage:
             self.init(status: 503, kind: code, title: "The box could not read or write its data", detail: "the replica store failed; the request changed nothing. See the box's log.")
         default:

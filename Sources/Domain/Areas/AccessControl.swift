@@ -82,6 +82,11 @@ public struct AccessControl: Sendable {
     }
 
     /// The person a session token belongs to, on that device.
+    /// Checks a manager's PIN for approving one write (see `Shop.verifyApproval`).
+    public func verifyApproval(person: PersonID, pin: String, policy: AccessPolicy) async throws -> Person {
+        try await shop.perform { try $0.verifyApproval(person: person, pin: pin, policy: policy) }
+    }
+
     public func authenticateSession(token: String, device: Device) async throws -> Person {
         try await shop.perform { try $0.authenticateSession(token: token, device: device) }
     }

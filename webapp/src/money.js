@@ -131,7 +131,7 @@ export async function withApproval(run, right) {
                         resolve(result);
                     } catch (again) {
                         pin.value = '';
-                        if (needsApproval(again) || again.status === 401) { mount(alert, t('money.approval.refused')); alert.hidden = false; return; }
+                        if (needsApproval(again) || again.kind === 'approval_failed' || again.status === 401) { mount(alert, t('money.approval.refused')); alert.hidden = false; return; }
                         done = true;
                         handle.close();
                         reject(again);

@@ -142,7 +142,7 @@ class FakeMoney:
         people = {p["id"]: p for p in self.box.ok("GET", "/v1/people")["items"]}
         person = people.get(approval.get("person"))
         if not person or person["role"] not in RIGHTS[right] or self.pins.get(person["name"]) != approval.get("pin"):
-            raise Problem(403, "approval_required", "the approval was refused", right=right)
+            raise Problem(403, "approval_failed", "wrong person or PIN for the approval")
         return person["id"]
 
     def dispatch(self, method, path, query, body, role, person):

@@ -134,7 +134,7 @@ on('event:reset', () => { if (mode === 'app') show(); });
 
 const guest = location.pathname.match(/^\/b\/([a-z2-7]{26})\/?$/);
 // A client's receipt, /r/<token> (the receipt's token; open, like the guest's page).
-const receipt = location.pathname.match(/^\/r\/([A-Za-z0-9_-]{8,128})\/?$/);
+const receipt = location.pathname.match(/^\/r\/([a-z2-7]{26})\/?$/);
 if (receipt) {
     mode = 'guest';
     renderPublicReceipt(root, receipt[1]);

@@ -8,37 +8,7 @@ It follows the contract of the brief and docs/money.md — the rounding rule, th
 states, approvals, caps, the drawer and Z figures — only as far as the screens need. It is not the
 box: without WEBAPP_FAKE_MONEY the tests run against the real API, which wins where they differ.
 """
-import datetime, json, os, re, subprocess, threading, urllib.parse, uuid
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_bundles = {}
-
-
-def _bundle(kind):
-    """The app's sources bundled now (as devserver.py does), cached for the test run."""
-    if kind not in _bundles:
-        entry = "src/main.js" if kind == "js" else "src/app.css"
-        environment = {**os.environ, "NODE_PATH": os.pathsep.join(filter(None, [os.environ.get("NODE_PATH"), "/usr/share/nodejs"]))}
-        _bundles[kind] = subprocess.run(["esbuild", entry, "--bundle", "--format=esm", "--target=es2020", "--loader:.svg=dataurl"],
-                                        cwd=os.path.join(REPO, "webapp"), check=True, capture_output=True, env=environment).stdout
-    return _bundles[kind]
-
-
-def serve_sources(context, box_url):
-    """The box's pages (with its own headers: CSP and all) but the app of this checkout's sources,
-    also at /r/<token> (a box without that route yet): for a box built before these screens."""
-    def page(route, request):
-        response = route.fetch(url=box_url + "/")
-        html = open(os.path.join(REPO, "webapp", "index.html"), encoding="utf-8").read()
-        html = html.replace('href="app.css"', 'href="/assets/dev-app.css"').replace('src="app.js"', 'src="/assets/dev-app.js"')
-        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "etag", "content-encoding")}
-        route.fulfill(status=200, headers=headers, body=html)
-
-    def asset(route, request):
-        kind = "js" if request.url.endswith(".js") else "css"
-        route.fulfill(status=200, content_type="text/javascript" if kind == "js" else "text/css", body=_bundle(kind))
-    context.route(re.compile(re.escape(box_url) + r"/(r/[^/?#]+)?(\?.*)?$"), page)
-    context.route(re.compile(re.escape(box_url) + r"/assets/dev-app\.(js|css)$"), asset)
+import datetime, json, os, re, threading, urllib.parse, uuid
 
 RIGHTS = {
     "money.read": ["owner", "manager", "staff", "front_desk"],
@@ -294,7 +264,7 @@ class FakeMoney:
                 "currency": "KZT", "created_at": rfc(now()), "created_by": person, "lines": out,
                 "discount": {**body["discount"], "amount_minor": discount, "approved_by": approved_by} if body.get("discount") else None,
                 "tips": tips, "subtotal_minor": sum(gross), "discount_minor": discount, "tax_minor": sum(l["tax_minor"] for l in out),
-                "tips_minor": sum(t["amount_minor"] for t in tips), "fiscal": {"status": "not_required"}, "receipt_token": uuid.uuid4().hex[:26]}
+                "tips_minor": sum(t["amount_minor"] for t in tips), "fiscal": {"status": "not_required"}, "receipt_token": "".join("abcdefghijklmnopqrstuvwxyz234567"[b % 32] for b in os.urandom(26))}
         sale["total_minor"] = sum(l["total_minor"] for l in out) + sale["tips_minor"]
         self.sales[sale["id"]] = sale
         return self.view(sale)

@@ -13,11 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import DEV
-from fake_money import FakeMoney, serve_sources
+from fake_money import FakeMoney
 from test_day import tomorrow, bookable_slot, book
 
 FAKE = os.environ.get("WEBAPP_FAKE_MONEY") == "1"
-SOURCES = FAKE or os.environ.get("WEBAPP_SOURCES") == "1"   # the app from this checkout's sources, not the binary's copy
 PIN = "1357"                       # conftest's PIN for the people it signs in
 MANAGER = "Марат Ахметов"           # conftest.SIGN_IN_NAMES["manager"]
 
@@ -49,11 +48,8 @@ def open_money(tablet, money, path, role="front_desk", language="en", **kwargs):
     """A tablet of `role` (a person of that role signed in) at hash `path`."""
     page = tablet(role=role, language=language, **kwargs)
     page.locator(".topbar").wait_for()
-    if SOURCES or money.fake:
-        if SOURCES:
-            serve_sources(page.context, money.box.url)
-        if money.fake:
-            money.fake.attach(page.context, role)
+    if money.fake:
+        money.fake.attach(page.context, role)
         page.reload()
         page.locator(".topbar").wait_for()
     page.evaluate("path => { location.hash = '#' + path; }", path)
@@ -343,8 +339,6 @@ def test_money_screens_in_russian_and_kazakh(tablet, money, check_accessibility,
 def test_the_clients_receipt_page_at_r_token(tablet, money, check_accessibility, screenshot):
     sale = sale_with_cash(money, money.box)
     page = tablet(role="front_desk", language="ru", pair=False)
-    if SOURCES:
-        serve_sources(page.context, money.box.url)
     if money.fake:
         money.fake.attach(page.context, "kiosk")
     page.goto(f"{money.box.url}/r/{sale['receipt_token']}")
@@ -459,3 +453,32 @@ def test_kaspi_gateway_unreachable_offers_the_static_qr_or_cash(tablet, money):
     page.locator("[data-testid=fallback-static]").click()
     expect(page.locator("[data-testid=method-kaspi_static]")).to_have_attribute("aria-checked", "true")
     expect(page.locator("[data-testid=static-info]")).to_be_visible()
+
+
+def test_checkout_joins_the_clients_other_appointment_with_a_tip_and_a_percent_discount(tablet, money):
+    from test_day import offered
+    box = money.box
+    date, first = appointment_for_checkout(box)
+    item = first["items"][0]
+    later = [s for s in offered(box, item["service"], date, item["staff"]) if s["start"] >= first["end"]]
+    assert later, "a later start for the second appointment"
+    second = book(box, item["staff"], item["service"], later[0]["start"], client=first["client"])
+    page = open_money(tablet, money, f"/checkout?appointments={first['id']}", role="owner")
+    expect(page.locator("[data-testid=line]")).to_have_count(1)
+    page.locator("[data-testid=add-appointment]").click()
+    expect(page).to_have_url(re.compile(f"appointments={first['id']},{second['id']}"))
+    expect(page.locator("[data-testid=line]")).to_have_count(2)
+    page.locator("[data-testid=tip]").fill("500")
+    page.locator("[data-testid=discount-kind]").select_option("percent")
+    page.locator("[data-testid=discount-value]").fill("150")
+    page.locator("[data-testid=discount-reason]").fill("Regular client")
+    page.locator("[data-testid=create-sale]").click()
+    expect(page.get_by_text("at most 100")).to_be_visible()
+    page.locator("[data-testid=discount-value]").fill("10")
+    page.locator("[data-testid=create-sale]").click()      # the owner holds money.discount: no approval asked
+    expect(page).to_have_url(re.compile(r"#/sales/[0-9a-f-]+$"))
+    sale = money.call("GET", f"/v1/sales?appointment={second['id']}")["items"][0]
+    assert sorted(sale["appointments"]) == sorted([first["id"], second["id"]])
+    assert sale["tips"] == [{"staff": item["staff"], "amount_minor": 50000}]
+    assert sale["discount_minor"] == (first["price"]["amount_minor"] + second["price"]["amount_minor"]) // 10
+    expect(page.locator("[data-testid=sale-line]")).to_have_count(2)

@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { t, formatTime } from '../i18n.js';
 import { can, state } from '../store.js';
 import { go } from '../router.js';
-import { instantOf, addDays, zoned } from '../time.js';
+import { instantOf, addDays, zoned, rfc3339 } from '../time.js';
 import { button, field, alertBox, showProblem, emptyState, problemText } from '../ui.js';
 import { money, readAmount, withApproval, keyedWrites, writeOptions } from '../money.js';
 import { serviceName, staffName, whoName, loadClients } from './day-common.js';
@@ -87,7 +87,7 @@ export function renderCheckout(container, params, query) {
         if (!first || !first.client) return [];
         const date = zoned(first.start).date;
         try {
-            const items = await api.all('/v1/appointments', { from: instantOf(date), to: instantOf(addDays(date, 1)), limit: 500 });
+            const items = await api.all('/v1/appointments', { from: rfc3339(instantOf(date)), to: rfc3339(instantOf(addDays(date, 1))), limit: 500 });
             return items.filter((a) => a.client === first.client && !ids.includes(a.id) && CHECKOUT_STATUSES.includes(a.status));
         } catch { return []; }
     }

@@ -6,7 +6,7 @@
 // "not a fiscal receipt".
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { t, formatDateTime, setLanguage, storedLanguage } from '../i18n.js';
+import { t, formatDateTime, setLanguage, storedLanguage, localName } from '../i18n.js';
 import { button, problemText } from '../ui.js';
 import { money, methodName } from '../money.js';
 import { languagePicker } from '../shell.js';
@@ -31,7 +31,7 @@ export function receiptView(receipt) {
         receipt.box ? row(t('money.receipt.box'), receipt.box) : null,
         h('div', { class: 'r-rule' }),
         ...sale.lines.map((line) => h('div', { class: 'r-line', dataset: { testid: 'receipt-line' } },
-            h('div', null, line.name),
+            h('div', null, localName(line.names, line.name)),
             row(`${line.quantity} × ${money(line.unit_price_minor, c)}`, money(line.total_minor, c)),
             line.discount_minor ? row(t('money.total.discount'), `−${money(line.discount_minor, c)}`) : null,
             line.tax_rate ? row(`${line.tax_rate.name} ${line.tax_rate.rate_bp / 100} %${line.tax_rate.included ? ` (${t('money.tax.included')})` : ''}`, money(line.tax_minor, c)) : null)),

@@ -5,7 +5,7 @@
 // money.refund); voiding a sale with nothing paid.
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { t, formatDateTime } from '../i18n.js';
+import { t, formatDateTime, localName } from '../i18n.js';
 import { can, on } from '../store.js';
 import { go } from '../router.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, problemText } from '../ui.js';
@@ -275,7 +275,7 @@ function paymentDetail(p) {
 export function saleView(sale) {
     const c = sale.currency;
     const lineRows = sale.lines.map((line) => h('tr', { dataset: { testid: 'sale-line' } },
-        h('td', null, line.name, line.staff ? h('div', { class: 'muted' }, personName(line.staff)) : null),
+        h('td', null, localName(line.names, line.name), line.staff ? h('div', { class: 'muted' }, personName(line.staff)) : null),
         h('td', { class: 'num' }, String(line.quantity)),
         h('td', { class: 'num' }, money(line.unit_price_minor, c)),
         h('td', { class: 'num' }, line.discount_minor ? `−${money(line.discount_minor, c)}` : '—'),

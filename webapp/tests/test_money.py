@@ -482,3 +482,18 @@ def test_checkout_joins_the_clients_other_appointment_with_a_tip_and_a_percent_d
     assert sale["tips"] == [{"staff": item["staff"], "amount_minor": 50000}]
     assert sale["discount_minor"] == (first["price"]["amount_minor"] + second["price"]["amount_minor"]) // 10
     expect(page.locator("[data-testid=sale-line]")).to_have_count(2)
+
+
+@pytest.mark.skipif(FAKE, reason="live events come from the box")
+def test_a_payment_taken_on_another_tablet_shows_at_once_and_keeps_what_is_typed(tablet, money):
+    date, appointment = appointment_for_checkout(money.box)
+    sale = money.call("POST", "/v1/sales", {"appointments": [appointment["id"]], "lines": [], "tips": []})
+    page = open_money(tablet, money, f"/sales/{sale['id']}")
+    expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"]))
+    page.locator("[data-testid=method-card]").click()
+    page.locator("[data-testid=pay-last4]").fill("1234")
+    money.call("POST", f"/v1/sales/{sale['id']}/payments", {"method": "bank_transfer", "amount_minor": 100000, "reference": "T-1"})
+    expect(page.locator("[data-testid=payment]")).to_have_count(1)
+    expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"] - 100000))
+    expect(page.locator("[data-testid=pay-last4]")).to_have_value("1234")
+    expect(page.locator("[data-testid=method-card]")).to_have_attribute("aria-checked", "true")

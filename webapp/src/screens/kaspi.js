@@ -117,10 +117,8 @@ export function openKaspi(initial, options = {}) {
         if (payment.qr && payment.status === 'pending') {
             pollTimer = setInterval(refresh, Math.max(1, Number(payment.qr.poll_interval_seconds) || 2) * 1000);
         }
-        const off = on('event:payment', (event) => {
-            const id = event && (event.payment ? event.payment.id : event.id);
-            if (id === payment.id) refresh();
-        });
+        // The event names its row only (the payment, or one of its later states): any payment event refreshes.
+        const off = on('event:payment', () => { if (payment.status === 'pending') refresh(); });
         handle.dialog.addEventListener('close', () => { off(); stop(); if (stopCountdown) stopCountdown(); });
         draw();
         return h('div', null, status, area, alert);

@@ -47,7 +47,8 @@ export function renderSale(container, params) {
         title.textContent = t('money.sale.number', { number: sale.number });
         mount(summary, saleView(sale));
         drawPayments();
-        if (!payArea.firstChild || !payArea.querySelector('input:focus')) drawPay();
+        // The payment form is redrawn only when what is due changed: a live update never clears what is typed.
+        if (payArea.dataset.balance !== String(sale.balance_minor) || sale.state === 'voided') { payArea.dataset.balance = String(sale.balance_minor); drawPay(); }
         mount(actionsArea,
             h('a', { class: 'btn secondary', href: `#/sales/${sale.id}/receipt`, dataset: { testid: 'open-receipt' } }, t('money.sale.receipt')),
             sale.state !== 'voided' && sale.paid_minor === 0 && sale.payments.every((p) => p.kind !== 'payment' || ['failed', 'voided'].includes(p.status)) && mayReverse()
@@ -79,6 +80,8 @@ export function renderSale(container, params) {
     // --- split tender -----------------------------------------------------------------------
     function drawPay() {
         if (!sale || sale.state === 'voided' || sale.balance_minor <= 0 || !can('money.take')) { mount(payArea); return; }
+        // What was typed (other than the amount, which follows the balance) survives a redraw.
+        const typed = Object.fromEntries([...payArea.querySelectorAll('input')].map((input) => [input.name, input.value]));
         const methods = ((settings && settings.methods) || METHODS).filter((m) => METHODS.includes(m));
         let method = payArea.dataset.method && methods.includes(payArea.dataset.method) ? payArea.dataset.method : methods[0];
         const form = h('form', { class: 'pay-form', novalidate: true, dataset: { testid: 'pay-form' } });
@@ -95,6 +98,7 @@ export function renderSale(container, params) {
         const reference = field({ label: t('money.pay.reference'), name: 'reference', maxlength: 100 });
         reference.control.dataset.testid = 'pay-reference';
         const fields = { amount_minor: amount, tendered_minor: tendered, card_last4: last4, approval_code: approvalCode, reference };
+        for (const [name, wrapper] of Object.entries(fields)) if (name !== 'amount_minor' && typed[name]) wrapper.control.value = typed[name];
         const methodArea = h('div');
         const nextKey = keyedWrites();
 
@@ -164,6 +168,8 @@ export function renderSale(container, params) {
                 }, 'money.verify');
                 showProblem(formAlert, null);
                 payArea.dataset.method = '';
+                payArea.replaceChildren();
+                payArea.dataset.balance = '';
                 if (method === 'kaspi_qr') {
                     openKaspi(payment, { onSettled: () => load(), onFallback: (m) => { payArea.dataset.method = m; load(); } });
                 }
@@ -253,12 +259,13 @@ export function renderSale(container, params) {
         reasonDialog(t('money.sale.void_title', { number: sale.number }), t('money.sale.void'), (body, options) => api.post(`/v1/sales/${sale.id}/void`, body, options), 'money.refund');
     }
 
-    const offs = [
-        on('event:payment', (event) => { const p = event && (event.payment || event); if (p && p.sale === id) load(); }),
-        on('event:sale', (event) => { const s = event && (event.sale || event); if (s && s.id === id) load(); }),
-    ];
+    // A payment or sale event names only its row (a payment, a payment's later state, a void), so
+    // any of them reloads the sale, at most once per second.
+    let pending = null;
+    const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; if (alive) load(); }, 1000); };
+    const offs = [on('event:payment', soon), on('event:sale', soon)];
     load();
-    return () => { alive = false; offs.forEach((off) => off()) };
+    return () => { alive = false; clearTimeout(pending); offs.forEach((off) => off()); };
 }
 
 function paymentDetail(p) {

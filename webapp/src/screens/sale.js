@@ -171,7 +171,7 @@ export function renderSale(container, params) {
                 payArea.replaceChildren();
                 payArea.dataset.balance = '';
                 if (method === 'kaspi_qr') {
-                    openKaspi(payment, { onSettled: () => load(), onFallback: (m) => { payArea.dataset.method = m; load(); } });
+                    openKaspi(payment, { onSettled: () => load(), onFallback: (m) => { payArea.dataset.method = m; payArea.dataset.balance = ''; load(); } });
                 }
                 await load();
                 if (sale.balance_minor <= 0 && sale.state !== 'due') go(`/sales/${sale.id}/receipt`);

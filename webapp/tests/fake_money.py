@@ -290,11 +290,9 @@ class FakeMoney:
 
     def paid_history(self, client, history):
         sales = [self.view(s) for s in self.sales.values() if s.get("client") == client and not s.get("voided")]
-        visits = []
-        for visit in history.get("visits", []):
-            paid = sum(s["paid_minor"] for s in sales if visit["id"] in s["appointments"])
-            visits.append({**visit, "paid": {"amount_minor": paid, "currency": "KZT"} if any(visit["id"] in s["appointments"] for s in sales) else None})
-        return {"lifetime_paid": [{"amount_minor": sum(s["paid_minor"] for s in sales), "currency": "KZT"}], "visits": visits}
+        paid = [{"appointment": a, "sale": s["id"], "sale_number": s["number"], "paid_minor": s["paid_minor"], "currency": "KZT", "state": s["state"]}
+                for s in sales for a in s["appointments"]]
+        return {"lifetime_paid": [{"amount_minor": sum(s["paid_minor"] for s in sales), "currency": "KZT"}], "visits_paid": paid}
 
     def seed_anomaly(self, sale, kind="double_checkout"):
         anomaly = {"id": str(uuid.uuid4()), "kind": kind, "sale": sale["id"], "appointment": (sale["appointments"] or [None])[0],

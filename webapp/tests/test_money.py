@@ -505,3 +505,20 @@ def test_a_payment_taken_on_another_tablet_shows_at_once_and_keeps_what_is_typed
     expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"] - 100000))
     expect(page.locator("[data-testid=pay-last4]")).to_have_value("1234")
     expect(page.locator("[data-testid=method-card]")).to_have_attribute("aria-checked", "true")
+
+
+def test_the_front_desk_voids_a_cash_payment_with_a_managers_pin(tablet, money):
+    sale = sale_with_cash(money, money.box)
+    page = open_money(tablet, money, f"/sales/{sale['id']}")
+    page.locator("[data-testid=void-payment]").click()
+    page.locator("[data-testid=confirm-void]").click()
+    expect(page.get_by_text("Give a reason.")).to_be_visible()
+    page.locator("[data-testid=void-reason]").fill("Rang up twice")
+    page.locator("[data-testid=confirm-void]").click()
+    dialog = page.locator("[data-testid=approval-dialog]")
+    dialog.get_by_role("radio", name=re.compile(MANAGER)).click()
+    dialog.locator("[data-testid=approval-pin]").fill(PIN)
+    dialog.locator("[data-testid=approve]").click()
+    expect(page.locator("[data-testid=payment] [data-testid=payment-status]").first).to_have_text("voided")
+    expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"]))
+    assert money.call("GET", f"/v1/sales/{sale['id']}")["paid_minor"] == 0

@@ -155,13 +155,29 @@ let package = Package(
             ]
         ),
 
+        // Fiscal hand-off (docs/fiscal.md): the Webkassa register adapter over OutboundHTTP, and the
+        // outbox service that hands a FiscalQueue's documents to any FiscalRegister in order.
+        .target(
+            name: "FiscalWebkassa",
+            dependencies: ["Domain", "OutboundHTTP", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "FiscalOutbox",
+            dependencies: [
+                "Domain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The node: command line, configuration, services and their wiring. The `edgenode`
         // executable is a thin `main` over it, so tests build a whole node in-process.
         .target(
             name: "EdgeNodeApp",
             dependencies: [
                 "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
-                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink",
+                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink", "FiscalWebkassa", "FiscalOutbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -330,6 +346,16 @@ let package = Package(
         .testTarget(
             name: "LayeredConfigurationTests",
             dependencies: ["LayeredConfiguration"]
+        ),
+        .testTarget(
+            name: "FiscalTests",
+            dependencies: [
+                "TestSupport", "FiscalWebkassa", "FiscalOutbox", "Domain", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         // LAN discovery and sync between real `edgenode` processes, each in its own network
         // namespace with its own D-Bus and avahi-daemon (root, iproute2, avahi-daemon needed).

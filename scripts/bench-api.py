@@ -5,6 +5,8 @@ Starts `edgenode serve --demo` (release build), then in the same run measures wi
   1. GET /health (the baseline: routing, HTTP and logging without the domain),
   2. GET /v1/availability for one service and one day (with a device token),
   3. POST /v1/appointments, each request booking a different free start,
+  4. POST /v1/sales, each request a checkout paid in the same request (issue 16: cash with change,
+     card, a tip now and then), against the booking run's p99,
 and the daemon's resident memory idle and under load. Prints a ratio against the baseline.
 
 Usage: swift build -c release --product edgenode && scripts/bench-api.py [--duration 10] [--connections 32]
@@ -136,17 +138,45 @@ end
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
             auth_script = lua.name
+        staff_ids = [member["id"] for member in get(f"{base}/v1/staff", token)["items"]]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+            lua.write(f"""
+local counter = 0
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+request = function()
+  counter = counter + 1
+  local price = 500000 + (counter % 7) * 100000
+  local tip = ""
+  local total = price
+  if counter % 5 == 0 then
+    tip = ',"tips":[{{"staff":"{staff_ids[0]}","amount_minor":50000}}]'
+    total = price + 50000
+  end
+  local payment
+  if counter % 2 == 0 then
+    payment = '{{"method":"cash","amount_minor":' .. total .. ',"tendered_minor":' .. (total + 200000) .. '}}'
+  else
+    payment = '{{"method":"card","amount_minor":' .. total .. ',"card_last4":"4242","approval_code":"A1"}}'
+  end
+  return wrk.format("POST", "/v1/sales", nil,
+    '{{"lines":[{{"name":"Shampoo","quantity":1,"unit_price_minor":' .. price .. '}}]' .. tip .. ',"payments":[' .. payment .. ']}}')
+end
+""")
+            checkout_script = lua.name
 
         health = run_wrk({}, f"{base}/health", duration=options.duration, connections=options.connections, pid=daemon.pid)
         availability = run_wrk({}, f"{base}/v1/availability?service={service['id']}&date={tomorrow}", auth_script,
                                duration=options.duration, connections=options.connections, pid=daemon.pid)
         booking = run_wrk({}, base, booking_script, duration=10, connections=8, pid=daemon.pid)
+        checkout = run_wrk({}, base, checkout_script, duration=10, connections=8, pid=daemon.pid)
         calm = run_wrk({}, f"{base}/v1/availability?service={service['id']}&date={tomorrow}", auth_script,
                        duration=options.duration, connections=4, pid=daemon.pid)
         after = rss_kib(daemon.pid)
         print(f"slots prepared for booking: {len(starts)}")
         for name, result in [("GET /health (baseline)", health), (f"GET /v1/availability c={options.connections}", availability),
-                             ("GET /v1/availability c=4", calm), ("POST book+cancel c=8", booking)]:
+                             ("GET /v1/availability c=4", calm), ("POST book+cancel c=8", booking),
+                             ("POST checkout+pay c=8", checkout)]:
             print(f"{name:26s} {result['rate']:9.0f} req/s  p50 {result['p50']:7.2f} ms  p99 {result['p99']:7.2f} ms  "
                   f"non-2xx {result['errors']}/{result['requests']}  peak RSS {result['peak_rss_kib'] / 1024:.1f} MiB")
         print(f"availability / health throughput: {availability['rate'] / health['rate']:.3f}; p99 ratio {availability['p99'] / health['p99']:.2f}")
@@ -154,8 +184,10 @@ end
         print(f"booking run ({len(starts)} starts, each booked then cancelled): {succeeded} writes succeeded "
               f"in 10 s: about {succeeded / 20:.0f} bookings/s plus as many cancellations/s; "
               f"{booking['errors']} refused (a start re-booked before its cancellation landed)")
+        print(f"checkout with payment / booking: p99 ratio {checkout['p99'] / booking['p99']:.2f} (goal ≤ 1.5), "
+              f"p50 ratio {checkout['p50'] / booking['p50']:.2f}")
         print(f"RSS idle {idle / 1024:.1f} MiB, after load {after / 1024:.1f} MiB, "
-              f"peak {max(health['peak_rss_kib'], availability['peak_rss_kib'], booking['peak_rss_kib'], calm['peak_rss_kib']) / 1024:.1f} MiB")
+              f"peak {max(health['peak_rss_kib'], availability['peak_rss_kib'], booking['peak_rss_kib'], calm['peak_rss_kib'], checkout['peak_rss_kib']) / 1024:.1f} MiB")
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)

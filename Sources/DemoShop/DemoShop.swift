@@ -68,6 +68,8 @@ private final class Seeder {
         case lateCancel(Int)
         case note(Int)
         case walkIns
+        case openDrawer
+        case closeDrawer
     }
 
     /// The seeding acts as tools do: named, not audited. Front-desk actions are named as the
@@ -160,6 +162,10 @@ private final class Seeder {
             try await cancelSome(new, percent: 4, reasons: DemoPeople.earlyCancelReasons)
         }
 
+        // The front desk's drawer is open for today (the evening's close may have run already).
+        if try await shop.money.drawerSession() == nil {
+            _ = try await shop.money.openDrawer(branch: branchID, floatMinor: 2_000_000, as: Self.frontDesk)
+        }
         let now = clock.now
         return DemoSummary(branchID: branchID, staff: staffIDs.count, services: offeringIDs.count,
                            categories: Set(DemoCatalogue.services.map(\.category)).count, clients: clients.count,
@@ -436,6 +442,37 @@ private final class Seeder {
 
     /// Lives through one day up to `limit`: walk-ins at 11:00, check-ins, completions, no-shows,
     /// late cancellations and notes, each at its own time.
+    /// A completed visit is paid at the desk: by card, cash or bank transfer, in turn by the
+    /// visit's number (not the seeded generator, so the rest of the walk is as before money existed).
+    func checkout(_ index: Int) async throws {
+        let appointment = booked[index]
+        let price = try await shop.calendar.appointment(appointment.id).price.amountMinor
+        let method: PaymentMethod = index % 10 < 5 ? .card : index % 10 < 9 ? .cash : .bankTransfer
+        let tendered: Int64? = method == .cash ? (price + 99_999) / 100_000 * 100_000 : nil
+        let payment = PaymentRequest(method: method, amountMinor: price, tenderedMinor: tendered,
+                                     cardLast4: method == .card ? Self.digits((index * 7919) % 10_000, 4) : "",
+                                     approvalCode: method == .card ? "A" + Self.digits(index * 31 % 100_000, 5) : "")
+        let request = CheckoutRequest(branchID: branchID, appointmentIDs: [appointment.id], payments: price > 0 ? [payment] : [])
+        _ = try await shop.money.checkout(request, rights: .all, fiscalRequired: false, as: Self.frontDesk)
+    }
+
+    static func digits(_ value: Int, _ count: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, count - text.count)) + text
+    }
+
+    /// Evening close: the cash counted by denomination is what the drawer should hold.
+    func closeDrawer() async throws {
+        guard try await shop.money.drawerSession() != nil else { return }
+        var left = try await shop.money.xReport().expectedCashMinor
+        var counted: [Int64: Int] = [:]
+        for value in Denominations.of("KZT") where left >= value {
+            counted[value] = Int(left / value)
+            left %= value
+        }
+        _ = try await shop.money.closeDrawer(counted: counted, note: "", as: Self.frontDesk)
+    }
+
     func live(_ date: LocalDate, until limit: Instant) async throws {
         var events: [(at: Instant, order: Int, action: Action)] = []
         var order = 0
@@ -460,6 +497,8 @@ private final class Seeder {
         }
         for index in booked.indices where booked[index].date == date && !booked[index].cancelled { plan(index) }
         schedule(at(date, "11:00"), .walkIns)
+        schedule(at(date, "08:50"), .openDrawer)
+        schedule(at(date, "21:05"), .closeDrawer)
 
         while let next = events.min(by: { ($0.at, $0.order) < ($1.at, $1.order) }) {
             guard next.at <= limit else { break }
@@ -473,6 +512,13 @@ private final class Seeder {
                 try await shop.calendar.checkIn(booked[index].id, as: Self.frontDesk)
             case .complete(let index):
                 try await shop.calendar.complete(booked[index].id, as: Self.frontDesk)
+                try await checkout(index)
+            case .openDrawer:
+                if try await shop.money.drawerSession() == nil {
+                    _ = try await shop.money.openDrawer(branch: branchID, floatMinor: 2_000_000, as: Self.frontDesk)
+                }
+            case .closeDrawer:
+                try await closeDrawer()
             case .noShow(let index):
                 try await shop.calendar.markNoShow(booked[index].id, as: Self.frontDesk)
             case .lateCancel(let index):

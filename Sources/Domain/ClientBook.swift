@@ -159,18 +159,36 @@ extension Shop {
         }
     }
 
-    /// Visits (newest first) and lifetime spend, derived from appointments.
+    /// Visits (newest first) and what the client actually paid: the sales of the client or of
+    /// their visits, net of refunds (issue 16); each visit's share of its sale's payments.
     package func history(of client: ClientID) throws -> ClientHistory {
         try read { transaction in
             let ids = try Loader.mergedFamily(client, in: transaction)
-            let visits = try transaction.fetchAll("SELECT \(Loader.appointmentColumns) FROM appointments WHERE client_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY starts_at DESC, id",
+            let marks = ids.map { _ in "?" }.joined(separator: ",")
+            let visits = try transaction.fetchAll("SELECT \(Loader.appointmentColumns) FROM appointments WHERE client_id IN (\(marks)) ORDER BY starts_at DESC, id",
                                               ids.map { .text($0) }).map(Loader.appointment)
+            let saleIDs = try transaction.fetchAll("""
+                SELECT id FROM sales WHERE client_id IN (\(marks))
+                UNION SELECT a.sale_id AS id FROM local_sale_appointments a JOIN appointments p ON p.id = a.appointment_id WHERE p.client_id IN (\(marks))
+                """, (ids + ids).map { .text($0) }).map { SaleID(trusted: $0["id"].string) }
             var spend: [String: Int64] = [:]
-            for visit in visits where visit.status == .completed { spend[visit.price.currency, default: 0] += visit.price.amountMinor }
+            var paidVisits: [VisitPaid] = []
+            for id in saleIDs {
+                let sale = try Ledger.sale(id, in: transaction, prefix: Shop.orderPrefix(hex:))
+                guard sale.state != .voided else { continue }
+                spend[sale.currency, default: 0] += sale.paidMinor
+                // Each visit's share of what was paid, in proportion to its lines.
+                let lineTotals = sale.appointmentIDs.map { visit in sale.lines.filter { $0.appointmentID == visit }.reduce(0) { $0 + $1.totalMinor } }
+                let shares = Pricing.allocate(max(0, sale.paidMinor), over: lineTotals)
+                for (visit, share) in zip(sale.appointmentIDs, shares) {
+                    paidVisits.append(VisitPaid(appointmentID: visit, saleID: sale.id, saleNumber: sale.number, paidMinor: share, currency: sale.currency, state: sale.state))
+                }
+            }
+            let lifetime = spend.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { Money(amountMinor: $0.value, currency: $0.key) }
             return ClientHistory(visits: visits, completedVisits: visits.filter { $0.status == .completed }.count,
                                  noShows: visits.filter { $0.status == .noShow }.count,
                                  lateCancellations: visits.filter { $0.status == .cancelled && $0.isLateCancellation }.count,
-                                 lifetimeSpend: spend.sorted { $0.key < $1.key }.map { Money(amountMinor: $0.value, currency: $0.key) })
+                                 lifetimeSpend: lifetime, visitsPaid: paidVisits)
         }
     }
 

@@ -146,12 +146,14 @@ enum DomainSchema {
                 client_id TEXT NOT NULL DEFAULT '', appointments TEXT NOT NULL DEFAULT '[]', lines TEXT NOT NULL DEFAULT '[]',
                 discount TEXT NOT NULL DEFAULT '{}', tips TEXT NOT NULL DEFAULT '[]', currency TEXT NOT NULL DEFAULT 'XXX',
                 subtotal_minor INTEGER NOT NULL DEFAULT 0, discount_minor INTEGER NOT NULL DEFAULT 0, tax_minor INTEGER NOT NULL DEFAULT 0,
-                tips_minor INTEGER NOT NULL DEFAULT 0, total_minor INTEGER NOT NULL DEFAULT 0, drawer_session_id TEXT NOT NULL DEFAULT '',
+                tips_minor INTEGER NOT NULL DEFAULT 0, total_minor INTEGER NOT NULL DEFAULT 0, visit_count INTEGER NOT NULL DEFAULT 0,
+                drawer_session_id TEXT NOT NULL DEFAULT '',
                 fiscal_required INTEGER NOT NULL DEFAULT 0, receipt_token TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0,
                 created_by TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL DEFAULT '');
             CREATE INDEX sales_by_branch ON sales (branch_id, created_at);
             CREATE INDEX sales_by_site ON sales (site, number);
-            CREATE INDEX sales_by_session ON sales (drawer_session_id);
+            CREATE INDEX sales_by_session ON sales (drawer_session_id, tips_minor, discount_minor, tax_minor, visit_count, id);
+            CREATE INDEX sales_fiscal_by_session ON sales (drawer_session_id) WHERE fiscal_required = 1;
             CREATE INDEX sales_by_client ON sales (client_id, created_at);
             CREATE INDEX sales_by_token ON sales (receipt_token);
             CREATE TABLE payments (
@@ -208,10 +210,14 @@ enum DomainSchema {
                 amount_minor INTEGER NOT NULL, status TEXT NOT NULL, counts INTEGER NOT NULL, site TEXT NOT NULL, drawer_session_id TEXT NOT NULL,
                 created_at INTEGER NOT NULL);
             CREATE INDEX local_payment_state_by_sale ON local_payment_state (sale_id);
-            CREATE INDEX local_payment_state_by_session ON local_payment_state (drawer_session_id, method, kind);
+            CREATE INDEX local_payment_state_by_session ON local_payment_state (drawer_session_id, counts, method, kind, amount_minor);
+            CREATE INDEX local_payment_state_unverified ON local_payment_state (drawer_session_id) WHERE status = 'unverified';
             CREATE INDEX local_payment_state_by_reverses ON local_payment_state (reverses);
             CREATE INDEX local_payment_state_by_status ON local_payment_state (status, site);
             CREATE TABLE local_sale_appointments (appointment_id TEXT NOT NULL, sale_id TEXT NOT NULL, PRIMARY KEY (appointment_id, sale_id));
+            CREATE TABLE local_sale_tips (sale_id TEXT NOT NULL, drawer_session_id TEXT NOT NULL, staff_id TEXT NOT NULL, amount_minor INTEGER NOT NULL);
+            CREATE INDEX local_sale_tips_by_session ON local_sale_tips (drawer_session_id, staff_id, amount_minor, sale_id);
+            CREATE INDEX local_sale_tips_by_sale ON local_sale_tips (sale_id);
             CREATE TABLE local_fiscal_outbox (
                 document_id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL, next_at INTEGER NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', permanent INTEGER NOT NULL DEFAULT 0);

@@ -194,6 +194,13 @@ enum JSONColumn {
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
+    /// The value a JSON column holds, or nil when it holds none or something else. (Not
+    /// `decode(T?.self, …, default: nil)`: an optional `T` would find a "cached" nil in `DecodeCache`.)
+    static func decodeIfPresent<T: Decodable & Sendable>(_ type: T.Type, _ value: SQLValue) -> T? {
+        guard let text = value.textValue, let data = text.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode(type, from: data)
+    }
+
     static func decode<T: Decodable & Sendable>(_ type: T.Type, _ value: SQLValue, default fallback: T) -> T {
         guard let text = value.textValue else { return fallback }
         let key = DecodeCache.Key(type: ObjectIdentifier(type), text: text)

@@ -7,6 +7,7 @@
 //
 //   swift build -c release --product edgenode-domain-bench
 //   .build/release/edgenode-domain-bench --appointments 100000 --queries 500
+//   .build/release/edgenode-domain-bench --z-report 100000     (issue 16: a Z report against a plain SQL sum)
 import Domain
 import Foundation
 import Logging
@@ -16,6 +17,8 @@ struct Options {
     var appointments = 100_000
     var queries = 500
     var directory = NSTemporaryDirectory()
+    /// `--z-report N`: the Z report benchmark instead (ZReportBenchmark.swift).
+    var zReportSales: Int?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -24,8 +27,9 @@ struct Options {
             case "--appointments": appointments = Int(iterator.next() ?? "") ?? appointments
             case "--queries": queries = Int(iterator.next() ?? "") ?? queries
             case "--dir": directory = iterator.next() ?? directory
+            case "--z-report": zReportSales = Int(iterator.next() ?? "") ?? 100_000
             default:
-                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH]\n".utf8))
+                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N\n".utf8))
                 exit(2)
             }
         }
@@ -120,6 +124,11 @@ func measure(_ shop: Shop, branch: BranchID, offering: OfferingID, day: LocalDat
     }
     samples.sort()
     return (samples[samples.count / 2], samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))], slots)
+}
+
+if let sales = options.zReportSales {
+    try await zReportBenchmark(sales: sales, makeShop: { try makeShop($0, branch: $1) }, now: now)
+    exit(0)
 }
 
 let branch = BranchID.generate(at: now)

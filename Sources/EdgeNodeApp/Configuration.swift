@@ -100,6 +100,34 @@ public struct NodeConfiguration: Sendable, Hashable {
         public var pullWaitSeconds: Int = 25
     }
 
+    public var payments = Payments()
+    public struct Payments: Sendable, Hashable {
+        /// `payments.kaspi_qr`: offer dynamic Kaspi QR payments through the relay's Kaspi gateway
+        /// (needs `relay.url`, and the business's Kaspi access set up at the relay; docs/kaspi.md).
+        public var kaspiQR: Bool = false
+    }
+
+    public var fiscal = Fiscal()
+    public struct Fiscal: Sendable, Hashable {
+        /// `fiscal.adapter`: the external fiscal register sales and refunds are handed to (docs/fiscal.md).
+        public var adapter: String = "none"
+        public var webkassa = Webkassa()
+        public struct Webkassa: Sendable, Hashable {
+            /// `fiscal.webkassa.url`: Webkassa's API, "https://host[:port][/prefix]".
+            public var url: String = ""
+            /// `fiscal.webkassa.login`: the cashier's login for `Authorize`.
+            public var login: String = ""
+            /// `fiscal.webkassa.cashbox`: the register's unique number (`CashboxUniqueNumber`).
+            public var cashbox: String = ""
+            /// `fiscal.webkassa.api_key_file`: a file holding the `X-API-KEY` (the secret stays out of the configuration).
+            public var apiKeyFile: String = ""
+            /// `fiscal.webkassa.password_file`: a file holding the cashier's password.
+            public var passwordFile: String = ""
+            /// `fiscal.webkassa.timeout_seconds`: how long one request may take in all.
+            public var timeoutSeconds: Int = 30
+        }
+    }
+
     public init() {}
 
     /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
@@ -362,5 +390,13 @@ extension NodeConfiguration {
         ConfigurationSetting("relay.url", .relayURL(\.relay.url)),
         ConfigurationSetting("relay.pull_wait_seconds", .integer(\.relay.pullWaitSeconds, 0...25)),
         ConfigurationSetting("relay.ca_file", .certificateFile(\.relay.caFile)),
+        ConfigurationSetting("payments.kaspi_qr", .boolean(\.payments.kaspiQR)),
+        ConfigurationSetting("fiscal.adapter", .choice(\.fiscal.adapter, ["none", "webkassa"])),
+        ConfigurationSetting("fiscal.webkassa.url", .text(\.fiscal.webkassa.url, maxBytes: 2048)),
+        ConfigurationSetting("fiscal.webkassa.login", .text(\.fiscal.webkassa.login, maxBytes: 256)),
+        ConfigurationSetting("fiscal.webkassa.cashbox", .text(\.fiscal.webkassa.cashbox, maxBytes: 64)),
+        ConfigurationSetting("fiscal.webkassa.api_key_file", .text(\.fiscal.webkassa.apiKeyFile, maxBytes: 4096)),
+        ConfigurationSetting("fiscal.webkassa.password_file", .text(\.fiscal.webkassa.passwordFile, maxBytes: 4096)),
+        ConfigurationSetting("fiscal.webkassa.timeout_seconds", .integer(\.fiscal.webkassa.timeoutSeconds, 1...300)),
     ]
 }

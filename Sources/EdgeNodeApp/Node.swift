@@ -1,5 +1,7 @@
 import Discovery
 import Domain
+import FiscalOutbox
+import FiscalWebkassa
 import Foundation
 import HTTPProblem
 import Hummingbird
@@ -33,6 +35,12 @@ public final class EdgeNodeRuntime: Sendable {
     let discovery = DiscoveryHandle()
     /// The uplink to the cloud relay; nil when `relay.url` is empty.
     public let uplink: UplinkStatus?
+    /// Wakes the service that follows Kaspi QR payments (a new QR, a refund, a cancel).
+    let qrWake = WakeSignal()
+    /// The fiscal outbox while the node runs (with `fiscal.adapter` set); woken after each sale and refund.
+    let fiscalOutbox = FiscalOutboxSlot()
+    /// The fiscal register's settings (`fiscal.adapter = webkassa`), with its secrets read from their files.
+    let webkassa: WebkassaSettings?
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
@@ -77,7 +85,42 @@ public final class EdgeNodeRuntime: Sendable {
             try NodeStatus.document(store: store, shop: shop, dataDirectory: directoryPath, startedAt: startedAt,
                                     peers: peers, discovery: discovery.current?.state, uplink: uplink)
         }
+        if configuration.fiscal.adapter == "webkassa" {
+            let settings = configuration.fiscal.webkassa
+            func secret(_ path: String, _ key: String) throws -> String {
+                guard !path.isEmpty else { throw CommandFailure("fiscal.adapter = webkassa needs \(key) (a file holding the secret)") }
+                do {
+                    return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw CommandFailure("\(key): cannot read \(path): \(error.localizedDescription)")
+                }
+            }
+            let webkassa = WebkassaSettings(url: settings.url, apiKey: try secret(settings.apiKeyFile, "fiscal.webkassa.api_key_file"), login: settings.login,
+                                            password: try secret(settings.passwordFile, "fiscal.webkassa.password_file"), cashbox: settings.cashbox,
+                                            requestTimeout: .seconds(settings.timeoutSeconds))
+            // The register's own checks of its settings (URL, cashbox, …), before the box serves.
+            guard webkassa.problems.isEmpty else { throw CommandFailure("fiscal.webkassa: \(webkassa.problems.joined(separator: "; "))") }
+            self.webkassa = webkassa
+        } else {
+            webkassa = nil
+        }
+        var money = MoneyConfiguration()
+        money.fiscalRequired = webkassa != nil
+        money.kaspiQR = configuration.payments.kaspiQR && uplink != nil
+        // Card and Kaspi refunds need the internet: with a relay configured, "online" is the
+        // uplink being connected; a box without a relay cannot tell and does not refuse.
+        money.isOnline = { uplink?.current.connected ?? true }
+        let qrWake = self.qrWake
+        let fiscalOutbox = self.fiscalOutbox
+        money.wakeQR = { qrWake.signal() }
+        money.wakeFiscal = { fiscalOutbox.signal() }
+        apiConfiguration.money = money
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
+    }
+
+    /// The Kaspi QR gateway (`payments.kaspi_qr` with a relay): the relay's Kaspi gateway.
+    func qrGateway(_ outbound: any OutboundHTTP) -> (any QRPaymentGateway)? {
+        nil
     }
 
     /// The port the server listens on (after it started; useful with port 0); 0 before.
@@ -134,6 +177,15 @@ public final class EdgeNodeRuntime: Sendable {
             },
             logger: logger
         )
+        var money: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let webkassa {
+            let outbox = FiscalOutbox(queue: shop.money, register: try WebkassaRegister(configuration: webkassa, http: outbound, logger: logger), logger: logger)
+            fiscalOutbox.set(outbox)
+            money.append(.init(service: outbox))
+        }
+        if let gateway = qrGateway(outbound) {
+            money.append(.init(service: QRPaymentService(processor: QRPaymentProcessor(payments: shop.money, gateway: gateway), wake: qrWake, shop: shop, logger: logger)))
+        }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreService(store: store, logger: logger)),
             .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),
@@ -141,6 +193,7 @@ public final class EdgeNodeRuntime: Sendable {
             .init(service: application),
             .init(service: LANService(runtime: self, client: outbound)),
             .init(service: RelayUplinkService(runtime: self, client: outbound)),
+        ] + money + [
             // Last, so it is the first told to stop: not ready, STOPPING=1, event streams end.
             .init(service: APIShutdownService(api: api, state: state, notifier: notifier)),
         ]

@@ -299,7 +299,28 @@ struct ClientHistoryBody: Encodable {
     var completedVisits: Int
     var noShows: Int
     var lateCancellations: Int
+    /// What the client actually paid (net of refunds), per currency.
     var lifetimeSpend: [MoneyBody]
+    /// The same as `lifetime_spend` (the web app's name for it).
+    var lifetimePaid: [MoneyBody]
+    var visitsPaid: [VisitPaidBody]
+}
+
+struct VisitPaidBody: Encodable {
+    var appointment: String
+    var sale: String
+    var saleNumber: String
+    var paidMinor: Int64
+    var currency: String
+    var state: String
+    init(_ paid: VisitPaid) {
+        appointment = paid.appointmentID.rawValue
+        sale = paid.saleID.rawValue
+        saleNumber = paid.saleNumber
+        paidMinor = paid.paidMinor
+        currency = paid.currency
+        state = paid.state.rawValue
+    }
 }
 
 struct SeriesReportBody: Encodable {

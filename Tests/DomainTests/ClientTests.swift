@@ -60,7 +60,7 @@ struct ClientTests {
         #expect(try f.shop.searchClients("kim").map(\.id) == [client.id])
     }
 
-    @Test("notes are append-only facts with author and time; history and lifetime spend come from appointments")
+    @Test("notes are append-only facts with author and time; history comes from appointments, lifetime spend from what was actually paid")
     func notesAndHistory() throws {
         let f = try ShopFixture()
         let anna = try f.addStaff("Anna")
@@ -81,7 +81,14 @@ struct ClientTests {
         try f.shop.cancel(visits[2].id, by: .client, reason: "", actor: "desk")
         let history = try f.shop.history(of: client.id)
         #expect(history.visits.count == 3 && history.completedVisits == 1 && history.noShows == 1 && history.lateCancellations == 1)
-        #expect(history.lifetimeSpend == [Money(amountMinor: 500_000, currency: "KZT")])
+        // Completed but not paid yet: nothing spent.
+        #expect(history.lifetimeSpend.isEmpty)
+        let sale = try f.shop.checkout(CheckoutRequest(branchID: f.branchID, appointmentIDs: [visits[0].id],
+                                                       payments: [PaymentRequest(method: .card, amountMinor: 500_000)]), actor: manager, fiscalRequired: false)
+        _ = try f.shop.refund(sale.payments[0].id, amountMinor: 50_000, reason: "late start", refundID: .generate(at: f.shop.now), online: true, actor: manager)
+        let paid = try f.shop.history(of: client.id)
+        #expect(paid.lifetimeSpend == [Money(amountMinor: 450_000, currency: "KZT")])
+        #expect(paid.visitsPaid.map(\.appointmentID) == [visits[0].id] && paid.visitsPaid.first?.paidMinor == 450_000)
     }
 
     @Test("a merge of replicas that creates two clients with one phone surfaces a suggestion; a person merges them")

@@ -369,7 +369,11 @@ struct ConfigurationTests {
             "EDGENODE_DISCOVERY_ENABLED": "false", "EDGENODE_DISCOVERY_NAME": "Back room", "EDGENODE_DISCOVERY_RETRY_MAX_SECONDS": "5",
             "EDGENODE_SYNC_LAN": "no", "EDGENODE_SYNC_PEERS": "10.0.0.2:8470, [fe80::1%eth0]:8471,box-2.local:9000",
             "EDGENODE_RELAY_URL": "https://relay.example:8480", "EDGENODE_RELAY_PULL_WAIT_SECONDS": "0",
-            "EDGENODE_RELAY_CA_FILE": pki.caFile,
+            "EDGENODE_RELAY_CA_FILE": pki.caFile, "EDGENODE_PAYMENTS_KASPI_QR": "true",
+            "EDGENODE_FISCAL_ADAPTER": "webkassa", "EDGENODE_FISCAL_WEBKASSA_URL": "https://devkkm.webkassa.kz",
+            "EDGENODE_FISCAL_WEBKASSA_LOGIN": "cashier@example.kz", "EDGENODE_FISCAL_WEBKASSA_CASHBOX": "SWK00030725",
+            "EDGENODE_FISCAL_WEBKASSA_API_KEY_FILE": "/etc/edgenode/webkassa-key", "EDGENODE_FISCAL_WEBKASSA_PASSWORD_FILE": "/etc/edgenode/webkassa-password",
+            "EDGENODE_FISCAL_WEBKASSA_TIMEOUT_SECONDS": "12",
         ]
         #expect(Set(environment.keys) == Set(NodeConfiguration.keys.map(NodeConfiguration.environmentVariable(for:))))
         let (configuration, sources) = try NodeConfiguration.loadWithSources(file: nil, environment: environment, flags: [:], defaultFile: nil)
@@ -398,6 +402,14 @@ struct ConfigurationTests {
         expected.relay.url = "https://relay.example:8480"
         expected.relay.pullWaitSeconds = 0
         expected.relay.caFile = pki.caFile
+        expected.payments.kaspiQR = true
+        expected.fiscal.adapter = "webkassa"
+        expected.fiscal.webkassa.url = "https://devkkm.webkassa.kz"
+        expected.fiscal.webkassa.login = "cashier@example.kz"
+        expected.fiscal.webkassa.cashbox = "SWK00030725"
+        expected.fiscal.webkassa.apiKeyFile = "/etc/edgenode/webkassa-key"
+        expected.fiscal.webkassa.passwordFile = "/etc/edgenode/webkassa-password"
+        expected.fiscal.webkassa.timeoutSeconds = 12
         #expect(configuration == expected)
         #expect(configuration.loggerLevel == .trace)
         #expect(sources.allSatisfy { $0.value == "environment \(NodeConfiguration.environmentVariable(for: $0.key))" })
@@ -606,7 +618,7 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 24)
+        #expect(NodeConfiguration.keys.count == 32)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
     }
 

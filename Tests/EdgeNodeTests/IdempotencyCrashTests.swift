@@ -15,7 +15,7 @@ import TestSupport
 struct IdempotencyCrashTests {
     /// One idempotent request of the load.
     struct Sent: Sendable {
-        enum Kind: Sendable { case booking, client, cancel(appointment: String) }
+        enum Kind: Sendable { case booking, client, cancel(appointment: String), checkout(appointment: String) }
         let key: String
         let kind: Kind
         let method: String
@@ -62,6 +62,12 @@ struct IdempotencyCrashTests {
             let request: Sent
             if draw == 0 {
                 request = Sent(key: key, kind: .client, method: "POST", path: "/v1/clients", body: data(["name": key]))
+            } else if draw == 2, !booked.isEmpty {
+                // Issue 16: a checkout paid by card in the same request (a custom line carries the key, to find the sale).
+                let appointment = booked.remove(at: Int(generator.next() % UInt64(booked.count)))
+                request = Sent(key: key, kind: .checkout(appointment: appointment), method: "POST", path: "/v1/sales", body: data([
+                    "appointments": [appointment], "lines": [["name": key, "quantity": 1, "unit_price_minor": 0]],
+                    "payments": [["method": "card", "amount_minor": 5000, "card_last4": "1234"]]]))
             } else if draw == 1, !booked.isEmpty {
                 let appointment = booked.remove(at: Int(generator.next() % UInt64(booked.count)))
                 request = Sent(key: key, kind: .cancel(appointment: appointment), method: "POST", path: "/v1/appointments/\(appointment)/cancel",
@@ -97,7 +103,7 @@ struct IdempotencyCrashTests {
         }
     }
 
-    @Test("SIGKILL under a load of idempotent bookings, new clients and cancellations; every unanswered request retried with its key",
+    @Test("SIGKILL under a load of idempotent bookings, new clients, cancellations and paid checkouts; every unanswered request retried with its key",
           .timeLimit(.minutes(2)))
     func killAndRetry() async throws {
         try await offPool { try Self.rounds(seeds: [14_04_01, 14_04_02, 14_04_03, 14_04_04, 14_04_05]) }
@@ -191,6 +197,9 @@ struct IdempotencyCrashTests {
         let store = try ReplicaDirectory(path: directory).openStore(logger: Logger(label: "test"))
         let appointments = try store.read { try $0.rows("SELECT special_requests, id, status FROM appointments") }
         let clients = try store.read { try $0.rows("SELECT name FROM clients") }.compactMap { $0[0].textValue }
+        let sales = try store.read { try $0.rows("SELECT id, lines FROM sales") }
+        let payments = try store.read { try $0.rows("SELECT sale_id, amount_minor FROM payments") }
+        var checkouts = 0
         for request in all {
             guard let outcome = request.outcome else { continue }
             switch request.kind {
@@ -201,15 +210,27 @@ struct IdempotencyCrashTests {
             case .client:
                 let made = clients.filter { $0 == request.key }.count
                 #expect(made == (outcome.status == 201 ? 1 : 0), "\(request.key): answered \(outcome.status), and the box holds \(made) client(s) of it")
+            case .checkout(let appointment):
+                // The sale and its payment are wholly recorded, or not at all.
+                let made = sales.filter { ($0[1].textValue ?? "").contains("\"\(request.key)\"") }
+                #expect(made.count == (outcome.status == 201 ? 1 : 0), "\(request.key): checkout of \(appointment) answered \(outcome.status) \(outcome.body.prefix(160)), and the box holds \(made.count) sale(s) of it")
+                if let sale = made.first?[0].textValue {
+                    #expect(payments.filter { $0[0].textValue == sale }.map { $0[1].integerValue } == [5000], "\(request.key): the sale's payments")
+                    #expect(sale == json(outcome.body)["id"] as? String)
+                    checkouts += 1
+                }
             case .cancel(let appointment):
                 #expect(outcome.status == 200, "\(request.key): cancelling \(appointment) was answered \(outcome.status) \(outcome.body.prefix(160))")
                 #expect(appointments.first { $0[1].textValue == appointment }?[2].textValue == "cancelled")
             }
         }
+        #expect(checkouts > 0, "no checkout was made: the test proved nothing about payments")
+        #expect(all.contains { $0.kind.isCheckout && $0.first == nil }, "no checkout was in flight when the box was killed")
     }
 }
 
 extension IdempotencyCrashTests.Sent.Kind {
+    var isCheckout: Bool { if case .checkout = self { true } else { false } }
     var isBooking: Bool { if case .booking = self { true } else { false } }
 }
 

@@ -59,13 +59,25 @@ public struct DuplicateSuggestion: Hashable, Sendable, Codable {
     public var clients: [ClientID]
 }
 
-/// A client's visits and spend, derived from appointments.
+/// A client's visits and what they paid, derived from appointments and the payments ledger.
 public struct ClientHistory: Hashable, Sendable, Codable {
     public var visits: [Appointment]
     /// Completed visits.
     public var completedVisits: Int
     public var noShows: Int
     public var lateCancellations: Int
-    /// Lifetime spend per currency: the prices of completed appointments.
+    /// Lifetime spend per currency: what the client's sales were actually paid, net of refunds.
     public var lifetimeSpend: [Money]
+    /// What was paid for each visit that was checked out (its share of its sale).
+    public var visitsPaid: [VisitPaid]
+}
+
+/// A visit's share of a sale's payments.
+public struct VisitPaid: Hashable, Sendable, Codable {
+    public var appointmentID: AppointmentID
+    public var saleID: SaleID
+    public var saleNumber: String
+    public var paidMinor: Int64
+    public var currency: String
+    public var state: Sale.State
 }

@@ -38,6 +38,7 @@ enum Ledger {
     static func rebuild(in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("DELETE FROM local_payment_state", [])
         try transaction.execute("DELETE FROM local_sale_appointments", [])
+        try transaction.execute("DELETE FROM local_sale_tips", [])
         for row in try transaction.fetchAll("SELECT id FROM payments", []) { try refreshPayment(row["id"].string, in: transaction) }
         for row in try transaction.fetchAll("SELECT id FROM sales", []) { try indexSale(row["id"].string, in: transaction) }
     }
@@ -62,9 +63,14 @@ enum Ledger {
 
     static func indexSale(_ id: String, in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("DELETE FROM local_sale_appointments WHERE sale_id = ?", [.text(id)])
-        guard let row = try transaction.fetchOne("SELECT appointments FROM sales WHERE id = ?", [.text(id)]) else { return }
+        try transaction.execute("DELETE FROM local_sale_tips WHERE sale_id = ?", [.text(id)])
+        guard let row = try transaction.fetchOne("SELECT appointments, tips, drawer_session_id FROM sales WHERE id = ?", [.text(id)]) else { return }
         for appointment in JSONColumn.decode([String].self, row["appointments"], default: []) {
             try transaction.execute("INSERT OR IGNORE INTO local_sale_appointments (appointment_id, sale_id) VALUES (?, ?)", [.text(appointment), .text(id)])
+        }
+        for tip in JSONColumn.decode([Tip].self, row["tips"], default: []) {
+            try transaction.execute("INSERT INTO local_sale_tips (sale_id, drawer_session_id, staff_id, amount_minor) VALUES (?, ?, ?, ?)",
+                                    [.text(id), row["drawer_session_id"], .text(tip.staffID.rawValue), .integer(tip.amountMinor)])
         }
     }
 
@@ -112,7 +118,7 @@ enum Ledger {
         return Sale(id: id, number: receiptNumber(prefix: prefix(site), row["number"].int64), branchID: BranchID(trusted: row["branch_id"].string),
                     clientID: ClientID(row["client_id"].string), appointmentIDs: JSONColumn.decode([String].self, row["appointments"], default: []).compactMap(AppointmentID.init),
                     currency: currency, lines: JSONColumn.decode([SaleLine].self, row["lines"], default: []),
-                    discount: row["discount"].string == "{}" || row["discount"].string.isEmpty ? nil : JSONColumn.decode(SaleDiscount?.self, row["discount"], default: nil),
+                    discount: row["discount"].string == "{}" || row["discount"].string.isEmpty ? nil : JSONColumn.decodeIfPresent(SaleDiscount.self, row["discount"]),
                     tips: JSONColumn.decode([Tip].self, row["tips"], default: []), subtotalMinor: row["subtotal_minor"].int64,
                     discountMinor: row["discount_minor"].int64, taxMinor: row["tax_minor"].int64, tipsMinor: row["tips_minor"].int64,
                     totalMinor: total, paidMinor: net, refundedMinor: refunded, balanceMinor: total - net, state: state, payments: payments,
@@ -149,7 +155,7 @@ enum Ledger {
         var qrError: String?
         if method == .kaspiQR, kind == .payment {
             if let event = try context.fetchOne("SELECT detail FROM payment_events WHERE payment_id = ? AND status = 'qr_created' ORDER BY at, id LIMIT 1", [.text(id)]) {
-                qr = JSONColumn.decode(QRInvoice?.self, event["detail"], default: nil)
+                qr = JSONColumn.decodeIfPresent(QRInvoice.self, event["detail"])
             }
             if status == .pending, qr == nil, let local = try context.fetchOne("SELECT error FROM local_qr_state WHERE payment_id = ?", [.text(id)]), !local["error"].string.isEmpty {
                 qrError = local["error"].string
@@ -190,7 +196,7 @@ enum Ledger {
         var refunds: Int64 = 0
         var voids = 0
         for row in try context.fetchAll("""
-            SELECT method, kind, count(*) AS n, coalesce(sum(amount_minor), 0) AS total FROM local_payment_state
+            SELECT method, kind, count(*) AS n, coalesce(sum(amount_minor), 0) AS total FROM local_payment_state INDEXED BY local_payment_state_by_session
             WHERE drawer_session_id = ? AND counts = 1 GROUP BY method, kind
             """, [sid]) {
             guard let method = PaymentMethod(rawValue: row["method"].string) else { continue }
@@ -220,24 +226,24 @@ enum Ledger {
         let paidOut = movements?["paid_out"].int64 ?? 0
         let sales = try context.fetchOne("""
             SELECT count(*) AS n, coalesce(sum(discount_minor), 0) AS discounts, coalesce(sum(tax_minor), 0) AS tax,
-                   coalesce(sum(json_array_length(appointments)), 0) AS visits
-            FROM sales WHERE drawer_session_id = ? AND id NOT IN (SELECT sale_id FROM sale_voids)
+                   coalesce(sum(visit_count), 0) AS visits
+            FROM sales INDEXED BY sales_by_session WHERE drawer_session_id = ? AND id NOT IN (SELECT sale_id FROM sale_voids)
             """, [sid])
         let saleVoids = try context.fetchOne("""
-            SELECT count(*) AS n FROM sale_voids WHERE sale_id IN (SELECT id FROM sales WHERE drawer_session_id = ?)
+            SELECT count(*) AS n FROM sale_voids v JOIN sales s ON s.id = v.sale_id WHERE s.drawer_session_id = ?
             """, [sid])?["n"].int ?? 0
         let tips = try context.fetchAll("""
-            SELECT json_extract(t.value, '$.staffID') AS staff, sum(json_extract(t.value, '$.amountMinor')) AS amount
-            FROM sales s, json_each(s.tips) t
-            WHERE s.drawer_session_id = ? AND s.tips_minor > 0 AND s.id NOT IN (SELECT sale_id FROM sale_voids)
-            GROUP BY staff ORDER BY staff
+            SELECT staff_id AS staff, sum(amount_minor) AS amount FROM local_sale_tips
+            WHERE drawer_session_id = ? AND sale_id NOT IN (SELECT sale_id FROM sale_voids)
+            GROUP BY staff_id ORDER BY staff_id
             """, [sid]).compactMap { row -> DrawerReport.TipTotal? in
             guard let staff = StaffID(row["staff"].string) else { return nil }
             let name = try context.fetchOne("SELECT name FROM staff WHERE id = ?", [.text(staff.rawValue)])?["name"].string ?? ""
             return DrawerReport.TipTotal(staffID: staff, name: name, amountMinor: row["amount"].int64)
         }
         let unverified = try context.fetchAll("""
-            SELECT payment_id FROM local_payment_state WHERE drawer_session_id = ? AND status = 'unverified' ORDER BY created_at, payment_id
+            SELECT payment_id FROM local_payment_state INDEXED BY local_payment_state_unverified
+            WHERE drawer_session_id = ? AND status = 'unverified' ORDER BY created_at, payment_id
             """, [sid]).map { PaymentID(trusted: $0["payment_id"].string) }
         let unfiscalised = try context.fetchAll("""
             SELECT id, site, number, total_minor FROM sales WHERE drawer_session_id = ? AND fiscal_required = 1

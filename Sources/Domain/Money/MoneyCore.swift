@@ -144,7 +144,7 @@ extension Shop {
                 "client_id": .text(client?.rawValue ?? ""), "appointments": .text(JSONColumn.encode(request.appointmentIDs.map(\.rawValue))),
                 "lines": .text(JSONColumn.encode(priced.lines)), "discount": .text(discount.map { JSONColumn.encode($0) } ?? "{}"),
                 "tips": .text(JSONColumn.encode(request.tips)), "currency": .text(branch.currency), "subtotal_minor": .integer(subtotal),
-                "discount_minor": .integer(priced.discountMinor), "tax_minor": .integer(tax), "tips_minor": .integer(tips), "total_minor": .integer(total),
+                "discount_minor": .integer(priced.discountMinor), "tax_minor": .integer(tax), "tips_minor": .integer(tips), "total_minor": .integer(total), "visit_count": .int(request.appointmentIDs.count),
                 "drawer_session_id": .text(session?.id.rawValue ?? ""), "fiscal_required": .bool(fiscalRequired),
                 "receipt_token": .text(Self.makeToken()), "created_at": .instant(now), "created_by": .text(actor.name), "device_id": .text(actor.deviceID),
             ])
@@ -298,8 +298,9 @@ extension Shop {
             }
             let text = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else { throw DomainError(.invalidArgument, "a void needs a reason") }
+            let who = actor.rights.approvedBy.isEmpty ? actor.name : "\(actor.name), approved by \(actor.rights.approvedBy)"
             try transaction.insert("sale_voids", ["id": .text(UUIDv7.generate(milliseconds: UInt64(now.milliseconds))), "sale_id": .text(saleID.rawValue),
-                                                  "reason": .text(text), "actor": .text(actor.name), "at": .instant(now), "site": .text(siteHex)])
+                                                  "reason": .text(text), "actor": .text(who), "at": .instant(now), "site": .text(siteHex)])
             try transaction.execute("DELETE FROM local_fiscal_outbox WHERE document_id = ?", [.text(saleID.rawValue)])
             return try Ledger.sale(saleID, in: transaction, prefix: Shop.orderPrefix(hex:))
         }
@@ -471,16 +472,16 @@ extension Shop {
     package func zReports(branch: BranchID?, site: String?, limit: Int = 100) throws -> [DrawerReport] {
         try readSnapshot { transaction in
             try transaction.fetchAll("""
-                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR site = ?) ORDER BY closed_at DESC, id DESC LIMIT ?
-                """, [.text(branch?.rawValue ?? ""), .text(branch?.rawValue ?? ""), .text(site ?? ""), .text(site ?? ""), .int(limit)])
-                .compactMap { JSONColumn.decode(DrawerReport?.self, $0["figures"], default: nil) }
+                SELECT figures FROM z_reports WHERE (? = '' OR branch_id = ?) AND (? = '' OR substr(site, 1, length(?)) = ?) ORDER BY closed_at DESC, site, number DESC LIMIT ?
+                """, [.text(branch?.rawValue ?? ""), .text(branch?.rawValue ?? ""), .text(site ?? ""), .text(site ?? ""), .text(site ?? ""), .int(limit)])
+                .compactMap { JSONColumn.decodeIfPresent(DrawerReport.self, $0["figures"]) }
         }
     }
 
     package func zReport(_ id: ZReportID) throws -> DrawerReport {
         try read { transaction in
             guard let row = try transaction.fetchOne("SELECT figures FROM z_reports WHERE id = ?", [.text(id.rawValue)]),
-                  let report = JSONColumn.decode(DrawerReport?.self, row["figures"], default: nil) else { throw DomainError(.notFound, "no Z report \(id)") }
+                  let report = JSONColumn.decodeIfPresent(DrawerReport.self, row["figures"]) else { throw DomainError(.notFound, "no Z report \(id)") }
             return report
         }
     }

@@ -152,7 +152,7 @@ extension Shop {
 
     func invoice(of paymentID: String, in context: some QueryContext) throws -> QRInvoice? {
         guard let row = try context.fetchOne("SELECT detail FROM payment_events WHERE payment_id = ? AND status = 'qr_created' ORDER BY at, id LIMIT 1", [.text(paymentID)]) else { return nil }
-        return JSONColumn.decode(QRInvoice?.self, row["detail"], default: nil)
+        return JSONColumn.decodeIfPresent(QRInvoice.self, row["detail"])
     }
 
     private func setQRState(_ id: PaymentID, error: String, nextAt: Instant, in transaction: WriteTransaction) throws {

@@ -154,7 +154,8 @@ enum ClientHandlers {
         let history = try await call.shop.clients.history(of: id)
         return .json(ClientHistoryBody(visits: history.visits.map { AppointmentBody($0, zones: call.zones) }, completedVisits: history.completedVisits,
                                        noShows: history.noShows, lateCancellations: history.lateCancellations,
-                                       lifetimeSpend: history.lifetimeSpend.map(MoneyBody.init)))
+                                       lifetimeSpend: history.lifetimeSpend.map(MoneyBody.init), lifetimePaid: history.lifetimeSpend.map(MoneyBody.init),
+                                       visitsPaid: history.visitsPaid.map(VisitPaidBody.init)))
     }
 
     /// Merges this client (a duplicate) into `into`, the record that survives.

@@ -511,7 +511,22 @@ enum MoneyHandlers {
         guard token.count == 26, token.allSatisfy({ "abcdefghijklmnopqrstuvwxyz234567".contains($0) }) else {
             throw APIError(status: 404, kind: "invalid_token", title: "No receipt has this link", detail: "the link is not a receipt's")
         }
-        return .json(try await receiptBody(try await call.shop.money.sale(receiptToken: token), call: call))
+        let sale: Sale
+        do {
+            sale = try await call.shop.money.sale(receiptToken: token)
+        } catch let error as DomainError where error.code == .invalidToken {
+            throw APIError(status: 404, kind: "invalid_token", title: "No receipt has this link", detail: error.message)
+        }
+        // What a client sees: no ids of the client or the drawer, no card approval codes.
+        var body = try await receiptBody(sale, call: call)
+        body.sale.client = nil
+        body.sale.payments = body.sale.payments.map { payment in
+            var payment = payment
+            payment.approvalCode = ""
+            payment.drawerSession = nil
+            return payment
+        }
+        return .json(body)
     }
 
     static func pay(_ call: Call) async throws -> Reply {

@@ -17,6 +17,7 @@ import argparse
 import base64
 import gzip
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -39,12 +40,22 @@ CONTENT_TYPES = {
 LINE = 16_000  # characters of base64 per string-literal line (long literals compile slowly in pieces this size)
 
 
+# Debian's node packages (node-qrcode-generator: the Kaspi QR drawn on the tablet) live in
+# /usr/share/nodejs; esbuild resolves bare imports there through NODE_PATH.
+NODE_PATHS = ["/usr/share/nodejs"]
+
+
+def esbuild_environment() -> dict:
+    paths = [p for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p] + NODE_PATHS
+    return {**os.environ, "NODE_PATH": os.pathsep.join(paths)}
+
+
 def esbuild(entry: Path, kind: str) -> bytes:
     executable = shutil.which("esbuild") or "/usr/bin/esbuild"
     if not Path(executable).exists():
         sys.exit("build-webapp.py needs esbuild: apt-get install esbuild (scripts/ensure-deps.sh installs it)")
     result = subprocess.run([executable, str(entry.relative_to(ROOT)), *ESBUILD_FLAGS[kind], "--log-level=warning"],
-                            cwd=ROOT, capture_output=True)
+                            cwd=ROOT, capture_output=True, env=esbuild_environment())
     if result.returncode != 0:
         sys.exit(f"esbuild failed on {entry.relative_to(ROOT)}:\n{result.stderr.decode(errors='replace')}")
     if result.stderr.strip():

@@ -55,7 +55,7 @@ fi
 # runs the catalogue check; Debian's Chromium, driven by Playwright for Python (never
 # `playwright install`), runs the browser tests, with axe-core (axe-playwright-python) for the
 # accessibility checks.
-web_packages=(esbuild chromium fonts-dejavu-core)
+web_packages=(esbuild node-qrcode-generator chromium fonts-dejavu-core)
 command -v node >/dev/null 2>&1 || web_packages+=(nodejs)
 web_missing=()
 for package in "${web_packages[@]}"; do

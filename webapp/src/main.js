@@ -13,6 +13,7 @@ import { renderLock } from './screens/lock.js';
 import { routes } from './screens/index.js';
 import { renderKiosk } from './screens/kiosk.js';
 import { renderGuest } from './screens/guest.js';
+import { renderPublicReceipt } from './screens/receipt.js';
 import { button } from './ui.js';
 
 const root = document.getElementById('app');
@@ -132,7 +133,12 @@ on('unauthenticated', (error) => {
 on('event:reset', () => { if (mode === 'app') show(); });
 
 const guest = location.pathname.match(/^\/b\/([a-z2-7]{26})\/?$/);
-if (guest) {
+// A client's receipt, /r/<token> (the receipt's token; open, like the guest's page).
+const receipt = location.pathname.match(/^\/r\/([a-z2-7]{26})\/?$/);
+if (receipt) {
+    mode = 'guest';
+    renderPublicReceipt(root, receipt[1]);
+} else if (guest) {
     mode = 'guest';
     setLanguage(storedLanguage(null));
     cleanup = renderGuest(root, guest[1]);

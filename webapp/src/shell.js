@@ -4,6 +4,7 @@ import { h, mount } from './dom.js';
 import { t, LANGUAGES, currentLanguage, setLanguage, rememberLanguage } from './i18n.js';
 import { state, can } from './store.js';
 import { statusLine } from './statusline.js';
+import { tillBadge } from './till-badge.js';
 
 /** A language switch (ru / kk / en), remembered for this device or for the signed-in person. */
 export function languagePicker(onChange) {
@@ -26,6 +27,7 @@ export function navigation() {
     if (state.me && state.me.staff) items.push(['#/my', t('nav.my_day'), 'my']);
     if (can('conflicts.read')) items.push(['#/queue', t('nav.queue'), 'queue']);
     if (can('clients.read')) items.push(['#/clients', t('nav.clients'), 'clients']);
+    if (can('money.read')) items.push(['#/drawer', t('nav.till'), 'till']);
     if (can('catalogue.write')) items.push(['#/manage/services', t('nav.catalogue'), 'manage']);
     if (can('devices.manage')) items.push(['#/devices', t('nav.devices'), 'devices']);
     if (can('system.read')) items.push(['#/sync', t('nav.sync'), 'sync']);
@@ -40,7 +42,8 @@ export function renderShell(container, current, actions) {
     const person = state.me && state.me.person;
     const main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
     const nav = h('nav', { class: 'nav', 'aria-label': t('nav.label') },
-        ...navigation().map(([href, label, key]) => h('a', { href, class: ['nav-link', current === key && 'active'], 'aria-current': current === key ? 'page' : null }, label)));
+        ...navigation().map(([href, label, key]) => h('a', { href, class: ['nav-link', current === key && 'active'], 'aria-current': current === key ? 'page' : null, dataset: { testid: `nav-${key}` } },
+            label, key === 'till' ? tillBadge() : null)));
     mount(container,
         h('a', { href: '#main', class: 'skip-link' }, t('skip_to_content')),
         h('header', { class: 'topbar' },

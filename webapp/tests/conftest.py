@@ -15,6 +15,8 @@ Fixtures:
   .build/webapp-artifacts).
 
 WEBAPP_BINARY names the edgenode binary (default .build/debug/edgenode). With
+WEBAPP_SOURCES=1 the box's pages carry the app bundled from the sources instead of the binary's
+embedded copy (a binary built before the sources changed). With
 WEBAPP_DEV=1 the pages are served by webapp/tools/devserver.py from the sources (with
 the role's bearer token) instead of the box's embedded copy: for developing screens only.
 """
@@ -28,6 +30,9 @@ BINARY = os.environ.get("WEBAPP_BINARY") or os.path.join(REPO, ".build", "debug"
 ARTIFACTS = os.environ.get("WEBAPP_ARTIFACTS") or os.path.join(REPO, ".build", "webapp-artifacts")
 CHROMIUM = os.environ.get("WEBAPP_CHROMIUM") or "/usr/bin/chromium"
 DEV = os.environ.get("WEBAPP_DEV") == "1"
+# The box's pages and API, but the app bundled from this checkout's sources (for a box built
+# before the sources changed): Playwright answers / and /assets/dev-app.* itself.
+SOURCES = os.environ.get("WEBAPP_SOURCES") == "1" or os.environ.get("WEBAPP_FAKE_MONEY") == "1"
 ROLES = {"owner": "owner console", "front_desk": "front desk", "kiosk": "kiosk"}
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -210,6 +215,8 @@ def tablet(box, browser):
             pair_context(box, context, role)
             if sign_in and role != "kiosk":
                 sign_in_context(box, context, role)
+        if SOURCES and not DEV:
+            serve_sources(context, box.url)
         page = context.new_page()
         guard(page, problems)
         page.goto(base + path)
@@ -222,6 +229,36 @@ def tablet(box, browser):
     for server in servers:
         server.kill()
     assert not problems, "\n".join(problems)
+
+
+_bundles = {}
+
+
+def _bundle(kind):
+    """The app's sources bundled now (as devserver.py does), cached for the test run."""
+    if kind not in _bundles:
+        entry = "src/main.js" if kind == "js" else "src/app.css"
+        environment = {**os.environ, "NODE_PATH": os.pathsep.join(filter(None, [os.environ.get("NODE_PATH"), "/usr/share/nodejs"]))}
+        _bundles[kind] = subprocess.run(["esbuild", entry, "--bundle", "--format=esm", "--target=es2020", "--loader:.svg=dataurl"],
+                                        cwd=os.path.join(REPO, "webapp"), check=True, capture_output=True, env=environment).stdout
+    return _bundles[kind]
+
+
+def serve_sources(context, box_url):
+    """The box's pages (with its own headers: CSP and all) but the app of this checkout's sources,
+    also at /r/<token> (a box without that route yet): for a box built before these screens."""
+    def page(route, request):
+        response = route.fetch(url=box_url + "/")
+        html = open(os.path.join(REPO, "webapp", "index.html"), encoding="utf-8").read()
+        html = html.replace('href="app.css"', 'href="/assets/dev-app.css"').replace('src="app.js"', 'src="/assets/dev-app.js"')
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "etag", "content-encoding")}
+        route.fulfill(status=200, headers=headers, body=html)
+
+    def asset(route, request):
+        kind = "js" if request.url.endswith(".js") else "css"
+        route.fulfill(status=200, content_type="text/javascript" if kind == "js" else "text/css", body=_bundle(kind))
+    context.route(re.compile(re.escape(box_url) + r"/(r/[^/?#]+)?(\?.*)?$"), page)
+    context.route(re.compile(re.escape(box_url) + r"/assets/dev-app\.(js|css)$"), asset)
 
 
 def _answers(url):

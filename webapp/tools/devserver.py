@@ -20,7 +20,8 @@ SESSION = {"token": None}
 
 def bundle(entry, loader_args=()):
     return subprocess.run(["esbuild", entry, "--bundle", "--format=esm", "--target=es2020", *loader_args],
-                          cwd=ROOT, check=True, capture_output=True).stdout
+                          cwd=ROOT, check=True, capture_output=True,
+                          env={**os.environ, "NODE_PATH": os.pathsep.join(filter(None, [os.environ.get("NODE_PATH"), "/usr/share/nodejs"]))}).stdout
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -36,7 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = urllib.parse.urlparse(self.path).path
-        if path == "/" or path.startswith("/b/"):
+        if path == "/" or path.startswith("/b/") or path.startswith("/r/"):
             return self.send(200, open(os.path.join(ROOT, "index.html"), "rb").read().replace(b'href="app.css"', b'href="/app.css"').replace(b'src="app.js"', b'src="/app.js"'), "text/html; charset=utf-8")
         if path == "/app.js":
             return self.send(200, bundle("src/main.js"), "text/javascript")

@@ -4,5 +4,6 @@ import day from './day.js';
 import clients from './clients.js';
 import manage from './manage.js';
 import kiosk from './kiosk.js';
+import money from './money.js';
 
-export const catalogues = [core, day, clients, manage, kiosk];
+export const catalogues = [core, day, clients, manage, kiosk, money];

@@ -10,6 +10,8 @@ import { zoned, today } from '../time.js';
 import { button, field, alertBox, openDialog, statusBadge, problemText, emptyState } from '../ui.js';
 import { loadClients, whoName, whoPhone, serviceName, staffName, timeRange, branchStaff, ACTIONS, MOVABLE } from './day-common.js';
 import { showDayProblem } from './day-common.js';
+import { go } from '../router.js';
+import { CHECKOUT_STATUSES } from './checkout.js';
 
 /** Opens the details of appointment `id` (or, with `options.group`, a group session's participants). */
 export function openAppointment(id, options = {}) {
@@ -55,6 +57,17 @@ export function openAppointment(id, options = {}) {
                 return button(t(`day.action_${action.replace('-', '_')}`), () => act(action, {}), { kind: action === 'check-in' || action === 'complete' || action === 'confirm' ? 'primary' : 'secondary', dataset: { testid: `action-${action}` } });
             });
             if (can('appointments.manage') && MOVABLE.includes(a.status)) buttons.push(button(t('day.action_reschedule'), showReschedule, { dataset: { testid: 'action-reschedule' } }));
+            const checkout = h('span', { class: 'checkout-slot' });
+            if (can('money.take') && CHECKOUT_STATUSES.includes(a.status)) {
+                buttons.push(checkout);
+                // Offered only while the appointment is in no sale yet.
+                api.get('/v1/sales', { appointment: a.id }).then((result) => {
+                    const sold = (result.items || []).find((s) => s.state !== 'voided');
+                    mount(checkout, sold
+                        ? h('a', { class: 'btn secondary', href: `#/sales/${sold.id}`, onclick: () => close(), dataset: { testid: 'open-sale' } }, t('money.sale.number', { number: sold.number }))
+                        : button(t('money.checkout.action'), () => { close(); go('/checkout', { appointments: a.id }); }, { kind: 'primary', dataset: { testid: 'action-checkout' } }));
+                }, () => mount(checkout));
+            }
             mount(actionArea, buttons.length ? h('div', { class: 'actions' }, ...buttons) : null);
         }
 

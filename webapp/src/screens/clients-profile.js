@@ -63,10 +63,19 @@ export function renderClient(container, params) {
         if (!alive) return;
         const spend = (history.lifetime_spend || []).map(formatMoney).join(' + ') || formatMoney({ amount_minor: 0 });
         mount(stats, h('ul', { class: 'stats', 'aria-label': t('clients.stats') },
-            h('li', null, h('strong', { dataset: { testid: 'lifetime-spend' } }, spend), h('span', null, t('clients.lifetime_spend'))),
+            // What was actually paid (net of refunds) when the box says so (lifetime_paid), else the prices of completed visits.
+            history.lifetime_paid ? h('li', null, h('strong', { dataset: { testid: 'lifetime-spend' } }, (history.lifetime_paid.length ? history.lifetime_paid : [{ amount_minor: 0 }]).map(formatMoney).join(' + ')), h('span', null, t('clients.lifetime_paid')))
+                : h('li', null, h('strong', { dataset: { testid: 'lifetime-spend' } }, spend), h('span', null, t('clients.lifetime_spend'))),
             h('li', null, h('strong', null, String(history.completed_visits)), h('span', null, t('clients.completed_visits', { count: history.completed_visits }))),
             h('li', { class: history.no_shows ? 'warn' : null }, h('strong', null, String(history.no_shows)), h('span', null, t('clients.no_shows', { count: history.no_shows }))),
             h('li', { class: history.late_cancellations ? 'warn' : null }, h('strong', null, String(history.late_cancellations)), h('span', null, t('clients.late_cancellations', { count: history.late_cancellations })))));
+        // visits_paid: per appointment, the sale it is in and what was paid on it.
+        const showPaid = Array.isArray(history.visits_paid);
+        const paidBy = new Map();
+        for (const paid of history.visits_paid || []) {
+            const known = paidBy.get(paid.appointment);
+            paidBy.set(paid.appointment, known ? { ...known, paid_minor: known.paid_minor + paid.paid_minor } : { ...paid });
+        }
         const rows = (history.visits || []).map((visit) => h('tr', null,
             h('td', null, formatDateTime(visit.start)),
             h('td', null, visit.items.map((item) => {
@@ -75,12 +84,16 @@ export function renderClient(container, params) {
                 return h('div', null, service ? localName(service.names) : t('clients.unknown_service'), staff ? h('span', { class: 'muted' }, ` · ${staff.name}`) : null);
             })),
             h('td', null, statusBadge(visit.status), visit.late_cancellation ? h('span', { class: 'badge late' }, t('clients.late')) : null),
-            h('td', { class: 'num' }, formatMoney(visit.price))));
+            h('td', { class: 'num' }, formatMoney(visit.price)),
+            showPaid ? h('td', { class: 'num', dataset: { testid: 'visit-paid' } }, paidBy.has(visit.id)
+                ? (can('money.read') ? h('a', { href: `#/sales/${paidBy.get(visit.id).sale}` }, formatMoney({ amount_minor: paidBy.get(visit.id).paid_minor, currency: paidBy.get(visit.id).currency }))
+                    : formatMoney({ amount_minor: paidBy.get(visit.id).paid_minor, currency: paidBy.get(visit.id).currency })) : '—') : null));
         mount(visits, section(t('clients.visits', { count: (history.visits || []).length }), null,
             rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
                 h('caption', { class: 'visually-hidden' }, t('clients.visits_caption')),
                 h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('clients.col.when')), h('th', { scope: 'col' }, t('clients.col.services')),
-                    h('th', { scope: 'col' }, t('clients.col.status')), h('th', { scope: 'col', class: 'num' }, t('clients.col.price')))),
+                    h('th', { scope: 'col' }, t('clients.col.status')), h('th', { scope: 'col', class: 'num' }, t('clients.col.price')),
+                    showPaid ? h('th', { scope: 'col', class: 'num' }, t('clients.col.paid')) : null)),
                 h('tbody', null, rows))) : emptyState(t('clients.no_visits'))));
     }
 

@@ -5,6 +5,10 @@ import { renderClients, renderClient } from './clients.js';
 import { renderManage } from './manage.js';
 import { renderDevices } from './devices.js';
 import { renderSync } from './sync.js';
+import { renderCheckout } from './checkout.js';
+import { renderSale } from './sale.js';
+import { renderReceipt } from './receipt.js';
+import { renderDrawer, renderZReports, renderZReport, renderUnverified, renderAnomalies } from './till.js';
 
 export const routes = [
     ['/day', renderDay, 'day'],
@@ -16,4 +20,12 @@ export const routes = [
     ['/manage/:section', renderManage, 'manage'],
     ['/devices', renderDevices, 'devices'],
     ['/sync', renderSync, 'sync'],
+    ['/checkout', renderCheckout, 'till'],
+    ['/sales/:id', renderSale, 'till'],
+    ['/sales/:id/receipt', renderReceipt, 'till'],
+    ['/drawer', renderDrawer, 'till'],
+    ['/z-reports', renderZReports, 'till'],
+    ['/z-reports/:id', renderZReport, 'till'],
+    ['/money/unverified', renderUnverified, 'till'],
+    ['/money/anomalies', renderAnomalies, 'till'],
 ];

@@ -10,8 +10,11 @@ import { checkboxField, intValue, section } from './manage-common.js';
 import { renderServices } from './manage-services.js';
 import { renderStaff } from './manage-staff.js';
 import { renderBranch } from './manage-branch.js';
+import { renderMoneySettings } from './manage-money.js';
 
-const SECTIONS = ['services', 'staff', 'branch', 'resources'];
+const ALL_SECTIONS = ['services', 'staff', 'branch', 'resources', 'money'];
+/** The tabs the role may use (money settings: the owner's money.settings). */
+const sectionsFor = () => ALL_SECTIONS.filter((key) => key !== 'money' || can('money.settings'));
 
 /** Reloads the shared catalogue the other screens read (active services and staff). */
 export async function refreshCatalogue() {
@@ -21,6 +24,7 @@ export async function refreshCatalogue() {
 }
 
 export function renderManage(container, params, query) {
+    const SECTIONS = sectionsFor();
     const current = SECTIONS.includes(params.section) ? params.section : 'services';
     const body = h('div', { class: 'tab-body' });
     mount(container,
@@ -36,6 +40,7 @@ export function renderManage(container, params, query) {
     if (current === 'services') return renderServices(body, query);
     if (current === 'staff') return renderStaff(body, query);
     if (current === 'branch') return renderBranch(body, query);
+    if (current === 'money') return renderMoneySettings(body);
     return renderResources(body);
 }
 

@@ -11,7 +11,7 @@ import TestSupport
 struct WebAppTests {
     static let csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    @Test("/ and /b/{token} answer index.html with no-cache, an ETag, the security headers; 304 on If-None-Match; gzip when accepted")
+    @Test("/, /b/{token} and /r/{token} answer index.html with no-cache, an ETag, the security headers; 304 on If-None-Match; gzip when accepted")
     func pages() async throws {
         let fixture = try APIFixture()
         try await fixture.test { client in
@@ -33,6 +33,9 @@ struct WebAppTests {
             #expect(guest.status == 200)
             #expect(guest.text == page.text)
             #expect(guest.header("Content-Security-Policy") == Self.csp)
+            // The client's receipt page (issue 16) is the same app.
+            let receipt = try await client.send(.get, "/r/abcdefghijklmnopqrstuvwxyz", as: nil)
+            #expect(receipt.status == 200 && receipt.text == page.text)
 
             let again = try await client.send(.get, "/", as: nil, headers: ["If-None-Match": etag])
             #expect(again.status == 304)

@@ -53,6 +53,7 @@ enum WebAppRoutes {
         for method in [HTTPRequest.Method.get, .head] {
             router.on("/", method: method) { request, _ in page(request) }
             router.on("/b/{token}", method: method) { request, _ in page(request) }
+            router.on("/r/{token}", method: method) { request, _ in page(request) }
             router.on("/assets/{name}", method: method) { request, context in
                 let name = context.parameters.get("name") ?? ""
                 guard let file = WebAssets.files["/assets/\(name)"] else {

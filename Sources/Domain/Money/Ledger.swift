@@ -157,7 +157,7 @@ enum Ledger {
             if let event = try context.fetchOne("SELECT detail FROM payment_events WHERE payment_id = ? AND status = 'qr_created' ORDER BY at, id LIMIT 1", [.text(id)]) {
                 qr = JSONColumn.decodeIfPresent(QRInvoice.self, event["detail"])
             }
-            if status == .pending, qr == nil, let local = try context.fetchOne("SELECT error FROM local_qr_state WHERE payment_id = ?", [.text(id)]), !local["error"].string.isEmpty {
+            if status == .pending, let local = try context.fetchOne("SELECT error FROM local_qr_state WHERE payment_id = ?", [.text(id)]), !local["error"].string.isEmpty {
                 qrError = local["error"].string
             }
         }

@@ -163,7 +163,8 @@ public struct Payment: Hashable, Sendable, Codable {
     public var deadline: Instant?
     /// For a Kaspi QR: the QR to show while pending.
     public var qr: QRInvoice?
-    /// For a pending Kaspi QR whose gateway could not be reached yet: why.
+    /// For a pending Kaspi QR whose gateway did not answer the last time it was asked (for the QR,
+    /// or for its status): why.
     public var qrError: String?
     /// What can still be refunded (for a counting payment).
     public var refundableMinor: Int64

@@ -190,6 +190,22 @@ struct MoneyTests {
         #expect(try m.shop.sale(paid.id).refundedMinor == 1_400_000)
     }
 
+    @Test("a drawer left open over the branch's midnight is flagged, not split; a Z report replicates to the owner's box")
+    func overMidnightAndReplication() throws {
+        let m = try MoneyFixture()
+        let owner = try m.f.world.makeShop(home: nil)
+        try syncAll([m.shop, owner])
+        m.f.clock.set(m.f.at("2024-05-07", "20:00"))
+        _ = try m.shop.openDrawer(branch: m.f.branchID, floatMinor: 0, actor: manager)
+        #expect(try m.shop.xReport().overMidnight == false)
+        m.f.clock.set(m.f.at("2024-05-08", "00:30"))
+        #expect(try m.shop.xReport().overMidnight == true)
+        let z = try m.shop.closeDrawer(counted: [:], note: "forgot to close", actor: manager)
+        #expect(z.overMidnight && z.number == 1)
+        try syncAll([m.shop, owner])
+        #expect(try owner.zReports(branch: m.f.branchID, site: nil) == [z])
+    }
+
     @Test("the derived state after a rebuild equals the state kept current on every write and merge")
     func rebuildMatches() throws {
         let m = try MoneyFixture()

@@ -151,8 +151,19 @@ def open_at(tablet, path, role="front_desk"):
 
 
 def take_kaspi_qr(page):
+    """Takes the balance by Kaspi QR, noting whether the dialog ever says Kaspi cannot be reached
+    (`saw_unreachable(page)`)."""
+    page.evaluate("""() => {
+        window.__sawUnreachable = false;
+        new MutationObserver(() => { if (document.querySelector('[data-testid=kaspi-unreachable]')) window.__sawUnreachable = true; })
+            .observe(document.body, { childList: true, subtree: true });
+    }""")
     page.locator("[data-testid=method-kaspi_qr]").click()
     page.locator("[data-testid=take-payment]").click()
+
+
+def saw_unreachable(page):
+    return page.evaluate("() => window.__sawUnreachable")
 
 
 def kaspi_payment(box, sale_id):
@@ -190,6 +201,9 @@ def test_checkout_paid_by_kaspi_qr_through_the_relay(box, kaspi, tablet, screens
     expect(countdown).not_to_have_text(first)           # it counts down
     expect(page.locator("[data-testid=kaspi-status]")).to_contain_text("Waiting")
     expect(page.locator("[data-testid=kaspi]")).to_contain_text(digits_major(payment["amount_minor"]))
+    # The box asks for the QR outside the request: meanwhile the dialog says it is asking, never
+    # that Kaspi cannot be reached.
+    assert not saw_unreachable(page), "the dialog said Kaspi could not be reached while the QR was being made"
     screenshot(page, "kaspi-qr-en")
     check_accessibility(page, "Kaspi QR")
 
@@ -205,3 +219,76 @@ def test_checkout_paid_by_kaspi_qr_through_the_relay(box, kaspi, tablet, screens
     expect(receipt.locator("[data-testid=receipt-payment]")).to_have_count(1)
     expect(receipt.locator("[data-testid=receipt-payment]")).to_contain_text("Kaspi QR")
     assert box.ok("GET", f"/v1/sales/{sale_id}")["state"] == "paid"
+
+
+@pytest.mark.parametrize("outcome,text", [("fail", "The payment failed."), ("expire", "The payment failed.")])
+def test_a_failed_or_expired_kaspi_qr_says_so_and_offers_the_static_qr_or_cash(box, kaspi, tablet, screenshot, outcome, text):
+    sale = a_sale(box)
+    page = open_at(tablet, f"/sales/{sale['id']}")
+    take_kaspi_qr(page)
+    expect(page.locator("[data-testid=kaspi-qr]")).to_be_visible(timeout=15000)
+    payment = kaspi_payment(box, sale["id"])
+    kaspi.control(f"/{outcome}", {"external_id": payment["id"]})
+    dialog = page.locator("[data-testid=kaspi]")
+    expect(page.locator("[data-testid=kaspi-status]")).to_have_text(text, timeout=20000)
+    expect(page.locator("[data-testid=kaspi-qr]")).to_have_count(0)
+    expect(dialog.locator("[data-testid=fallback-static]")).to_be_visible()
+    expect(dialog.locator("[data-testid=fallback-cash]")).to_be_visible()
+    assert kaspi_payment(box, sale["id"])["status"] == "failed"
+    screenshot(page, f"kaspi-qr-{outcome}-en")
+    # The static QR instead: the payment form with it chosen, for what is still due.
+    dialog.locator("[data-testid=fallback-static]").click()
+    expect(page.locator("[data-testid=method-kaspi_static]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("[data-testid=static-info]")).to_be_visible()
+    expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"]))
+
+
+def test_the_desk_cancels_a_kaspi_qr_while_it_waits(box, kaspi, tablet):
+    sale = a_sale(box)
+    page = open_at(tablet, f"/sales/{sale['id']}")
+    take_kaspi_qr(page)
+    expect(page.locator("[data-testid=kaspi-qr]")).to_be_visible(timeout=15000)
+    expect(page.locator("[data-testid=kaspi-status]")).to_contain_text("Waiting")
+    payment = kaspi_payment(box, sale["id"])
+    page.locator("[data-testid=kaspi-cancel]").click()
+    status = page.locator("[data-testid=kaspi-status]")
+    expect(status).to_have_text("The QR code was cancelled.")
+    expect(page.locator("[data-testid=kaspi-qr]")).to_have_count(0)
+    expect(page.locator("[data-testid=kaspi-countdown]")).to_have_count(0)
+    # It stays cancelled when the dialog next asks the box (the payment is still pending until Kaspi ends it).
+    with page.expect_response(lambda r: r.url.endswith(f"/v1/payments/{payment['id']}") and r.request.method == "GET", timeout=15000):
+        pass
+    expect(status).to_have_text("The QR code was cancelled.")
+    expect(page.locator("[data-testid=kaspi-qr]")).to_have_count(0)
+    after = box.ok("GET", f"/v1/sales/{sale['id']}")
+    assert after["paid_minor"] == 0 and after["balance_minor"] == sale["total_minor"], after
+    # The cancelled QR no longer holds the amount back: cash for all of it.
+    page.locator("[data-testid=kaspi] [data-testid=fallback-cash]").click()
+    expect(page.locator("[data-testid=method-cash]")).to_have_attribute("aria-checked", "true")
+    page.locator("[data-testid=take-payment]").click()
+    expect(page).to_have_url(re.compile(r"#/sales/" + sale["id"] + "/receipt$"))
+    assert box.ok("GET", f"/v1/sales/{sale['id']}")["state"] == "paid"
+
+
+def test_kaspi_unreachable_through_the_relay_offers_the_static_qr_or_cash(box, kaspi, tablet, screenshot):
+    # Kaspi answers no definite answer (-999) to every QR request: the relay says unavailable, the
+    # box keeps the payment pending with the reason and asks again.
+    kaspi.control("/faults", {"action": "error", "code": -999, "count": 1000, "path": "qr/create"})
+    sale = a_sale(box)
+    page = open_at(tablet, f"/sales/{sale['id']}")
+    take_kaspi_qr(page)
+    dialog = page.locator("[data-testid=kaspi]")
+    expect(dialog.locator("[data-testid=kaspi-unreachable]")).to_be_visible(timeout=20000)
+    expect(page.locator("[data-testid=kaspi-status]")).to_have_text("Kaspi cannot be reached now.")
+    expect(page.locator("[data-testid=kaspi-qr]")).to_have_count(0)
+    payment = kaspi_payment(box, sale["id"])
+    assert payment["status"] == "pending" and payment.get("qr_error") and not payment.get("qr"), payment
+    screenshot(page, "kaspi-qr-unreachable-en")
+    # Cash instead, for the whole amount: the QR that was never made is given up.
+    dialog.locator("[data-testid=fallback-cash]").click()
+    expect(page.locator("[data-testid=method-cash]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("[data-testid=balance-due]")).to_contain_text(digits_major(sale["total_minor"]))
+    page.locator("[data-testid=take-payment]").click()
+    expect(page).to_have_url(re.compile(r"#/sales/" + sale["id"] + "/receipt$"))
+    after = box.ok("GET", f"/v1/sales/{sale['id']}")
+    assert after["state"] == "paid" and after["paid_minor"] == sale["total_minor"], after

@@ -32,7 +32,7 @@ CHROMIUM = os.environ.get("WEBAPP_CHROMIUM") or "/usr/bin/chromium"
 DEV = os.environ.get("WEBAPP_DEV") == "1"
 # The box's pages and API, but the app bundled from this checkout's sources (for a box built
 # before the sources changed): Playwright answers / and /assets/dev-app.* itself.
-SOURCES = os.environ.get("WEBAPP_SOURCES") == "1" or os.environ.get("WEBAPP_FAKE_MONEY") == "1"
+SOURCES = os.environ.get("WEBAPP_SOURCES") == "1"
 ROLES = {"owner": "owner console", "front_desk": "front desk", "kiosk": "kiosk"}
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}

@@ -5,34 +5,26 @@ refunds; the drawer (open, paid out, close with a count by denomination → the 
 and variance); an unverified static-QR payment counted down and verified by a manager; money
 settings; the screens in Russian and Kazakh.
 
-With WEBAPP_FAKE_MONEY=1 the money endpoints are answered by fake_money.py (for developing the
-screens before the box has them); without it, everything is the real box."""
-import os, re
+Kaspi QR through a real relay and the fake Kaspi server: test_money_kaspi.py; anomalies made by
+two real boxes apart: test_money_two_boxes.py."""
+import re
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import DEV
-from fake_money import FakeMoney
 from test_day import tomorrow, bookable_slot, book
 
-FAKE = os.environ.get("WEBAPP_FAKE_MONEY") == "1"
 PIN = "1357"                       # conftest's PIN for the people it signs in
 MANAGER = "Марат Ахметов"           # conftest.SIGN_IN_NAMES["manager"]
 
 
 class Money:
-    """The money API for a test's set-up: the box's (owner token), or the fake's."""
+    """The box's money API for a test's set-up (the owner's token)."""
 
     def __init__(self, box):
         self.box = box
-        self.fake = FakeMoney(box, {MANAGER: PIN}) if FAKE else None
 
     def call(self, method, path, body=None):
-        if self.fake:
-            with self.fake.lock:
-                return self.fake.dispatch(method, path.split("?")[0], dict(p.split("=") for p in path.split("?")[1].split("&")) if "?" in path else {},
-                                          body or {}, "owner", None)[1]
         return self.box.ok(method, path, body)
 
 
@@ -48,10 +40,6 @@ def open_money(tablet, money, path, role="front_desk", language="en", **kwargs):
     """A tablet of `role` (a person of that role signed in) at hash `path`."""
     page = tablet(role=role, language=language, **kwargs)
     page.locator(".topbar").wait_for()
-    if money.fake:
-        money.fake.attach(page.context, role)
-        page.reload()
-        page.locator(".topbar").wait_for()
     page.evaluate("path => { location.hash = '#' + path; }", path)
     page.locator("main#main h1").first.wait_for()
     return page
@@ -293,28 +281,6 @@ def test_the_owner_sets_the_offline_caps_and_a_bad_deadline_is_refused(tablet, m
     assert settings["unverified_deadline_hours"] == 48 and settings["unverified_payment_cap_minor"] == 1500000
 
 
-# --- Kaspi QR (the fake's only until the relay's fake Kaspi is in the repository) ----------------
-
-@pytest.mark.skipif(not FAKE, reason="needs a relay and the fake Kaspi server (Tests/python/fake_kaspi.py) for the real box")
-def test_kaspi_qr_is_drawn_large_counts_down_and_follows_its_status(tablet, money, screenshot, check_accessibility):
-    date, appointment = appointment_for_checkout(money.box)
-    sale = money.call("POST", "/v1/sales", {"appointments": [appointment["id"]], "lines": [], "tips": []})
-    page = open_money(tablet, money, f"/sales/{sale['id']}")
-    page.locator("[data-testid=method-kaspi_qr]").click()
-    page.locator("[data-testid=take-payment]").click()
-    qr = page.locator("[data-testid=kaspi-qr]")
-    expect(qr).to_be_visible()
-    assert qr.bounding_box()["width"] >= 250
-    expect(page.locator("[data-testid=kaspi-countdown]")).to_contain_text("left")
-    expect(page.locator("[data-testid=kaspi-status]")).to_contain_text("Waiting")
-    screenshot(page, "kaspi-qr-en")
-    check_accessibility(page, "Kaspi QR")
-    payment = next(p for p in money.fake.payments.values() if p["method"] == "kaspi_qr")
-    with money.fake.lock:
-        payment["status"] = "settled"
-    expect(page.locator("[data-testid=kaspi-status]")).to_contain_text("Paid")
-
-
 # --- languages ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("language,drawer_title,till", [("ru", "Денежный ящик", "Касса"), ("kk", "Ақша жәшігі", "Касса")])
@@ -339,8 +305,6 @@ def test_money_screens_in_russian_and_kazakh(tablet, money, check_accessibility,
 def test_the_clients_receipt_page_at_r_token(tablet, money, check_accessibility, screenshot):
     sale = sale_with_cash(money, money.box)
     page = tablet(role="front_desk", language="ru", pair=False)
-    if money.fake:
-        money.fake.attach(page.context, "kiosk")
     page.goto(f"{money.box.url}/r/{sale['receipt_token']}")
     receipt = page.locator("[data-testid=receipt]")
     expect(receipt.locator("[data-testid=receipt-number]")).to_contain_text(sale["number"])
@@ -358,12 +322,9 @@ def test_the_client_profile_shows_what_was_paid(tablet, money):
     box = money.box
     sale = sale_with_cash(money, box)
     page = open_money(tablet, money, f"/clients/{sale['client']}")
-    if money.fake:
-        lifetime = sale["paid_minor"]
-    else:
-        history = box.ok("GET", f"/v1/clients/{sale['client']}/history")
-        lifetime = history["lifetime_paid"][0]["amount_minor"]
-        assert any(v["sale"] == sale["id"] and v["paid_minor"] == sale["paid_minor"] for v in history["visits_paid"])
+    history = box.ok("GET", f"/v1/clients/{sale['client']}/history")
+    lifetime = history["lifetime_paid"][0]["amount_minor"]
+    assert any(v["sale"] == sale["id"] and v["paid_minor"] == sale["paid_minor"] for v in history["visits_paid"])
     expect(page.locator("[data-testid=lifetime-spend]")).to_contain_text(digits_major(lifetime))
     expect(page.get_by_text("paid in total")).to_be_visible()
     link = page.locator(f"[data-testid=visit-paid] a[href='#/sales/{sale['id']}']")
@@ -429,40 +390,6 @@ def test_checkout_on_a_phone(tablet, money, check_accessibility, screenshot):
     check_accessibility(page, "sale on a phone")
 
 
-# --- the fake's only: anomalies (need two boxes apart), Kaspi's gateway down ------------------------
-
-@pytest.mark.skipif(not FAKE, reason="an anomaly needs two boxes that took money apart; the ledger tests make them")
-def test_anomalies_are_explained_and_resolved_with_a_note(tablet, money, check_accessibility, screenshot):
-    sale = sale_with_cash(money, money.box)
-    money.fake.seed_anomaly(sale)
-    page = open_money(tablet, money, "/money/anomalies", role="manager")
-    row = page.locator("[data-testid=anomaly]")
-    expect(row).to_contain_text("Checked out twice")
-    expect(row).to_contain_text("paid twice")
-    screenshot(page, "anomalies-en")
-    check_accessibility(page, "anomalies")
-    row.locator("[data-testid=resolve]").click()
-    page.locator("[data-testid=confirm-resolve]").click()
-    expect(page.get_by_text("Write how it was resolved.")).to_be_visible()
-    page.locator("[data-testid=resolve-note]").fill("Refunded the second card payment")
-    page.locator("[data-testid=confirm-resolve]").click()
-    expect(row.locator("[data-testid=resolution]")).to_contain_text("Refunded the second card payment")
-
-
-@pytest.mark.skipif(not FAKE, reason="needs a relay whose Kaspi gateway is down (the fake Kaspi server)")
-def test_kaspi_gateway_unreachable_offers_the_static_qr_or_cash(tablet, money):
-    money.fake.gateway_down = True
-    date, appointment = appointment_for_checkout(money.box)
-    sale = money.call("POST", "/v1/sales", {"appointments": [appointment["id"]], "lines": [], "tips": []})
-    page = open_money(tablet, money, f"/sales/{sale['id']}")
-    page.locator("[data-testid=method-kaspi_qr]").click()
-    page.locator("[data-testid=take-payment]").click()
-    expect(page.locator("[data-testid=kaspi-unreachable]")).to_be_visible()
-    page.locator("[data-testid=fallback-static]").click()
-    expect(page.locator("[data-testid=method-kaspi_static]")).to_have_attribute("aria-checked", "true")
-    expect(page.locator("[data-testid=static-info]")).to_be_visible()
-
-
 def test_checkout_joins_the_clients_other_appointment_with_a_tip_and_a_percent_discount(tablet, money):
     from test_day import offered
     box = money.box
@@ -492,7 +419,6 @@ def test_checkout_joins_the_clients_other_appointment_with_a_tip_and_a_percent_d
     expect(page.locator("[data-testid=sale-line]")).to_have_count(2)
 
 
-@pytest.mark.skipif(FAKE, reason="live events come from the box")
 def test_a_payment_taken_on_another_tablet_shows_at_once_and_keeps_what_is_typed(tablet, money):
     date, appointment = appointment_for_checkout(money.box)
     sale = money.call("POST", "/v1/sales", {"appointments": [appointment["id"]], "lines": [], "tips": []})

@@ -2,8 +2,9 @@
 // QR code (Debian's node-qrcode-generator, as SVG built node by node: no markup strings), its
 // live status (GET /v1/payments/{id} every `qr.poll_interval_seconds`, and at once on a `payment`
 // live event), a countdown to `qr.expires_at`, cancel (POST /v1/payments/{id}/cancel), and what
-// to do when it is paid, failed, expired or when the gateway could not be reached (`qr` null,
-// `qr_error`): the static QR or cash.
+// to do when it is paid, failed, expired, cancelled or when the gateway could not be reached (`qr`
+// null, `qr_error`): the static QR or cash. Before the box has the QR (it asks the gateway outside
+// the request) it says it is asking; it polls from the start, so it does not hang on a missed event.
 import qrcode from 'qrcode-generator';
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
@@ -51,6 +52,7 @@ export function openKaspi(initial, options = {}) {
     let stopCountdown = null;
     let reachable = true;
     let finished = false;
+    let cancelled = false;       // the desk gave up: the QR is no longer shown (Kaspi may still settle it)
     openDialog(t('money.kaspi.title'), (handle) => {
         const area = h('div', { class: 'kaspi', dataset: { testid: 'kaspi' } });
         const status = h('p', { class: 'kaspi-status', role: 'status', 'aria-live': 'polite', dataset: { testid: 'kaspi-status' } });
@@ -59,17 +61,37 @@ export function openKaspi(initial, options = {}) {
         function expired() {
             return payment.qr && payment.status === 'pending' && new Date(payment.qr.expires_at).getTime() <= Date.now();
         }
+        // Another method instead: a QR still pending (not made yet, or shown) is given up first, so
+        // that it no longer holds back the amount.
+        async function instead(method) {
+            if (payment.status === 'pending' && !cancelled) {
+                try {
+                    payment = await api.post(`/v1/payments/${payment.id}/cancel`, {});
+                    cancelled = true;
+                } catch (error) {
+                    if (error.kind !== 'illegal_transition') { showProblem(alert, error); return; }
+                }
+            }
+            handle.close();
+            if (options.onFallback) options.onFallback(method);
+        }
         function fallback() {
             return h('div', { class: 'actions' },
-                button(t('money.kaspi.use_static'), () => { handle.close(); if (options.onFallback) options.onFallback('kaspi_static'); }, { dataset: { testid: 'fallback-static' } }),
-                button(t('money.kaspi.use_cash'), () => { handle.close(); if (options.onFallback) options.onFallback('cash'); }, { dataset: { testid: 'fallback-cash' } }));
+                button(t('money.kaspi.use_static'), () => instead('kaspi_static'), { dataset: { testid: 'fallback-static' } }),
+                button(t('money.kaspi.use_cash'), () => instead('cash'), { dataset: { testid: 'fallback-cash' } }));
         }
         function draw() {
             if (stopCountdown) { stopCountdown(); stopCountdown = null; }
             const amount = h('p', { class: 'kaspi-amount' }, money(payment.amount_minor, payment.currency));
-            if (!payment.qr && payment.status === 'pending' || payment.qr_error && !payment.qr) {
+            if (payment.status === 'pending' && !payment.qr && payment.qr_error) {
                 status.textContent = t('money.kaspi.unreachable');
                 mount(area, amount, h('p', { class: 'alert', role: 'alert', dataset: { testid: 'kaspi-unreachable' } }, t('money.kaspi.unreachable_hint')), fallback());
+                return;
+            }
+            if (payment.status === 'pending' && !payment.qr && !cancelled) {
+                // Just taken: the box asks the gateway for the QR outside the request.
+                status.textContent = t('money.kaspi.making');
+                mount(area, amount);
                 return;
             }
             if (payment.status === 'settled') {
@@ -83,6 +105,11 @@ export function openKaspi(initial, options = {}) {
                 status.textContent = expired() ? t('money.kaspi.expired') : t('money.kaspi.failed');
                 mount(area, amount, paymentBadge(expired() ? 'failed' : payment.status), h('p', null, t('money.kaspi.try_other')), fallback());
                 stop();
+                return;
+            }
+            if (cancelled) {
+                status.textContent = t('money.kaspi.cancelled');
+                mount(area, amount, fallback());
                 return;
             }
             status.textContent = reachable ? t('money.kaspi.waiting') : t('money.kaspi.box_unreachable');
@@ -105,21 +132,26 @@ export function openKaspi(initial, options = {}) {
         async function cancel() {
             try {
                 payment = await api.post(`/v1/payments/${payment.id}/cancel`, {});
+                cancelled = true;
                 showProblem(alert, null);
                 draw();
-                status.textContent = t('money.kaspi.cancelled');
             } catch (error) {
                 showProblem(alert, error);
                 if (error.kind === 'illegal_transition') refresh();
             }
         }
-        function stop() { clearInterval(pollTimer); pollTimer = null; }
-        if (payment.qr && payment.status === 'pending') {
-            pollTimer = setInterval(refresh, Math.max(1, Number(payment.qr.poll_interval_seconds) || 2) * 1000);
+        function stop() { clearTimeout(pollTimer); pollTimer = null; }
+        // While pending (also before the QR is made, and after a cancel: the client may pay after
+        // all) the status is asked again at Kaspi's interval (2 s until there is one).
+        function schedule() {
+            if (payment.status !== 'pending' || closed) return;
+            pollTimer = setTimeout(async () => { await refresh(); schedule(); }, Math.max(1, Number(payment.qr && payment.qr.poll_interval_seconds) || 2) * 1000);
         }
+        let closed = false;
+        schedule();
         // The event names its row only (the payment, or one of its later states): any payment event refreshes.
         const off = on('event:payment', () => { if (payment.status === 'pending') refresh(); });
-        handle.dialog.addEventListener('close', () => { off(); stop(); if (stopCountdown) stopCountdown(); });
+        handle.dialog.addEventListener('close', () => { closed = true; off(); stop(); if (stopCountdown) stopCountdown(); });
         draw();
         return h('div', null, status, area, alert);
     }, { wide: false });

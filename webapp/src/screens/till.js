@@ -327,14 +327,15 @@ export function renderAnomalies(container) {
             return;
         }
         if (!alive) return;
-        items.sort((a, b) => Number(Boolean(a.resolved)) - Number(Boolean(b.resolved)) || String(b.detected_at).localeCompare(String(a.detected_at)));
+        // Open ones first; otherwise the box's order (by kind, then id: the same on every box).
+        items = items.map((a, index) => [a, index]).sort(([a, i], [b, j]) => Number(Boolean(a.resolved)) - Number(Boolean(b.resolved)) || i - j).map(([a]) => a);
+        const saleLinks = (sales) => sales.flatMap((sale, index) => [' · ', h('a', { href: `#/sales/${sale}`, dataset: { testid: 'anomaly-sale' } },
+            sales.length > 1 ? t('money.anomalies.open_sale_n', { n: index + 1 }) : t('money.anomalies.open_sale'))]);
         mount(list, items.length ? h('ul', { class: 'list money-list' }, items.map((a) => h('li', { class: ['item', a.resolved && 'resolved'], dataset: { testid: 'anomaly', kind: a.kind } },
             h('div', { class: 'item-main' },
                 h('strong', null, t(`money.anomaly.${a.kind}`)), ' · ', money(a.amount_minor, a.currency),
                 h('p', { class: 'hint' }, t(`money.anomaly.${a.kind}_explained`)),
-                h('p', { class: 'hint' }, t('money.anomalies.detected', { at: formatDateTime(a.detected_at) }),
-                    a.sale ? [' · ', h('a', { href: `#/sales/${a.sale}` }, t('money.anomalies.open_sale'))] : null,
-                    a.payments.length ? ` · ${t('money.anomalies.payments', { count: a.payments.length })}` : null),
+                h('p', { class: 'hint' }, t('money.anomalies.payments', { count: a.payments.length }), saleLinks(a.sales || [])),
                 a.resolved ? h('p', { dataset: { testid: 'resolution' } }, t('money.anomalies.resolved', { at: formatDateTime(a.resolved.at), who: personName(a.resolved.by), note: a.resolved.note })) : null),
             !a.resolved && can('money.reports') ? h('div', { class: 'actions tight' }, button(t('money.anomalies.resolve'), () => resolve(a), { kind: 'primary', dataset: { testid: 'resolve' } })) : null)))
             : emptyState(t('money.anomalies.none')));
@@ -358,7 +359,10 @@ export function renderAnomalies(container) {
         });
     }
     const offs = [on('event:payment', load), on('event:sale', load)];
+    // A resolution made on another box arrives by sync with no event of its own (money_resolutions
+    // is not in the event stream): asked again every few seconds while the screen is open.
+    const timer = setInterval(() => { if (!document.hidden) load(); }, 4000);
     load();
-    return () => { alive = false; offs.forEach((off) => off()); };
+    return () => { alive = false; clearInterval(timer); offs.forEach((off) => off()); };
 }
 

@@ -27,6 +27,8 @@ enum EventStream {
         case "people": ("person", .devicesManage)
         case "sales", "sale_voids": ("sale", .moneyRead)
         case "payments", "payment_events": ("payment", .moneyRead)
+        case "money_resolutions": ("money_resolution", .moneyReports)
+        case "fiscal_receipts": ("sale", .moneyRead)
         case "drawer_sessions", "drawer_movements", "z_reports": ("drawer", .moneyRead)
         default: nil
         }

@@ -97,12 +97,14 @@ struct MoneyProviderTests {
         _ = try await processor.runDue()
         _ = try m.shop.cancelQR(first, actor: desk)
         #expect(try m.shop.payment(first).status == .pending)
+        #expect(try m.shop.payment(first).cancelRequested)
         // Cancelled: the due amount is free again for another way of paying.
         let second = try m.shop.takePayment(sale.id, PaymentRequest(method: .kaspiQR, amountMinor: 1_000_000), actor: desk).id
         gateway.statuses = [.failed(reason: "expired")]
         m.f.clock.advance(milliseconds: 5000)
         _ = try await processor.runDue()
         #expect(try m.shop.payment(first).status == .failed)
+        #expect(try m.shop.payment(first).failureReason == "expired")
         gateway.statuses = [.processed]
         m.f.clock.advance(milliseconds: 5000)
         _ = try await processor.runDue()

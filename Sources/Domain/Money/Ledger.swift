@@ -161,6 +161,13 @@ enum Ledger {
                 qrError = local["error"].string
             }
         }
+        var cancelRequested = false
+        var failureReason = ""
+        if status == .pending {
+            cancelRequested = try context.fetchOne("SELECT 1 AS one FROM payment_events WHERE payment_id = ? AND status = 'cancel_requested' LIMIT 1", [.text(id)]) != nil
+        } else if status == .failed {
+            failureReason = try context.fetchOne("SELECT detail FROM payment_events WHERE payment_id = ? AND status = 'failed' ORDER BY at, id LIMIT 1", [.text(id)])?["detail"].string ?? ""
+        }
         let amount = row["amount_minor"].int64
         var refundable: Int64 = 0
         if kind == .payment, status.counts {
@@ -174,7 +181,8 @@ enum Ledger {
                        method: method, amount: Money(amountMinor: amount, currency: row["currency"].string),
                        tenderedMinor: row["tendered_minor"].int64, changeMinor: row["change_minor"].int64, cardLast4: row["card_last4"].string,
                        approvalCode: row["approval_code"].string, reference: row["reference"].string, status: status,
-                       deadline: deadline > 0 ? Instant(milliseconds: deadline) : nil, qr: qr, qrError: qrError, refundableMinor: refundable,
+                       deadline: deadline > 0 ? Instant(milliseconds: deadline) : nil, qr: qr, qrError: qrError, cancelRequested: cancelRequested,
+                       failureReason: failureReason, refundableMinor: refundable,
                        reason: row["reason"].string, site: row["site"].string, drawerSessionID: DrawerSessionID(row["drawer_session_id"].string),
                        createdAt: Instant(milliseconds: row["created_at"].int64), createdBy: row["created_by"].string, approvedBy: row["approved_by"].string)
     }

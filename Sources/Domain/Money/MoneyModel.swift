@@ -166,6 +166,10 @@ public struct Payment: Hashable, Sendable, Codable {
     /// For a pending Kaspi QR whose gateway did not answer the last time it was asked (for the QR,
     /// or for its status): why.
     public var qrError: String?
+    /// For a pending Kaspi QR: the desk gave it up (it still ends as Kaspi says).
+    public var cancelRequested: Bool
+    /// For a failed payment or refund: why (Kaspi's reason, a manager's note).
+    public var failureReason: String
     /// What can still be refunded (for a counting payment).
     public var refundableMinor: Int64
     public var reason: String

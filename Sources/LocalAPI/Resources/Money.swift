@@ -100,6 +100,8 @@ enum MoneyHandlers {
         var deadline: String?
         var qr: QRBody?
         var qrError: String?
+        var cancelRequested: Bool
+        var failureReason: String?
         var refundableMinor: Int64
         var reason: String
         var box: String
@@ -126,6 +128,8 @@ enum MoneyHandlers {
             deadline = zones.format(optional: payment.deadline, branch: nil)
             qr = payment.status == .pending ? payment.qr.map { QRBody(token: $0.qrToken, expiresAt: zones.format($0.expiresAt, branch: nil), pollIntervalSeconds: max(1, $0.pollIntervalSeconds)) } : nil
             qrError = payment.qrError
+            cancelRequested = payment.cancelRequested
+            failureReason = payment.failureReason.isEmpty ? nil : payment.failureReason
             refundableMinor = payment.refundableMinor
             reason = payment.reason
             box = String(payment.site.prefix(16))

@@ -124,7 +124,9 @@ struct HTTPEdgeTests {
             let connection = try RawConnection(port: port)
             connection.send("GET /health HTTP/1.1\r\nHost: box\r\n\r\n")
             #expect(try await connection.response(within: 30)?.status == 200)
-            #expect(try await connection.waitUntilClosed(within: 30), "the idle connection is still open after 30 s")
+            // A generous deadline (the timeout is 1 s): under the whole suite's load on two cores a
+            // CI run once saw the connection still open after 30 s; alone it closes within about a second.
+            #expect(try await connection.waitUntilClosed(within: 120), "the idle connection is still open after 120 s")
         }
     }
 

@@ -64,7 +64,8 @@ struct KaspiBoxTests {
         let root = temporaryDirectory("kaspi-box")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let directory = root + "/box"
-        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Atyrau", "--time-zone", "Asia/Atyrau", "--currency", "KZT", "--region", "KZ", "--owner-name", "Owner"])
+        _ = try await offPool { try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Atyrau", "--time-zone", "Asia/Atyrau", "--currency", "KZT",
+                                                         "--region", "KZ", "--owner-name", "Owner"]) }
         let token = try String(contentsOfFile: directory + "/console.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         // The relay knows the box's business, its certificate and its Kaspi access (the operator's `kaspi set`).
         let (business, ownerKey, certificate) = try { () throws -> (BusinessID, PublicKey, Certificate?) in
@@ -76,7 +77,7 @@ struct KaspiBoxTests {
         _ = try await storage.addCertificate(try #require(certificate), business: business)
         try await KaspiAdministration.set(world.access(.r3), business: business, configuration: world.configuration, logger: Logger(label: "cli"))
         var box = try await Box(directory, relayPort: world.port, token: token)
-        defer { box.process.kill() }
+        defer { let process = box.process; Thread { process.kill() }.start() }
 
         // 1. Paid: pending, its QR shown, scanned, paid: settled, the sale paid.
         let first = try await box.sellByKaspi(1_500_000)
@@ -91,7 +92,8 @@ struct KaspiBoxTests {
         // 2. The box is stopped with the QR shown; the client pays meanwhile; the restarted box finds it paid.
         let second = try await box.sellByKaspi(700_000)
         _ = try await eventuallyValue("the second QR", timeout: .seconds(60)) { try await box.payment(second.payment)["qr"] as? [String: Any] }
-        box.process.kill()   // SIGKILL: the box dies with the QR on the tablet
+        let killed = box.process
+        try await offPool { killed.kill() }   // SIGKILL: the box dies with the QR on the tablet
         try await world.fake.pay(externalID: second.payment)
         box = try await Box(directory, relayPort: world.port, token: token)
         try await eventually("the second payment settled after the restart", timeout: .seconds(60)) {

@@ -430,11 +430,11 @@ struct KaspiProcessTests {
         let directory = temporaryDirectory("kaspi-process")
         let storage = "sqlite:\(directory)/relay.sqlite"
         let keyFile = directory + "/kaspi.key"
-        try run(Binaries.relay, ["kaspi", "new-key", keyFile])
+        _ = try await offPool { try run(Binaries.relay, ["kaspi", "new-key", keyFile]) }
         let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         // A second new-key would make the stored access unreadable: refused.
-        #expect(try run(Binaries.relay, ["kaspi", "new-key", keyFile], check: false).status != 0)
+        #expect(try await offPool { try run(Binaries.relay, ["kaspi", "new-key", keyFile], check: false) }.status != 0)
 
         let owner = SigningKey.generate(), box = SigningKey.generate()
         let business = BusinessID(ownerKey: owner.publicKey)
@@ -446,12 +446,12 @@ struct KaspiProcessTests {
 
         let common = ["--storage", storage, "--kaspi-key-file", keyFile]
         // r3 without a certificate is refused with a message, and stores nothing.
-        let incomplete = try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL,
-                                                                              "--trade-point", "1", "--bin", "123456789012"], check: false)
+        let incomplete = try await offPool { try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL,
+                                                                              "--trade-point", "1", "--bin", "123456789012"], check: false) }
         #expect(incomplete.status != 0 && incomplete.error.contains("client certificate"))
-        try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL, "--trade-point", "1",
-                                                              "--bin", "123456789012", "--certificate", fake.clientCertificate, "--private-key", fake.clientKey])
-        let shown = try run(Binaries.relay, ["kaspi", "show"] + common + ["--business", business.hex]).output
+        _ = try await offPool { try run(Binaries.relay, ["kaspi", "set"] + common + ["--business", business.hex, "--scheme", "r3", "--base-url", fake.baseURL, "--trade-point", "1",
+                                                              "--bin", "123456789012", "--certificate", fake.clientCertificate, "--private-key", fake.clientKey]) }
+        let shown = try await offPool { try run(Binaries.relay, ["kaspi", "show"] + common + ["--business", business.hex]).output }
         #expect(shown.contains("r3") && shown.contains("trade point:   1") && shown.contains("client certificate"))
         let secrets = try [fake.clientCertificate, fake.clientKey].flatMap { file in
             try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count >= 16 }.map(String.init)
@@ -461,7 +461,7 @@ struct KaspiProcessTests {
         let port = RelayPorts.reserve()
         let relay = try ChildProcess(name: "relay", program: Binaries.relay,
                                      arguments: ["serve", "--bind", "127.0.0.1", "--port", String(port), "--log-level", "debug", "--kaspi-ca-file", fake.caFile] + common)
-        defer { relay.stop() }
+        defer { Thread { _ = relay.stop() }.start() }
         #expect(try await relay.waitForLog(#"relay\.port=(\d+)"#) == String(port))
         let gateway = try #require(RelayKaspiGateway(relayURL: "http://127.0.0.1:\(port)", identity: box, business: business))
         let invoice = try await gateway.createQR(paymentID: "pay-process", amount: Money(amountMinor: 990_000, currency: "KZT"))

@@ -54,7 +54,13 @@ public final class FakeKaspi: @unchecked Sendable {
         tradePointID = (ready["trade_point_id"] as? NSNumber)?.int64Value ?? 1
     }
 
-    public func stop() { process.stop(timeout: .seconds(10)) }
+    /// Stops the fake without holding the calling thread (an async test's thread belongs to the
+    /// small cooperative pool every other test shares; a fake busy with a slow answer may take
+    /// seconds to exit): a thread of its own waits for the exit.
+    public func stop() {
+        let process = self.process
+        Thread { _ = process.stop(timeout: .seconds(10)) }.start()
+    }
 
     // MARK: Control
 

@@ -40,7 +40,11 @@ public final class FakeWebkassa: @unchecked Sendable {
         controlPort = control
     }
 
-    public func stop() { process.stop() }
+    /// Stops the fake without holding the calling thread (see `FakeKaspi.stop()`).
+    public func stop() {
+        let process = self.process
+        Thread { _ = process.stop(timeout: .seconds(10)) }.start()
+    }
 
     /// Every token issued so far is expired: the next call with one gets error 2.
     public func expireSessions() async throws { try await control("POST", "/expire-sessions") }

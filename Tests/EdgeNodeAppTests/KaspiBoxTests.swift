@@ -60,7 +60,16 @@ struct KaspiBoxTests {
     @Test("paid; box restarted mid-payment; relay down mid-payment: one QR each at Kaspi, one definite state each")
     func kaspiAtTheDesk() async throws {
         let world = try await KaspiWorld.make()
-        defer { Task { await world.close() } }
+        do {
+            try await Self.kaspiAtTheDesk(world)
+        } catch {
+            await world.close()
+            throw error
+        }
+        await world.close()
+    }
+
+    static func kaspiAtTheDesk(_ world: KaspiWorld) async throws {
         let root = temporaryDirectory("kaspi-box")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let directory = root + "/box"

@@ -43,6 +43,9 @@ public final class FakeWebkassa: @unchecked Sendable {
     /// Stops the fake without holding the calling thread (see `FakeKaspi.stop()`).
     public func stop() {
         let process = self.process
+        // SIGTERM now (so the fake ends even when the test process ends first); the wait, and a
+        // SIGKILL if it takes too long, on a thread of its own.
+        if process.isRunning { Foundation.kill(process.pid, SIGTERM) }
         Thread { _ = process.stop(timeout: .seconds(10)) }.start()
     }
 

@@ -246,8 +246,10 @@ extension SQLValue {
 
 /// A key derived from its natural key, so two replicas that create "the override of branch B
 /// on 2024-03-08" write the same row and last-writer-wins merges them.
-func derivedKey(_ parts: String...) -> String {
-    UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16), milliseconds: 1)
+func derivedKey(_ parts: String...) -> String { derivedKey(parts) }
+
+func derivedKey(_ parts: [String], milliseconds: UInt64 = 1) -> String {
+    UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16), milliseconds: milliseconds)
 }
 
 extension Shop {

@@ -17,6 +17,12 @@ public struct Identifier<Tag>: Hashable, Comparable, Sendable, Codable, CustomSt
         Identifier(trusted: UUIDv7.generate(milliseconds: UInt64(max(0, instant.milliseconds))))
     }
 
+    /// An id derived from its parts with `instant`'s time: the same parts give the same id on every
+    /// call and every box (e.g. a refund's id from its request's idempotency key).
+    public static func derived(from parts: String..., at instant: Instant) -> Identifier {
+        Identifier(trusted: derivedKey(parts, milliseconds: UInt64(max(0, instant.milliseconds))))
+    }
+
     public static func < (lhs: Identifier, rhs: Identifier) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { rawValue }
 

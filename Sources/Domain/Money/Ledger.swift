@@ -341,7 +341,3 @@ enum Ledger {
         return found.sorted { ($0.kind.rawValue, $0.id) < ($1.kind.rawValue, $1.id) }
     }
 }
-
-func derivedKey(_ parts: [String]) -> String {
-    UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16), milliseconds: 1)
-}

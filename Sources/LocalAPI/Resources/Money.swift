@@ -1,7 +1,6 @@
 import Domain
 import Foundation
 import HTTPTypes
-import Replication
 
 /// How the box's money side is wired: set by the node.
 public struct MoneyConfiguration: Sendable {
@@ -813,13 +812,5 @@ enum MoneyHandlers {
     static func zReport(_ call: Call) async throws -> Reply {
         let id = try call.id("id", as: ZReportID.self)
         return .json(try await reportBody(try await call.shop.money.zReport(id), call: call))
-    }
-}
-
-extension Identifier {
-    /// An id derived from its parts (the same parts give the same id on every call).
-    static func derived(from parts: String..., at instant: Instant) -> Identifier {
-        Identifier(UUIDv7.derived(from: Sodium.blake2b(Array(parts.joined(separator: "\u{1F}").utf8), length: 16),
-                                  milliseconds: UInt64(max(0, instant.milliseconds))))!
     }
 }

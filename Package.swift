@@ -161,6 +161,20 @@ let package = Package(
             name: "FiscalWebkassa",
             dependencies: ["Domain", "OutboundHTTP", .product(name: "Logging", package: "swift-log")]
         ),
+        // Client messages (docs/messaging.md): one adapter per provider behind Domain's
+        // `MessageTransport` port — Telegram Bot API, WhatsApp Cloud API, Mobizon and Twilio SMS,
+        // and email over SMTP submission with STARTTLS (NIO + NIOSSL).
+        .target(
+            name: "MessagingProviders",
+            dependencies: [
+                "Domain", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "CSodium",
+            ]
+        ),
         .target(
             name: "FiscalOutbox",
             dependencies: [
@@ -177,7 +191,7 @@ let package = Package(
             name: "EdgeNodeApp",
             dependencies: [
                 "Replication", "Domain", "LocalAPI", "DemoShop", "Discovery", "SystemdNotify", "HTTPProblem", "LayeredConfiguration",
-                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink", "FiscalWebkassa", "FiscalOutbox",
+                "RelayWire", "OutboundHTTP", "LANSync", "RelayUplink", "FiscalWebkassa", "FiscalOutbox", "MessagingProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -364,6 +378,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: [
+                "TestSupport", "MessagingProviders", "Domain", "OutboundHTTP",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // LAN discovery and sync between real `edgenode` processes, each in its own network

@@ -19,6 +19,10 @@ if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
     echo "Installing schemathesis (OpenAPI conformance test) ..." >&2
     python3 -m pip install --quiet schemathesis 2>/dev/null || python3 -m pip install --quiet --break-system-packages schemathesis
 fi
+if ! python3 -c "import aiosmtpd, icalendar" >/dev/null 2>&1; then
+    echo "Installing aiosmtpd and icalendar (the fake mail server, the independent .ics parser) ..." >&2
+    python3 -m pip install --quiet aiosmtpd icalendar 2>/dev/null || python3 -m pip install --quiet --break-system-packages aiosmtpd icalendar
+fi
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "Installing systemd (for systemd-analyze verify of the unit) ..." >&2
     SUDO=""

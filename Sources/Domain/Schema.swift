@@ -224,6 +224,69 @@ enum DomainSchema {
             CREATE INDEX local_fiscal_outbox_by_seq ON local_fiscal_outbox (seq);
             CREATE TABLE local_qr_state (payment_id TEXT PRIMARY KEY NOT NULL, error TEXT NOT NULL DEFAULT '', next_at INTEGER NOT NULL DEFAULT 0);
             """),
+        ("domain-6-messaging", """
+            CREATE TABLE messaging_settings (
+                id TEXT PRIMARY KEY NOT NULL, kinds_off TEXT NOT NULL DEFAULT '[]', reminder_offsets TEXT NOT NULL DEFAULT '[1440,120]',
+                min_reminder_lead_minutes INTEGER NOT NULL DEFAULT 30, change_threshold_minutes INTEGER NOT NULL DEFAULT 0,
+                channel_order TEXT NOT NULL DEFAULT '["telegram","whatsapp","sms","email"]', review_delay_minutes INTEGER NOT NULL DEFAULT 60,
+                review_expiry_hours INTEGER NOT NULL DEFAULT 48, telegram_bot TEXT NOT NULL DEFAULT '', unsubscribe TEXT NOT NULL DEFAULT '');
+            CREATE TABLE messaging_senders (
+                id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL DEFAULT 0, set_by TEXT NOT NULL DEFAULT '');
+            CREATE TABLE message_templates (
+                id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT '', language TEXT NOT NULL DEFAULT '',
+                subject TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '', provider_template TEXT NOT NULL DEFAULT '',
+                provider_parameters TEXT NOT NULL DEFAULT '[]', customised INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL DEFAULT 0,
+                updated_by TEXT NOT NULL DEFAULT '');
+            CREATE TABLE client_messaging (
+                id TEXT PRIMARY KEY NOT NULL, language TEXT NOT NULL DEFAULT '', channel_order TEXT NOT NULL DEFAULT '[]',
+                kinds_off TEXT NOT NULL DEFAULT '[]', telegram_chat_id TEXT NOT NULL DEFAULT '', telegram_name TEXT NOT NULL DEFAULT '',
+                telegram_linked_at INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE client_consents (
+                id TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT '',
+                purpose TEXT NOT NULL DEFAULT 'transactional', granted INTEGER NOT NULL DEFAULT 1, at INTEGER NOT NULL DEFAULT 0,
+                source TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '');
+            CREATE INDEX client_consents_by_client ON client_consents (client_id, at);
+            CREATE TABLE telegram_links (
+                id TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL DEFAULT '', payload_hash TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0, used_at INTEGER NOT NULL DEFAULT 0,
+                chat_id TEXT NOT NULL DEFAULT '', created_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX telegram_links_by_hash ON telegram_links (payload_hash);
+            CREATE TABLE messages (
+                id TEXT PRIMARY KEY NOT NULL, subject_id TEXT NOT NULL DEFAULT '', appointment_id TEXT NOT NULL DEFAULT '',
+                client_id TEXT NOT NULL DEFAULT '', branch_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
+                channel TEXT NOT NULL DEFAULT '', recipient TEXT NOT NULL DEFAULT '', language TEXT NOT NULL DEFAULT 'en',
+                variant TEXT NOT NULL DEFAULT '', due_at INTEGER NOT NULL DEFAULT 0, not_after INTEGER NOT NULL DEFAULT 0,
+                site TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX messages_by_appointment ON messages (appointment_id, created_at);
+            CREATE INDEX messages_by_subject ON messages (subject_id);
+            CREATE INDEX messages_by_client ON messages (client_id, created_at);
+            CREATE TABLE message_events (
+                id TEXT PRIMARY KEY NOT NULL, message_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0,
+                site TEXT NOT NULL DEFAULT '', attempt INTEGER NOT NULL DEFAULT 0, provider TEXT NOT NULL DEFAULT '',
+                provider_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',
+                body TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '');
+            CREATE INDEX message_events_by_message ON message_events (message_id, at);
+            CREATE INDEX message_events_by_provider_id ON message_events (provider_id);
+            CREATE TABLE visit_reviews (
+                id TEXT PRIMARY KEY NOT NULL, appointment_id TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '',
+                rating INTEGER NOT NULL DEFAULT 0, comment TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT '',
+                message_id TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX visit_reviews_by_appointment ON visit_reviews (appointment_id, at);
+            CREATE TABLE calendar_feeds (
+                id TEXT PRIMARY KEY NOT NULL, scope TEXT NOT NULL DEFAULT 'staff', subject_id TEXT NOT NULL DEFAULT '',
+                token_hash TEXT NOT NULL DEFAULT '', content TEXT NOT NULL DEFAULT 'details', name TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '', revoked_at INTEGER NOT NULL DEFAULT 0,
+                revoked_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX calendar_feeds_by_token ON calendar_feeds (token_hash);
+            CREATE TABLE local_message_state (
+                message_id TEXT PRIMARY KEY NOT NULL, subject_id TEXT NOT NULL, branch_id TEXT NOT NULL, kind TEXT NOT NULL,
+                channel TEXT NOT NULL, state TEXT NOT NULL, due_at INTEGER NOT NULL, next_at INTEGER NOT NULL, attempts INTEGER NOT NULL,
+                provider_id TEXT NOT NULL, reason TEXT NOT NULL, updated_at INTEGER NOT NULL);
+            CREATE INDEX local_message_state_due ON local_message_state (next_at) WHERE state = 'scheduled';
+            CREATE INDEX local_message_state_by_state ON local_message_state (state, updated_at);
+            CREATE INDEX local_message_state_by_subject ON local_message_state (subject_id);
+            CREATE TABLE local_message_queue (subject_id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, queued_at INTEGER NOT NULL);
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [
@@ -236,6 +299,9 @@ enum DomainSchema {
         ("sales", .appendOnly), ("payments", .appendOnly), ("payment_events", .appendOnly), ("sale_voids", .appendOnly),
         ("drawer_sessions", .appendOnly), ("drawer_movements", .appendOnly), ("z_reports", .appendOnly), ("fiscal_receipts", .appendOnly),
         ("money_resolutions", .appendOnly), ("money_settings", .lastWriterWins),
+        ("messaging_settings", .lastWriterWins), ("messaging_senders", .lastWriterWins), ("message_templates", .lastWriterWins),
+        ("client_messaging", .lastWriterWins), ("client_consents", .appendOnly), ("telegram_links", .lastWriterWins),
+        ("messages", .appendOnly), ("message_events", .appendOnly), ("visit_reviews", .appendOnly), ("calendar_feeds", .lastWriterWins),
     ]
 }
 

@@ -45,6 +45,10 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
     case drawerOperate = "drawer.operate"
     /// Tax rates, VAT details, caps.
     case moneySettings = "money.settings"
+    case messagesRead = "messages.read"
+    case messagesSend = "messages.send"
+    case messagingSettings = "messaging.settings"
+    case calendarFeeds = "calendar.feeds"
 
     public func isGranted(to role: Role) -> Bool {
         switch self {
@@ -56,8 +60,10 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
             role != .kiosk && role != .staff
         case .catalogueWrite, .clientsMerge, .conflictsResolve, .devicesManage, .systemRead, .moneyDiscount, .moneyRefund, .moneyVerify, .moneyReports:
             role == .owner || role == .manager
-        case .moneyRead, .moneyTake:
+        case .moneyRead, .moneyTake, .messagesRead, .messagesSend:
             role != .kiosk
+        case .messagingSettings, .calendarFeeds:
+            role == .owner || role == .manager
         case .drawerOperate:
             role == .owner || role == .manager || role == .frontDesk
         case .moneySettings:

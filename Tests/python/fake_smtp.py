@@ -218,7 +218,9 @@ def main():
     ports = {
         "smtp_port": listen("smtp", tls_context=context, require_starttls=True),
         "login_only_port": listen("login_only", tls_context=context, require_starttls=True, auth_exclude_mechanism=["PLAIN"]),
-        "tls_port": listen("tls"),
+        # aiosmtpd knows TLS only when it did STARTTLS itself: on the implicit-TLS port every
+        # connection is TLS, so AUTH needs no further TLS there.
+        "tls_port": listen("tls", auth_require_tls=False),
         "plain_port": listen("plain", auth_require_tls=False),
     }
     control = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)

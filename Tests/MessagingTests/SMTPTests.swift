@@ -186,6 +186,17 @@ import TestSupport
         #expect(reason.contains("tls"))
     }
 
+    @Test func aCertificateForAnotherNameIsRejected() async throws {
+        let fake = try await FakeSMTP.start()
+        defer { fake.stop() }
+        for host in ["127.0.0.1", "localhost"] {
+            let error = await failure(mailer(fake, port: fake.wrongNamePort, host: host), message())
+            guard case .rejected(let reason, false) = error else { Issue.record("\(host): got \(String(describing: error))"); continue }
+            #expect(reason.contains("tls"))
+        }
+        #expect(try await fake.messages().isEmpty)
+    }
+
     @Test func aServerWithoutSTARTTLSIsRefusedWhenItIsRequired() async throws {
         let fake = try await FakeSMTP.start()
         defer { fake.stop() }

@@ -13,6 +13,8 @@ public final class FakeSMTP: @unchecked Sendable {
     public let tlsPort: Int
     /// No TLS offered; AUTH in the clear.
     public let plainPort: Int
+    /// STARTTLS like `smtpPort`, with a certificate of the same CA naming only mail.other.example.
+    public let wrongNamePort: Int
     public let controlPort: Int
     /// The CA that signed the server's certificate (for 127.0.0.1 and localhost).
     public let caFile: String
@@ -47,6 +49,7 @@ public final class FakeSMTP: @unchecked Sendable {
         loginOnlyPort = ready["login_only_port"] as? Int ?? 0
         tlsPort = ready["tls_port"] as? Int ?? 0
         plainPort = ready["plain_port"] as? Int ?? 0
+        wrongNamePort = ready["wrong_name_port"] as? Int ?? 0
         caFile = ready["ca_file"] as? String ?? ""
         otherCAFile = ready["other_ca_file"] as? String ?? ""
         username = ready["username"] as? String ?? ""

@@ -7,11 +7,12 @@ Built on aiosmtpd (scripts/test.sh installs it). It listens on 127.0.0.1 on four
   login_only_port  the same, offering AUTH LOGIN only
   tls_port         implicit TLS (as on 465), AUTH PLAIN and LOGIN
   plain_port       no TLS offered at all; AUTH allowed in the clear (for `plain` on loopback)
+  wrong_name_port  like smtp_port, but its certificate (same CA) names only mail.other.example
 It makes a throw-away PKI in --dir with the openssl command: a CA (ca.pem) and the server's
 certificate for 127.0.0.1/localhost, plus a second CA (other_ca.pem) that signed nothing here.
 
 When ready it prints one JSON line on stdout:
-  {"smtp_port", "login_only_port", "tls_port", "plain_port", "control_port", "ca_file",
+  {"smtp_port", "login_only_port", "tls_port", "plain_port", "wrong_name_port", "control_port", "ca_file",
    "other_ca_file", "username", "password"}
 
 A control API (plain HTTP on its own loopback port, JSON):
@@ -138,7 +139,13 @@ def make_pki(directory):
     openssl("req", *ec, "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=localhost")
     openssl("x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
             "-CAcreateserial", "-days", "2", "-out", path("server.pem"), "-extfile", path("server.ext"))
-    return path("ca.pem"), path("other_ca.pem"), path("server.pem"), path("server.key")
+    # A certificate of the same CA for another name only (a server that is not the one asked for).
+    with open(path("wrong-name.ext"), "w") as ext:
+        ext.write("subjectAltName=DNS:mail.other.example\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    openssl("req", *ec, "-keyout", path("wrong-name.key"), "-out", path("wrong-name.csr"), "-subj", "/CN=mail.other.example")
+    openssl("x509", "-req", "-in", path("wrong-name.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+            "-CAcreateserial", "-days", "2", "-out", path("wrong-name.pem"), "-extfile", path("wrong-name.ext"))
+    return path("ca.pem"), path("other_ca.pem"), path("server.pem"), path("server.key"), path("wrong-name.pem"), path("wrong-name.key")
 
 
 class ControlHandler(BaseHTTPRequestHandler):
@@ -193,12 +200,15 @@ def main():
     parser.add_argument("--dir", required=True, help="where to write its throw-away PKI")
     arguments = parser.parse_args()
     os.makedirs(arguments.dir, exist_ok=True)
-    ca_file, other_ca_file, certificate, key = make_pki(arguments.dir)
+    ca_file, other_ca_file, certificate, key, wrong_certificate, wrong_key = make_pki(arguments.dir)
     state = State("shop@example.kz", "s3cret-" + os.urandom(6).hex())
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certificate, key)
+    wrong_name_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    wrong_name_context.minimum_version = ssl.TLSVersion.TLSv1_2
+    wrong_name_context.load_cert_chain(wrong_certificate, wrong_key)
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == state.username
@@ -222,6 +232,7 @@ def main():
         # connection is TLS, so AUTH needs no further TLS there.
         "tls_port": listen("tls", auth_require_tls=False),
         "plain_port": listen("plain", auth_require_tls=False),
+        "wrong_name_port": listen("wrong_name", tls_context=wrong_name_context, require_starttls=True),
     }
     control = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)
     control.daemon_threads = True

@@ -18,7 +18,8 @@ public struct MIMEMessage: Sendable, Hashable {
     /// The `Message-ID` with its angle brackets, e.g. `<m1@edgenode.local>`.
     public var messageID: String
     public var date: Date
-    /// The `List-Unsubscribe` target (`mailto:` or `https:`); empty for none.
+    /// The `List-Unsubscribe` target (`mailto:`, `https:` or `http:`); empty (or any other
+    /// scheme) for none.
     public var unsubscribe: String
     /// The multipart boundary (random by default; fixed in tests).
     public var boundary: String
@@ -49,10 +50,11 @@ public struct MIMEMessage: Sendable, Hashable {
         headers.append("MIME-Version: 1.0")
         headers.append("Auto-Submitted: auto-generated")
         let unsubscribe = Self.headerSafe(unsubscribe).trimmingCharacters(in: .whitespaces)
-        if !unsubscribe.isEmpty {
+        let scheme = unsubscribe.lowercased()
+        if scheme.hasPrefix("mailto:") || scheme.hasPrefix("https://") || scheme.hasPrefix("http://") {
             headers.append("List-Unsubscribe: <\(unsubscribe)>")
             // One-click unsubscribe (RFC 8058) is a POST to an https URL; a mailto: cannot take it.
-            if unsubscribe.lowercased().hasPrefix("https://") {
+            if scheme.hasPrefix("https://") {
                 headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
             }
         }

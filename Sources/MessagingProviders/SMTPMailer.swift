@@ -201,7 +201,8 @@ public final class SMTPMailer: MessageTransport {
                 // Nothing may follow the 220 in plain text (a response injection, CVE-2011-0411's kind).
                 guard !connection.reader.hasBufferedBytes else { throw SMTPConversationError.refused("smtp starttls: the server sent more after its 220") }
                 step = .tls
-                try await connection.startTLS(context: tls!, host: settings.host)
+                guard let tls else { throw SMTPConversationError.refused("smtp: no TLS settings for starttls") }
+                try await connection.startTLS(context: tls, host: settings.host)
                 ehlo = try await connection.exchange(hello)
                 step = .ehlo
                 try expect(ehlo, 250...250, at: .ehlo)

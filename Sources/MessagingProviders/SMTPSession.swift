@@ -150,14 +150,19 @@ struct SMTPConnection {
         case protocolError(SMTPProtocolError)
     }
 
-    /// The next reply, within the timeout (the channel is closed when it passes).
-    mutating func reply() async throws(Failure) -> SMTPReply {
-        let timedOut = Flag()
+    /// Closes the channel when the timeout passes (cancel the task to keep it), setting `timedOut`.
+    private func deadline(_ timedOut: Flag) -> Scheduled<Void> {
         let channel = self.channel
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+        return channel.eventLoop.scheduleTask(in: timeout) {
             timedOut.value.store(true, ordering: .relaxed)
             channel.close(promise: nil)
         }
+    }
+
+    /// The next reply, within the timeout (the channel is closed when it passes).
+    mutating func reply() async throws(Failure) -> SMTPReply {
+        let timedOut = Flag()
+        let deadline = deadline(timedOut)
         defer { deadline.cancel() }
         while true {
             do {
@@ -185,11 +190,15 @@ struct SMTPConnection {
         try await write(line + "\r\n")
     }
 
+    /// Writes within the timeout (a server that stops reading cannot hold us).
     func write(_ text: String) async throws(Failure) {
+        let timedOut = Flag()
+        let deadline = deadline(timedOut)
+        defer { deadline.cancel() }
         do {
             try await outbound.write(ByteBuffer(string: text))
         } catch {
-            throw .io(error)
+            throw timedOut.value.load(ordering: .relaxed) ? .timedOut : .io(error)
         }
     }
 

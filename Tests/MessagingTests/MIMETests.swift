@@ -86,6 +86,9 @@ import Testing
         #expect(lines.contains("Content-Type: multipart/alternative; boundary=\"=_b\""))
         #expect(headers(message(unsubscribe: "https://shop.example/u/1").rendered()).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
         #expect(!headers(message().rendered()).contains { $0.hasPrefix("List-Unsubscribe") })
+        #expect(!headers(message(unsubscribe: "javascript:alert(1)").rendered()).contains { $0.hasPrefix("List-Unsubscribe") })
+        #expect(headers(message(unsubscribe: "http://shop.example/u/1").rendered()).contains("List-Unsubscribe: <http://shop.example/u/1>"))
+        #expect(!headers(message(unsubscribe: "http://shop.example/u/1").rendered()).contains { $0.hasPrefix("List-Unsubscribe-Post") })
     }
 
     @Test func quotedPrintableKeepsLinesWithin76AndDecodesBack() {

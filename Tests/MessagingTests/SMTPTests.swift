@@ -234,6 +234,13 @@ import TestSupport
         #expect(await failure(mailer, bad) == .rejected(reason: "not an email address the server can take", unlink: false))
     }
 
+    @Test func anUnreadableCAFileIsAConfigurationProblem() async throws {
+        let settings = SMTPSettings(host: "127.0.0.1", port: 1, from: "shop@example.kz", caFile: "/nonexistent/ca.pem", timeoutSeconds: 5)
+        let mailer = SMTPMailer(settings: settings, logger: Logger(label: "smtp-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        guard case .rejected(let reason, false) = await failure(mailer, message()) else { Issue.record("not rejected"); return }
+        #expect(reason.contains("cannot read the SMTP CA file /nonexistent/ca.pem"))
+    }
+
     @Test func thePasswordAndTheBodyAreNeverLogged() async throws {
         let fake = try await FakeSMTP.start()
         defer { fake.stop() }

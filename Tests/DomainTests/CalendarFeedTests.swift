@@ -159,7 +159,7 @@ struct CalendarFeedTests {
         let visit = try salon.book([(salon.cut, salon.aigerim), (salon.colour, salon.dana)], "2024-05-07", "10:00", client: salon.client)
         let other = try salon.book([(salon.cut, salon.dana)], "2024-05-08", "12:00", guest: "Guest Person")
         let events = try await salon.events(try await salon.feed(.branch(salon.f.branchID), .details).secret)
-        #expect(events.map { $0["UID"] } == ["\(visit.id.rawValue)@edgenode", "\(other.id.rawValue)@edgenode"])
+        try #require(events.map { $0["UID"] } == ["\(visit.id.rawValue)@edgenode", "\(other.id.rawValue)@edgenode"])
         #expect(events[0]["SUMMARY"] == "Ерлан — Haircut\\, Colour")
         #expect(events[0]["DTSTART"] == "20240507T050000Z")
         #expect(events[0]["DTEND"] == "20240507T073000Z")
@@ -206,18 +206,23 @@ struct CalendarFeedTests {
                                                            start: salon.f.at("2024-05-07", "13:00"), guest: Guest(name: "Asked"), hold: true)).appointment
         try salon.shop.transition(requested.id, to: .requested, actor: "t")
         let secret = try await salon.feed(.staff(salon.aigerim), .details).secret
+        let branch = try await salon.feed(.branch(salon.f.branchID), .details).secret
         #expect(try await salon.events(secret).count == 5)
+        #expect(try await salon.events(branch).count == 5)
 
         try salon.shop.cancel(cancelled.id, by: .client, reason: "", actor: "t")
         try salon.shop.markNoShow(noShow.id, actor: "t")
         let events = try await salon.events(secret)
         #expect(events.map { $0["UID"] } == [kept, held, requested].map { "\($0.id.rawValue)-0@edgenode" })
         #expect(events.map { $0["STATUS"] } == ["CONFIRMED", "TENTATIVE", "TENTATIVE"])
+        #expect(try await salon.events(branch).map { $0["UID"] } == [kept, held, requested].map { "\($0.id.rawValue)@edgenode" })
 
         salon.f.clock.advance(minutes: 11)   // past the branch's 10-minute hold
         #expect(try await salon.events(secret).map { $0["UID"] } == [kept, requested].map { "\($0.id.rawValue)-0@edgenode" })
+        #expect(try await salon.events(branch).map { $0["UID"] } == [kept, requested].map { "\($0.id.rawValue)@edgenode" })
         try salon.shop.reject(requested.id, reason: "no", actor: "t")
         #expect(try await salon.events(secret).map { $0["UID"] } == ["\(kept.id.rawValue)-0@edgenode"])
+        #expect(try await salon.events(branch).map { $0["UID"] } == ["\(kept.id.rawValue)@edgenode"])
     }
 
     @Test("a feed reaches 30 days back and 180 days ahead")

@@ -252,20 +252,25 @@ enum CalendarFeedEvents {
                    (SELECT count(*) FROM appointment_events e WHERE e.appointment_id = a.id
                         AND (e.action = 'rescheduled' OR (e.action = 'status' AND e.to_status = 'confirmed'))) AS changes,
                    (SELECT max(e.at) FROM appointment_events e WHERE e.appointment_id = a.id) AS modified
-            FROM appointments a LEFT JOIN clients c ON a.client_id != '' AND c.id = a.client_id
             """
+        let clients = " LEFT JOIN clients c ON a.client_id != '' AND c.id = a.client_id"
         let rows: [Row]
         switch feed.subject {
         case .branch(let id):
-            rows = try transaction.fetchAll(columns + " WHERE a.branch_id = ? AND a.status IN (\(statuses)) AND a.starts_at >= ? AND a.starts_at < ? ORDER BY a.starts_at, a.id",
-                                            [.text(id.rawValue), .instant(from), .instant(to)])
+            // The branch's appointments by the (status, branch) index, then by start.
+            rows = try transaction.fetchAll(columns + " FROM appointments a" + clients + """
+                 WHERE a.branch_id = ? AND a.status IN (\(statuses)) AND a.starts_at >= ? AND a.starts_at < ? ORDER BY a.starts_at, a.id
+                """, [.text(id.rawValue), .instant(from), .instant(to)])
         case .staff(let id):
-            // The occupancy index finds the staff member's appointments (buffers start a little
-            // earlier than the items; the items are filtered exactly below).
+            // The occupancy index (subject, start) finds the staff member's items in the window
+            // (it holds only the statuses a feed shows; buffers start a little earlier than the
+            // items, which are filtered exactly below), then each appointment by its key: CROSS
+            // JOIN keeps SQLite from scanning appointments by status instead.
             rows = try transaction.fetchAll(columns + """
-                 WHERE a.id IN (SELECT appointment_id FROM local_occupancy WHERE subject = ? AND kind = 'staff' AND occupied_start >= ? AND occupied_start < ?)
-                   AND a.status IN (\(statuses)) ORDER BY a.starts_at, a.id
-                """, [.text(id.rawValue), .instant(from.adding(minutes: -1440)), .instant(to)])
+                 FROM (SELECT DISTINCT appointment_id FROM local_occupancy WHERE subject = ? AND kind = 'staff' AND occupied_start >= ? AND occupied_start < ?) o
+                 CROSS JOIN appointments a ON a.id = o.appointment_id
+                """ + clients + " WHERE a.status IN (\(statuses)) ORDER BY a.starts_at, a.id",
+                [.text(id.rawValue), .instant(from.adding(minutes: -1440)), .instant(to)])
         }
         let details = feed.content == .details
         var offeringNames: [String: String] = [:]

@@ -212,6 +212,21 @@ extension MessageSendError {
         }
     }
 
+    /// The fake's `hold` keeps a send waiting at the provider until the test releases it (for
+    /// tests that stop or restart a box mid-send); the send then goes through once.
+    @Test func aHeldSendGoesThroughWhenReleased() async throws {
+        try await withFake(.telegram) { (harness: ProviderHarness) async throws in
+            try await harness.fake.hold()
+            let bot = Self.bot(harness)
+            let sending = Task { try await bot.send(outgoing("123456789", .telegram)) }
+            try await eventually("the send held at the fake", timeout: .seconds(30)) { try await harness.fake.stats().held == 1 }
+            #expect(try await harness.fake.messages().isEmpty)
+            try await harness.fake.release()
+            let sent = try await withTimeout(.seconds(30), "the released send") { try await sending.value }
+            #expect(try await harness.fake.messages().map(\.providerID) == [sent.providerID])
+        }
+    }
+
     @Test func neitherTheTokenNorTheTextIsLogged() async throws {
         try await withFake(.telegram) { (harness: ProviderHarness) async throws in
             let token = harness.fake.credentials["token"]!

@@ -131,6 +131,16 @@ extension MessageSendError {
         }
     }
 
+    /// Telegram took the message and the connection dropped before the answer: unknown too.
+    @Test func aMessageAcceptedAndThenCutOffIsAnUnknownOutcome() async throws {
+        try await withFake(.telegram) { (harness: ProviderHarness) async throws in
+            try await harness.fake.acceptThenClose()
+            let error = await sendError { try await Self.bot(harness).send(outgoing("123456789", .telegram)) }
+            #expect(error?.isOutcomeUnknown == true)
+            #expect(try await harness.fake.messages().count == 1)
+        }
+    }
+
     /// A blocked bot, a chat that never pressed Start and an unknown chat unlink the chat; another
     /// refusal does not. The failure for one chat leaves the others alone.
     @Test(arguments: [

@@ -131,6 +131,16 @@ extension MessageSendError {
         }
     }
 
+    /// Telegram took the message and the connection dropped before the answer: unknown too.
+    @Test func aMessageAcceptedAndThenCutOffIsAnUnknownOutcome() async throws {
+        try await withFake(.telegram) { (harness: ProviderHarness) async throws in
+            try await harness.fake.acceptThenClose()
+            let error = await sendError { try await Self.bot(harness).send(outgoing("123456789", .telegram)) }
+            #expect(error?.isOutcomeUnknown == true)
+            #expect(try await harness.fake.messages().count == 1)
+        }
+    }
+
     /// A blocked bot, a chat that never pressed Start and an unknown chat unlink the chat; another
     /// refusal does not. The failure for one chat leaves the others alone.
     @Test(arguments: [
@@ -209,6 +219,21 @@ extension MessageSendError {
             let bot = Self.bot(harness, timeoutSeconds: 1)
             let inbound = try await bot.updates(offset: 0, timeoutSeconds: 3)
             #expect(inbound.isEmpty)
+        }
+    }
+
+    /// The fake's `hold` keeps a send waiting at the provider until the test releases it (for
+    /// tests that stop or restart a box mid-send); the send then goes through once.
+    @Test func aHeldSendGoesThroughWhenReleased() async throws {
+        try await withFake(.telegram) { (harness: ProviderHarness) async throws in
+            try await harness.fake.hold()
+            let bot = Self.bot(harness)
+            let sending = Task { try await bot.send(outgoing("123456789", .telegram)) }
+            try await eventually("the send held at the fake", timeout: .seconds(30)) { try await harness.fake.stats().held == 1 }
+            #expect(try await harness.fake.messages().isEmpty)
+            try await harness.fake.release()
+            let sent = try await withTimeout(.seconds(30), "the released send") { try await sending.value }
+            #expect(try await harness.fake.messages().map(\.providerID) == [sent.providerID])
         }
     }
 

@@ -142,6 +142,13 @@ public final class FakeMessagingProvider: @unchecked Sendable {
         try await control("POST", "/control/fail", body)
     }
 
+    /// The next `count` sends are recorded as accepted and their connection closed without an answer.
+    public func acceptThenClose(count: Int = 1, recipient: String? = nil) async throws {
+        var body: [String: Any] = ["mode": "accept_then_close", "count": count]
+        if let recipient { body["recipient"] = recipient }
+        try await control("POST", "/control/fail", body)
+    }
+
     /// The next `count` calls of `endpoint` wait until `release()`.
     public func hold(count: Int = 1, endpoint: Endpoint = .send) async throws {
         try await control("POST", "/control/fail", ["mode": "hold", "count": count, "endpoint": endpoint.rawValue])

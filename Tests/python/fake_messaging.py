@@ -12,6 +12,8 @@ control API on another (docs/messaging-providers.md, "The fakes"):
                              {"status": 200, "code": 1, "description": "..."}   a provider error code
                              {"mode": "accept_then_hang"}  record the message as accepted, never answer
                                                            (the connection closes when the client gives up)
+                             {"mode": "accept_then_close"}  record it as accepted, close the connection
+                                                            at once without answering
                              {"mode": "hold"}  hold the call until POST /control/release, then serve it
   POST /control/release    let every held call go on
   POST /control/reset      forget messages, queued failures and provider state; release held calls
@@ -70,9 +72,11 @@ class State:
         if "recipient" in spec and spec["recipient"] is not None:
             spec["recipient"] = str(spec["recipient"])
         if "mode" not in spec and "status" not in spec:
-            raise ValueError("a failure needs a status or a mode (accept_then_hang, hold)")
-        if spec.get("mode") not in (None, "accept_then_hang", "hold"):
-            raise ValueError("mode is accept_then_hang or hold")
+            raise ValueError("a failure needs a status or a mode (accept_then_hang, accept_then_close, hold)")
+        if spec.get("mode") not in (None, "accept_then_hang", "accept_then_close", "hold"):
+            raise ValueError("mode is accept_then_hang, accept_then_close or hold")
+        if spec.get("recipient") is None and spec.get("chat_id") is not None:
+            spec["recipient"] = str(spec["chat_id"])
         with self.lock:
             self.failures.append(spec)
 
@@ -108,6 +112,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        # An answer goes out as the head and then the body: without this, Nagle's algorithm and the
+        # client's delayed ACK hold the body ~40 ms on every kept-alive exchange.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     @property
     def state(self):
@@ -157,8 +167,16 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def hang(self):
-        """Never answers: waits until the client closes the connection (or the fake stops), then closes it."""
+    def hang(self, failure=None):
+        """Never answers: waits until the client closes the connection (or the fake stops), then
+        closes it; with the mode accept_then_close, closes it at once."""
+        if failure and failure.get("mode") == "accept_then_close":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         with self.state.lock:
             self.state.hanging += 1
         try:

@@ -95,8 +95,8 @@ class MobizonHandler(fake_messaging.Handler):
                           "at": fake_messaging.now()}
                 state.messages.append(record)
                 state.by_id[message_id] = {"status": "NEW", "updated": record["at"], "sent": record["at"]}
-            if failure and failure.get("mode") == "accept_then_hang":
-                return self.hang()
+            if failure and failure.get("mode") in ("accept_then_hang", "accept_then_close"):
+                return self.hang(failure)
             return self.mobizon(0, {"campaignId": str(9000000 + state.next_id), "messageId": message_id, "status": 1})
         if method == "getsmsstatus":
             ids = self.query.get("ids[]", []) + self.form.get("ids[]", [])
@@ -194,8 +194,8 @@ class TwilioHandler(fake_messaging.Handler):
                                 "error_code": None, "error_message": None, "created": now, "updated": now}
             state.messages.append({"provider_id": sid, "recipient": to, "text": body, "from": sender, "messaging_service_sid": service, "at": now})
             answer = self.resource(sid)
-        if failure and failure.get("mode") == "accept_then_hang":
-            return self.hang()
+        if failure and failure.get("mode") in ("accept_then_hang", "accept_then_close"):
+            return self.hang(failure)
         self.answer(201, answer)
 
 

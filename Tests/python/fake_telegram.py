@@ -97,8 +97,8 @@ class TelegramHandler(fake_messaging.Handler):
             record = {"provider_id": str(message_id), "recipient": chat_key, "chat_id": chat, "chat_id_type": type(chat).__name__,
                       "text": text, "at": fake_messaging.now()}
             state.messages.append(record)
-        if failure and failure.get("mode") == "accept_then_hang":
-            return self.hang()
+        if failure and failure.get("mode") in ("accept_then_hang", "accept_then_close"):
+            return self.hang(failure)
         chat_id = int(chat) if isinstance(chat, int) or (isinstance(chat, str) and chat.lstrip("-").isdigit()) else chat
         self.answer(200, {"ok": True, "result": {
             "message_id": message_id, "from": {"id": int(state.token.split(":")[0]), "is_bot": True, "first_name": "Shop", "username": "shop_bot"},
@@ -121,8 +121,8 @@ class TelegramHandler(fake_messaging.Handler):
         if failure and failure.get("mode") == "hold":
             state.hold()
             failure = None
-        if failure and failure.get("mode") == "accept_then_hang":
-            return self.hang()
+        if failure and failure.get("mode") in ("accept_then_hang", "accept_then_close"):
+            return self.hang(failure)
         if self.injected(failure):
             return
         deadline = fake_messaging.time.time() + max(0.0, min(timeout, 50.0))

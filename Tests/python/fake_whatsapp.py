@@ -100,8 +100,8 @@ class WhatsAppHandler(fake_messaging.Handler):
             state.next_id += 1
             record["provider_id"] = wamid
             state.messages.append(record)
-        if failure and failure.get("mode") == "accept_then_hang":
-            return self.hang()
+        if failure and failure.get("mode") in ("accept_then_hang", "accept_then_close"):
+            return self.hang(failure)
         self.answer(200, {"messaging_product": "whatsapp", "contacts": [{"input": body.get("to"), "wa_id": to.lstrip("+")}],
                           "messages": [{"id": wamid, "message_status": "accepted"}]})
 

@@ -197,6 +197,14 @@ import TestSupport
         #expect(try await fake.messages().isEmpty)
     }
 
+    @Test func plainTextAfterTheSTARTTLSReplyEndsTheSession() async throws {
+        let fake = try await FakeSMTP.start()
+        defer { fake.stop() }
+        let error = await failure(mailer(fake, port: fake.injectingPort), message())
+        guard case .rejected(let reason, false) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(reason.contains("sent more after its 220"))
+    }
+
     @Test func aServerWithoutSTARTTLSIsRefusedWhenItIsRequired() async throws {
         let fake = try await FakeSMTP.start()
         defer { fake.stop() }

@@ -156,9 +156,12 @@ public final class SMTPMailer: MessageTransport {
                 let reason = "smtp \(step.rawValue): \(error.description)"
                 return afterData ? .outcomeUnknown(reason: reason) : .retryable(reason: reason, retryAfterSeconds: nil)
             case .io(let error):
-                // A TLS failure (an untrusted certificate, a wrong host name, no common
-                // version) is a configuration problem: retrying will not help.
-                if step == .tls, error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+                // A TLS handshake's failure (an untrusted certificate, a wrong host name, no
+                // common version) is a configuration problem: retrying will not help. It may
+                // surface at a later step's read or write.
+                var isHandshakeFailure = false
+                if let tlsError = error as? NIOSSLError, case .handshakeFailed = tlsError { isHandshakeFailure = true }
+                if !afterData, isHandshakeFailure || (step == .tls && (error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError)) {
                     return .rejected(reason: "smtp tls: the server's certificate or TLS was not accepted: \(error)", unlink: false)
                 }
                 let reason = "smtp \(step.rawValue): \(error)"

@@ -129,8 +129,8 @@ public final class SMTPMailer: MessageTransport {
                 }
             }
         } catch {
-            // Closing failed after the conversation: what it returned stands; only a failure to
-            // even start it lands here.
+            // Not reached: the body returns every failure as a value, and executeThenClose
+            // ignores errors of the closing.
             throw .retryable(reason: "smtp: \(error)", retryAfterSeconds: nil)
         }
         try result.get()

@@ -72,11 +72,6 @@ public final class SMTPMailer: MessageTransport {
     public func statuses(of providerIDs: [String]) async throws(MessageSendError) -> [DeliveryUpdate] { [] }
 
     public func send(_ message: OutgoingMessage) async throws(MessageSendError) -> SentMessage {
-        try await send(message, date: Date())
-    }
-
-    /// `send` with the message's `Date` given.
-    func send(_ message: OutgoingMessage, date: Date) async throws(MessageSendError) -> SentMessage {
         guard message.channel == .email else { throw .rejected(reason: "smtp carries email, not \(message.channel.rawValue)", unlink: false) }
         guard Self.isAddress(message.recipient) else { throw .rejected(reason: "not an email address the server can take", unlink: false) }
         guard Self.isAddress(settings.from) else { throw .rejected(reason: "the configured sender address is not an email address", unlink: false) }
@@ -88,7 +83,7 @@ public final class SMTPMailer: MessageTransport {
         let tls = try makeTLSContext()
         let messageID = "<\(idPart)@edgenode.local>"
         let mime = MIMEMessage(fromAddress: settings.from, fromName: settings.fromName, toAddress: message.recipient, subject: message.subject,
-                               text: message.text, language: message.language, messageID: messageID, date: date, unsubscribe: message.unsubscribe)
+                               text: message.text, language: message.language, messageID: messageID, date: Date(), unsubscribe: message.unsubscribe)
         var logger = self.logger
         logger[metadataKey: "message.id"] = "\(message.messageID)"
         do {
@@ -134,8 +129,8 @@ public final class SMTPMailer: MessageTransport {
                 }
             }
         } catch {
-            // Closing failed after the conversation: what it returned stands; only a failure to
-            // even start it lands here.
+            // Not reached: the body returns every failure as a value, and executeThenClose
+            // ignores errors of the closing.
             throw .retryable(reason: "smtp: \(error)", retryAfterSeconds: nil)
         }
         try result.get()
@@ -161,9 +156,12 @@ public final class SMTPMailer: MessageTransport {
                 let reason = "smtp \(step.rawValue): \(error.description)"
                 return afterData ? .outcomeUnknown(reason: reason) : .retryable(reason: reason, retryAfterSeconds: nil)
             case .io(let error):
-                // A TLS failure (an untrusted certificate, a wrong host name, no common
-                // version) is a configuration problem: retrying will not help.
-                if step == .tls, error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+                // A TLS handshake's failure (an untrusted certificate, a wrong host name, no
+                // common version) is a configuration problem: retrying will not help. It may
+                // surface at a later step's read or write.
+                var isHandshakeFailure = false
+                if let tlsError = error as? NIOSSLError, case .handshakeFailed = tlsError { isHandshakeFailure = true }
+                if !afterData, isHandshakeFailure || (step == .tls && (error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError)) {
                     return .rejected(reason: "smtp tls: the server's certificate or TLS was not accepted: \(error)", unlink: false)
                 }
                 let reason = "smtp \(step.rawValue): \(error)"
@@ -220,7 +218,7 @@ public final class SMTPMailer: MessageTransport {
             step = .mailFrom
             try expect(try await connection.exchange("MAIL FROM:<\(settings.from)>"), 250...251, at: .mailFrom)
             step = .rcptTo
-            try expect(try await connection.exchange("RCPT TO:<\(mime.toAddress)>"), 250...251, at: .rcptTo)
+            try expect(try await connection.exchange("RCPT TO:<\(mime.toAddress)>", logAs: "RCPT TO:<recipient>"), 250...251, at: .rcptTo)
             step = .data
             try expect(try await connection.exchange("DATA"), 354...354, at: .data)
             try await connection.write(Self.dotStuffed(mime.rendered()))

@@ -204,7 +204,19 @@ struct SMTPConnection {
 
     /// Sends a command and reads its reply.
     mutating func exchange(_ line: String, logAs: String? = nil) async throws(Failure) -> SMTPReply {
-        try await command(line, logAs: logAs)
+        do {
+            try await command(line, logAs: logAs)
+        } catch {
+            // A write fails with "I/O on closed channel" when the channel closed under it; why it
+            // closed (a failed TLS handshake: an untrusted certificate, another host's) is what
+            // the read side was told.
+            if case .io = error {
+                do { _ = try await reply() } catch {
+                    if case .io = error { throw error }
+                }
+            }
+            throw error
+        }
         return try await reply()
     }
 

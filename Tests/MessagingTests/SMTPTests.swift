@@ -197,6 +197,14 @@ import TestSupport
         #expect(try await fake.messages().isEmpty)
     }
 
+    @Test func plainTextAfterTheSTARTTLSReplyEndsTheSession() async throws {
+        let fake = try await FakeSMTP.start()
+        defer { fake.stop() }
+        let error = await failure(mailer(fake, port: fake.injectingPort), message())
+        guard case .rejected(let reason, false) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(reason.contains("sent more after its 220"))
+    }
+
     @Test func aServerWithoutSTARTTLSIsRefusedWhenItIsRequired() async throws {
         let fake = try await FakeSMTP.start()
         defer { fake.stop() }
@@ -251,7 +259,7 @@ import TestSupport
         #expect(recorded.contains("AUTH PLAIN"), "the session is logged at trace: \(recorded)")
         #expect(recorded.contains("AUTH LOGIN"))
         let plainToken = Data(([0] + Array(fake.username.utf8) + [0] + Array(fake.password.utf8))).base64EncodedString()
-        for secret in [fake.password, Data(fake.password.utf8).base64EncodedString(), plainToken, "Әсем", "Напоминание"] {
+        for secret in [fake.password, Data(fake.password.utf8).base64EncodedString(), plainToken, "Әсем", "Напоминание", "asem@mail.kz"] {
             #expect(!recorded.contains(secret), "\(secret) is in the log")
         }
     }

@@ -15,6 +15,8 @@ public final class FakeSMTP: @unchecked Sendable {
     public let plainPort: Int
     /// STARTTLS like `smtpPort`, with a certificate of the same CA naming only mail.other.example.
     public let wrongNamePort: Int
+    /// Answers STARTTLS with its 220 and more plain-text replies in the same write (an injection).
+    public let injectingPort: Int
     public let controlPort: Int
     /// The CA that signed the server's certificate (for 127.0.0.1 and localhost).
     public let caFile: String
@@ -50,6 +52,7 @@ public final class FakeSMTP: @unchecked Sendable {
         tlsPort = ready["tls_port"] as? Int ?? 0
         plainPort = ready["plain_port"] as? Int ?? 0
         wrongNamePort = ready["wrong_name_port"] as? Int ?? 0
+        injectingPort = ready["injecting_port"] as? Int ?? 0
         caFile = ready["ca_file"] as? String ?? ""
         otherCAFile = ready["other_ca_file"] as? String ?? ""
         username = ready["username"] as? String ?? ""

@@ -8,12 +8,14 @@ Built on aiosmtpd (scripts/test.sh installs it). It listens on 127.0.0.1 on four
   tls_port         implicit TLS (as on 465), AUTH PLAIN and LOGIN
   plain_port       no TLS offered at all; AUTH allowed in the clear (for `plain` on loopback)
   wrong_name_port  like smtp_port, but its certificate (same CA) names only mail.other.example
+  injecting_port   not aiosmtpd: answers STARTTLS with its 220 followed by plain-text replies
 It makes a throw-away PKI in --dir with the openssl command: a CA (ca.pem) and the server's
-certificate for 127.0.0.1/localhost, plus a second CA (other_ca.pem) that signed nothing here.
+certificate for 127.0.0.1/localhost, a certificate of that CA for mail.other.example only, and a
+second CA (other_ca.pem) that signed nothing here.
 
 When ready it prints one JSON line on stdout:
-  {"smtp_port", "login_only_port", "tls_port", "plain_port", "wrong_name_port", "control_port", "ca_file",
-   "other_ca_file", "username", "password"}
+  {"smtp_port", "login_only_port", "tls_port", "plain_port", "wrong_name_port", "injecting_port",
+   "control_port", "ca_file", "other_ca_file", "username", "password"}
 
 A control API (plain HTTP on its own loopback port, JSON):
   GET  /control/messages  every accepted message: {"port", "mail_from", "rcpt_tos", "tls",
@@ -122,6 +124,25 @@ class DataStep(SMTP):
             await self.push(failure["reply"])
             return
         await super().smtp_DATA(arg)
+
+
+async def injecting_session(reader, writer):
+    """A server that offers STARTTLS and answers it with its 220 and, in the same write, a
+    plain-text reply meant to be read as if it came over TLS (a response injection)."""
+    writer.write(b"220 fake-smtp.local ESMTP\r\n")
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        command = line.strip().upper()
+        if command.startswith(b"EHLO"):
+            writer.write(b"250-fake-smtp.local\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n")
+        elif command == b"STARTTLS":
+            writer.write(b"220 2.0.0 ready\r\n250-fake-smtp.local\r\n250 AUTH PLAIN LOGIN\r\n")
+        else:
+            writer.write(b"502 5.5.2 not here\r\n")
+        await writer.drain()
+    writer.close()
 
 
 def make_pki(directory):
@@ -234,6 +255,8 @@ def main():
         "plain_port": listen("plain", auth_require_tls=False),
         "wrong_name_port": listen("wrong_name", tls_context=wrong_name_context, require_starttls=True),
     }
+    injecting = loop.run_until_complete(asyncio.start_server(injecting_session, host="127.0.0.1", port=0))
+    ports["injecting_port"] = injecting.sockets[0].getsockname()[1]
     control = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)
     control.daemon_threads = True
     control.state = state

@@ -105,6 +105,9 @@ final class MessageDispatcher: Sendable {
             try await shop.messaging.recordSent(id, attempt: attempt, sent, provider: transport.provider)
             logger.info("message sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "provider": "\(transport.provider)"])
         case .failure(let error):
+            // Stopped mid-send (graceful shutdown): the provider may have it. The message stays
+            // `sending`, and the next start records its outcome as unknown: never sent twice.
+            if Task.isCancelled { return }
             try await shop.messaging.recordFailure(id, attempt: attempt, error, provider: transport.provider)
             logger.notice("message not sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "error": "\(error)"])
         }

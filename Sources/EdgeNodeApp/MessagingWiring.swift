@@ -112,6 +112,7 @@ struct WhatsAppWebhook: Sendable {
 
     func register(on router: Router<APIContext>) {
         router.post("/hooks/whatsapp") { [self] request, _ -> Response in
+            var request = request
             let buffer = try await request.collectBody(upTo: 1024 * 1024)
             let body = Array(buffer.readableBytesView)
             guard WhatsAppCloud.verifySignature(body: body, header: request.headers[HTTPField.Name("X-Hub-Signature-256")!], appSecret: appSecret) else {

@@ -145,6 +145,11 @@ struct MessagingService: Service {
     var statusInterval: Duration = .seconds(60)
 
     func run() async throws {
+        // Any committed change (a booking here, a merge from another box) may give it work.
+        let follower = Task { [wake, shop = dispatcher.shop] in
+            for await _ in shop.changeFeed.changes() { wake.signal() }
+        }
+        defer { follower.cancel() }
         await cancelWhenGracefulShutdown {
             do {
                 let settled = try await dispatcher.shop.messaging.settleInterrupted()

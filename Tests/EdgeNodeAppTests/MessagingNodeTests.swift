@@ -44,11 +44,18 @@ struct MessagingNodeTests {
 
         var configuration: NodeConfiguration {
             var configuration = NodeConfiguration.loopback(directory)
+            configuration.shutdownGraceSeconds = 1
             configure(&configuration)
             return configuration
         }
 
         func start(seed: Bool = true) async throws {
+            try open(seed: seed)
+            try await serve(seed: seed)
+        }
+
+        /// Opens the replica (and seeds it) without serving.
+        func open(seed: Bool) throws {
             runtime = try EdgeNodeRuntime(configuration: configuration, logger: PeerSyncTests.logger, registry: PrometheusCollectorRegistry(), physicalClock: clock.physical)
             if seed {
                 let shop = runtime.shop
@@ -60,18 +67,23 @@ struct MessagingNodeTests {
                 try shop.assign(StaffOffering(staffID: staff, offeringID: cut))
                 try shop.save(try shop.branch(branch).with { $0.openingHours = .every(Weekday.allCases, [WallInterval("08:00", "22:00")!]) })
                 token = try shop.registerDevice(name: "desk", role: .owner, pairedBy: "test").token
+                _ = try shop.takeMessaging(branch: branch, takeOver: false, actor: "test")
             }
+        }
+
+        func serve(seed: Bool) async throws {
             let runtime = self.runtime!
             server = Task { try await runtime.run() }
             let port = try await withTimeout(.seconds(60), "the box starting to listen") { try await runtime.waitUntilListening() }
             client = ConsoleClient(host: "127.0.0.1", port: port, token: token)
-            if seed { _ = try await send("POST", "/v1/messaging/sender", ["branch": branch.rawValue], expect: 200) }
         }
 
+        /// Stops serving and closes the replica (as a box that is switched off).
         func stop() async {
             server?.cancel()
             _ = await server?.result
             server = nil
+            runtime = nil
         }
 
         @discardableResult
@@ -209,7 +221,7 @@ struct MessagingNodeTests {
         try await box.start()
         let client = try await box.newClient("Dana Omarova", phone: "+77017654321")
         let far = try await box.book(client, "2026-12-09T10:00:00+05:00")      // 05:00Z on the 9th
-        let near = try await box.book(client, "2026-12-08T14:20:00+05:00")     // 09:20Z on the 8th
+        let near = try await box.book(client, "2026-12-08T14:15:00+05:00")     // 09:15Z on the 8th
         try await eventually("two confirmations", timeout: .seconds(30)) { try await fake.messages().count == 2 }
         await box.stop()
 
@@ -268,12 +280,11 @@ struct MessagingNodeTests {
         let clock = TestClock(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
         let configure = try Self.telegramConfiguration(fake, root: root)
         let seeded = try Box(root: root, clock: clock, configure: configure)
-        try await seeded.start()
-        let client = try await seeded.newClient("Айгерим", phone: "+77011234567")
-        _ = try await seeded.runtime.shop.messaging.saveClient(ClientID(client)!, language: "ru", channelOrder: nil, kindsOff: nil, as: .system("test"))
+        try seeded.open(seed: true)
+        let client = try seeded.runtime.shop.createClient(ClientDraft(name: "Айгерим", phone: "+77011234567"), branch: seeded.branch).id.rawValue
         try seeded.runtime.shop.linkTelegramChat(client: ClientID(client)!, chat: "9001")
         let (token, staff, cut) = (seeded.token, seeded.staff!, seeded.cut!)
-        await seeded.stop()
+        seeded.runtime = nil   // closes the replica (it never served), so the real process can open it
 
         func serve() async throws -> (ChildProcess, ConsoleClient) {
             var environment = ChildProcess.cleanEnvironment
@@ -291,11 +302,12 @@ struct MessagingNodeTests {
         }
         let (process, console) = try await serve()
         try await fake.hold(count: 1)
-        let start = Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 26 * 3_600_000)
+        // Noon in Almaty two days from now: open, and far enough ahead for a confirmation and reminders.
+        let start = Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 48 * 3_600_000)
         let startText = start.iso8601(offsetSeconds: 5 * 3600)
         let (status, body) = try await offPool {
             try console.request("POST", "/v1/appointments", body: Self.data(["client": client, "services": [["service": cut.rawValue, "staff": staff.rawValue]],
-                                                                              "start": String(startText.prefix(14)) + "00:00+05:00"]))
+                                                                              "start": String(startText.prefix(11)) + "12:00:00+05:00"]))
         }
         #expect(status == 201, "\(body)")
         let visit = Self.json(body)["id"] as? String ?? ""

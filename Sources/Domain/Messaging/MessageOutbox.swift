@@ -100,7 +100,9 @@ extension Shop {
 
     /// Plans the queued subjects (at most `limit`); returns how many were taken off the queue.
     package func planQueuedMessages(channels: Set<MessageChannel>, limit: Int) throws -> Int {
-        try write(.messagePlan) { transaction in
+        // Nothing queued: no write (an empty write would still wake the change feed's readers).
+        guard try read({ try $0.scalar("SELECT EXISTS (SELECT 1 FROM local_message_queue)")?.integerValue }) == 1 else { return 0 }
+        return try write(.messagePlan) { transaction in
             let queued = try transaction.fetchAll("SELECT subject_id, kind FROM local_message_queue ORDER BY queued_at LIMIT ?", [.int(limit)])
             for row in queued {
                 if !channels.isEmpty { try reconcile(subject: row["subject_id"].string, kind: row["kind"].string, channels: channels, in: transaction) }

@@ -151,6 +151,7 @@ extension Shop {
             let subject = row["subject_id"].string
             let kind = row["appointment_id"].string.isEmpty ? (MessageKind(rawValue: row["kind"].string) == .receipt ? "sale" : "waitlist") : "appointment"
             try reconcile(subject: subject, kind: kind, channels: channels, in: transaction)
+            try transaction.refreshDerivedState()   // the states as the re-read left them
             let after = try transaction.fetchOne("SELECT state, reason FROM local_message_state WHERE message_id = ?", [.text(id)])
             if let after, after["state"].string != MessageState.scheduled.rawValue {
                 return .settled(MessageState(rawValue: after["state"].string) ?? .skipped, reason: after["reason"].string)

@@ -225,6 +225,11 @@ struct MessageOutboxTests {
         #expect(confirmations.allSatisfy { $0.state == .failed })
         #expect(try m.sendDue().isEmpty)
         #expect(try m.shop.dueMessages(limit: 10).isEmpty)
+        // A person resends the SMS confirmation: it goes once, the planner leaves it alone.
+        let unknown = try m.messages(visit.id).first { $0.kind == .confirmation && $0.channel == .sms }!
+        let resent = try m.shop.resendMessage(unknown.id, actor: "desk")
+        #expect(try m.sendDue().map(\.messageID) == [resent.id])
+        #expect(try m.shop.message(resent.id).state == .sent)
     }
 
     @Test("a retryable failure backs off and is tried again; a withdrawn consent skips the message")

@@ -170,6 +170,8 @@ struct MessagingNodeTests {
         // The 24-hour reminder of the new time, once.
         clock.set(Instant(iso8601: "2026-12-08T10:01:00Z")!)
         try await box.runMessages()
+        // The box's own service may be sending it at the same moment: wait for it, then make sure a further pass adds nothing.
+        try await eventually("the 24-hour reminder", timeout: .seconds(30)) { try await Self.texts(fake, to: "4242").count >= 4 }
         try await box.runMessages()
         var texts = try await Self.texts(fake, to: "4242")
         #expect(texts.count == 4 && texts[3].contains("через 24 часа"), "\(texts)")
@@ -229,6 +231,7 @@ struct MessagingNodeTests {
         clock.set(Instant(iso8601: "2026-12-08T09:00:00Z")!)
         try await box.start(seed: false)
         try await box.runMessages()
+        try await eventually("the reminder still worth sending", timeout: .seconds(30)) { try await fake.messages().count >= 3 }
         try await box.runMessages()
         let texts = try await fake.messages().map(\.text)
         #expect(texts.count == 3, "\(texts)")
@@ -380,5 +383,88 @@ extension Branch {
         var copy = self
         change(&copy)
         return copy
+    }
+}
+
+/// Delivery reports reaching the outbox: WhatsApp's signed status webhook (out of order), Twilio's
+/// polled statuses; and the channels' pace.
+@Suite("Client message delivery and pace", .serialized)
+struct MessagingDeliveryTests {
+    @Test("WhatsApp: a template message goes by the approved template in the client's language; its signed statuses arrive read before delivered and the message ends read; an unsigned webhook is refused and changes nothing")
+    func whatsappStatuses() async throws {
+        let fake = try await FakeMessagingProvider.start(.whatsapp)
+        defer { fake.stop() }
+        let root = try MessagingNodeTests.root("messaging-whatsapp")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try (fake.credentials["access_token"]! + "\n").write(toFile: root + "/wa-token", atomically: true, encoding: .utf8)
+        try (fake.credentials["app_secret"]! + "\n").write(toFile: root + "/wa-secret", atomically: true, encoding: .utf8)
+        let (url, phone) = (fake.baseURL, fake.credentials["phone_number_id"]!)
+        let box = try MessagingNodeTests.Box(root: root, clock: TestClock("2026-12-07T03:00:00Z")) { configuration in
+            configuration.messaging.whatsapp.phoneNumberID = phone
+            configuration.messaging.whatsapp.tokenFile = root + "/wa-token"
+            configuration.messaging.whatsapp.appSecretFile = root + "/wa-secret"
+            configuration.messaging.whatsapp.apiURL = url
+        }
+        try await box.start()
+        let client = try await box.newClient("Dana Omarova", phone: "+77017654321")
+        let visit = try await box.book(client, "2026-12-08T14:00:00+05:00")
+        try await eventually("the confirmation at WhatsApp", timeout: .seconds(30)) { try await fake.messages().count == 1 }
+        let sent = try await fake.messages()[0]
+        #expect(sent.template == "edgenode_confirmation" && sent.language == "ru" && sent.recipient.hasSuffix("77017654321"))
+        #expect(sent.parameters.first == "Dana" && sent.parameters.contains("Almaty Beauty"))
+        try await eventually("sent recorded", timeout: .seconds(30)) { try await box.messages(visit).first?["state"] as? String == "sent" }
+        let hook = "http://127.0.0.1:\(box.runtime.port)/hooks/whatsapp"
+        let forged = try await fake.webhook(url: hook, appSecret: "not the app secret", statuses: [(sent.providerID, "read", nil)])
+        #expect(forged.status == 401)
+        #expect(try await box.messages(visit).first?["state"] as? String == "sent")
+        let read = try await fake.webhook(url: hook, statuses: [(sent.providerID, "read", nil)])
+        let delivered = try await fake.webhook(url: hook, statuses: [(sent.providerID, "delivered", nil)])
+        #expect(read.status == 200 && delivered.status == 200)
+        let message = try await box.messages(visit).first!
+        #expect(message["state"] as? String == "read")
+        #expect((message["events"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["sending", "sent", "read", "delivered"])
+        await box.stop()
+    }
+
+    @Test("Twilio: the box asks for the statuses of what it sent and records delivered and undelivered (with Twilio's error)")
+    func twilioPolled() async throws {
+        let fake = try await FakeMessagingProvider.start(.twilio)
+        defer { fake.stop() }
+        let root = try MessagingNodeTests.root("messaging-twilio")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try (fake.credentials["auth_token"]! + "\n").write(toFile: root + "/twilio-token", atomically: true, encoding: .utf8)
+        let (url, sid) = (fake.baseURL, fake.credentials["account_sid"]!)
+        let box = try MessagingNodeTests.Box(root: root, clock: TestClock("2026-12-07T03:00:00Z")) { configuration in
+            configuration.messaging.sms.provider = "twilio"
+            configuration.messaging.sms.sender = "SALON"
+            configuration.messaging.twilio.accountSID = sid
+            configuration.messaging.twilio.authTokenFile = root + "/twilio-token"
+            configuration.messaging.twilio.apiURL = url
+        }
+        try await box.start()
+        let first = try await box.book(try await box.newClient("Amy Clark", phone: "+447700900123"), "2026-12-08T14:00:00+05:00")
+        let second = try await box.book(try await box.newClient("Ben Hall", phone: "+447700900456"), "2026-12-08T15:00:00+05:00")
+        try await eventually("two SMS at Twilio", timeout: .seconds(30)) { try await fake.messages().count == 2 }
+        let sids = try await fake.messages().map(\.providerID)
+        try await fake.setStatus(id: sids[0], status: "delivered")
+        try await fake.setStatus(id: sids[1], status: "undelivered", errorCode: 30003, errorMessage: "Unreachable destination handset")
+        await box.runtime.dispatcher.current!.pollStatuses()
+        let states = [try await box.messages(first).first!, try await box.messages(second).first!]
+        let byProvider = Dictionary(uniqueKeysWithValues: states.map { ($0["provider_id"] as? String ?? "", $0) })
+        #expect(byProvider[sids[0]]?["state"] as? String == "delivered")
+        #expect(byProvider[sids[1]]?["state"] as? String == "failed")
+        #expect((byProvider[sids[1]]?["reason"] as? String)?.contains("30003") == true)
+        await box.stop()
+    }
+
+    @Test("the pace: at most `per_second` messages a second on a channel, and one a second to one Telegram chat")
+    func rateLimits() {
+        let limiter = MessageRateLimiter(perSecond: [.sms: 3, .telegram: 30])
+        #expect((0..<3).map { _ in limiter.reserve(.sms, recipient: "+1") } == [.zero, .zero, .zero])
+        #expect(limiter.reserve(.sms, recipient: "+2") > .zero)
+        #expect(limiter.reserve(.telegram, recipient: "7") == .zero)
+        let again = limiter.reserve(.telegram, recipient: "7")
+        #expect(again > .milliseconds(900) && again <= .seconds(1))
+        #expect(limiter.reserve(.telegram, recipient: "8") == .zero)
     }
 }

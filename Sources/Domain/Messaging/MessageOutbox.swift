@@ -82,6 +82,12 @@ extension Shop {
         let wanted = planner.plan()
         let wantedIDs = Set(wanted.map(\.id))
         for message in planner.existing where message.state == .scheduled && !wantedIDs.contains(message.id) {
+            if message.variant.contains("#resend") {
+                // A person asked for it again: it goes unless its moment has passed.
+                guard let reason = planner.reason(notResending: message) else { continue }
+                try addMessageEvent(message.id, state: "skipped", reason: reason, in: transaction)
+                continue
+            }
             try addMessageEvent(message.id, state: "skipped", reason: planner.reason(notWanting: message, wanted: wanted), in: transaction)
         }
         let existingIDs = Set(planner.existing.map(\.id))

@@ -136,6 +136,14 @@ struct MessagePlanner {
         return "not_needed"
     }
 
+    /// Why a message a person resent no longer goes (its appointment cancelled or over), or nil: it goes.
+    func reason(notResending message: Existing) -> String? {
+        guard case .appointment(let appointment, _) = subject, [.confirmation, .change, .reminder].contains(message.kind) else { return nil }
+        if [.cancelled, .rejected, .noShow].contains(appointment.status) { return "appointment_cancelled" }
+        if appointment.start < now { return "appointment_past" }
+        return nil
+    }
+
     /// The latest move or staff change worth telling the client about (after the threshold).
     func latestChange(_ appointment: Appointment, _ reschedules: [AppointmentEvent]) -> AppointmentEvent? {
         guard let last = reschedules.filter({ $0.action == "rescheduled" }).max(by: { ($0.at, $0.id) < ($1.at, $1.id) }) else { return nil }

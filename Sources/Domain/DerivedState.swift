@@ -40,11 +40,11 @@ struct Session {
 enum DerivedState {
     static let version: Int64 = 3
 
-    static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64) throws {
+    static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64, site: String) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
         for key in changes["clients"] { try reindexClient(key.string, in: transaction) }
         try Ledger.update(changes, in: transaction)
-        try MessageLedger.update(changes, in: transaction, at: milliseconds)
+        try MessageLedger.update(changes, in: transaction, at: milliseconds, site: site)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
             try reindexAppointment(key.string, in: transaction, windows: &windows)
@@ -60,7 +60,7 @@ enum DerivedState {
         }
     }
 
-    static func rebuild(in transaction: some QueryContext & LocalWriter) throws {
+    static func rebuild(in transaction: some QueryContext & LocalWriter, site: String) throws {
         try transaction.execute("DELETE FROM local_occupancy", [])
         try transaction.execute("DELETE FROM local_conflicts", [])
         try transaction.execute("DELETE FROM local_conflict_members", [])
@@ -68,7 +68,7 @@ enum DerivedState {
         try transaction.execute("DELETE FROM local_client_index", [])
         for row in try transaction.fetchAll("SELECT id FROM clients", []) { try reindexClient(row["id"].string, in: transaction) }
         try Ledger.rebuild(in: transaction)
-        try MessageLedger.rebuild(in: transaction, at: Int64(Date().timeIntervalSince1970 * 1000))
+        try MessageLedger.rebuild(in: transaction, at: Int64(Date().timeIntervalSince1970 * 1000), site: site)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
             try reindexAppointment(row["id"].string, in: transaction, windows: &windows)

@@ -77,8 +77,9 @@ public final class Shop: Sendable {
         self.orderPrefix = Shop.orderPrefix(for: store.site)
         try store.migrate(DomainSchema.migrations)
         let clock = store.configuration.physicalClock
+        let site = store.site.hex
         store.observeChanges { changes, transaction in
-            try DerivedState.update(changes, in: transaction, at: Int64(clock.now()))
+            try DerivedState.update(changes, in: transaction, at: Int64(clock.now()), site: site)
         }
         for (table, kind) in DomainSchema.replicated { try store.register(table, as: kind) }
         try rebuildDerivedStateIfNeeded()
@@ -107,7 +108,7 @@ public final class Shop: Sendable {
         try store.write { transaction in
             let version = try transaction.scalar("SELECT value FROM local_domain_state WHERE key = 'derived_version'", [])?.integerValue
             if version != DerivedState.version {
-                try DerivedState.rebuild(in: transaction)
+                try DerivedState.rebuild(in: transaction, site: store.site.hex)
                 try transaction.execute("INSERT OR REPLACE INTO local_domain_state (key, value) VALUES ('derived_version', ?)", [.integer(DerivedState.version)])
             }
         }
@@ -127,7 +128,7 @@ public final class Shop: Sendable {
 
     /// Rebuilds every derived local table from the replicated ones (search index, occupancy, conflicts).
     public func rebuildDerivedState() throws {
-        try store.write { transaction in try DerivedState.rebuild(in: transaction) }
+        try store.write { transaction in try DerivedState.rebuild(in: transaction, site: store.site.hex) }
     }
 
     // MARK: Reading and writing

@@ -392,16 +392,25 @@ extension Shop {
 
 /// Keeps `local_message_state` and `local_message_queue` current inside every write and merge.
 enum MessageLedger {
-    static func update(_ changes: ChangedRows, in transaction: some QueryContext & LocalWriter, at now: Int64) throws {
+    static func update(_ changes: ChangedRows, in transaction: some QueryContext & LocalWriter, at now: Int64, site: String) throws {
         var touched = Set(changes["messages"].map(\.string))
         for key in changes["message_events"] {
             if let id = try transaction.fetchOne("SELECT message_id FROM message_events WHERE id = ?", [key])?["message_id"].string { touched.insert(id) }
         }
         for id in touched.sorted() { try refresh(message: id, in: transaction) }
-        for key in changes["appointments"] { try enqueue(key.string, "appointment", at: now, in: transaction) }
-        for key in changes["waitlist"] { try enqueue(key.string, "waitlist", at: now, in: transaction) }
+        // Only the box that sends for a branch plans its messages: the others queue nothing.
+        let relevant = ["appointments", "waitlist", "fiscal_receipts", "client_messaging", "client_consents", "clients", "messaging_senders", "messaging_settings"]
+        guard relevant.contains(where: { !changes[$0].isEmpty }) else { return }
+        let sending = Set(try transaction.fetchAll("SELECT id FROM messaging_senders WHERE site = ?", [.text(site)]).map { $0["id"].string })
+        guard !sending.isEmpty else { return }
+        func branchOf(_ table: String, _ id: SQLValue) throws -> String {
+            try transaction.fetchOne("SELECT branch_id FROM \(table) WHERE id = ?", [id])?["branch_id"].string ?? ""
+        }
+        for key in changes["appointments"] where sending.contains(try branchOf("appointments", key)) { try enqueue(key.string, "appointment", at: now, in: transaction) }
+        for key in changes["waitlist"] where sending.contains(try branchOf("waitlist", key)) { try enqueue(key.string, "waitlist", at: now, in: transaction) }
         for key in changes["fiscal_receipts"] {
-            if let document = try transaction.fetchOne("SELECT document_id FROM fiscal_receipts WHERE id = ?", [key])?["document_id"].string {
+            if let document = try transaction.fetchOne("SELECT document_id FROM fiscal_receipts WHERE id = ?", [key])?["document_id"].string,
+               sending.contains(try branchOf("sales", .text(document))) {
                 try enqueue(document, "sale", at: now, in: transaction)
             }
         }
@@ -411,27 +420,32 @@ enum MessageLedger {
         }
         for key in changes["clients"] { clients.insert(key.string) }
         for client in clients.sorted() {
-            for row in try transaction.fetchAll("SELECT id FROM appointments WHERE client_id = ? AND starts_at > ?", [.text(client), .integer(now - 3 * 86_400_000)]) {
+            for row in try transaction.fetchAll("SELECT id, branch_id FROM appointments WHERE client_id = ? AND starts_at > ?", [.text(client), .integer(now - 3 * 86_400_000)])
+            where sending.contains(row["branch_id"].string) {
                 try enqueue(row["id"].string, "appointment", at: now, in: transaction)
             }
         }
         if !changes["messaging_senders"].isEmpty || !changes["messaging_settings"].isEmpty {
-            try transaction.execute("""
-                INSERT OR IGNORE INTO local_message_queue (subject_id, kind, queued_at)
-                SELECT id, 'appointment', ? FROM appointments WHERE starts_at > ?
-                """, [.integer(now), .integer(now - 3 * 86_400_000)])
+            try enqueueUpcoming(site: site, at: now, in: transaction)
         }
+    }
+
+    /// Queues every appointment from three days back of the branches this box sends for.
+    static func enqueueUpcoming(site: String, at now: Int64, in transaction: some QueryContext & LocalWriter) throws {
+        try transaction.execute("""
+            INSERT OR IGNORE INTO local_message_queue (subject_id, kind, queued_at)
+            SELECT a.id, 'appointment', ? FROM appointments a JOIN messaging_senders ms ON ms.id = a.branch_id AND ms.site = ? WHERE a.starts_at > ?
+            """, [.integer(now), .text(site), .integer(now - 3 * 86_400_000)])
     }
 
     static func enqueue(_ subject: String, _ kind: String, at now: Int64, in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("INSERT OR IGNORE INTO local_message_queue (subject_id, kind, queued_at) VALUES (?, ?, ?)", [.text(subject), .text(kind), .integer(now)])
     }
 
-    static func rebuild(in transaction: some QueryContext & LocalWriter, at now: Int64) throws {
+    static func rebuild(in transaction: some QueryContext & LocalWriter, at now: Int64, site: String) throws {
         try transaction.execute("DELETE FROM local_message_state", [])
         for row in try transaction.fetchAll("SELECT id FROM messages", []) { try refresh(message: row["id"].string, in: transaction) }
-        try transaction.execute("INSERT OR IGNORE INTO local_message_queue (subject_id, kind, queued_at) SELECT id, 'appointment', ? FROM appointments WHERE starts_at > ?",
-                                [.integer(now), .integer(now - 3 * 86_400_000)])
+        try enqueueUpcoming(site: site, at: now, in: transaction)
     }
 
     /// Folds a message's events, oldest first, into its state. Delivery reports may arrive in any

@@ -276,6 +276,26 @@ struct MessageOutboxTests {
         #expect(try m.shop.reviews(of: visit.id).map(\.rating) == [5])
     }
 
+    @Test("a kind turned off for the business skips what was planned of it; one turned off for a client is never planned for them")
+    func kindsOff() throws {
+        let m = try MessagingFixture()
+        let visit = try m.book("2026-12-09", "14:30")
+        try m.sendDue()
+        var settings = try m.shop.messagingSettings()
+        settings.kindsOff = [.reminder]
+        _ = try m.shop.saveMessagingSettings(settings)
+        try m.plan()
+        #expect(try m.messages(visit.id).filter { $0.kind == .reminder }.map(\.reason) == ["kind_off", "kind_off"])
+        m.clock.set(visit.start.adding(minutes: -100))
+        #expect(try m.sendDue().isEmpty)
+        let other = try m.shop.createClient(ClientDraft(name: "Eve", phone: "+77019998877"), branch: m.f.branchID)
+        _ = try m.shop.saveClientMessaging(other.id, language: "en", channelOrder: [.sms], kindsOff: [.confirmation])
+        let second = try m.shop.book(BookingRequest(branchID: m.f.branchID, parts: [VisitPart(offeringID: m.cut, staffID: m.anna)],
+                                                    start: m.f.at("2026-12-10", "10:00"), clientID: other.id)).appointment
+        try m.plan()
+        #expect(try m.messages(second.id).isEmpty)
+    }
+
     @Test("rebuilding the derived state gives the same message states")
     func rebuild() throws {
         let m = try MessagingFixture()

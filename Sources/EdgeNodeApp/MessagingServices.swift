@@ -73,44 +73,58 @@ final class MessageDispatcher: Sendable {
         return try await shop.messaging.nextDue()
     }
 
-    /// Sends messages, at most `concurrency` at once.
+    /// How many due messages share one `sending` transaction and one transaction of answers.
+    static let batch = 16
+
+    /// Sends messages in batches: each batch is prepared (re-read, rendered, `sending`) in one
+    /// transaction, sent at most `concurrency` at once, and its answers recorded in one transaction.
     func send(_ ids: [String]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for id in ids {
-                if running >= concurrency { try await group.next(); running -= 1 }
-                group.addTask { [self] in try await sendOne(id) }
-                running += 1
+        var start = 0
+        while start < ids.count {
+            let slice = Array(ids[start..<min(ids.count, start + Self.batch)])
+            start += slice.count
+            let prepared = try await shop.messaging.prepare(slice, channels: channels)
+            var work: [(id: String, message: OutgoingMessage, attempt: Int)] = []
+            for item in prepared { if case .send(let message, let attempt) = item.prepared { work.append((item.id, message, attempt)) } }
+            let outcomes = try await withThrowingTaskGroup(of: (id: String, attempt: Int, result: Result<SentMessage, MessageSendError>, provider: String)?.self) { group in
+                var running = 0
+                var outcomes: [(id: String, attempt: Int, result: Result<SentMessage, MessageSendError>, provider: String)] = []
+                for item in work {
+                    if running >= concurrency, let done = try await group.next() { running -= 1; if let done { outcomes.append(done) } }
+                    group.addTask { [self] in try await deliver(item.id, item.message, attempt: item.attempt) }
+                    running += 1
+                }
+                for try await done in group { if let done { outcomes.append(done) } }
+                return outcomes
             }
-            try await group.waitForAll()
+            try await shop.messaging.record(outcomes)
         }
     }
 
-    func sendOne(_ id: String) async throws {
-        guard case .send(let message, let attempt) = try await shop.messaging.prepare(id, channels: channels) else { return }
+    /// One message to its transport, at the channel's pace. Nil when the box is stopping mid-send:
+    /// the provider may have it, so the message stays `sending` and the next start records its
+    /// outcome as unknown (never sent twice).
+    func deliver(_ id: String, _ message: OutgoingMessage, attempt: Int) async throws -> (id: String, attempt: Int, result: Result<SentMessage, MessageSendError>, provider: String)? {
         guard let transport = transports[message.channel] else {
-            try await shop.messaging.recordFailure(id, attempt: attempt, .retryable(reason: "no transport for \(message.channel.rawValue) on this box", retryAfterSeconds: 60),
-                                                   provider: "")
-            return
+            return (id, attempt, .failure(.retryable(reason: "no transport for \(message.channel.rawValue) on this box", retryAfterSeconds: 60)), "")
         }
         while true {
             let wait = limiter.reserve(message.channel, recipient: message.recipient)
             if wait == .zero { break }
-            try await Task.sleep(for: wait)
+            try? await Task.sleep(for: wait)
+            // Stopping before it went: it stays `sending` (recorded as unknown at the next start).
+            if Task.isCancelled { return nil }
         }
-        let outcome: Result<SentMessage, MessageSendError>
-        do { outcome = .success(try await transport.send(message)) } catch { outcome = .failure(error) }
-        switch outcome {
-        case .success(let sent):
-            try await shop.messaging.recordSent(id, attempt: attempt, sent, provider: transport.provider)
+        let result: Result<SentMessage, MessageSendError>
+        do { result = .success(try await transport.send(message)) } catch { result = .failure(error) }
+        switch result {
+        case .success:
             logger.info("message sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "provider": "\(transport.provider)"])
         case .failure(let error):
-            // Stopped mid-send (graceful shutdown): the provider may have it. The message stays
-            // `sending`, and the next start records its outcome as unknown: never sent twice.
-            if Task.isCancelled { return }
-            try await shop.messaging.recordFailure(id, attempt: attempt, error, provider: transport.provider)
+            if Task.isCancelled { return nil }
             logger.notice("message not sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "error": "\(error)"])
         }
+        return (id, attempt, result, transport.provider)
     }
 
     /// Asks the providers that can tell (SMS) how delivery went for recent messages.

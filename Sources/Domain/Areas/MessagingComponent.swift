@@ -98,6 +98,26 @@ public struct Messaging: Sendable {
         try await shop.perform { try $0.prepareMessage(id, channels: channels) }
     }
 
+    /// Prepares a batch of due messages in one transaction.
+    public func prepare(_ ids: [String], channels: Set<MessageChannel>) async throws -> [(id: String, prepared: PreparedMessage)] {
+        let prepared = try await shop.perform { try $0.prepareMessages(ids, channels: channels).map { PreparedBatchItem(id: $0.id, prepared: $0.prepared) } }
+        return prepared.map { ($0.id, $0.prepared) }
+    }
+
+    /// Records a batch of providers' answers in one transaction.
+    public func record(_ outcomes: [(id: String, attempt: Int, result: Result<SentMessage, MessageSendError>, provider: String)]) async throws {
+        let items = outcomes.map { item -> RecordedOutcome in
+            switch item.result {
+            case .success(let sent): RecordedOutcome(id: item.id, attempt: item.attempt, outcome: .sent(sent, provider: item.provider))
+            case .failure(let error): RecordedOutcome(id: item.id, attempt: item.attempt, outcome: .failed(error, provider: item.provider))
+            }
+        }
+        try await shop.perform { try $0.recordSendOutcomes(items.map { ($0.id, $0.attempt, $0.outcome) }) }
+    }
+
+    struct PreparedBatchItem: Sendable { var id: String; var prepared: PreparedMessage }
+    struct RecordedOutcome: Sendable { var id: String; var attempt: Int; var outcome: Shop.SendOutcome }
+
     public func recordSent(_ id: String, attempt: Int, _ sent: SentMessage, provider: String) async throws {
         try await shop.perform { try $0.recordSendOutcome(id, attempt: attempt, .sent(sent, provider: provider)) }
     }

@@ -147,7 +147,17 @@ extension Shop {
     /// Re-reads the message's subject just before sending: skips a message no longer wanted,
     /// expires one whose moment has passed, else renders it and commits `sending`.
     package func prepareMessage(_ id: String, channels: Set<MessageChannel>) throws -> PreparedMessage {
-        try write(.messageSend) { transaction in
+        try write(.messageSend) { try prepareMessage(id, channels: channels, in: $0) }
+    }
+
+    /// Prepares several due messages in one transaction (one commit for the batch; each is
+    /// `sending` before any of them reaches a provider).
+    package func prepareMessages(_ ids: [String], channels: Set<MessageChannel>) throws -> [(id: String, prepared: PreparedMessage)] {
+        try write(.messageSend) { transaction in try ids.map { ($0, try prepareMessage($0, channels: channels, in: transaction)) } }
+    }
+
+    func prepareMessage(_ id: String, channels: Set<MessageChannel>, in transaction: WriteTransaction) throws -> PreparedMessage {
+        do {
             guard let row = try transaction.fetchOne("SELECT * FROM messages WHERE id = ?", [.text(id)]),
                   let state = try transaction.fetchOne("SELECT state, attempts FROM local_message_state WHERE message_id = ?", [.text(id)]) else {
                 return .settled(.skipped, reason: "not_found")
@@ -226,7 +236,19 @@ extension Shop {
     }
 
     package func recordSendOutcome(_ id: String, attempt: Int, _ outcome: SendOutcome) throws {
+        try write(.messageSend) { try recordSendOutcome(id, attempt: attempt, outcome, in: $0) }
+    }
+
+    /// Records what the providers said of several attempts in one transaction.
+    package func recordSendOutcomes(_ outcomes: [(id: String, attempt: Int, outcome: SendOutcome)]) throws {
+        guard !outcomes.isEmpty else { return }
         try write(.messageSend) { transaction in
+            for item in outcomes { try recordSendOutcome(item.id, attempt: item.attempt, item.outcome, in: transaction) }
+        }
+    }
+
+    func recordSendOutcome(_ id: String, attempt: Int, _ outcome: SendOutcome, in transaction: WriteTransaction) throws {
+        do {
             switch outcome {
             case .sent(let sent, let provider):
                 try addMessageEvent(id, state: sent.status == .delivered ? "delivered" : "sent", attempt: attempt, provider: provider, providerID: sent.providerID,

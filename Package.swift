@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "edgenode-relay", targets: ["EdgeNodeRelay"]),
         .executable(name: "edgenode-relay-bench", targets: ["RelayBenchmarks"]),
         .executable(name: "edgenode-relay-propagation-bench", targets: ["RelayPropagationBenchmark"]),
+        .executable(name: "edgenode-messaging-bench", targets: ["MessagingBenchmark"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "LocalAPI", targets: ["LocalAPI"]),
@@ -288,6 +289,17 @@ let package = Package(
         .executableTarget(
             name: "LANBenchmark",
             dependencies: ["EdgeNodeApp", "Domain", "Replication", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // `edgenode-messaging-bench`: a busy day's 2,000 reminders through the Telegram adapter to the fake
+        // Telegram, against as many bare requests to it; bookings' p99 while a running box sends (docs/benchmarks.md).
+        .executableTarget(
+            name: "MessagingBenchmark",
+            dependencies: [
+                "EdgeNodeApp", "Domain", "Replication", "MessagingProviders", "OutboundHTTP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
 
         // `replication-torture`: a writer process that the crash-safety tests SIGKILL.

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Logging
+import OutboundHTTP
 import ServiceLifecycle
 import Synchronization
 
@@ -263,5 +264,18 @@ struct TelegramPollService: Service {
         } catch {
             logger.notice("the bot's reply was not sent", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension EdgeNodeRuntime {
+    /// One pass of client messages, as the messaging service makes when woken: plans the queued
+    /// subjects and sends everything due now (`edgenode-messaging-bench` drives it). On a running
+    /// node, its dispatcher; on a node that is not running, a dispatcher over this node's configured
+    /// transports and `outbound`, at `perSecond` (default: the configured rates).
+    public func sendDueMessages(outbound: any OutboundHTTP, perSecond: [MessageChannel: Int]? = nil) async throws {
+        let dispatcher = self.dispatcher.current
+            ?? MessageDispatcher(shop: shop, transports: messagingSetup.transports(outbound: outbound, logger: logger),
+                                 perSecond: perSecond ?? messagingSetup.perSecond, logger: logger)
+        _ = try await dispatcher.runOnce()
     }
 }

@@ -65,7 +65,8 @@ final class MessageDispatcher: Sendable {
     /// Plans everything queued, then sends everything due now. Returns when the next message is due.
     @discardableResult
     func runOnce() async throws -> Instant? {
-        while try await shop.messaging.planQueued(channels: channels, limit: 200) > 0 {}
+        // A few subjects per transaction: the front desk's writes wait for the same writer.
+        while try await shop.messaging.planQueued(channels: channels, limit: 25) > 0 {}
         while true {
             let due = try await shop.messaging.due(limit: 100)
             if due.isEmpty { break }
@@ -74,17 +75,25 @@ final class MessageDispatcher: Sendable {
         return try await shop.messaging.nextDue()
     }
 
-    /// How many due messages share one `sending` transaction and one transaction of answers.
+    /// How many due messages share one transaction of answers, and how many one `sending`
+    /// transaction (the re-read and rendering run inside it, so it is kept short: the front
+    /// desk's bookings wait for the same writer).
     static let batch = 16
+    static let prepareBatch = 4
 
-    /// Sends messages in batches: each batch is prepared (re-read, rendered, `sending`) in one
-    /// transaction, sent at most `concurrency` at once, and its answers recorded in one transaction.
+    /// Sends messages in batches: prepared (re-read, rendered, `sending`) a few per transaction,
+    /// sent at most `concurrency` at once, and a batch's answers recorded in one transaction.
     func send(_ ids: [String]) async throws {
         var start = 0
         while start < ids.count {
             let slice = Array(ids[start..<min(ids.count, start + Self.batch)])
             start += slice.count
-            let prepared = try await shop.messaging.prepare(slice, channels: channels)
+            var prepared: [(id: String, prepared: PreparedMessage)] = []
+            var offset = 0
+            while offset < slice.count {
+                prepared += try await shop.messaging.prepare(Array(slice[offset..<min(slice.count, offset + Self.prepareBatch)]), channels: channels)
+                offset += Self.prepareBatch
+            }
             var work: [(id: String, message: OutgoingMessage, attempt: Int)] = []
             for item in prepared { if case .send(let message, let attempt) = item.prepared { work.append((item.id, message, attempt)) } }
             let outcomes = try await withThrowingTaskGroup(of: (id: String, attempt: Int, result: Result<SentMessage, MessageSendError>, provider: String)?.self) { group in

@@ -110,6 +110,8 @@ struct MessageOutboxTests {
         #expect(planned[1].dueAt == visit.start.adding(minutes: -1440) && planned[2].dueAt == visit.start.adding(minutes: -120))
         let sent = try m.sendDue()
         #expect(sent.count == 1 && sent[0].text.contains("14:30") && sent[0].text.contains("Asia/Almaty") && sent[0].text.hasPrefix("Aigerim,"))
+        // The branch has no address: no ", ." where it would be.
+        #expect(sent[0].text.contains("Test branch, .") == false && sent[0].text.contains("Test branch."))
         try m.shop.write(.messagePlan) { try MessageLedger.enqueue(visit.id.rawValue, "appointment", at: 0, in: $0) }
         #expect(try m.sendDue().isEmpty)
         #expect(try m.messages(visit.id).count == 3)

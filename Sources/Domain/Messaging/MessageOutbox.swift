@@ -92,8 +92,10 @@ extension Shop {
         }
         let existingIDs = Set(planner.existing.map(\.id))
         for message in wanted where !existingIDs.contains(message.id) {
-            // Stale news is not news: a confirmation or change more than a day late is not sent.
+            // Stale news is not news: a confirmation or change more than a day late is not sent,
+            // and nothing is made whose moment passed before it was planned (a merge that came late).
             if [.confirmation, .change, .cancellation].contains(message.kind), message.dueAt < now.adding(minutes: -24 * 60) { continue }
+            if message.notAfter <= now { continue }
             try transaction.insert("messages", [
                 "id": .text(message.id), "subject_id": .text(subject), "appointment_id": .text(appointment), "client_id": .text(client),
                 "branch_id": .text(planner.branch.id.rawValue), "kind": .text(message.kind.rawValue), "channel": .text(message.channel?.rawValue ?? ""),

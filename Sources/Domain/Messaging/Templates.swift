@@ -207,11 +207,20 @@ extension MessageTemplate {
         return found
     }
 
+    /// What an empty variable leaves behind, tidied: `Salon, .` → `Salon.`, `()` and doubled spaces go.
+    static func tidy(_ text: String) -> String {
+        var result = text
+        for (from, to) in [("()", ""), ("( )", ""), (", .", "."), (",.", "."), (", ,", ","), (" .", "."), (" ,", ","), ("  ", " ")] {
+            while result.contains(from) { result = result.replacingOccurrences(of: from, with: to) }
+        }
+        return result.trimmingCharacters(in: .whitespaces)
+    }
+
     /// Renders the template with `values` (text) and `numbers` (numeric variables).
     func render(values: [String: String], numbers: [String: Int]) -> (subject: String, text: String) {
         func one(_ text: String) -> String {
             guard let parts = try? TemplateText.parse(text, language: language) else { return text }
-            return TemplateText.render(parts, values: values, numbers: numbers, language: language)
+            return Self.tidy(TemplateText.render(parts, values: values, numbers: numbers, language: language))
         }
         return (channel == .email ? one(subject) : "", one(body))
     }

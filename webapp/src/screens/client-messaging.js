@@ -9,7 +9,7 @@ import { api } from '../api.js';
 import { t, formatDateTime } from '../i18n.js';
 import { can, on } from '../store.js';
 import { button, field, alertBox, showProblem, problemText, openDialog, notify } from '../ui.js';
-import { section, confirmDialog, checkboxField, table } from './manage-common.js';
+import { section, confirmDialog, checkboxField } from './manage-common.js';
 import { qrSvg } from './kaspi.js';
 import { KINDS, CHANNELS, LANGUAGE_CODES, kindName, channelName, languageName, channelOrderEditor } from './messaging-common.js';
 
@@ -37,13 +37,14 @@ export function clientMessaging(clientID) {
     function draw() {
         const mayChange = can('messages.send');
         const telegram = doc.telegram || {};
-        const rows = (doc.channels || []).map((c) => h('tr', { dataset: { testid: 'client-channel', channel: c.channel, usable: String(Boolean(c.usable)) } },
-            h('th', { scope: 'row' }, channelName(c.channel)),
-            h('td', { dataset: { testid: 'channel-address' } }, c.address || '—',
-                c.channel === 'telegram' && telegram.linked ? h('div', { class: 'hint' }, t('msg.client.telegram_linked', { name: telegram.name || '', at: telegram.linked_at ? formatDateTime(telegram.linked_at) : '' })) : null),
-            h('td', null, yesNo(c.usable)),
-            h('td', { dataset: { testid: 'consent-transactional' } }, yesNo(c.transactional)),
-            h('td', { dataset: { testid: 'consent-marketing' } }, yesNo(c.marketing))));
+        // A list, not a table: it fits the profile's narrow column without scrolling sideways.
+        const rows = (doc.channels || []).map((c) => h('li', { class: 'client-channel', dataset: { testid: 'client-channel', channel: c.channel, usable: String(Boolean(c.usable)) } },
+            h('strong', null, channelName(c.channel)), ' ', h('span', { dataset: { testid: 'channel-address' } }, c.address || '—'),
+            c.channel === 'telegram' && telegram.linked ? h('div', { class: 'hint' }, t('msg.client.telegram_linked', { name: telegram.name || '', at: telegram.linked_at ? formatDateTime(telegram.linked_at) : '' })) : null,
+            h('div', { class: 'hint' },
+                `${t('msg.col.usable')}: `, h('span', { dataset: { testid: 'channel-usable' } }, yesNo(c.usable)), ' · ',
+                `${t('msg.col.transactional')}: `, h('span', { dataset: { testid: 'consent-transactional' } }, yesNo(c.transactional)), ' · ',
+                `${t('msg.col.marketing')}: `, h('span', { dataset: { testid: 'consent-marketing' } }, yesNo(c.marketing)))));
         const order = (doc.channel_order || []).length ? doc.channel_order.map(channelName).join(' → ') : t('msg.client.business_order');
         const off = (doc.kinds_off || []).length ? doc.kinds_off.map(kindName).join(', ') : t('msg.client.none_off');
         const consents = [...(doc.consents || [])].sort((a, b) => String(b.at).localeCompare(String(a.at)));
@@ -52,8 +53,8 @@ export function clientMessaging(clientID) {
                 h('dt', null, t('msg.client.language')), h('dd', { dataset: { testid: 'client-language' } }, doc.language ? languageName(doc.language) : t('msg.client.branch_language')),
                 h('dt', null, t('msg.client.order')), h('dd', null, order),
                 h('dt', null, t('msg.client.kinds_off')), h('dd', null, off)),
-            h('div', { class: 'table-wrap' }, table(t('msg.client.channels'),
-                [t('msg.col.channel'), t('msg.col.address'), t('msg.col.usable'), t('msg.col.transactional'), t('msg.col.marketing')], rows)),
+            h('h3', null, t('msg.client.channels')),
+            h('ul', { class: 'plain client-channels' }, rows),
             mayChange ? h('div', { class: 'actions' }, telegram.linked ? button(t('msg.client.unlink'), unlink, { dataset: { testid: 'telegram-unlink' } })
                 : button(t('msg.client.link_telegram'), linkTelegram, { dataset: { testid: 'telegram-link' } })) : null,
             h('h3', null, t('msg.client.consents')),

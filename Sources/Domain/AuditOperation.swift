@@ -70,6 +70,20 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let moneyAnomalyResolve = Self(rawValue: "money.anomaly.resolve")
     public static let fiscalRecord = Self(rawValue: "fiscal.record")
 
+    // Messaging
+    public static let messagingSettingsSave = Self(rawValue: "messaging.settings.save")
+    public static let messagingSenderSet = Self(rawValue: "messaging.sender.set")
+    public static let messageTemplateSave = Self(rawValue: "message.template.save")
+    public static let clientMessagingSave = Self(rawValue: "client.messaging.save")
+    public static let clientConsentRecord = Self(rawValue: "client.consent.record")
+    public static let telegramLinkCreate = Self(rawValue: "telegram.link.create")
+    public static let telegramLink = Self(rawValue: "telegram.link")
+    public static let telegramUnlink = Self(rawValue: "telegram.unlink")
+    public static let visitReview = Self(rawValue: "visit.review")
+    public static let messagePlan = Self(rawValue: "message.plan")
+    public static let messageSend = Self(rawValue: "message.send")
+    public static let messageResend = Self(rawValue: "message.resend")
+
     // Access
     public static let deviceRevoke = Self(rawValue: "device.revoke")
     public static let pairingApprove = Self(rawValue: "pairing.approve")

@@ -27,6 +27,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
             case aboveCap = "above_cap"
             case offlineNotAllowed = "offline_not_allowed"
             case gatewayUnavailable = "gateway_unavailable"
+            case invalidTemplate = "invalid_template"
+            case senderElsewhere = "sender_elsewhere"
+            case telegramNotConfigured = "telegram_not_configured"
+            case notResendable = "not_resendable"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -81,6 +85,14 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let offlineNotAllowed = Code(.offlineNotAllowed)
         /// The payment provider's gateway is not set up or cannot be reached.
         public static let gatewayUnavailable = Code(.gatewayUnavailable)
+        /// A message template that cannot be used (an unknown variable, a broken plural); the message names the field.
+        public static let invalidTemplate = Code(.invalidTemplate)
+        /// Another box sends the branch's messages (take over only when it is off).
+        public static let senderElsewhere = Code(.senderElsewhere)
+        /// The business has no Telegram bot set.
+        public static let telegramNotConfigured = Code(.telegramNotConfigured)
+        /// A message whose moment has passed (its appointment cancelled or over) cannot be sent again.
+        public static let notResendable = Code(.notResendable)
 
         public var description: String { value.rawValue }
     }

@@ -128,6 +128,85 @@ public struct NodeConfiguration: Sendable, Hashable {
         }
     }
 
+    public var messaging = Messaging()
+    /// Client messages (docs/messaging.md): one provider per channel; secrets are read from files.
+    public struct Messaging: Sendable, Hashable {
+        /// `messaging.timeout_seconds`: how long one request to a provider may take in all.
+        public var timeoutSeconds: Int = 20
+        /// Set by `serve --demo` (not a key): with no provider configured, SMS and email go to the box's log.
+        public var demo = false
+        public var telegram = Telegram()
+        public struct Telegram: Sendable, Hashable {
+            /// `messaging.telegram.token_file`: a file holding the bot's token; empty: no Telegram.
+            public var tokenFile: String = ""
+            /// `messaging.telegram.api_url`: the Bot API's base URL.
+            public var apiURL: String = "https://api.telegram.org"
+            /// `messaging.telegram.per_second`: messages per second at most.
+            public var perSecond: Int = 25
+        }
+        public var whatsapp = WhatsApp()
+        public struct WhatsApp: Sendable, Hashable {
+            /// `messaging.whatsapp.phone_number_id`: the business phone number's id; empty: no WhatsApp.
+            public var phoneNumberID: String = ""
+            /// `messaging.whatsapp.token_file`: a file holding the access token.
+            public var tokenFile: String = ""
+            /// `messaging.whatsapp.app_secret_file`: a file holding the app secret (checks status webhooks).
+            public var appSecretFile: String = ""
+            /// `messaging.whatsapp.api_url`: the Graph API's base URL with its version.
+            public var apiURL: String = "https://graph.facebook.com/v21.0"
+            /// `messaging.whatsapp.per_second`
+            public var perSecond: Int = 20
+        }
+        public var sms = SMS()
+        public struct SMS: Sendable, Hashable {
+            /// `messaging.sms.provider`: `none`, `mobizon` or `twilio`.
+            public var provider: String = "none"
+            /// `messaging.sms.per_second`
+            public var perSecond: Int = 5
+            /// `messaging.sms.sender`: the alphanumeric sender name (≤ 11 characters) or number.
+            public var sender: String = ""
+        }
+        public var mobizon = Mobizon()
+        public struct Mobizon: Sendable, Hashable {
+            /// `messaging.mobizon.api_key_file`
+            public var apiKeyFile: String = ""
+            /// `messaging.mobizon.api_url`
+            public var apiURL: String = "https://api.mobizon.kz"
+        }
+        public var twilio = Twilio()
+        public struct Twilio: Sendable, Hashable {
+            /// `messaging.twilio.account_sid`
+            public var accountSID: String = ""
+            /// `messaging.twilio.auth_token_file`
+            public var authTokenFile: String = ""
+            /// `messaging.twilio.messaging_service_sid`: optional (sends through the Messaging Service).
+            public var messagingServiceSID: String = ""
+            /// `messaging.twilio.api_url`
+            public var apiURL: String = "https://api.twilio.com"
+        }
+        public var email = Email()
+        public struct Email: Sendable, Hashable {
+            /// `messaging.email.host`: the submission server; empty: no email.
+            public var host: String = ""
+            /// `messaging.email.port`
+            public var port: Int = 587
+            /// `messaging.email.security`: `starttls`, `tls`, or `plain` (loopback only).
+            public var security: String = "starttls"
+            /// `messaging.email.username`
+            public var username: String = ""
+            /// `messaging.email.password_file`
+            public var passwordFile: String = ""
+            /// `messaging.email.from`: the sender address.
+            public var from: String = ""
+            /// `messaging.email.from_name`
+            public var fromName: String = ""
+            /// `messaging.email.ca_file`: trust only this CA (PEM); empty: the system's roots.
+            public var caFile: String = ""
+            /// `messaging.email.per_second`
+            public var perSecond: Int = 2
+        }
+    }
+
     public init() {}
 
     /// The file read when neither `--config` nor `EDGENODE_CONFIG` names one (only if it exists).
@@ -398,5 +477,32 @@ extension NodeConfiguration {
         ConfigurationSetting("fiscal.webkassa.api_key_file", .text(\.fiscal.webkassa.apiKeyFile, maxBytes: 4096)),
         ConfigurationSetting("fiscal.webkassa.password_file", .text(\.fiscal.webkassa.passwordFile, maxBytes: 4096)),
         ConfigurationSetting("fiscal.webkassa.timeout_seconds", .integer(\.fiscal.webkassa.timeoutSeconds, 1...300)),
+        ConfigurationSetting("messaging.timeout_seconds", .integer(\.messaging.timeoutSeconds, 1...300)),
+        ConfigurationSetting("messaging.telegram.token_file", .text(\.messaging.telegram.tokenFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.telegram.api_url", .text(\.messaging.telegram.apiURL, maxBytes: 2048)),
+        ConfigurationSetting("messaging.telegram.per_second", .integer(\.messaging.telegram.perSecond, 1...30)),
+        ConfigurationSetting("messaging.whatsapp.phone_number_id", .text(\.messaging.whatsapp.phoneNumberID, maxBytes: 64)),
+        ConfigurationSetting("messaging.whatsapp.token_file", .text(\.messaging.whatsapp.tokenFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.whatsapp.app_secret_file", .text(\.messaging.whatsapp.appSecretFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.whatsapp.api_url", .text(\.messaging.whatsapp.apiURL, maxBytes: 2048)),
+        ConfigurationSetting("messaging.whatsapp.per_second", .integer(\.messaging.whatsapp.perSecond, 1...80)),
+        ConfigurationSetting("messaging.sms.provider", .choice(\.messaging.sms.provider, ["none", "mobizon", "twilio"])),
+        ConfigurationSetting("messaging.sms.per_second", .integer(\.messaging.sms.perSecond, 1...100)),
+        ConfigurationSetting("messaging.sms.sender", .text(\.messaging.sms.sender, maxBytes: 16)),
+        ConfigurationSetting("messaging.mobizon.api_key_file", .text(\.messaging.mobizon.apiKeyFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.mobizon.api_url", .text(\.messaging.mobizon.apiURL, maxBytes: 2048)),
+        ConfigurationSetting("messaging.twilio.account_sid", .text(\.messaging.twilio.accountSID, maxBytes: 64)),
+        ConfigurationSetting("messaging.twilio.auth_token_file", .text(\.messaging.twilio.authTokenFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.twilio.messaging_service_sid", .text(\.messaging.twilio.messagingServiceSID, maxBytes: 64)),
+        ConfigurationSetting("messaging.twilio.api_url", .text(\.messaging.twilio.apiURL, maxBytes: 2048)),
+        ConfigurationSetting("messaging.email.host", .text(\.messaging.email.host, maxBytes: 253)),
+        ConfigurationSetting("messaging.email.port", .integer(\.messaging.email.port, 1...65535)),
+        ConfigurationSetting("messaging.email.security", .choice(\.messaging.email.security, ["starttls", "tls", "plain"])),
+        ConfigurationSetting("messaging.email.username", .text(\.messaging.email.username, maxBytes: 256)),
+        ConfigurationSetting("messaging.email.password_file", .text(\.messaging.email.passwordFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.email.from", .text(\.messaging.email.from, maxBytes: 254)),
+        ConfigurationSetting("messaging.email.from_name", .text(\.messaging.email.fromName, maxBytes: 100)),
+        ConfigurationSetting("messaging.email.ca_file", .text(\.messaging.email.caFile, maxBytes: 4096)),
+        ConfigurationSetting("messaging.email.per_second", .integer(\.messaging.email.perSecond, 1...50)),
     ]
 }

@@ -41,6 +41,12 @@ public final class EdgeNodeRuntime: Sendable {
     let fiscalOutbox = FiscalOutboxSlot()
     /// The fiscal register's settings (`fiscal.adapter = webkassa`), with its secrets read from their files.
     let webkassa: WebkassaSettings?
+    /// The channels this box sends client messages by (`messaging.*`).
+    let messagingSetup: MessagingSetup
+    /// Wakes the messaging service (a booking, a change, a resend).
+    let messagingWake = WakeSignal()
+    /// The message dispatcher while the node runs.
+    let dispatcher = DispatcherSlot()
 
     /// Opens the replica in `configuration.dataDirectory` (it must have been initialised).
     public init(configuration: NodeConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, physicalClock: PhysicalClock = .system) throws {
@@ -115,6 +121,13 @@ public final class EdgeNodeRuntime: Sendable {
         money.wakeQR = { qrWake.signal() }
         money.wakeFiscal = { fiscalOutbox.signal() }
         apiConfiguration.money = money
+        let messagingSetup = try MessagingSetup(configuration.messaging, demo: configuration.messaging.demo)
+        self.messagingSetup = messagingSetup
+        var messaging = MessagingConfiguration()
+        messaging.providers = messagingSetup.providers
+        let messagingWake = self.messagingWake
+        messaging.wake = { messagingWake.signal() }
+        apiConfiguration.messaging = messaging
         api = LocalAPI(shop: shop, configuration: apiConfiguration, logger: logger)
     }
 
@@ -188,6 +201,10 @@ public final class EdgeNodeRuntime: Sendable {
         if let gateway = qrGateway(outbound) {
             money.append(.init(service: QRPaymentService(processor: QRPaymentProcessor(payments: shop.money, gateway: gateway), wake: qrWake, shop: shop, logger: logger)))
         }
+        let transports = messagingSetup.transports(outbound: outbound, logger: logger)
+        let dispatcher = MessageDispatcher(shop: shop, transports: transports, perSecond: messagingSetup.perSecond, logger: logger)
+        self.dispatcher.set(dispatcher)
+        money.append(.init(service: MessagingService(dispatcher: dispatcher, wake: messagingWake, logger: logger)))
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreService(store: store, logger: logger)),
             .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),

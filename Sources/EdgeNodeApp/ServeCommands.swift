@@ -62,6 +62,7 @@ struct Serve: AsyncParsableCommand {
             configuration.dataDirectory = path
             temporary = path
         }
+        configuration.messaging.demo = demo
         let logger = LogSetup.bootstrap(configuration)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -80,6 +81,8 @@ struct Serve: AsyncParsableCommand {
                 runtime = try EdgeNodeRuntime(configuration: configuration, logger: logger, registry: registry, physicalClock: clock.physicalClock)
                 let started = Date()
                 let summary = try await DemoShop.seed(runtime.shop, branchID: result.branchID, clock: clock, seed: demoSeed)
+                // This box sends the demo branch's client messages (to its own log: docs/messaging.md).
+                _ = try await runtime.shop.messaging.takeSending(branch: result.branchID, takeOver: true, as: .system("edgenode serve --demo"))
                 let frontDesk = try await runtime.shop.access.registerDevice(name: "Front desk tablet (demo)", role: .frontDesk, pairedBy: "edgenode serve --demo")
                 let kiosk = try await runtime.shop.access.registerDevice(name: "Kiosk (demo)", role: .kiosk, pairedBy: "edgenode serve --demo")
                 let console = (try? String(contentsOfFile: result.consoleTokenPath, encoding: .utf8)) ?? ""

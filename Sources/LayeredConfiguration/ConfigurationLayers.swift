@@ -233,7 +233,11 @@ public struct ConfigurationLayers<Configuration, Failure: Error>: Sendable {
             let c = candidate.lowercased()
             return c.hasSuffix("." + tail) || c.hasSuffix("_" + tail)
         }
-        return sameLast.count == 1 ? sameLast[0] : nil
+        // Several tables have it (`http.port`, `messaging.email.port`): the shallowest one, if only one is.
+        let depth = { (key: String) in key.filter { $0 == "." || $0 == "_" }.count }
+        guard let shallowest = sameLast.map(depth).min() else { return nil }
+        let candidatesAtDepth = sameLast.filter { depth($0) == shallowest }
+        return candidatesAtDepth.count == 1 ? candidatesAtDepth[0] : nil
     }
 
     /// Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps.

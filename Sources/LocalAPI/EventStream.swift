@@ -30,6 +30,8 @@ enum EventStream {
         case "money_resolutions": ("money_resolution", .moneyReports)
         case "fiscal_receipts": ("sale", .moneyRead)
         case "drawer_sessions", "drawer_movements", "z_reports": ("drawer", .moneyRead)
+        case "messages", "message_events", "visit_reviews": ("message", .messagesRead)
+        case "client_messaging", "client_consents": ("client", .clientsRead)
         default: nil
         }
     }

@@ -212,6 +212,23 @@ struct BodyReader: Sendable {
         return result
     }
 
+    func integers(_ key: String, required: Bool = false, maxCount: Int = 100, range: ClosedRange<Int>) -> [Int]? {
+        guard let value = value(key, required: required) else { return nil }
+        guard case .array(let items) = value else { errors.add(name(key), "must be an array of integers, not \(value.typeName)"); return nil }
+        guard items.count <= maxCount else { errors.add(name(key), "has more than \(maxCount) items"); return nil }
+        var result: [Int] = []
+        for (index, item) in items.enumerated() {
+            guard case .integer(let number) = item, let integer = Int(exactly: number), range.contains(integer) else {
+                errors.add("\(name(key))[\(index)]", "must be an integer from \(range.lowerBound) to \(range.upperBound)"); continue
+            }
+            result.append(integer)
+        }
+        return result
+    }
+
+    /// Records a problem the caller found with a field it read.
+    func reject(_ key: String, _ message: String) { errors.add(name(key), message) }
+
     func stringMap(_ key: String, required: Bool = false, maxCount: Int = 20, maxLength: Int = 2000, multiline: Bool = false) -> [String: String]? {
         guard let value = value(key, required: required) else { return nil }
         guard case .object(let object) = value else { errors.add(name(key), "must be an object of strings, not \(value.typeName)"); return nil }

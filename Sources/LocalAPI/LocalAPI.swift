@@ -67,6 +67,8 @@ public struct LocalAPIConfiguration: Sendable {
     public var keepAliveInterval: Duration = .seconds(15)
     /// The money side's wiring (fiscal register, Kaspi gateway, whether the box is online).
     public var money = MoneyConfiguration()
+    /// The messaging side's wiring (which channels this box sends by).
+    public var messaging = MessagingConfiguration()
 
     public init() {}
 }

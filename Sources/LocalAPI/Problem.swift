@@ -89,6 +89,14 @@ extension APIError {
             self.init(status: 409, kind: code, title: "Not while the box is offline", detail: error.message)
         case .gatewayUnavailable:
             self.init(status: 409, kind: code, title: "The payment gateway is not available", detail: error.message)
+        case .invalidTemplate:
+            self.init(status: 422, kind: code, title: "The template cannot be used", detail: error.message)
+        case .senderElsewhere:
+            self.init(status: 409, kind: code, title: "Another box sends this branch's messages", detail: error.message)
+        case .telegramNotConfigured:
+            self.init(status: 409, kind: code, title: "No Telegram bot is set", detail: error.message)
+        case .notResendable:
+            self.init(status: 409, kind: code, title: "This message cannot be sent again", detail: error.message)
         case .storage:
             self.init(status: 503, kind: code, title: "The box could not read or write its data", detail: "the replica store failed; the request changed nothing. See the box's log.")
         default:

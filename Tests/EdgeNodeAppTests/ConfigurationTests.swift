@@ -374,6 +374,19 @@ struct ConfigurationTests {
             "EDGENODE_FISCAL_WEBKASSA_LOGIN": "cashier@example.kz", "EDGENODE_FISCAL_WEBKASSA_CASHBOX": "SWK00030725",
             "EDGENODE_FISCAL_WEBKASSA_API_KEY_FILE": "/etc/edgenode/webkassa-key", "EDGENODE_FISCAL_WEBKASSA_PASSWORD_FILE": "/etc/edgenode/webkassa-password",
             "EDGENODE_FISCAL_WEBKASSA_TIMEOUT_SECONDS": "12",
+            "EDGENODE_MESSAGING_TIMEOUT_SECONDS": "9", "EDGENODE_MESSAGING_TELEGRAM_TOKEN_FILE": "/etc/edgenode/telegram-token",
+            "EDGENODE_MESSAGING_TELEGRAM_API_URL": "http://127.0.0.1:9001", "EDGENODE_MESSAGING_TELEGRAM_PER_SECOND": "10",
+            "EDGENODE_MESSAGING_WHATSAPP_PHONE_NUMBER_ID": "1055", "EDGENODE_MESSAGING_WHATSAPP_TOKEN_FILE": "/etc/edgenode/wa-token",
+            "EDGENODE_MESSAGING_WHATSAPP_APP_SECRET_FILE": "/etc/edgenode/wa-secret", "EDGENODE_MESSAGING_WHATSAPP_API_URL": "http://127.0.0.1:9002/v21.0",
+            "EDGENODE_MESSAGING_WHATSAPP_PER_SECOND": "40", "EDGENODE_MESSAGING_SMS_PROVIDER": "twilio", "EDGENODE_MESSAGING_SMS_PER_SECOND": "3",
+            "EDGENODE_MESSAGING_SMS_SENDER": "SALON", "EDGENODE_MESSAGING_MOBIZON_API_KEY_FILE": "/etc/edgenode/mobizon-key",
+            "EDGENODE_MESSAGING_MOBIZON_API_URL": "http://127.0.0.1:9003", "EDGENODE_MESSAGING_TWILIO_ACCOUNT_SID": "AC123",
+            "EDGENODE_MESSAGING_TWILIO_AUTH_TOKEN_FILE": "/etc/edgenode/twilio-token", "EDGENODE_MESSAGING_TWILIO_MESSAGING_SERVICE_SID": "MG456",
+            "EDGENODE_MESSAGING_TWILIO_API_URL": "http://127.0.0.1:9004", "EDGENODE_MESSAGING_EMAIL_HOST": "smtp.example.kz",
+            "EDGENODE_MESSAGING_EMAIL_PORT": "465", "EDGENODE_MESSAGING_EMAIL_SECURITY": "tls", "EDGENODE_MESSAGING_EMAIL_USERNAME": "salon",
+            "EDGENODE_MESSAGING_EMAIL_PASSWORD_FILE": "/etc/edgenode/smtp-password", "EDGENODE_MESSAGING_EMAIL_FROM": "hello@salon.kz",
+            "EDGENODE_MESSAGING_EMAIL_FROM_NAME": "Salon", "EDGENODE_MESSAGING_EMAIL_CA_FILE": "/etc/edgenode/smtp-ca.pem",
+            "EDGENODE_MESSAGING_EMAIL_PER_SECOND": "4",
         ]
         #expect(Set(environment.keys) == Set(NodeConfiguration.keys.map(NodeConfiguration.environmentVariable(for:))))
         let (configuration, sources) = try NodeConfiguration.loadWithSources(file: nil, environment: environment, flags: [:], defaultFile: nil)
@@ -410,6 +423,15 @@ struct ConfigurationTests {
         expected.fiscal.webkassa.apiKeyFile = "/etc/edgenode/webkassa-key"
         expected.fiscal.webkassa.passwordFile = "/etc/edgenode/webkassa-password"
         expected.fiscal.webkassa.timeoutSeconds = 12
+        expected.messaging.timeoutSeconds = 9
+        expected.messaging.telegram = .init(tokenFile: "/etc/edgenode/telegram-token", apiURL: "http://127.0.0.1:9001", perSecond: 10)
+        expected.messaging.whatsapp = .init(phoneNumberID: "1055", tokenFile: "/etc/edgenode/wa-token", appSecretFile: "/etc/edgenode/wa-secret",
+                                            apiURL: "http://127.0.0.1:9002/v21.0", perSecond: 40)
+        expected.messaging.sms = .init(provider: "twilio", perSecond: 3, sender: "SALON")
+        expected.messaging.mobizon = .init(apiKeyFile: "/etc/edgenode/mobizon-key", apiURL: "http://127.0.0.1:9003")
+        expected.messaging.twilio = .init(accountSID: "AC123", authTokenFile: "/etc/edgenode/twilio-token", messagingServiceSID: "MG456", apiURL: "http://127.0.0.1:9004")
+        expected.messaging.email = .init(host: "smtp.example.kz", port: 465, security: "tls", username: "salon", passwordFile: "/etc/edgenode/smtp-password",
+                                         from: "hello@salon.kz", fromName: "Salon", caFile: "/etc/edgenode/smtp-ca.pem", perSecond: 4)
         #expect(configuration == expected)
         #expect(configuration.loggerLevel == .trace)
         #expect(sources.allSatisfy { $0.value == "environment \(NodeConfiguration.environmentVariable(for: $0.key))" })
@@ -618,7 +640,7 @@ struct ConfigurationTests {
     @Test func environmentVariableNames() {
         #expect(NodeConfiguration.environmentVariable(for: "data_dir") == "EDGENODE_DATA_DIR")
         #expect(NodeConfiguration.environmentVariable(for: "http.max_body_bytes") == "EDGENODE_HTTP_MAX_BODY_BYTES")
-        #expect(NodeConfiguration.keys.count == 32)
+        #expect(NodeConfiguration.keys.count == 59)
         #expect(Set(NodeConfiguration.commandLineFlags.values).isSubset(of: Set(NodeConfiguration.keys)))
     }
 

@@ -2,6 +2,9 @@
 // templates, calendar feeds, a client's channels and consents) in en, ru, kk.
 export default {
     en: {
+        'msg.outbox.one_appointment': 'Only the messages of one appointment.', 'msg.outbox.one_client': 'Only the messages to one client.', 'msg.outbox.show_every': 'Show every message',
+        'msg.client.outbox': 'Every message to this client',
+        'msg.reason.not_needed': 'no longer needed',
         'nav.messages': 'Messages',
         'manage.tab.messaging': 'Messaging', 'manage.tab.templates': 'Templates', 'manage.tab.feeds': 'Calendar feeds',
         'problem.not_resendable': 'This message cannot be sent again: its appointment is cancelled or over.',
@@ -105,6 +108,9 @@ export default {
         'msg.consent.source': 'How', 'msg.consent.note': 'Note (optional)', 'msg.consent.record': 'Record', 'msg.consent.recorded': 'Consent recorded.',
     },
     ru: {
+        'msg.outbox.one_appointment': 'Только сообщения по одной записи.', 'msg.outbox.one_client': 'Только сообщения одному клиенту.', 'msg.outbox.show_every': 'Показать все сообщения',
+        'msg.client.outbox': 'Все сообщения этому клиенту',
+        'msg.reason.not_needed': 'больше не нужно',
         'nav.messages': 'Сообщения',
         'manage.tab.messaging': 'Рассылка', 'manage.tab.templates': 'Шаблоны', 'manage.tab.feeds': 'Календари',
         'problem.not_resendable': 'Это сообщение нельзя отправить снова: запись отменена или уже прошла.',
@@ -208,6 +214,9 @@ export default {
         'msg.consent.source': 'Как', 'msg.consent.note': 'Примечание (необязательно)', 'msg.consent.record': 'Записать', 'msg.consent.recorded': 'Согласие записано.',
     },
     kk: {
+        'msg.outbox.one_appointment': 'Тек бір жазба бойынша хабарламалар.', 'msg.outbox.one_client': 'Тек бір клиентке хабарламалар.', 'msg.outbox.show_every': 'Барлық хабарламаны көрсету',
+        'msg.client.outbox': 'Бұл клиентке барлық хабарлама',
+        'msg.reason.not_needed': 'енді қажет емес',
         'nav.messages': 'Хабарламалар',
         'manage.tab.messaging': 'Хабарлама жіберу', 'manage.tab.templates': 'Үлгілер', 'manage.tab.feeds': 'Күнтізбелер',
         'problem.not_resendable': 'Бұл хабарламаны қайта жіберуге болмайды: жазба бас тартылған немесе өтіп кеткен.',

@@ -57,6 +57,7 @@ export function clientMessaging(clientID) {
             h('ul', { class: 'plain client-channels' }, rows),
             mayChange ? h('div', { class: 'actions' }, telegram.linked ? button(t('msg.client.unlink'), unlink, { dataset: { testid: 'telegram-unlink' } })
                 : button(t('msg.client.link_telegram'), linkTelegram, { dataset: { testid: 'telegram-link' } })) : null,
+            h('p', null, h('a', { href: `#/messages?filter=all&client=${clientID}`, dataset: { testid: 'client-outbox' } }, t('msg.client.outbox'))),
             h('h3', null, t('msg.client.consents')),
             consents.length ? h('ul', { class: 'plain consent-list', dataset: { testid: 'consents' } }, consents.map((c) => h('li', { dataset: { testid: 'consent' } },
                 h('strong', null, t(c.granted ? 'msg.consent.given' : 'msg.consent.withdrawn')), ' — ',

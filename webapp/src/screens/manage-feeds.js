@@ -27,7 +27,9 @@ export function renderFeeds(container) {
                 api.get('/v1/branches').then((r) => r.items || [], () => []),
             ]);
         } catch (error) {
-            if (alive) mount(list, h('p', { class: 'alert', role: 'alert' }, problemText(error)));
+            if (!alive) return;
+            if (!formArea.firstChild) drawForm();
+            mount(list, h('p', { class: 'alert', role: 'alert' }, problemText(error)));
             return;
         }
         if (!alive) return;

@@ -65,7 +65,8 @@ export function messageItem(message, extra = null, actions = null) {
     ].filter(Boolean);
     return h('li', { class: ['item', 'message-item', UNSENT.includes(message.state) && 'unsent'], dataset: { testid: 'message', id: message.id, state: message.state, kind: message.kind } },
         h('div', { class: 'item-main' },
-            h('div', { class: 'message-line' }, messageBadge(message.state), ' ', h('strong', null, kindName(message.kind)), ' · ', channelName(message.channel),
+            h('div', { class: 'message-line' }, messageBadge(message.state), ' ', h('strong', null, kindName(message.kind)),
+                message.channel ? ` · ${channelName(message.channel)}` : null,
                 message.recipient ? h('span', { class: 'muted' }, ` · ${message.recipient}`) : null),
             message.reason ? h('p', { class: 'message-reason', dataset: { testid: 'message-reason' } }, reasonText(message.reason)) : null,
             h('p', { class: 'hint' }, facts.join(' · '), extra),

@@ -105,6 +105,9 @@ final class MessageDispatcher: Sendable {
             try await shop.messaging.recordSent(id, attempt: attempt, sent, provider: transport.provider)
             logger.info("message sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "provider": "\(transport.provider)"])
         case .failure(let error):
+            // Stopped mid-send (graceful shutdown): the provider may have it. The message stays
+            // `sending`, and the next start records its outcome as unknown: never sent twice.
+            if Task.isCancelled { return }
             try await shop.messaging.recordFailure(id, attempt: attempt, error, provider: transport.provider)
             logger.notice("message not sent", metadata: ["message": "\(id)", "channel": "\(message.channel.rawValue)", "error": "\(error)"])
         }
@@ -142,6 +145,11 @@ struct MessagingService: Service {
     var statusInterval: Duration = .seconds(60)
 
     func run() async throws {
+        // Any committed change (a booking here, a merge from another box) may give it work.
+        let follower = Task { [wake, shop = dispatcher.shop] in
+            for await _ in shop.changeFeed.changes() { wake.signal() }
+        }
+        defer { follower.cancel() }
         await cancelWhenGracefulShutdown {
             do {
                 let settled = try await dispatcher.shop.messaging.settleInterrupted()

@@ -2,6 +2,7 @@ import Discovery
 import Domain
 import FiscalOutbox
 import FiscalWebkassa
+import MessagingProviders
 import Foundation
 import HTTPProblem
 import Hummingbird
@@ -164,6 +165,7 @@ public final class EdgeNodeRuntime: Sendable {
     private func run(outbound: HTTPClientOutbound, onReady: @escaping @Sendable (Int) -> Void) async throws {
         let router = api.makeRouter()
         PeerSyncServer(shop: shop, logger: logger, directory: peers).register(on: router)
+        if let whatsapp = messagingSetup.whatsapp { WhatsAppWebhook(appSecret: whatsapp.appSecret, shop: shop, logger: logger).register(on: router) }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let logger = self.logger
         let state = self.state
@@ -205,6 +207,9 @@ public final class EdgeNodeRuntime: Sendable {
         let dispatcher = MessageDispatcher(shop: shop, transports: transports, perSecond: messagingSetup.perSecond, logger: logger)
         self.dispatcher.set(dispatcher)
         money.append(.init(service: MessagingService(dispatcher: dispatcher, wake: messagingWake, logger: logger)))
+        if let bot = transports[.telegram] as? TelegramBot {
+            money.append(.init(service: TelegramPollService(source: bot, bot: bot, shop: shop, wake: messagingWake, logger: logger)))
+        }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StoreService(store: store, logger: logger)),
             .init(service: HousekeepingService(shop: shop, configuration: configuration, logger: logger)),

@@ -176,6 +176,23 @@ struct MessageOutboxTests {
         #expect(sent.count == 1 && sent[0].text.contains("2 ноября в 10:00 (Europe/London)"))
     }
 
+    @Test("just before sending the box re-reads the appointment: one cancelled after its reminder was planned (the change not planned yet) is skipped, not sent")
+    func rereadBeforeSending() throws {
+        let m = try MessagingFixture()
+        let visit = try m.book("2026-12-09", "14:30")
+        try m.sendDue()
+        try m.shop.cancel(visit.id, by: .client, reason: "", actor: "desk")
+        m.clock.set(visit.start.adding(minutes: -1439))
+        // Straight to the due messages, as if the cancellation arrived between planning and sending.
+        let due = try m.shop.dueMessages(limit: 10)
+        #expect(due.count == 1)
+        guard case .settled(let state, let reason) = try m.shop.prepareMessage(due[0].id, channels: m.channels) else {
+            Issue.record("the reminder of a cancelled appointment was handed to the transport")
+            return
+        }
+        #expect(state == .skipped && reason == "appointment_cancelled")
+    }
+
     @Test("a box that does not send for the branch plans nothing")
     func otherBox() throws {
         let m = try MessagingFixture()
@@ -208,6 +225,11 @@ struct MessageOutboxTests {
         #expect(confirmations.allSatisfy { $0.state == .failed })
         #expect(try m.sendDue().isEmpty)
         #expect(try m.shop.dueMessages(limit: 10).isEmpty)
+        // A person resends the SMS confirmation: it goes once, the planner leaves it alone.
+        let unknown = try m.messages(visit.id).first { $0.kind == .confirmation && $0.channel == .sms }!
+        let resent = try m.shop.resendMessage(unknown.id, actor: "desk")
+        #expect(try m.sendDue().map(\.messageID) == [resent.id])
+        #expect(try m.shop.message(resent.id).state == .sent)
     }
 
     @Test("a retryable failure backs off and is tried again; a withdrawn consent skips the message")

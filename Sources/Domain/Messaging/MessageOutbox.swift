@@ -82,6 +82,12 @@ extension Shop {
         let wanted = planner.plan()
         let wantedIDs = Set(wanted.map(\.id))
         for message in planner.existing where message.state == .scheduled && !wantedIDs.contains(message.id) {
+            if message.variant.contains("#resend") {
+                // A person asked for it again: it goes unless its moment has passed.
+                guard let reason = planner.reason(notResending: message) else { continue }
+                try addMessageEvent(message.id, state: "skipped", reason: reason, in: transaction)
+                continue
+            }
             try addMessageEvent(message.id, state: "skipped", reason: planner.reason(notWanting: message, wanted: wanted), in: transaction)
         }
         let existingIDs = Set(planner.existing.map(\.id))
@@ -100,7 +106,9 @@ extension Shop {
 
     /// Plans the queued subjects (at most `limit`); returns how many were taken off the queue.
     package func planQueuedMessages(channels: Set<MessageChannel>, limit: Int) throws -> Int {
-        try write(.messagePlan) { transaction in
+        // Nothing queued: no write (an empty write would still wake the change feed's readers).
+        guard try read({ try $0.scalar("SELECT EXISTS (SELECT 1 FROM local_message_queue)")?.integerValue }) == 1 else { return 0 }
+        return try write(.messagePlan) { transaction in
             let queued = try transaction.fetchAll("SELECT subject_id, kind FROM local_message_queue ORDER BY queued_at LIMIT ?", [.int(limit)])
             for row in queued {
                 if !channels.isEmpty { try reconcile(subject: row["subject_id"].string, kind: row["kind"].string, channels: channels, in: transaction) }
@@ -149,6 +157,7 @@ extension Shop {
             let subject = row["subject_id"].string
             let kind = row["appointment_id"].string.isEmpty ? (MessageKind(rawValue: row["kind"].string) == .receipt ? "sale" : "waitlist") : "appointment"
             try reconcile(subject: subject, kind: kind, channels: channels, in: transaction)
+            try transaction.refreshDerivedState()   // the states as the re-read left them
             let after = try transaction.fetchOne("SELECT state, reason FROM local_message_state WHERE message_id = ?", [.text(id)])
             if let after, after["state"].string != MessageState.scheduled.rawValue {
                 return .settled(MessageState(rawValue: after["state"].string) ?? .skipped, reason: after["reason"].string)

@@ -49,13 +49,14 @@ struct MessagePlanner {
     var language: String {
         let chosen = profile?.language ?? ""
         if MessageTemplate.languages.contains(chosen) { return chosen }
-        return MessageTemplate.languages.contains(branch.locale) ? branch.locale : "en"
+        // A locale like `ru-KZ` speaks its language.
+        let locale = String(branch.locale.lowercased().prefix { $0.isLetter })
+        return MessageTemplate.languages.contains(locale) ? locale : "en"
     }
 
     /// A message was (or may have been) delivered for this kind and variant.
-    func reached(_ kind: MessageKind, _ variant: String? = nil) -> Bool {
-        existing.contains { $0.kind == kind && (variant == nil || $0.variant == variant)
-            && [.sending, .sent, .delivered, .read].contains($0.state) || ($0.kind == kind && (variant == nil || $0.variant == variant) && $0.state == .failed && $0.reason.hasPrefix("outcome_unknown")) }
+    func reached(_ kind: MessageKind) -> Bool {
+        existing.contains { $0.kind == kind && ([.sending, .sent, .delivered, .read].contains($0.state) || ($0.state == .failed && $0.reason.hasPrefix("outcome_unknown"))) }
     }
 
     /// The channel for a logical message: the first of the order the box has, the client has an
@@ -133,6 +134,14 @@ struct MessagePlanner {
             if appointment.start < now { return "appointment_past" }
         }
         return "not_needed"
+    }
+
+    /// Why a message a person resent no longer goes (its appointment cancelled or over), or nil: it goes.
+    func reason(notResending message: Existing) -> String? {
+        guard case .appointment(let appointment, _) = subject, [.confirmation, .change, .reminder].contains(message.kind) else { return nil }
+        if [.cancelled, .rejected, .noShow].contains(appointment.status) { return "appointment_cancelled" }
+        if appointment.start < now { return "appointment_past" }
+        return nil
     }
 
     /// The latest move or staff change worth telling the client about (after the threshold).

@@ -236,6 +236,14 @@ extension Shop {
         }
     }
 
+    /// Links a chat to a client directly (provisioning and tests; clients link through `/start`).
+    package func linkTelegramChat(client: ClientID, chat: String, name: String = "") throws {
+        try write(.telegramLink) { transaction in
+            _ = try Loader.client(client, in: transaction)
+            try transaction.upsert("client_messaging", id: client.rawValue, ["telegram_chat_id": .text(chat), "telegram_name": .text(name), "telegram_linked_at": .instant(now)])
+        }
+    }
+
     /// The bot was blocked or the chat is gone: forget it.
     func forgetTelegramChat(_ chatID: String, in transaction: WriteTransaction) throws {
         for row in try transaction.fetchAll("SELECT id FROM client_messaging WHERE telegram_chat_id = ?", [.text(chatID)]) {

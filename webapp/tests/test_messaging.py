@@ -55,7 +55,7 @@ def unreachable_client(box):
 def an_unsent_message(box):
     """A booking's confirmation that failed (`rejected: …` by the demo's SMS gateway)."""
     date, appointment = booked(box, client=unreachable_client(box)["id"])
-    return wait_for(lambda: next((m for m in messages_of(box, appointment["id"]) if m["kind"] == "confirmation" and m["state"] in UNSENT), None),
+    return wait_for(lambda: next((m for m in messages_of(box, appointment["id"]) if m["kind"] == "confirmation" and m["state"] == "failed"), None),
                     timeout=MESSAGES, interval=0.5, message="the booking's confirmation, refused by the demo's SMS gateway")
 
 

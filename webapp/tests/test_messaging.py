@@ -124,7 +124,10 @@ def test_the_outbox_shows_new_messages_live_and_filters_by_state(tablet, box):
 
 def test_the_appointment_shows_its_messages(tablet, box):
     date, appointment = booked(box)
-    expected = wait_for(lambda: messages_of(box, appointment["id"]), timeout=MESSAGES, interval=0.5, message="the booking's messages")
+    # The demo's SMS "delivers" to the box's log at once: the confirmation went.
+    went = wait_for(lambda: next((m for m in messages_of(box, appointment["id"]) if m["kind"] == "confirmation" and m["state"] in ("sent", "delivered")), None),
+                    timeout=MESSAGES, interval=0.5, message="the booking's confirmation sent")
+    expected = messages_of(box, appointment["id"])
     page = open_at(tablet, f"/day/{date}", role="front_desk")
     dialog = open_details(page, appointment["id"])
     section = dialog.locator("[data-testid=appointment-messages]")
@@ -134,6 +137,13 @@ def test_the_appointment_shows_its_messages(tablet, box):
         expect(item).to_contain_text({"confirmation": "Confirmation", "reminder": "Reminder"}.get(message["kind"], ""))
         if message["reason"]:
             expect(item.locator("[data-testid=message-reason]")).not_to_be_empty()
+    # What went says when it went, by which channel, to whom (masked), and its text.
+    item = section.locator(f"[data-testid=message][data-id='{went['id']}']")
+    expect(item.locator("[data-testid=message-state]")).to_have_text(went["state"])
+    expect(item).to_contain_text("sent ")
+    expect(item).to_contain_text(f"SMS · {went['recipient']}")
+    item.locator("summary").click()
+    expect(item.locator("[data-testid=message-text]")).to_have_text(went["text"])
 
 
 # --- templates ------------------------------------------------------------------------------------------

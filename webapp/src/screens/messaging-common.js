@@ -32,9 +32,10 @@ export function reasonText(reason) {
     return detail ? `${text} (${detail})` : text;
 }
 
-/** When the message went (its `sent` event), else when it is or was due. */
+/** When the message went (its first `sent`, `delivered` or `read` event), or null. */
 export function sentAt(message) {
-    const sent = (message.events || []).find((event) => event.state === 'sent');
+    // A provider that reports delivery at once records `delivered` without a `sent` before it.
+    const sent = (message.events || []).find((event) => ['sent', 'delivered', 'read'].includes(event.state));
     return sent ? sent.at : null;
 }
 

@@ -10,8 +10,9 @@ import random, re, urllib.error, urllib.parse, urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from conftest import wait_for
+from conftest import DEV, SOURCES, TABLET, guard, pair_context, serve_sources, sign_in_context, wait_for
 from test_day import tomorrow, bookable_slot, book, a_client, open_details
+from twoboxes import Boxes
 
 UNSENT = ("failed", "skipped", "expired")
 # A booking's messages are planned and sent by the box's dispatcher on its next round (tens of
@@ -421,3 +422,60 @@ def test_messaging_screens_in_each_language(tablet, box, check_accessibility, sc
         screenshot(page, f"appointment-messages-{language}")
         check_accessibility(page, f"appointment-messages-{language}")
         page.keyboard.press("Escape")
+
+
+# --- which box sends, on two real boxes ---------------------------------------------------------------
+
+@pytest.mark.skipif(DEV, reason="runs real boxes that sync")
+def test_taking_over_the_sending_from_another_box_asks_first(tmp_path, browser, check_accessibility, screenshot):
+    """Two boxes of one branch (twoboxes.py): A is made the sender from its app (nobody sent: no
+    question asked); on B the row names A's box, and B takes over only after the confirmation."""
+    boxes = Boxes(str(tmp_path))
+    problems, contexts = [], []
+    try:
+        boxes.start_b()
+        boxes.start_a(with_peer=True)
+
+        def app(box, name):
+            context = browser.new_context(viewport=TABLET, locale="en-GB")
+            contexts.append(context)
+            context.add_init_script("try { localStorage.setItem('edgenode.lang', 'en'); } catch (e) {}")
+            pair_context(box, context, "manager", name=f"Tablet {name}")
+            sign_in_context(box, context, "owner")
+            if SOURCES:
+                serve_sources(context, box.url)
+            page = context.new_page()
+            guard(page, problems)
+            page.goto(f"{box.url}/#/manage/messaging")
+            return page
+
+        branch = boxes.branch_id
+        row = lambda page: page.locator(f"[data-testid=sender][data-branch='{branch}']")
+        a = app(boxes.a, "A")
+        expect(row(a).locator("[data-testid=sender-box]")).to_have_text("no box yet")
+        row(a).locator("[data-testid=send-from-here]").click()
+        expect(row(a).locator("[data-testid=sender-box]")).to_have_text("this box")
+        expect(a.locator("dialog[open]")).to_have_count(0)
+        site_a = next(s for s in boxes.a.ok("GET", "/v1/messaging/settings")["senders"] if s["branch"] == branch)["site"]
+        wait_for(lambda: next(s for s in boxes.b.ok("GET", "/v1/messaging/settings")["senders"] if s["branch"] == branch)["site"] == site_a,
+                 message="box B to learn that A sends")
+
+        b = app(boxes.b, "B")
+        expect(row(b).locator("[data-testid=sender-box]")).to_have_text(f"box {site_a[:16]}")
+        row(b).locator("[data-testid=send-from-here]").click()
+        dialog = b.locator("dialog[open]")
+        expect(dialog).to_contain_text(site_a[:16])
+        expect(dialog).to_contain_text("switched off for good")
+        screenshot(b, "messaging-take-over-en")
+        check_accessibility(b, "messaging-take-over")
+        dialog.get_by_role("button", name="Cancel").click()
+        assert next(s for s in boxes.b.ok("GET", "/v1/messaging/settings")["senders"] if s["branch"] == branch)["site"] == site_a
+        row(b).locator("[data-testid=send-from-here]").click()
+        b.locator("dialog[open] [data-testid=confirm]").click()
+        expect(row(b).locator("[data-testid=sender-box]")).to_have_text("this box")
+        assert next(s for s in boxes.b.ok("GET", "/v1/messaging/settings")["senders"] if s["branch"] == branch)["this_box"]
+        assert not problems, "\n".join(problems)
+    finally:
+        for context in contexts:
+            context.close()
+        boxes.stop()

@@ -6,7 +6,7 @@ import { emit } from './store.js';
 import { request } from './api.js';
 
 const TYPES = ['appointment', 'availability', 'client', 'client_note', 'series', 'waitlist', 'conflict_resolution',
-    'branch', 'service', 'staff', 'resource', 'person', 'sale', 'payment', 'drawer'];
+    'branch', 'service', 'staff', 'resource', 'person', 'sale', 'payment', 'drawer', 'message'];
 
 let source = null;
 let lastID = null;

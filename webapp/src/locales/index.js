@@ -5,5 +5,6 @@ import clients from './clients.js';
 import manage from './manage.js';
 import kiosk from './kiosk.js';
 import money from './money.js';
+import messaging from './messaging.js';
 
-export const catalogues = [core, day, clients, manage, kiosk, money];
+export const catalogues = [core, day, clients, manage, kiosk, money, messaging];

@@ -1,5 +1,6 @@
 // An appointment's details: who, services, staff, price, status, source, requests, order number,
-// history (GET /v1/appointments/{id}/events) and the actions its status allows (POST
+// history (GET /v1/appointments/{id}/events), its messages to the client (appointment-messages.js)
+// and the actions its status allows (POST
 // /v1/appointments/{id}/{action}); moving it to another offered start (PATCH). A group session
 // opens as the list of its participants.
 import { h, mount } from '../dom.js';
@@ -12,6 +13,7 @@ import { loadClients, whoName, whoPhone, serviceName, staffName, timeRange, bran
 import { showDayProblem } from './day-common.js';
 import { go } from '../router.js';
 import { CHECKOUT_STATUSES } from './checkout.js';
+import { appointmentMessages } from './appointment-messages.js';
 
 /** Opens the details of appointment `id` (or, with `options.group`, a group session's participants). */
 export function openAppointment(id, options = {}) {
@@ -203,10 +205,13 @@ export function openAppointment(id, options = {}) {
             mount(actionArea, form);
         }
         dialog.addEventListener('close', off);
+        // What was sent to the client about it (messages.read).
+        const messages = can('messages.read') ? appointmentMessages(id) : null;
+        if (messages) dialog.addEventListener('close', messages.stop);
 
         draw();
         if (appointment) { loadClients([appointment]).then(draw); loadHistory(); } else refresh();
-        return h('div', null, content, alert, result, actionArea, history);
+        return h('div', null, content, alert, result, actionArea, history, messages && messages.element);
     }, { wide: true });
 }
 

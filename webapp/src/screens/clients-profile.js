@@ -1,5 +1,6 @@
 // A client's profile (#/clients/:id): contact (edit with PATCH, clients.write), tags, preferences,
-// marketing consent, visit history with lifetime spend, no-shows and late cancellations
+// marketing consent, messaging (channels, consents, Telegram: client-messaging.js), visit history
+// with lifetime spend, no-shows and late cancellations
 // (GET /v1/clients/{id}/history), notes (GET, and append with POST, clients.notes), merge into
 // another record (clients.merge). Refreshes live on `client` and `client_note` events.
 import { h, mount } from '../dom.js';
@@ -10,6 +11,7 @@ import { go } from '../router.js';
 import { button, field, alertBox, showProblem, openDialog, emptyState, statusBadge, problemText } from '../ui.js';
 import { clientForm, showClientProblem, openMerge } from './clients.js';
 import { section } from './manage-common.js';
+import { clientMessaging } from './client-messaging.js';
 
 export function renderClient(container, params) {
     const id = params.id;
@@ -22,6 +24,7 @@ export function renderClient(container, params) {
     const notesList = h('ul', { class: 'notes', 'aria-label': t('clients.notes.list'), dataset: { testid: 'notes' } });
     const visits = h('div');
     const alert = alertBox();
+    const messaging = can('messages.read') ? clientMessaging(id) : null;
 
     async function loadClient() {
         try {
@@ -185,7 +188,7 @@ export function renderClient(container, params) {
         h('p', null, h('a', { href: '#/clients', class: 'back-link' }, `← ${t('clients.back')}`)),
         title, head, alert,
         h('div', { class: 'profile-grid' },
-            h('div', null, contact, stats,
+            h('div', null, contact, stats, messaging && messaging.element,
                 section(t('clients.notes.title'), null,
                     can('clients.notes') ? h('form', { novalidate: true, onsubmit: addNote, class: 'note-form' }, noteField, noteAlert,
                         button(t('clients.notes.add'), null, { kind: 'primary', type: 'submit', dataset: { testid: 'add-note' } })) : null,
@@ -199,5 +202,5 @@ export function renderClient(container, params) {
         on('event:client_note', () => { clearTimeout(noteTimer); noteTimer = setTimeout(loadNotes, 100); }),
         on('event:appointment', (event) => { if (event && event.appointment && event.appointment.client === id) loadHistory(); }),
     ];
-    return () => { alive = false; clearTimeout(noteTimer); offs.forEach((off) => off()); };
+    return () => { alive = false; clearTimeout(noteTimer); offs.forEach((off) => off()); if (messaging) messaging.stop(); };
 }

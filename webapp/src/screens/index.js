@@ -8,6 +8,7 @@ import { renderSync } from './sync.js';
 import { renderCheckout } from './checkout.js';
 import { renderSale } from './sale.js';
 import { renderReceipt } from './receipt.js';
+import { renderMessages } from './messages.js';
 import { renderDrawer, renderZReports, renderZReport, renderUnverified, renderAnomalies } from './till.js';
 
 export const routes = [
@@ -28,4 +29,5 @@ export const routes = [
     ['/z-reports/:id', renderZReport, 'till'],
     ['/money/unverified', renderUnverified, 'till'],
     ['/money/anomalies', renderAnomalies, 'till'],
+    ['/messages', renderMessages, 'messages'],
 ];

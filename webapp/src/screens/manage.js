@@ -1,4 +1,6 @@
-// The catalogue (#/manage/:section, catalogue.write): tabs services | staff | branch | resources.
+// The catalogue (#/manage/:section, catalogue.write): tabs services | staff | branch | resources,
+// and the tabs of their own permissions: money (money.settings), messaging and templates
+// (messaging.settings), calendar feeds (calendar.feeds).
 // Each tab is its own module; this one draws the tabs, the resources tab, and keeps the app's
 // shared catalogue (state.services, state.staff) fresh after a change.
 import { h, mount } from '../dom.js';
@@ -11,10 +13,14 @@ import { renderServices } from './manage-services.js';
 import { renderStaff } from './manage-staff.js';
 import { renderBranch } from './manage-branch.js';
 import { renderMoneySettings } from './manage-money.js';
+import { renderMessagingSettings, renderTemplates } from './manage-messaging.js';
+import { renderFeeds } from './manage-feeds.js';
 
-const ALL_SECTIONS = ['services', 'staff', 'branch', 'resources', 'money'];
+const ALL_SECTIONS = ['services', 'staff', 'branch', 'resources', 'money', 'messaging', 'templates', 'feeds'];
+/** The permission of a tab (the others: catalogue.write). */
+const SECTION_PERMISSION = { money: 'money.settings', messaging: 'messaging.settings', templates: 'messaging.settings', feeds: 'calendar.feeds' };
 /** The tabs the role may use (money settings: the owner's money.settings). */
-const sectionsFor = () => ALL_SECTIONS.filter((key) => key !== 'money' || can('money.settings'));
+const sectionsFor = () => ALL_SECTIONS.filter((key) => can(SECTION_PERMISSION[key] || 'catalogue.write'));
 
 /** Reloads the shared catalogue the other screens read (active services and staff). */
 export async function refreshCatalogue() {
@@ -33,7 +39,7 @@ export function renderManage(container, params, query) {
             href: `#/manage/${key}`, class: ['tab', key === current && 'active'], 'aria-current': key === current ? 'page' : null, dataset: { testid: `tab-${key}` },
         }, t(`manage.tab.${key}`)))),
         body);
-    if (!can('catalogue.write')) {
+    if (!can(SECTION_PERMISSION[current] || 'catalogue.write')) {
         mount(body, h('p', { class: 'alert', role: 'alert' }, t('problem.forbidden')));
         return null;
     }
@@ -41,6 +47,9 @@ export function renderManage(container, params, query) {
     if (current === 'staff') return renderStaff(body, query);
     if (current === 'branch') return renderBranch(body, query);
     if (current === 'money') return renderMoneySettings(body);
+    if (current === 'messaging') return renderMessagingSettings(body);
+    if (current === 'templates') return renderTemplates(body, query);
+    if (current === 'feeds') return renderFeeds(body);
     return renderResources(body);
 }
 

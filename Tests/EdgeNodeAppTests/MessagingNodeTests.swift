@@ -236,6 +236,9 @@ struct MessagingNodeTests {
         let texts = try await fake.messages().map(\.text)
         #expect(texts.count == 3, "\(texts)")
         #expect(texts.last?.contains("через 20 часов") == true, "\(texts)")
+        try await eventually("the box records the reminder as sent", timeout: .seconds(30)) {
+            try await box.messages(far).contains { $0["kind"] as? String == "reminder" && $0["state"] as? String == "sent" }
+        }
         let farReminders = try await box.messages(far).filter { $0["kind"] as? String == "reminder" }
         #expect(farReminders.map { $0["state"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == ["scheduled", "sent"])
         let nearReminders = try await box.messages(near).filter { $0["kind"] as? String == "reminder" }
@@ -447,6 +450,14 @@ struct MessagingDeliveryTests {
         let second = try await box.book(try await box.newClient("Ben Hall", phone: "+447700900456"), "2026-12-08T15:00:00+05:00")
         try await eventually("two SMS at Twilio", timeout: .seconds(30)) { try await fake.messages().count == 2 }
         let sids = try await fake.messages().map(\.providerID)
+        // The box records a batch's answers together: wait until both are recorded as sent.
+        try await eventually("both recorded as sent", timeout: .seconds(30)) {
+            var sent = 0
+            for visit in [first, second] where try await box.messages(visit).contains(where: { $0["kind"] as? String == "confirmation" && $0["state"] as? String == "sent" }) {
+                sent += 1
+            }
+            return sent == 2
+        }
         try await fake.setStatus(id: sids[0], status: "delivered")
         try await fake.setStatus(id: sids[1], status: "undelivered", errorCode: 30003, errorMessage: "Unreachable destination handset")
         await box.runtime.dispatcher.current!.pollStatuses()

@@ -330,6 +330,7 @@ struct MessagingNodeTests {
             return items.first { $0["kind"] as? String == "confirmation" }?["reason"] as? String == "outcome_unknown: the box stopped while sending"
         }
         #expect(try await fake.messages().count == 1)
+        try await offPool { restarted.kill() }
     }
 
     @Test("two boxes of one branch and a box of another branch that booked the appointment, all online and syncing: one message in all")

@@ -31,7 +31,7 @@ struct HTTPEdgeTests {
     static func health(port: Int, from source: String = "127.0.0.1") async throws -> Int? {
         let connection = try RawConnection(port: port, source: source)
         connection.send("GET /health HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n")
-        return try await connection.response(within: 30)?.status
+        return try await connection.response(within: 120)?.status
     }
 
     @Test("a POST whose body stops short (Content-Length 1000, 12 bytes, then half-close) is a 400 problem, not a 500, and no error is logged")
@@ -41,12 +41,12 @@ struct HTTPEdgeTests {
             let connection = try RawConnection(port: port)
             connection.send("POST /v1/pairing-requests HTTP/1.1\r\nHost: box\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"device_na")
             connection.shutdownSending()
-            let response = try #require(try await connection.response(within: 30), "no answer")
+            let response = try #require(try await connection.response(within: 120), "no answer")
             #expect(response.status == 400)
             #expect(response.headers["content-type"] == "application/problem+json")
             #expect(response.problemType == "urn:edgenode:problem:malformed_request")
             #expect((response.json["detail"] as? String)?.contains("ended in the middle") == true)
-            #expect(try await connection.waitUntilClosed(within: 30))
+            #expect(try await connection.waitUntilClosed(within: 120))
             #expect(try await Self.health(port: port) == 200)
             #expect(recorder.recorded.isEmpty, "logged as errors: \(recorder.recorded)")
         }
@@ -68,13 +68,13 @@ struct HTTPEdgeTests {
         try await Self.withBox { port in
             let connection = try RawConnection(port: port)
             connection.send(bytes)
-            let response = try #require(try await connection.response(within: 30), "\(name): no answer")
+            let response = try #require(try await connection.response(within: 120), "\(name): no answer")
             #expect(response.status == status, "\(name)")
             #expect(response.headers["content-type"] == "application/problem+json", "\(name)")
             #expect(response.headers["connection"] == "close", "\(name)")
             #expect(response.problemType == "urn:edgenode:problem:\(kind)", "\(name)")
             #expect(response.json["status"] as? Int == status, "\(name)")
-            #expect(try await connection.waitUntilClosed(within: 30), "\(name): the connection stayed open")
+            #expect(try await connection.waitUntilClosed(within: 120), "\(name): the connection stayed open")
             #expect(try await Self.health(port: port) == 200)
         }
     }
@@ -84,11 +84,11 @@ struct HTTPEdgeTests {
         try await Self.withBox { port in
             let connection = try RawConnection(port: port)
             connection.send(Array("GET /health HTTP/1.1\r\nHost: box\r\n\r\nGET /v1/".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: box\r\n\r\n".utf8))
-            #expect(try await connection.response(within: 30)?.status == 200)
-            let refusal = try #require(try await connection.response(within: 30), "no answer to the malformed request")
+            #expect(try await connection.response(within: 120)?.status == 200)
+            let refusal = try #require(try await connection.response(within: 120), "no answer to the malformed request")
             #expect(refusal.status == 400)
             #expect(refusal.problemType == "urn:edgenode:problem:malformed_request")
-            #expect(try await connection.waitUntilClosed(within: 30))
+            #expect(try await connection.waitUntilClosed(within: 120))
         }
     }
 
@@ -103,7 +103,7 @@ struct HTTPEdgeTests {
             var sent = 0
             for byte in head.prefix(4) where slow.send([byte]) { sent += 1 }
             #expect(try await Self.health(port: port) == 200, "another client was not served while a head trickled in")
-            let closed = try await slow.waitUntilClosed(within: 30) {
+            let closed = try await slow.waitUntilClosed(within: 120) {
                 if sent < head.count, slow.send([head[sent]]) { sent += 1 }
             }
             #expect(closed, "the trickling connection is still open after 30 s (\(sent) bytes sent)")
@@ -123,7 +123,7 @@ struct HTTPEdgeTests {
         }) { port in
             let connection = try RawConnection(port: port)
             connection.send("GET /health HTTP/1.1\r\nHost: box\r\n\r\n")
-            #expect(try await connection.response(within: 30)?.status == 200)
+            #expect(try await connection.response(within: 120)?.status == 200)
             // A generous deadline (the timeout is 1 s): under the whole suite's load on two cores a
             // CI run once saw the connection still open after 30 s; alone it closes within about a second.
             #expect(try await connection.waitUntilClosed(within: 120), "the idle connection is still open after 120 s")
@@ -142,16 +142,16 @@ struct HTTPEdgeTests {
                 let connection = try RawConnection(port: port)
                 // One request each, so that each is surely accepted and counted before the next.
                 connection.send("GET /health HTTP/1.1\r\nHost: box\r\n\r\n")
-                #expect(try await connection.response(within: 30)?.status == 200)
+                #expect(try await connection.response(within: 120)?.status == 200)
                 held.append(connection)
             }
             let refused = try RawConnection(port: port)
             refused.send("GET /health HTTP/1.1\r\nHost: box\r\n\r\n")
-            #expect(try await refused.waitUntilClosed(within: 30), "a fifth connection from 127.0.0.1 was kept open")
+            #expect(try await refused.waitUntilClosed(within: 120), "a fifth connection from 127.0.0.1 was kept open")
             #expect(RawResponse.parse(refused.unread) == nil, "a fifth connection from 127.0.0.1 was answered")
             #expect(try await Self.health(port: port, from: "127.0.0.2") == 200)
             held.removeFirst()  // closes it
-            try await eventually("the place a closed connection freed is given to a new one", timeout: .seconds(30), every: .milliseconds(50)) {
+            try await eventually("the place a closed connection freed is given to a new one", timeout: .seconds(120), every: .milliseconds(50)) {
                 try await Self.health(port: port) == 200
             }
             _ = held

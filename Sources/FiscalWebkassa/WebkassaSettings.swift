@@ -1,4 +1,5 @@
 import Domain
+import OutboundHTTP
 
 /// How the box reaches its Webkassa cash register: the `fiscal.webkassa.*` keys of the box's
 /// configuration (docs/fiscal.md, "Configuration").
@@ -43,50 +44,10 @@ public struct WebkassaSettings: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Where `url` points: host, port, TLS or not, and the path prefix before `/api/...`.
-    public struct Endpoint: Sendable, Hashable {
-        public var host: String
-        public var port: Int
-        public var usesTLS: Bool
-        /// "" or "/prefix" (no trailing slash).
-        public var pathPrefix: String
-    }
+    public typealias Endpoint = OutboundEndpoint
 
-    /// Parses "http(s)://host[:port][/prefix]": nil for anything else (no scheme, a query or a
-    /// fragment, user information, an empty host, a port outside 1…65535). IPv6 hosts go in brackets.
-    public static func endpoint(of url: String) -> Endpoint? {
-        let usesTLS: Bool
-        let rest: Substring
-        if url.hasPrefix("https://") { usesTLS = true; rest = url.dropFirst(8) }
-        else if url.hasPrefix("http://") { usesTLS = false; rest = url.dropFirst(7) }
-        else { return nil }
-        guard !rest.contains("?"), !rest.contains("#"), !rest.contains("@"), !rest.contains(where: { $0.isWhitespace }) else { return nil }
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<slash]
-        var prefix = String(rest[slash...])
-        while prefix.hasSuffix("/") { prefix.removeLast() }
-        var host: Substring
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { return nil }
-                portText = after.dropFirst()
-            }
-        } else {
-            let parts = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            host = parts[0]
-            if parts.count == 2 { portText = parts[1] }
-        }
-        guard !host.isEmpty else { return nil }
-        var port = usesTLS ? 443 : 80
-        if let portText {
-            guard let value = Int(portText), (1...65535).contains(value) else { return nil }
-            port = value
-        }
-        return Endpoint(host: String(host), port: port, usesTLS: usesTLS, pathPrefix: prefix)
-    }
+    /// Parses "http(s)://host[:port][/prefix]" (`OutboundEndpoint`): nil for anything else.
+    public static func endpoint(of url: String) -> Endpoint? { OutboundEndpoint(url) }
 
     /// What is wrong with these settings, one message per problem (empty when they can be used).
     /// The messages never contain the API key or the password.

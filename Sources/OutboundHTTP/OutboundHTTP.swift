@@ -161,3 +161,58 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// A base URL "http(s)://host[:port][/prefix]" taken apart for `OutboundRequest`: what every
+/// adapter of an outside service (the fiscal register, the messaging providers) is configured with.
+public struct OutboundEndpoint: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var usesTLS: Bool
+    /// "" or "/prefix" (no trailing slash), put before every request's path.
+    public var pathPrefix: String
+
+    public init(host: String, port: Int, usesTLS: Bool, pathPrefix: String) {
+        self.host = host
+        self.port = port
+        self.usesTLS = usesTLS
+        self.pathPrefix = pathPrefix
+    }
+
+    /// Parses "http(s)://host[:port][/prefix]"; nil for anything else (no scheme, user information,
+    /// a query or a fragment, an empty host, a port outside 1…65535). IPv6 hosts go in brackets.
+    public init?(_ url: String) {
+        let rest: Substring
+        if url.hasPrefix("https://") { usesTLS = true; rest = url.dropFirst(8) }
+        else if url.hasPrefix("http://") { usesTLS = false; rest = url.dropFirst(7) }
+        else { return nil }
+        guard !rest.contains("?"), !rest.contains("#"), !rest.contains("@"), !rest.contains(where: { $0.isWhitespace }) else { return nil }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        var prefix = String(rest[slash...])
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        var host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            }
+        } else {
+            let parts = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            host = parts[0]
+            if parts.count == 2 { portText = parts[1] }
+        }
+        guard !host.isEmpty else { return nil }
+        if let portText {
+            guard let value = Int(portText), (1...65535).contains(value) else { return nil }
+            port = value
+        } else {
+            port = usesTLS ? 443 : 80
+        }
+        self.host = String(host)
+        pathPrefix = prefix
+    }
+}

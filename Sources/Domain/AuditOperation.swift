@@ -84,6 +84,20 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let messageSend = Self(rawValue: "message.send")
     public static let messageResend = Self(rawValue: "message.resend")
 
+    // Retail
+    public static let productSave = Self(rawValue: "product.save")
+    public static let productBranchSave = Self(rawValue: "product.branch.save")
+    public static let stockReceive = Self(rawValue: "stock.receive")
+    public static let stockAdjust = Self(rawValue: "stock.adjust")
+    public static let stockTransfer = Self(rawValue: "stock.transfer")
+    public static let stockTransferReceive = Self(rawValue: "stock.transfer.receive")
+    public static let stocktake = Self(rawValue: "stock.stocktake")
+    public static let saleReturn = Self(rawValue: "sale.return")
+    public static let couponSave = Self(rawValue: "coupon.save")
+    public static let loyaltyRulesSave = Self(rawValue: "loyalty.rules.save")
+    public static let escrowMove = Self(rawValue: "escrow.move")
+    public static let escrowFulfil = Self(rawValue: "escrow.fulfil")
+
     // Access
     public static let deviceRevoke = Self(rawValue: "device.revoke")
     public static let pairingApprove = Self(rawValue: "pairing.approve")

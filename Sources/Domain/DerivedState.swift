@@ -38,13 +38,15 @@ struct Session {
 /// - `local_client_index` + `local_client_search` (FTS5 trigram): client search;
 /// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`).
 enum DerivedState {
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64, site: String) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
         for key in changes["clients"] { try reindexClient(key.string, in: transaction) }
         try Ledger.update(changes, in: transaction)
         try MessageLedger.update(changes, in: transaction, at: milliseconds, site: site)
+        try StockLedger.update(changes, in: transaction)
+        try EscrowLedger.update(changes, in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
             try reindexAppointment(key.string, in: transaction, windows: &windows)
@@ -69,6 +71,8 @@ enum DerivedState {
         for row in try transaction.fetchAll("SELECT id FROM clients", []) { try reindexClient(row["id"].string, in: transaction) }
         try Ledger.rebuild(in: transaction)
         try MessageLedger.rebuild(in: transaction, at: Int64(Date().timeIntervalSince1970 * 1000), site: site)
+        try StockLedger.rebuild(in: transaction)
+        try EscrowLedger.rebuild(in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
             try reindexAppointment(row["id"].string, in: transaction, windows: &windows)

@@ -31,6 +31,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
             case senderElsewhere = "sender_elsewhere"
             case telegramNotConfigured = "telegram_not_configured"
             case notResendable = "not_resendable"
+            case insufficientStock = "insufficient_stock"
+            case couponRefused = "coupon_refused"
+            case insufficientBalance = "insufficient_balance"
+            case heldElsewhere = "held_elsewhere"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -93,6 +97,15 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let telegramNotConfigured = Code(.telegramNotConfigured)
         /// A message whose moment has passed (its appointment cancelled or over) cannot be sent again.
         public static let notResendable = Code(.notResendable)
+        /// A sale or transfer would take a product below zero at its branch (the `stock.override` right, or a manager's approval, allows it).
+        public static let insufficientStock = Code(.insufficientStock)
+        /// A coupon that cannot be used for this sale; the message says why (unknown, expired, not yet valid,
+        /// below its minimum spend, nothing it applies to, the client's limit, its limit reached).
+        public static let couponRefused = Code(.couponRefused)
+        /// Not enough gift-card balance or points anywhere this box knows of (or the card expired).
+        public static let insufficientBalance = Code(.insufficientBalance)
+        /// More is known to be held by other boxes than this box holds: it can be moved here when the boxes are connected.
+        public static let heldElsewhere = Code(.heldElsewhere)
 
         public var description: String { value.rawValue }
     }

@@ -287,6 +287,77 @@ enum DomainSchema {
             CREATE INDEX local_message_state_by_subject ON local_message_state (subject_id);
             CREATE TABLE local_message_queue (subject_id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, queued_at INTEGER NOT NULL);
             """),
+        ("domain-7-retail", """
+            CREATE TABLE products (
+                id TEXT PRIMARY KEY NOT NULL, names TEXT NOT NULL DEFAULT '{}', sku TEXT NOT NULL DEFAULT '', barcode TEXT NOT NULL DEFAULT '',
+                category TEXT NOT NULL DEFAULT '', price_minor INTEGER NOT NULL DEFAULT 0, tax_rate TEXT NOT NULL DEFAULT '',
+                cost_minor INTEGER NOT NULL DEFAULT -1, low_stock_threshold INTEGER NOT NULL DEFAULT -1, active INTEGER NOT NULL DEFAULT 1,
+                created_at INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX products_by_barcode ON products (barcode);
+            CREATE INDEX products_by_sku ON products (sku);
+            CREATE TABLE product_branches (
+                id TEXT PRIMARY KEY NOT NULL, product_id TEXT NOT NULL DEFAULT '', branch_id TEXT NOT NULL DEFAULT '',
+                price_minor INTEGER NOT NULL DEFAULT -1, low_stock_threshold INTEGER NOT NULL DEFAULT -1);
+            CREATE INDEX product_branches_by_product ON product_branches (product_id);
+            CREATE TABLE stock_movements (
+                id TEXT PRIMARY KEY NOT NULL, product_id TEXT NOT NULL DEFAULT '', branch_id TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
+                quantity INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', supplier TEXT NOT NULL DEFAULT '',
+                unit_cost_minor INTEGER NOT NULL DEFAULT -1, sale_id TEXT NOT NULL DEFAULT '', appointment_id TEXT NOT NULL DEFAULT '',
+                transfer_id TEXT NOT NULL DEFAULT '', stocktake_id TEXT NOT NULL DEFAULT '', override INTEGER NOT NULL DEFAULT 0,
+                note TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0, by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX stock_movements_by_product ON stock_movements (product_id, branch_id, quantity);
+            CREATE INDEX stock_movements_by_branch ON stock_movements (branch_id, at);
+            CREATE INDEX stock_movements_by_sale ON stock_movements (sale_id) WHERE sale_id != '';
+            CREATE INDEX stock_movements_by_transfer ON stock_movements (transfer_id) WHERE transfer_id != '';
+            CREATE TABLE stock_transfers (
+                id TEXT PRIMARY KEY NOT NULL, from_branch TEXT NOT NULL DEFAULT '', to_branch TEXT NOT NULL DEFAULT '', lines TEXT NOT NULL DEFAULT '[]',
+                note TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX stock_transfers_by_from ON stock_transfers (from_branch, created_at);
+            CREATE INDEX stock_transfers_by_to ON stock_transfers (to_branch, created_at);
+            CREATE TABLE stocktakes (
+                id TEXT PRIMARY KEY NOT NULL, branch_id TEXT NOT NULL DEFAULT '', counts TEXT NOT NULL DEFAULT '[]', note TEXT NOT NULL DEFAULT '',
+                site TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0, by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX stocktakes_by_branch ON stocktakes (branch_id, at);
+            CREATE TABLE coupons (
+                id TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL DEFAULT '', name TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT 'percent',
+                value INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL DEFAULT '', applies_to TEXT NOT NULL DEFAULT '{}',
+                valid_from INTEGER NOT NULL DEFAULT 0, valid_until INTEGER NOT NULL DEFAULT 0, min_spend_minor INTEGER NOT NULL DEFAULT 0,
+                per_client_limit INTEGER NOT NULL DEFAULT 0, total_limit INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,
+                created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX coupons_by_code ON coupons (code);
+            CREATE TABLE loyalty_rules (
+                id TEXT PRIMARY KEY NOT NULL, enabled INTEGER NOT NULL DEFAULT 0, earn_points INTEGER NOT NULL DEFAULT 0,
+                earn_per_minor INTEGER NOT NULL DEFAULT 0, visit_points INTEGER NOT NULL DEFAULT 0, service_bonus TEXT NOT NULL DEFAULT '{}',
+                point_value_minor INTEGER NOT NULL DEFAULT 0, expiry_days INTEGER NOT NULL DEFAULT 0, max_redeem_percent INTEGER NOT NULL DEFAULT 100);
+            CREATE TABLE gift_cards (
+                id TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL DEFAULT '', initial_minor INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL DEFAULT 'XXX',
+                expires_at INTEGER NOT NULL DEFAULT 0, sale_id TEXT NOT NULL DEFAULT '', branch_id TEXT NOT NULL DEFAULT '',
+                client_id TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX gift_cards_by_code ON gift_cards (code);
+            CREATE INDEX gift_cards_by_client ON gift_cards (client_id);
+            CREATE INDEX gift_cards_by_sale ON gift_cards (sale_id);
+            CREATE TABLE escrow_entries (
+                id TEXT PRIMARY KEY NOT NULL, account TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '', holder TEXT NOT NULL DEFAULT '',
+                amount INTEGER NOT NULL DEFAULT 0, counterpart TEXT NOT NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '',
+                reverses TEXT NOT NULL DEFAULT '', sale_id TEXT NOT NULL DEFAULT '', payment_id TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '',
+                note TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0, by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX escrow_entries_by_account ON escrow_entries (account, holder);
+            CREATE INDEX escrow_entries_by_counterpart ON escrow_entries (account, counterpart) WHERE counterpart != '';
+            CREATE INDEX escrow_entries_by_sale ON escrow_entries (sale_id) WHERE sale_id != '';
+            CREATE INDEX escrow_entries_by_payment ON escrow_entries (payment_id) WHERE payment_id != '';
+            CREATE INDEX escrow_entries_by_request ON escrow_entries (request_id) WHERE request_id != '';
+            CREATE INDEX escrow_entries_by_reverses ON escrow_entries (reverses) WHERE reverses != '';
+            CREATE TABLE escrow_requests (
+                id TEXT PRIMARY KEY NOT NULL, account TEXT NOT NULL DEFAULT '', from_site TEXT NOT NULL DEFAULT '', to_site TEXT NOT NULL DEFAULT '',
+                amount INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL DEFAULT 0,
+                by TEXT NOT NULL DEFAULT '');
+            CREATE INDEX escrow_requests_by_from ON escrow_requests (from_site, at);
+            CREATE INDEX escrow_requests_by_account ON escrow_requests (account);
+            CREATE TABLE local_stock_levels (
+                product_id TEXT NOT NULL, branch_id TEXT NOT NULL, quantity INTEGER NOT NULL, PRIMARY KEY (product_id, branch_id));
+            CREATE TABLE local_escrow_balances (
+                account TEXT NOT NULL, holder TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (account, holder));
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [
@@ -302,6 +373,9 @@ enum DomainSchema {
         ("messaging_settings", .lastWriterWins), ("messaging_senders", .lastWriterWins), ("message_templates", .lastWriterWins),
         ("client_messaging", .lastWriterWins), ("client_consents", .appendOnly), ("telegram_links", .lastWriterWins),
         ("messages", .appendOnly), ("message_events", .appendOnly), ("visit_reviews", .appendOnly), ("calendar_feeds", .lastWriterWins),
+        ("products", .lastWriterWins), ("product_branches", .lastWriterWins), ("stock_movements", .appendOnly), ("stock_transfers", .appendOnly),
+        ("stocktakes", .appendOnly), ("coupons", .lastWriterWins), ("loyalty_rules", .lastWriterWins), ("gift_cards", .appendOnly),
+        ("escrow_entries", .appendOnly), ("escrow_requests", .appendOnly),
     ]
 }
 

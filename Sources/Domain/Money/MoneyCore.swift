@@ -77,7 +77,9 @@ extension Shop {
         try write(.saleCreate) { transaction in
             let branch = try Loader.branch(request.branchID, in: transaction)
             let settings = try Self.moneySettings(branch: request.branchID, in: transaction)
-            guard !request.appointmentIDs.isEmpty || !request.lines.isEmpty else { throw DomainError(.invalidArgument, "a sale needs an appointment or a line") }
+            guard !request.appointmentIDs.isEmpty || !request.lines.isEmpty || !request.products.isEmpty || !request.giftCards.isEmpty else {
+                throw DomainError(.invalidArgument, "a sale needs an appointment, a product, a gift card or a line")
+            }
             guard Set(request.appointmentIDs).count == request.appointmentIDs.count else { throw DomainError(.invalidArgument, "an appointment is named twice") }
             var lines: [SaleLine] = []
             var client = request.clientID
@@ -116,14 +118,24 @@ extension Shop {
                 lines.append(SaleLine(kind: .custom, reference: "", staffID: nil, appointmentID: nil, names: ["": name], quantity: line.quantity,
                                       unitPriceMinor: line.unitPriceMinor, discountMinor: 0, netMinor: 0, taxRate: rate, taxMinor: 0, totalMinor: 0))
             }
+            lines += try productLines(request, settings: settings, in: transaction)
+            lines += try giftCardLines(request, currency: branch.currency, in: transaction)
+            if client == nil { client = request.giftCards.lazy.compactMap(\.clientID).first }
             var discount: SaleDiscount?
+            var couponUse: CouponApplication?
+            if let code = request.coupon {
+                guard request.discount == nil else { throw DomainError(.invalidArgument, "a coupon and a manual discount do not combine") }
+                let applied = try applyCoupon(code: code, lines: lines, clientID: client, branch: request.branchID, currency: branch.currency, in: transaction)
+                couponUse = applied
+                discount = SaleDiscount(percent: nil, amountMinor: 0, reason: "coupon \(applied.code)", approvedBy: "", coupon: applied.code, couponID: applied.couponID)
+            }
             if let requested = request.discount {
                 guard actor.rights.mayDiscount else { throw DomainError(.approvalRequired, "money.discount: a manager must approve a discount") }
                 let reason = requested.reason.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !reason.isEmpty else { throw DomainError(.invalidArgument, "a discount needs a reason") }
                 discount = SaleDiscount(percent: requested.percent, amountMinor: 0, reason: reason, approvedBy: actor.rights.approvedBy)
             }
-            let priced = try Pricing.price(lines, discount: request.discount)
+            let priced = try Pricing.price(lines, discount: request.discount, lineDiscounts: couponUse?.shares)
             discount?.amountMinor = priced.discountMinor
             var staffSeen = Set<StaffID>()
             for tip in request.tips {
@@ -148,6 +160,9 @@ extension Shop {
                 "drawer_session_id": .text(session?.id.rawValue ?? ""), "fiscal_required": .bool(fiscalRequired),
                 "receipt_token": .text(Self.makeToken()), "created_at": .instant(now), "created_by": .text(actor.name), "device_id": .text(actor.deviceID),
             ])
+            try recordSaleStock(sale: id, branch: request.branchID, lines: priced.lines, override: request.stockOverride, actor: actor, in: transaction)
+            try issueGiftCards(sale: id, request.giftCards, lines: priced.lines, branch: request.branchID, actor: actor, in: transaction)
+            if let couponUse { try recordCouponUse(couponUse, sale: id, clientID: client, actor: actor, in: transaction) }
             try transaction.refreshDerivedState()
             for payment in request.payments { _ = try takePayment(id, payment, actor: actor, in: transaction) }
             return try Ledger.sale(id, in: transaction, prefix: Shop.orderPrefix(hex:))
@@ -183,7 +198,7 @@ extension Shop {
                 throw DomainError(.invalidArgument, "the card's last four digits are four digits")
             }
             guard request.approvalCode.count <= 32 else { throw DomainError(.invalidArgument, "an approval code has at most 32 characters") }
-        case .kaspiQR, .kaspiStatic, .bankTransfer:
+        case .kaspiQR, .kaspiStatic, .bankTransfer, .points, .giftCard:
             guard request.tenderedMinor == nil else { throw DomainError(.invalidArgument, "only cash is tendered") }
         }
         let session = try openSession(till: "main", in: transaction)
@@ -206,15 +221,21 @@ extension Shop {
             deadline = now.adding(minutes: 60 * settings.unverifiedDeadlineHours).milliseconds
         }
         let id = PaymentID.generate(at: now)
+        var reference = String(request.reference.prefix(200))
+        if request.method == .points || request.method == .giftCard {
+            // Spends this box's escrow of the points or the card (docs/retail.md); the reference names the account.
+            reference = try escrowPayment(sale: sale, request, paymentID: id, actor: actor, in: transaction).description
+        }
         try transaction.insert("payments", [
             "id": .text(id.rawValue), "sale_id": .text(saleID.rawValue), "kind": .text("payment"), "method": .text(request.method.rawValue),
             "amount_minor": .integer(request.amountMinor), "currency": .text(sale.currency), "tendered_minor": .integer(tendered),
             "change_minor": .integer(change), "card_last4": .text(request.cardLast4), "approval_code": .text(request.approvalCode),
-            "reference": .text(String(request.reference.prefix(200))), "initial_status": .text(initial.rawValue), "deadline_at": .integer(deadline),
+            "reference": .text(reference), "initial_status": .text(initial.rawValue), "deadline_at": .integer(deadline),
             "site": .text(siteHex), "drawer_session_id": .text(session?.id.rawValue ?? ""), "created_at": .instant(now),
             "created_by": .text(actor.name), "approved_by": .text(actor.rights.approvedBy), "device_id": .text(actor.deviceID),
         ])
         try transaction.refreshDerivedState()
+        try earnPointsIfPaid(saleID, actor: actor, in: transaction)
         try enqueueFiscalIfPaid(saleID, in: transaction)
         return try Ledger.payment(id, in: transaction)
     }
@@ -253,6 +274,9 @@ extension Shop {
                 "drawer_session_id": .text(session?.id.rawValue ?? ""), "created_at": .instant(now), "created_by": .text(actor.name),
                 "approved_by": .text(actor.rights.approvedBy), "device_id": .text(actor.deviceID),
             ])
+            if original.method == .points || original.method == .giftCard {
+                try restoreEscrow(refund: refundID, of: original, amountMinor: amountMinor, actor: actor, in: transaction)
+            }
             try transaction.refreshDerivedState()
             if original.method != .kaspiQR { try enqueueFiscalRefund(refundID, in: transaction) }
             return try Ledger.payment(refundID, in: transaction)
@@ -265,8 +289,8 @@ extension Shop {
         try write(.paymentVoid) { transaction in
             guard actor.rights.mayRefund else { throw DomainError(.approvalRequired, "money.refund: a manager must approve a void") }
             let original = try Ledger.payment(paymentID, in: transaction)
-            guard original.kind == .payment, original.status == .settled, [.cash, .card, .bankTransfer].contains(original.method) else {
-                throw DomainError(.illegalTransition, "only a settled cash, card or transfer payment can be voided; refund it instead")
+            guard original.kind == .payment, original.status == .settled, [.cash, .card, .bankTransfer, .points, .giftCard].contains(original.method) else {
+                throw DomainError(.illegalTransition, "only a settled cash, card, transfer, points or gift-card payment can be voided; refund it instead")
             }
             let session = try openSession(till: "main", in: transaction)
             guard original.site == siteHex, let session, original.drawerSessionID == session.id else {
@@ -275,13 +299,17 @@ extension Shop {
             guard original.refundableMinor == original.amount.amountMinor else { throw DomainError(.illegalTransition, "a payment with refunds cannot be voided") }
             let text = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else { throw DomainError(.invalidArgument, "a void needs a reason") }
+            let voidID = PaymentID.generate(at: now)
             try transaction.insert("payments", [
-                "id": .text(PaymentID.generate(at: now).rawValue), "sale_id": .text(original.saleID.rawValue), "kind": .text("void"),
+                "id": .text(voidID.rawValue), "sale_id": .text(original.saleID.rawValue), "kind": .text("void"),
                 "reverses": .text(paymentID.rawValue), "method": .text(original.method.rawValue), "amount_minor": .integer(original.amount.amountMinor),
                 "currency": .text(original.amount.currency), "initial_status": .text("settled"), "reason": .text(text), "site": .text(siteHex),
                 "drawer_session_id": .text(session.id.rawValue), "created_at": .instant(now), "created_by": .text(actor.name),
                 "approved_by": .text(actor.rights.approvedBy), "device_id": .text(actor.deviceID),
             ])
+            if original.method == .points || original.method == .giftCard {
+                try restoreEscrow(refund: voidID, of: original, amountMinor: original.amount.amountMinor, actor: actor, in: transaction)
+            }
             try transaction.refreshDerivedState()
             return try Ledger.payment(paymentID, in: transaction)
         }
@@ -302,6 +330,8 @@ extension Shop {
             try transaction.insert("sale_voids", ["id": .text(UUIDv7.generate(milliseconds: UInt64(now.milliseconds))), "sale_id": .text(saleID.rawValue),
                                                   "reason": .text(text), "actor": .text(who), "at": .instant(now), "site": .text(siteHex)])
             try transaction.execute("DELETE FROM local_fiscal_outbox WHERE document_id = ?", [.text(saleID.rawValue)])
+            try restockVoidedSale(saleID, actor: actor, in: transaction)
+            try restoreForVoidedSale(saleID, actor: actor, in: transaction)
             return try Ledger.sale(saleID, in: transaction, prefix: Shop.orderPrefix(hex:))
         }
     }

@@ -68,6 +68,10 @@ public struct SaleLine: Hashable, Sendable, Codable {
         case service
         /// A line typed at the desk.
         case custom
+        /// A product (`reference` is its id); its stock movement names the sale.
+        case product
+        /// A gift card sold (`reference` is the card's id); no tax.
+        case giftCard = "gift_card"
     }
     public var kind: Kind
     /// The offering (for a service line).
@@ -101,6 +105,10 @@ public struct SaleDiscount: Hashable, Sendable, Codable {
     public var reason: String
     /// Who approved it when the person at the desk may not discount (`Acting.name` of the approver).
     public var approvedBy: String
+    /// The coupon's code when the discount is a coupon's (it needs no approval).
+    public var coupon: String?
+    /// The coupon's id.
+    public var couponID: CouponID?
 }
 
 /// A tip for a staff member.
@@ -123,6 +131,10 @@ public enum PaymentMethod: String, Hashable, Sendable, Codable, CaseIterable {
     /// The shop's printed Kaspi QR, confirmed by hand: unverified until a manager verifies it.
     case kaspiStatic = "kaspi_static"
     case bankTransfer = "bank_transfer"
+    /// A client's loyalty points (`reference`: `points:<client id>`); spends this box's escrow of them.
+    case points
+    /// A gift card (`reference`: `card:<card id>`); spends this box's escrow of its balance.
+    case giftCard = "gift_card"
 }
 
 public enum PaymentStatus: String, Hashable, Sendable, Codable {
@@ -263,9 +275,22 @@ public struct CheckoutRequest: Sendable {
     public var discount: Discount?
     public var tips: [Tip]
     public var payments: [PaymentRequest]
+    /// Products sold (stock taken at the sale's branch).
+    public var products: [ProductSaleLine]
+    /// Gift cards sold.
+    public var giftCards: [GiftCardSaleLine]
+    /// A coupon's code (not together with a manual discount).
+    public var coupon: String?
+    /// Sell below zero stock (needs `MoneyRights.mayOverrideStock`).
+    public var stockOverride: Bool
 
     public init(branchID: BranchID, clientID: ClientID? = nil, appointmentIDs: [AppointmentID] = [], lines: [CustomLine] = [],
-                discount: Discount? = nil, tips: [Tip] = [], payments: [PaymentRequest] = []) {
+                discount: Discount? = nil, tips: [Tip] = [], payments: [PaymentRequest] = [], products: [ProductSaleLine] = [],
+                giftCards: [GiftCardSaleLine] = [], coupon: String? = nil, stockOverride: Bool = false) {
+        self.products = products
+        self.giftCards = giftCards
+        self.coupon = coupon
+        self.stockOverride = stockOverride
         self.branchID = branchID
         self.clientID = clientID
         self.appointmentIDs = appointmentIDs
@@ -284,8 +309,12 @@ public struct PaymentRequest: Sendable {
     public var cardLast4: String
     public var approvalCode: String
     public var reference: String
+    /// For `gift_card`: the card's code as typed or scanned (or put `card:<id>` in `reference`).
+    public var giftCardCode: String
 
-    public init(method: PaymentMethod, amountMinor: Int64, tenderedMinor: Int64? = nil, cardLast4: String = "", approvalCode: String = "", reference: String = "") {
+    public init(method: PaymentMethod, amountMinor: Int64, tenderedMinor: Int64? = nil, cardLast4: String = "", approvalCode: String = "", reference: String = "",
+                giftCardCode: String = "") {
+        self.giftCardCode = giftCardCode
         self.method = method
         self.amountMinor = amountMinor
         self.tenderedMinor = tenderedMinor
@@ -301,23 +330,26 @@ public struct MoneyRights: Sendable {
     public var mayRefund: Bool
     /// May take unverified payments above the caps.
     public var mayExceedCaps: Bool
+    /// May sell or send a product below zero stock (`stock.override`).
+    public var mayOverrideStock: Bool
     /// The approver's name when a manager typed their PIN for this request.
     public var approvedBy: String
 
-    public init(mayDiscount: Bool, mayRefund: Bool, mayExceedCaps: Bool, approvedBy: String = "") {
+    public init(mayDiscount: Bool, mayRefund: Bool, mayExceedCaps: Bool, mayOverrideStock: Bool = false, approvedBy: String = "") {
         self.mayDiscount = mayDiscount
         self.mayRefund = mayRefund
         self.mayExceedCaps = mayExceedCaps
+        self.mayOverrideStock = mayOverrideStock
         self.approvedBy = approvedBy
     }
 
     /// Everything (the box's own tools, tests).
-    public static let all = MoneyRights(mayDiscount: true, mayRefund: true, mayExceedCaps: true)
+    public static let all = MoneyRights(mayDiscount: true, mayRefund: true, mayExceedCaps: true, mayOverrideStock: true)
 
     /// What a role may do by itself.
     public static func of(_ role: Role) -> MoneyRights {
         let manager = role == .owner || role == .manager
-        return MoneyRights(mayDiscount: manager, mayRefund: manager, mayExceedCaps: manager)
+        return MoneyRights(mayDiscount: manager, mayRefund: manager, mayExceedCaps: manager, mayOverrideStock: manager)
     }
 }
 

@@ -84,7 +84,7 @@ extension Shop {
         switch method {
         case .cash: .cash
         case .card: .card
-        case .kaspiQR, .kaspiStatic, .bankTransfer: .electronic
+        case .kaspiQR, .kaspiStatic, .bankTransfer, .points, .giftCard: .electronic
         }
     }
 

@@ -37,11 +37,19 @@ enum Pricing {
     /// Prices lines: applies the sale-level discount, then tax per line.
     /// - Parameter lines: lines with quantity and unit price set (and `discountMinor` 0).
     /// - Returns: the lines with discount, net, tax and total, and the discount in minor units.
-    static func price(_ lines: [SaleLine], discount: CheckoutRequest.Discount?) throws(DomainError) -> (lines: [SaleLine], discountMinor: Int64) {
+    /// - Parameter lineDiscounts: a coupon's discount already spread over the lines (one share per
+    ///   line, each at most the line's gross); not together with `discount`.
+    static func price(_ lines: [SaleLine], discount: CheckoutRequest.Discount?, lineDiscounts: [Int64]? = nil) throws(DomainError) -> (lines: [SaleLine], discountMinor: Int64) {
         let gross = lines.map { Int64($0.quantity) * $0.unitPriceMinor }
         let sum = gross.reduce(0, +)
         var discountMinor: Int64 = 0
-        if let discount {
+        if let lineDiscounts {
+            guard discount == nil else { throw DomainError(.invalidArgument, "a coupon and a manual discount do not combine") }
+            guard lineDiscounts.count == lines.count, zip(lineDiscounts, gross).allSatisfy({ $0 >= 0 && $0 <= $1 }) else {
+                throw DomainError(.invalidArgument, "a line's discount is between zero and the line's amount")
+            }
+            discountMinor = lineDiscounts.reduce(0, +)
+        } else if let discount {
             if let percent = discount.percent {
                 guard (0...100).contains(percent) else { throw DomainError(.invalidArgument, "a discount is 0 to 100 percent") }
                 discountMinor = divideRounded(sum * Int64(percent), 100)
@@ -51,7 +59,7 @@ enum Pricing {
                 discountMinor = amount
             }
         }
-        let shares = allocate(discountMinor, over: gross)
+        let shares = lineDiscounts ?? allocate(discountMinor, over: gross)
         var priced = lines
         for index in priced.indices {
             let net = gross[index] - shares[index]

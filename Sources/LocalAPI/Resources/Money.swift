@@ -372,7 +372,8 @@ enum MoneyHandlers {
             throw APIError(status: 403, kind: "approval_failed", title: "The approval was not accepted", detail: "\(approver.name) may not approve (needs an owner or a manager)")
         }
         rights = MoneyRights(mayDiscount: rights.mayDiscount || granted.mayDiscount, mayRefund: rights.mayRefund || granted.mayRefund,
-                             mayExceedCaps: rights.mayExceedCaps || granted.mayExceedCaps, approvedBy: approver.name)
+                             mayExceedCaps: rights.mayExceedCaps || granted.mayExceedCaps,
+                             mayOverrideStock: rights.mayOverrideStock || granted.mayOverrideStock, approvedBy: approver.name)
         return rights
     }
 

@@ -110,7 +110,8 @@ function lineEditor(context, options = {}) {
     const picker = field({ label: t('retail.stock.add_product'), name: 'product', options: productOptions(context.products) });
     picker.control.dataset.testid = 'line-product';
     picker.control.addEventListener('change', () => { if (picker.control.value) { add(picker.control.value); picker.control.value = ''; } });
-    function add(id) {
+    /** Adds one of a product: a scan counts one more and leaves the focus where it was (the next scan). */
+    function add(id, scanned = false) {
         const existing = lines.find((l) => l.product === id);
         if (existing) { existing.quantity.control.value = String(Number(existing.quantity.control.value || 0) + 1); if (options.onchange) options.onchange(); return; }
         const p = context.byId.get(id);
@@ -120,8 +121,7 @@ function lineEditor(context, options = {}) {
         if (cost) cost.control.dataset.testid = 'line-cost';
         lines.push({ product: id, quantity, cost });
         draw();
-        quantity.control.focus();
-        quantity.control.select();
+        if (!scanned) { quantity.control.focus(); quantity.control.select(); }
     }
     function draw() {
         mount(area, lines.length ? lines.map((line, index) => h('div', { class: 'form-row line', dataset: { testid: 'line', product: line.product } },
@@ -154,10 +154,10 @@ function lineEditor(context, options = {}) {
 function scanInto(context, editor, alert) {
     return scannerCapture(async (code) => {
         const found = context.products.find((p) => p.barcode === code);
-        if (found) { editor.add(found.id); return; }
+        if (found) { editor.add(found.id, true); return; }
         try {
             const result = (await api.get('/v1/products', { barcode: code })).items || [];
-            if (result[0]) { context.byId.set(result[0].id, result[0]); context.products.push(result[0]); editor.add(result[0].id); return; }
+            if (result[0]) { context.byId.set(result[0].id, result[0]); context.products.push(result[0]); editor.add(result[0].id, true); return; }
         } catch { /* shown below */ }
         showProblem(alert, { kind: 'local', detail: t('retail.scan.unknown', { code }) });
     });
@@ -324,14 +324,15 @@ function stocktake(container, context) {
             levelsNow = new Map(items.map((l) => [productOf(l), l.quantity]));
         } catch { /* the differences say they are not known */ }
     }
-    function add(id) {
+    /** A product to count: picked (its count typed next) or scanned (each scan counts one more). */
+    function add(id, scanned = false) {
         const existing = counts.find((c) => c.product === id);
         if (existing) { existing.counted.control.value = String(Number(existing.counted.control.value || 0) + 1); unreview(); return; }
-        const counted = field({ label: t('retail.stocktake.counted_of', { name: nameOf(context, id) }), name: 'counted', type: 'number', min: 0, inputmode: 'numeric', oninput: unreview });
+        const counted = field({ label: t('retail.stocktake.counted_of', { name: nameOf(context, id) }), name: 'counted', type: 'number', min: 0, inputmode: 'numeric', value: scanned ? '1' : '', oninput: unreview });
         counted.control.dataset.testid = 'counted';
         counts.push({ product: id, counted });
         draw();
-        counted.control.focus();
+        if (!scanned) counted.control.focus();
     }
     function draw() {
         mount(area, counts.length ? counts.map((c, index) => h('div', { class: 'form-row line', dataset: { testid: 'count', product: c.product } },
@@ -394,7 +395,7 @@ function stocktake(container, context) {
     draw();
     return scannerCapture((code) => {
         const found = context.products.find((p) => p.barcode === code);
-        if (found) add(found.id); else showProblem(alert, { kind: 'local', detail: t('retail.scan.unknown', { code }) });
+        if (found) add(found.id, true); else showProblem(alert, { kind: 'local', detail: t('retail.scan.unknown', { code }) });
     });
 }
 

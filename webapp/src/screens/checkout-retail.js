@@ -99,7 +99,7 @@ export function retailPart(options = {}) {
         const amount = readAmount(cardAmount);
         if (amount === null) return;
         const code = cardCode.control.value.replace(/[\s-]/g, '').toUpperCase();
-        if (code && !/^[A-Z2-9]{16}$/.test(code)) { cardCode.setError(t('retail.giftcard.code_invalid')); return; }
+        if (code && !/^[A-Z0-9]{8,32}$/.test(code)) { cardCode.setError(t('retail.giftcard.code_invalid')); return; }
         cardCode.setError('');
         const card = { amount_minor: amount };
         if (code) card.code = code;
@@ -190,10 +190,11 @@ export function retailPart(options = {}) {
 /** The reason of a coupon refusal in the person's language when the box's text is one we know. */
 export function couponReason(detail) {
     const text = String(detail || '').toLowerCase();
+    // The box's reasons (docs/retail.md, "Coupons"), by what their text says.
     const known = [
-        ['total limit', 'total_limit'], ['limit of uses', 'total_limit'], ['client', 'client_limit'], ['unknown', 'unknown'], ['no coupon', 'unknown'],
-        ['inactive', 'inactive'], ['not yet', 'not_yet_valid'], ['expired', 'expired'], ['minimum', 'min_spend'], ['applies to nothing', 'nothing_matches'],
-        ['nothing in the sale', 'nothing_matches'], ['held elsewhere', 'held_elsewhere'], ['other boxes', 'held_elsewhere'],
+        ['limit per client', 'client_limit'], ['per client', 'client_limit'], ['reached its limit', 'total_limit'], ['total limit', 'total_limit'],
+        ['no coupon has', 'unknown'], ['no longer active', 'inactive'], ['inactive', 'inactive'], ['valid from', 'not_yet_valid'], ['expired', 'expired'],
+        ['minimum spend', 'min_spend'], ['nothing in this sale', 'nothing_matches'], ['other boxes', 'held_elsewhere'],
     ];
     for (const [needle, key] of known) if (text.includes(needle)) return `${t(`retail.coupon.reason.${key}`)} (${detail})`;
     return detail || t('problem.unknown');

@@ -100,12 +100,11 @@ export function renderCoupons(container) {
 async function knownBoxes() {
     try {
         const status = await api.get('/v1/status');
-        const self = status.identity || status.site || {};
         const boxes = [];
-        const selfSite = self.site_id || self.site || status.site_id;
+        const selfSite = status.site;
         if (selfSite) boxes.push({ site: selfSite, name: t('retail.this_box'), here: true });
         for (const peer of status.peers || []) {
-            const site = peer.site_id || peer.site;
+            const site = peer.site;
             if (site) boxes.push({ site, name: peer.name || site });
         }
         return boxes;

@@ -168,7 +168,9 @@ export function openProduct(product, onSaved) {
 /** A product's price and low-stock threshold at each branch (empty: the product's own). */
 function branchSettings(product) {
     const rows = branches().map((branch) => {
-        const own = (product.branches || {})[branch.id] || {};
+        // `branches`: [{branch, price_minor, low_stock_threshold}] (an object by branch id is read too).
+        const list = product.branches || [];
+        const own = (Array.isArray(list) ? list.find((b) => b.branch === branch.id) : list[branch.id]) || {};
         const alert = alertBox();
         const price = field({ label: t('retail.products.branch_price', { branch: branch.name }), name: 'price_minor', value: own.price_minor !== null && own.price_minor !== undefined ? amountText(own.price_minor) : '', inputmode: 'decimal', hint: t('retail.products.branch_hint') });
         const threshold = field({ label: t('retail.products.branch_threshold', { branch: branch.name }), name: 'low_stock_threshold', type: 'number', min: 0, value: own.low_stock_threshold ?? '', inputmode: 'numeric' });

@@ -62,7 +62,7 @@ export function giftCardPayment(sale) {
             if (!text) { code.setError(t('retail.giftcard.code_required')); return null; }
             return text;
         },
-        async account() { const found = card && card.code === normalise(code.control.value) ? card : await check(); return found ? `card:${found.id}` : null; },
+        async account() { const found = card && normalise(card.code) === normalise(code.control.value) ? card : await check(); return found ? `card:${found.id}` : null; },
     };
 }
 

@@ -108,7 +108,12 @@ export function openProduct(product, onSaved) {
             active: checkboxField(t('manage.active_label'), product ? product.active : true, 'active'),
         };
         for (const [key, wrapper] of Object.entries(f)) wrapper.control.dataset.testid = `product-${key.replace('_', '-')}`;
-        f.barcode.control.addEventListener('blur', () => { const problem = barcodeProblem(f.barcode.control.value); f.barcode.setError(problem ? t(problem) : ''); });
+        // Checked as it is typed (or scanned): once it has its digits, a wrong check digit shows at once.
+        f.barcode.control.addEventListener('input', () => {
+            const value = f.barcode.control.value.trim();
+            const problem = value.length >= 12 || /\D/.test(value) ? barcodeProblem(value) : '';
+            f.barcode.setError(problem ? t(problem) : '');
+        });
         api.get('/v1/money/settings').then((settings) => {
             const rates = (settings && settings.tax_rates) || [];
             const current = product ? product.tax_rate : '';

@@ -3,7 +3,9 @@ product sold with a barcode scanner (a keyboard wedge: digits typed at speed, th
 field focused and in the search field) down to the stock level; a coupon at its limit refused with
 the reason on its field; a sale paid partly with points and partly with a gift card; a stocktake
 whose differences are shown before it is saved; a product with a bad barcode refused on the field;
-a transfer sent to another branch and booked in there; and the new screens in the three languages.
+a transfer sent to another branch and booked in there; products returned against a sale and then
+refunded; a gift card sold for a client at checkout and shown on their profile with their points;
+and the new screens in the three languages.
 
 Set-up goes through the API with the owner's token; what the test checks is done on the screens."""
 import re, urllib.parse
@@ -302,3 +304,59 @@ def test_the_retail_screens_render_in_each_language(tablet, retail, language, ch
     # No text of the app is left as its key.
     body = page.locator("body").inner_text()
     assert not re.search(r"\bretail\.[a-z_.]+\b", body), body
+
+
+# --- returns, gift cards sold, the client's loyalty -----------------------------------------------------
+
+def test_products_are_returned_against_a_sale_then_refunded(tablet, retail):
+    box = retail
+    product = make_product(box, stock=5)
+    sale = box.ok("POST", "/v1/sales", {"products": [{"product": product["id"], "quantity": 2}], "lines": [], "tips": [], "appointments": []})
+    box.ok("POST", f"/v1/sales/{sale['id']}/payments", {"method": "card", "amount_minor": sale["total_minor"], "card_last4": "4242"})
+    assert level(box, product["id"]) == 3
+    page = open_at(tablet, f"/sales/{sale['id']}", role="owner")
+    page.locator("[data-testid=return-products]").click()
+    form = page.locator("[data-testid=return-form]")
+    form.locator("[data-testid=return-quantity]").fill("3")
+    form.locator("[data-testid=return-reason]").fill("Client changed their mind")
+    form.locator("[data-testid=confirm-return]").click()
+    expect(form.locator(".field-error").first).to_contain_text("0 to 2")    # at most what was sold
+    form.locator("[data-testid=return-quantity]").fill("1")
+    form.locator("[data-testid=confirm-return]").click()
+    # The refund of what the returned product cost opens, its amount filled in.
+    amount = page.locator("[data-testid=refund-amount]")
+    expect(amount).to_be_visible()
+    assert level(box, product["id"]) == 4
+    assert digits(amount.input_value()) == digits(str(sale["total_minor"] // 2 // 100))
+    page.locator("[data-testid=refund-reason]").fill("Returned one")
+    page.locator("[data-testid=confirm-refund]").click()
+    expect(page.locator("[data-testid=sale-refunded]")).to_be_visible()
+    assert box.ok("GET", f"/v1/sales/{sale['id']}")["refunded_minor"] == sale["total_minor"] // 2
+
+
+def test_a_gift_card_sold_for_a_client_shows_on_their_profile_with_their_points(tablet, retail):
+    box = retail
+    box.ok("PUT", "/v1/loyalty/rules", {"enabled": True, "earn_points": 1, "earn_per_minor": 100, "visit_points": 0, "service_bonus": [],
+                                        "point_value_minor": 100, "expiry_days": 0, "max_redeem_percent": 100})
+    client = box.ok("POST", "/v1/clients", {"name": "Сауле Картова", "phone": "+77015550202"})
+    page = open_at(tablet, "/checkout")
+    page.locator("[data-testid=sale-client-search]").fill("Сауле")
+    page.locator("[data-testid=client-result]", has_text="Сауле Картова").click()
+    expect(page.locator("[data-testid=sale-client]")).to_contain_text("Сауле Картова")
+    page.locator("[data-testid=gift-card-amount]").fill("2000")
+    page.locator("[data-testid=add-gift-card]").click()
+    expect(page.locator("[data-testid=gift-card-line]")).to_have_count(1)
+    page.locator("[data-testid=create-sale]").click()
+    expect(page).to_have_url(re.compile(r"#/sales/[0-9a-f-]+$"))
+    sale_id = page.url.split("/sales/")[1]
+    pay_by_card(page)
+    expect(page).to_have_url(re.compile(r"#/sales/" + sale_id + "/receipt$"))
+    cards = box.ok("GET", f"/v1/gift-cards?client={client['id']}")["items"]
+    assert [(c["initial_minor"], c["state"]) for c in cards] == [(200000, "active")]
+    page.evaluate("id => { location.hash = '#/clients/' + id; }", client["id"])
+    loyalty = page.locator("[data-testid=client-loyalty]")
+    expect(loyalty.locator("[data-testid=client-gift-card]")).to_have_count(1)
+    expect(loyalty.locator("[data-testid=client-gift-card]")).to_contain_text("Active")
+    points = box.ok("GET", f"/v1/clients/{client['id']}/loyalty")["points"]
+    expect(loyalty.locator("[data-testid=points-here]")).to_have_text(str(points["here"]))
+    expect(loyalty.locator("[data-testid=points-total]")).to_have_text(str(points["total"]))

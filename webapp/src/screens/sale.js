@@ -102,7 +102,7 @@ export function renderSale(container, params) {
         const fields = { amount_minor: amount, tendered_minor: tendered, card_last4: last4, approval_code: approvalCode, reference };
         for (const [name, wrapper] of Object.entries(fields)) if (name !== 'amount_minor' && typed[name]) wrapper.control.value = typed[name];
         const methodArea = h('div');
-        const nextKey = keyedWrites();
+        let nextKey = keyedWrites();
         const giftCard = retailMethods(sale).includes('gift_card') ? giftCardPayment(sale) : null;
         const points = retailMethods(sale).includes('points') ? pointsPayment(sale) : null;
         if (giftCard) fields.gift_card_code = giftCard.field;
@@ -191,6 +191,9 @@ export function renderSale(container, params) {
                 showProblem(formAlert, error, fields);
                 if (error.kind === 'drawer_closed') mount(formAlert, problemText(error), ' ', h('a', { href: '#/drawer' }, t('money.drawer.open_link')));
                 if (error.kind === 'overpayment' || error.kind === 'already_checked_out') load();
+                // Refused for what another box holds: the same payment asked again later is a new attempt
+                // (the box would replay this refusal for the same idempotency key).
+                if (error.kind === 'held_elsewhere' || error.kind === 'insufficient_balance') nextKey = keyedWrites();
                 if (error.kind === 'held_elsewhere') {
                     const source = method === 'points' ? points : giftCard;
                     heldElsewhere(formAlert, error, source ? await source.account().catch(() => null) : null, value, sale.currency, method === 'points');

@@ -325,8 +325,15 @@ extension Shop {
     func stockLevels(branch: BranchID, only: [ProductID], in transaction: ReadTransaction) throws -> [(level: StockLevel, product: Product)] {
         _ = try Loader.branch(branch, in: transaction)
         var quantities: [String: Int] = [:]
-        for row in try transaction.fetchAll("SELECT product_id, quantity FROM local_stock_levels WHERE branch_id = ?", [.text(branch.rawValue)]) {
-            quantities[row["product_id"].string] = row["quantity"].int
+        if only.isEmpty {
+            for row in try transaction.fetchAll("SELECT product_id, quantity FROM local_stock_levels WHERE branch_id = ?", [.text(branch.rawValue)]) {
+                quantities[row["product_id"].string] = row["quantity"].int
+            }
+        } else {
+            for id in only {
+                let row = try transaction.fetchOne("SELECT quantity FROM local_stock_levels WHERE product_id = ? AND branch_id = ?", [.text(id.rawValue), .text(branch.rawValue)])
+                quantities[id.rawValue] = row?["quantity"].int
+            }
         }
         var incoming: [String: Int] = [:]
         var outgoing: [String: Int] = [:]
@@ -339,13 +346,15 @@ extension Shop {
                 if outbound { outgoing[line.productID.rawValue, default: 0] += line.quantity } else { incoming[line.productID.rawValue, default: 0] += line.quantity }
             }
         }
-        let products = try Loader.products(in: transaction)
+        let products: [ProductID: Product]
         var ids: Set<ProductID>
         if only.isEmpty {
+            products = try Loader.products(in: transaction)
             ids = Set(quantities.keys.compactMap(ProductID.init) + incoming.keys.compactMap(ProductID.init) + outgoing.keys.compactMap(ProductID.init))
             ids.formUnion(products.values.filter { $0.active && $0.threshold(at: branch) != nil }.map(\.id))
         } else {
-            for id in only where products[id] == nil { throw DomainError(.notFound, "no product \(id)") }
+            // A few products (a sale's, a scan's): only those are loaded.
+            products = Dictionary(try only.map { ($0, try Loader.product($0, in: transaction)) }, uniquingKeysWith: { first, _ in first })
             ids = Set(only)
         }
         return ids.compactMap { id in products[id] }.map { product in

@@ -250,6 +250,8 @@ struct StockTests {
         #expect(try [shampoo, brush, card].map { try s.level($0).quantity } == [8, 9, 7])
         let sold = try s.shop.stockMovements(branch: s.branch, product: shampoo.id, limit: 1)[0]
         #expect(sold.kind == .sold && sold.quantity == -2 && sold.saleID == sale.id && !sold.override)
+        // The movement is in the change feed (the API's live events turn level changes into `stock_low`).
+        #expect(try s.shop.read { try $0.fetchOne("SELECT count(*) AS n FROM local_events WHERE tbl = 'stock_movements' AND key = ?", [.text(sold.id.rawValue)])!["n"].int } >= 1)
 
         var retired = card
         retired.active = false

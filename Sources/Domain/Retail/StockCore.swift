@@ -50,21 +50,34 @@ enum StockLedger {
         }
     }
 
-    /// One `SUM … GROUP BY` over every movement, then the repeats taken back out (rows that only
-    /// boxes apart produce: usually none).
+    /// One `SUM … GROUP BY` over every movement (the covering index `(product_id, branch_id,
+    /// quantity)`), then the repeats taken back out. Repeats exist only where boxes apart recorded a
+    /// fact twice, and the candidates are found without reading every row: a transfer with more
+    /// movements than twice its lines (booked in more than once), a sale with more than one void
+    /// (a void restock is written with its sale's void). `repeated` decides for each candidate row.
     static func rebuild(in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("DELETE FROM local_stock_levels", [])
         try transaction.execute("""
             INSERT INTO local_stock_levels (product_id, branch_id, quantity)
             SELECT product_id, branch_id, SUM(quantity) FROM stock_movements GROUP BY product_id, branch_id
             """, [])
-        // Candidates for repeats: booking-ins (through the transfer index) and the restocks of sales
-        // voided more than once (a restock is written with its sale's void, so only such sales can have two).
-        for candidates in ["m.transfer_id != '' AND m.kind = 'transfer_in'",
-                           "m.sale_id IN (SELECT sale_id FROM sale_voids GROUP BY sale_id HAVING count(*) > 1) AND m.kind = 'returned'"] {
+        let candidates = [
+            """
+            (SELECT transfer_id, count(*) AS n FROM stock_movements WHERE transfer_id != '' GROUP BY transfer_id HAVING count(*) > 2) c
+            CROSS JOIN stock_transfers t ON t.id = c.transfer_id
+            CROSS JOIN stock_movements m ON m.transfer_id = c.transfer_id AND m.transfer_id != ''
+            WHERE c.n > 2 * json_array_length(t.lines) AND m.kind = 'transfer_in'
+            """,
+            """
+            (SELECT sale_id FROM sale_voids GROUP BY sale_id HAVING count(*) > 1) v
+            CROSS JOIN stock_movements m ON m.sale_id = v.sale_id AND m.sale_id != ''
+            WHERE m.kind = 'returned'
+            """,
+        ]
+        for candidate in candidates {
             try transaction.execute("""
                 INSERT INTO local_stock_levels (product_id, branch_id, quantity)
-                SELECT m.product_id, m.branch_id, -SUM(m.quantity) FROM stock_movements m WHERE \(candidates) AND \(repeated)
+                SELECT m.product_id, m.branch_id, -SUM(m.quantity) FROM \(candidate) AND \(repeated)
                 GROUP BY m.product_id, m.branch_id
                 ON CONFLICT (product_id, branch_id) DO UPDATE SET quantity = quantity + excluded.quantity
                 """, [])

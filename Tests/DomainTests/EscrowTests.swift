@@ -155,6 +155,28 @@ struct EscrowTests {
         #expect(try a.coupon(coupon.id).totalLimit == 4)
     }
 
+    @Test("a voided sale gives its coupon use back to the box that held it, once, even when two boxes apart both void it")
+    func voidedSaleRestoresUse() throws {
+        let e = try EscrowFixture()
+        let a = e.shop, b = try e.f.world.makeShop(home: nil)
+        let coupon = try a.saveCoupon(e.makeCoupon("ONLY", limit: 1), allotments: [:], actor: manager)
+        let sale = try e.sell(on: a, coupon: "ONLY")
+        #expect(try a.escrowBalance(.coupon(coupon.id)).here == 0)
+        try syncAll([a, b])
+        _ = try a.voidSale(sale.id, reason: "mistake", actor: manager)
+        _ = try b.voidSale(sale.id, reason: "mistake", actor: manager)
+        try syncAll([a, b])
+        for shop in [a, b] {
+            let restores = try shop.read { try $0.fetchAll("SELECT holder FROM escrow_entries WHERE kind = 'restore'", []).map { $0["holder"].string } }
+            #expect(restores == [a.siteHex, a.siteHex])
+            #expect(try shop.coupon(coupon.id).usesKnown == 0)
+            #expect(try shop.escrowBalance(.coupon(coupon.id)).total == 1)
+        }
+        #expect(try a.escrowBalance(.coupon(coupon.id)).here == 1)
+        _ = try e.sell(on: a, coupon: "ONLY")
+        #expect(domainError { _ = try e.sell(on: a, coupon: "ONLY") }?.code == .couponRefused)
+    }
+
     @Test("a gift card sold in checkout: unpaid until paid, pays in part by its code, a refund gives back, expiry and a voided sale stop it")
     func giftCards() throws {
         let e = try EscrowFixture()

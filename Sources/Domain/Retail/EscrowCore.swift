@@ -100,8 +100,9 @@ extension Shop {
 
     // MARK: Balances
 
-    /// Whether an account may be spent at all now, and what it says if not (a card unpaid, voided or
-    /// expired; points past their expiry). Nil: spendable.
+    /// Whether nothing of an account may be spent now (`blocked`): a card that is unpaid, voided or
+    /// expired (its `state`), or points past their expiry (`pointsExpireAt`). A coupon is never blocked
+    /// here (its window is checked at checkout).
     func escrowBlock(_ account: EscrowAccount, in context: some QueryContext) throws -> (state: GiftCard.State?, pointsExpireAt: Instant?, blocked: Bool) {
         switch account {
         case .coupon:

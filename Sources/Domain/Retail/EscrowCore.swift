@@ -24,12 +24,13 @@ enum EscrowLedger {
          OR (e.kind = 'transfer' AND e.amount <= 0 AND e.site = e.holder AND e.counterpart != '' AND e.counterpart != e.holder))
         """
 
-    /// The rows that count (well formed, and the first of duplicate restores and earns).
+    /// The rows that count (well formed, and the first of duplicate restores and earns). The `!= ''`
+    /// terms let SQLite use the partial indexes on `reverses` and `sale_id`.
     static let counts = """
         \(wellFormed)
-        AND NOT (e.kind = 'restore' AND (e.reverses = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.reverses = e.reverses AND o.account = e.account
+        AND NOT (e.kind = 'restore' AND (e.reverses = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.reverses = e.reverses AND o.reverses != '' AND o.account = e.account
             AND o.kind = 'restore' AND o.amount > 0 AND (o.at < e.at OR (o.at = e.at AND o.id < e.id)))))
-        AND NOT (e.kind = 'earn' AND (e.sale_id = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.sale_id = e.sale_id AND o.account = e.account
+        AND NOT (e.kind = 'earn' AND (e.sale_id = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.sale_id = e.sale_id AND o.sale_id != '' AND o.account = e.account
             AND o.kind = 'earn' AND o.site = e.site AND o.amount > 0 AND (o.at < e.at OR (o.at = e.at AND o.id < e.id)))))
         """
 

@@ -336,6 +336,8 @@ struct EscrowTests {
             #expect(domainError { _ = try shop.requestEscrowMove(account, from: from, to: to, amount: amount, reason: "", actor: manager) }?.code == .invalidArgument)
         }
         #expect(domainError { _ = try shop.requestEscrowMove(.points(ClientID.generate(at: now)), from: String(repeating: "a", count: 32), to: shop.siteHex, amount: 1, reason: "", actor: manager) }?.code == .notFound)
+        let stranger = domainError { _ = try shop.requestEscrowMove(account, from: String(repeating: "a", count: 32), to: shop.siteHex, amount: 1, reason: "", actor: manager) }
+        #expect(stranger?.code == .invalidArgument && stranger?.message.contains("no box") == true)
         #expect(try e.count("escrow_requests") == 0)
         #expect(try e.count("escrow_entries") == 0)
     }

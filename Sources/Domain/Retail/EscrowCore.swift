@@ -200,6 +200,10 @@ extension Shop {
         guard text.count <= 500 else { throw DomainError(.invalidArgument, "a move's reason has at most 500 characters") }
         return try write(.escrowMove) { transaction in
             try requireAccount(account, in: transaction)
+            let boxes = knownBoxes()
+            for site in [fromSite, toSite] where site != siteHex && boxes[site] == nil {
+                throw DomainError(.invalidArgument, "no box \(site) is known to this replica (it has no certificate of it)")
+            }
             let id = EscrowRequestID.generate(at: now)
             if fromSite == siteHex {
                 let held = try escrowBalance(account, in: transaction).here

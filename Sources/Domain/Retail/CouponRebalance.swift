@@ -16,9 +16,12 @@ extension Shop {
               AND NOT EXISTS (SELECT 1 FROM local_escrow_balances b WHERE b.account = 'coupon:' || c.id AND b.holder = ? AND b.amount > 0)
               AND EXISTS (SELECT 1 FROM escrow_entries e WHERE e.account = 'coupon:' || c.id AND e.holder = ? AND e.kind = 'spend')
               AND EXISTS (SELECT 1 FROM local_escrow_balances b WHERE b.account = 'coupon:' || c.id AND b.holder != ? AND b.amount >= 2)
+              AND NOT EXISTS (SELECT 1 FROM escrow_requests r WHERE r.account = 'coupon:' || c.id AND r.to_site = ?
+                  AND NOT EXISTS (SELECT 1 FROM escrow_entries t WHERE t.request_id = r.id AND t.kind = 'transfer' AND t.site = r.from_site))
             ORDER BY c.id
             """
-        let arguments: [SQLValue] = [.instant(now), .text(siteHex), .text(siteHex), .text(siteHex)]
+        let arguments: [SQLValue] = [.instant(now), .text(siteHex), .text(siteHex), .text(siteHex), .text(siteHex)]
+        // Read first: the service runs this on every change, and a coupon already asked for is not a candidate.
         guard try read({ try $0.fetchOne(candidatesSQL, arguments) }) != nil else { return 0 }
         return try write(.escrowMove) { transaction in
             var written = 0

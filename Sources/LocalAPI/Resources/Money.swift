@@ -468,8 +468,9 @@ enum MoneyHandlers {
             let expires = card.instant("expires_at")
             let owner = card.id("client", as: ClientID.self)
             card.finish()
-            if let code, !code.isEmpty, code.filter({ $0.isLetter || $0.isNumber }).count != 16 {
-                card.reject("code", "must be the card's 16 characters (spaces and dashes may separate groups)")
+            if let code, !code.isEmpty, !(8...32).contains(code.filter({ $0 != " " && $0 != "-" }).count)
+                || !code.allSatisfy({ $0 == " " || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) {
+                card.reject("code", "must be a pre-printed card's 8–32 letters and digits (spaces and dashes may separate groups)")
             }
             if let expires, expires <= call.shop.now { card.reject("expires_at", "must be in the future") }
             if let amount { cards.append(GiftCardSaleLine(amountMinor: amount, code: code ?? "", expiresAt: expires, clientID: owner)) }

@@ -105,15 +105,17 @@ enum RetailHandlers {
         var sku: String
         var barcode: String
         var category: String
+        /// The price: at `branch` when the request names one, else the business's.
         var priceMinor: Int64
+        /// The business's price (branches may override it).
+        var businessPriceMinor: Int64
         var taxRate: String
         var costMinor: Int64?
         var lowStockThreshold: Int?
         var active: Bool
         var branches: [ProductBranchBody]
-        /// With `branch`: the branch, its price, and the stock there.
+        /// With `branch`: the branch and the stock there (`price_minor` is the price there).
         var branch: String?
-        var branchPriceMinor: Int64?
         var stock: LevelBody?
         /// In a barcode lookup: other products with the same barcode (after a merge).
         var duplicates: [String]?
@@ -126,6 +128,7 @@ enum RetailHandlers {
             barcode = product.barcode
             category = product.category
             priceMinor = product.priceMinor
+            businessPriceMinor = product.priceMinor
             taxRate = product.taxRate
             costMinor = product.costMinor
             lowStockThreshold = product.lowStockThreshold
@@ -294,7 +297,8 @@ enum RetailHandlers {
         var id: String
         var account: String
         var kind: String
-        var box: String
+        /// The box (site id) whose allotment it is.
+        var holder: String
         var amount: Int64
         var counterpart: String
         var request: String?
@@ -309,7 +313,7 @@ enum RetailHandlers {
             id = entry.id.rawValue
             account = entry.account.description
             kind = entry.kind.rawValue
-            box = entry.holder
+            holder = entry.holder
             amount = entry.amount
             counterpart = entry.counterpart
             request = entry.requestID?.rawValue
@@ -363,6 +367,8 @@ enum RetailHandlers {
         var code: String
         var name: String
         var kind: String
+        /// The percent or the amount in minor units (as `percent` or `amount_minor`).
+        var value: Int64
         var percent: Int64?
         var amountMinor: Int64?
         var currency: String
@@ -386,6 +392,7 @@ enum RetailHandlers {
             code = coupon.code
             name = coupon.name
             kind = coupon.kind.rawValue
+            value = coupon.value
             percent = coupon.kind == .percent ? coupon.value : nil
             amountMinor = coupon.kind == .amount ? coupon.value : nil
             currency = coupon.currency
@@ -490,7 +497,7 @@ enum RetailHandlers {
         var body = ProductBody(product, language: MoneyHandlers.language(call))
         if let branch {
             body.branch = branch.rawValue
-            body.branchPriceMinor = product.price(at: branch)
+            body.priceMinor = product.price(at: branch)
             let level = try await call.shop.retail.levels(branch: branch, products: [product.id]).first
                 ?? StockLevel(productID: product.id, branchID: branch, quantity: 0, threshold: product.threshold(at: branch))
             body.stock = LevelBody(level, name: nil)
@@ -508,7 +515,7 @@ enum RetailHandlers {
     static func levelBodies(_ levels: [StockLevel], call: Call) async throws -> [LevelBody] {
         let language = MoneyHandlers.language(call)
         var names: [ProductID: String] = [:]
-        for product in try await call.shop.retail.products(includeInactive: true, limit: 10_000) { names[product.id] = product.name(in: language) }
+        for product in try await call.shop.retail.products(includeInactive: true, limit: 5000) { names[product.id] = product.name(in: language) }
         return levels.map { LevelBody($0, name: names[$0.productID]) }
     }
 
@@ -762,6 +769,12 @@ enum RetailHandlers {
         return CouponBody(coupon, balance: balance, zones: call.zones)
     }
 
+    /// The currency of an amount coupon that names none: the home branch's (else the first branch's).
+    static func homeCurrency(_ call: Call) async throws -> String {
+        if let home = call.shop.homeBranch, let branch = try? await call.shop.catalogue.branch(home) { return branch.currency }
+        return try await call.shop.catalogue.branches().first?.currency ?? ""
+    }
+
     static func listCoupons(_ call: Call) async throws -> Reply {
         var items: [CouponBody] = []
         for coupon in try await call.shop.retail.coupons() { items.append(try await couponBody(coupon, call: call)) }
@@ -774,24 +787,37 @@ enum RetailHandlers {
     }
 
     /// The coupon fields a body may set (code, name and a value are required for a new one).
-    static func readCoupon(_ body: BodyReader, into coupon: inout Coupon, creating: Bool) {
+    static func readCoupon(_ body: BodyReader, into coupon: inout Coupon, creating: Bool, currency home: String) {
         if let code = body.string("code", required: creating, maxLength: 32) {
             let upper = code.uppercased()
             if (3...32).contains(upper.count), upper.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }) { coupon.code = upper }
             else { body.reject("code", "must be 3–32 of A–Z, 0–9 and -") }
         }
         if let name = body.string("name", required: creating, maxLength: 200, allowEmpty: false) { coupon.name = name }
-        let percent = body.integer("percent", range: 1...100)
-        let amount = body.integer("amount_minor", range: 1...100_000_000_000)
+        // `percent` or `amount_minor`; or `kind` with `value`.
+        var percent = body.integer("percent", range: 1...100)
+        var amount = body.integer("amount_minor", range: 1...100_000_000_000)
+        let kind = body.enumeration("kind", as: Coupon.Kind.self, allowed: [.percent, .amount])
+        let value = body.integer("value", range: 1...100_000_000_000)
         let currency = body.string("currency", maxLength: 3)
+        if kind != nil || value != nil {
+            if percent != nil || amount != nil { body.reject("kind", "give percent or amount_minor, or kind with value, not both") }
+            else if let kind, let value {
+                if kind == .percent, value > 100 { body.reject("value", "must be between 1 and 100 for a percent coupon") } else if kind == .percent { percent = value } else { amount = value }
+            } else { body.reject(kind == nil ? "kind" : "value", "is required with \(kind == nil ? "value" : "kind")") }
+        }
         if percent != nil, amount != nil { body.reject("percent", "give either percent or amount_minor") }
         else if let percent { coupon.kind = .percent; coupon.value = percent; coupon.currency = "" }
         else if let amount {
             coupon.kind = .amount
             coupon.value = amount
-            if let currency, currency.count == 3 { coupon.currency = currency.uppercased() }
-            else { body.reject("currency", "is required with amount_minor (an ISO 4217 code)") }
-        } else if creating, !body.has("percent"), !body.has("amount_minor") {
+            if let currency, !currency.isEmpty {
+                if currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) { coupon.currency = currency.uppercased() }
+                else { body.reject("currency", "must be an ISO 4217 code, e.g. KZT") }
+            } else if coupon.currency.isEmpty {
+                coupon.currency = home
+            }
+        } else if creating, !body.has("percent"), !body.has("amount_minor"), !body.has("kind") {
             body.reject("percent", "give either percent or amount_minor")
         }
         if let services = body.strings("services", maxCount: 100, maxLength: 64) {
@@ -831,7 +857,7 @@ enum RetailHandlers {
         let body = try call.bodyReader()
         let now = call.shop.now
         var coupon = try newCoupon(id: .generate(at: now), at: now, by: call.acting.name)
-        readCoupon(body, into: &coupon, creating: true)
+        readCoupon(body, into: &coupon, creating: true, currency: try await homeCurrency(call))
         var allotments: [String: Int64] = [:]
         if let object = body.object("allotments") {
             for key in object.object.keys.sorted() {
@@ -852,7 +878,7 @@ enum RetailHandlers {
         let id = try call.id("id", as: CouponID.self)
         let body = try call.bodyReader()
         var coupon = try await call.shop.retail.coupon(id)
-        readCoupon(body, into: &coupon, creating: false)
+        readCoupon(body, into: &coupon, creating: false, currency: try await homeCurrency(call))
         try body.validate()
         let saved = try await call.shop.retail.save(coupon, as: call.acting)
         return .json(try await couponBody(saved, call: call))

@@ -209,6 +209,21 @@ struct RetailAPITests {
             #expect(asked.status == 201 && asked["state"] as? String == "open" && asked["to"] as? String == here, "\(asked.text)")
             let open = try await client.send(.get, "/v1/escrow/requests?open=true", as: .manager)
             #expect(open.items.map { $0["id"] as? String } == [asked["id"] as? String])
+
+            // A gift card sold here, most of it moved to the other box by the owner: paying more than
+            // this box holds names the other box and what it holds.
+            let sold = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body([
+                "gift_cards": [["amount_minor": 300_000]], "payments": [["method": "card", "amount_minor": 300_000]]]))
+            let card = ((sold["lines"] as? [[String: Any]])?.first?["gift_card"] as? String) ?? ""
+            let code = (try await client.send(.get, "/v1/gift-cards/\(card)", as: .frontDesk)["code"] as? String ?? "").replacingOccurrences(of: " ", with: "")
+            let moved = try await client.send(.post, "/v1/escrow/moves", as: .owner, json: body(["account": "card:\(card)", "from": here, "to": other, "amount": 200_000]))
+            #expect(moved.status == 201 && moved["moved_amount"] as? Int == 200_000, "\(moved.text)")
+            let sale = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body(["products": [["product": shampoo]]]))
+            let paid = try await client.send(.post, "/v1/sales/\(sale["id"] as? String ?? "")/payments", as: .frontDesk,
+                                             json: body(["method": "gift_card", "amount_minor": 150_000, "gift_card_code": code]))
+            #expect(paid.status == 409 && paid["type"] as? String == "urn:edgenode:problem:held_elsewhere", "\(paid.text)")
+            let holders = paid["elsewhere"] as? [[String: Any]] ?? []
+            #expect(holders.map { $0["box"] as? String } == [other] && holders.first?["amount"] as? Int == 200_000, "\(paid.text)")
         }
     }
 

@@ -290,21 +290,23 @@ struct RetailAPITests {
         }
     }
 
-    @Test("stock_low: a sale that takes a product to its threshold sends stock_low with product, branch, quantity and threshold to a retail.read stream")
+    @Test("stock_low: a sale here, then one merged from another replica, that take a product to its threshold each send stock_low with product, branch, quantity and threshold")
     func stockLowEvent() async throws {
         let fixture = try APIFixture()
         let script = """
         import sys, urllib.request
         request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
-        event = None
+        event, seen = None, 0
         with urllib.request.urlopen(request, timeout=120) as stream:
             for raw in stream:
                 line = raw.decode().rstrip("\\n")
                 if line.startswith("event: "):
                     event = line[7:]
                 elif line.startswith("data: ") and event == "stock_low":
-                    print(line[6:])
-                    sys.exit(0)
+                    print(line[6:], flush=True)
+                    seen += 1
+                    if seen == 2:
+                        sys.exit(0)
         sys.exit(1)
         """
         let application = Application(router: fixture.api.makeRouter(), logger: quietLogger)
@@ -326,13 +328,23 @@ struct RetailAPITests {
                 #expect(above.status == 201, "\(above.text)")
                 let low = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body(["products": [["product": shampoo, "quantity": 2]]]))
                 #expect(low.status == 201, "\(low.text)")
+                // Another replica (knowing all this) sells conditioners down to its threshold; the merge brings the sale here.
+                let peer = try fixture.makePeer()
+                try peer.apply(try fixture.shop.store.changesets(missingFrom: peer.store.versionVector, limit: .max).map(\.bytes))
+                _ = try await peer.money.checkout(CheckoutRequest(branchID: fixture.branch, products: [ProductSaleLine(productID: ProductID(conditioner)!, quantity: 4)]),
+                                                  rights: .all, fiscalRequired: false, as: .system("peer"))
+                try fixture.shop.apply(try peer.store.changesets(missingFrom: fixture.shop.store.versionVector, limit: .max).map(\.bytes))
                 let output = try await group.next() ?? nil
                 group.cancelAll()
                 return output
             }
-            let event = try #require(try JSONSerialization.jsonObject(with: Data((data ?? "").utf8)) as? [String: Any], "no stock_low event: \(data ?? "")")
+            let events = (data ?? "").split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(events.count == 2, "stock_low events: \(data ?? "")")
+            let event = events.first ?? [:]
             #expect(event["product"] as? String == shampoo && event["branch"] as? String == fixture.branch.rawValue, "\(event)")
             #expect(event["quantity"] as? Int == 4 && event["threshold"] as? Int == 5 && event["type"] as? String == "stock_low", "\(event)")
+            let merged = events.last ?? [:]
+            #expect(merged["product"] as? String == conditioner && merged["quantity"] as? Int == 1 && merged["threshold"] as? Int == 1, "\(merged)")
         }
     }
 }

@@ -365,6 +365,7 @@ enum DomainSchema {
             CREATE INDEX local_stock_transit_from ON local_stock_transit (from_branch, product_id);
             CREATE INDEX local_stock_transit_to ON local_stock_transit (to_branch, product_id);
             CREATE TABLE local_escrow_applied (entry_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+            CREATE INDEX escrow_entries_by_client ON escrow_entries (client_id, account, kind) WHERE client_id != '';
             """),
     ]
 

@@ -92,7 +92,7 @@ export function renderCoupons(container) {
     }
     mount(container, section(t('retail.coupons.title'), button(t('retail.coupons.add'), () => openCoupon(null, load), { kind: 'primary', dataset: { testid: 'add-coupon' } }), list));
     load();
-    const off = on('event:coupon', load);
+    const off = on('event:loyalty', load);
     return () => { alive = false; off(); };
 }
 

@@ -101,7 +101,7 @@ export function openProduct(product, onSaved) {
             sku: field({ label: t('retail.products.sku'), name: 'sku', value: product ? product.sku : '', maxlength: 64 }),
             barcode: field({ label: t('retail.products.barcode'), name: 'barcode', value: product ? product.barcode : '', inputmode: 'numeric', maxlength: 14, hint: t('retail.products.barcode_hint') }),
             category: field({ label: t('retail.products.category'), name: 'category', value: product ? product.category : '', maxlength: 100 }),
-            price: field({ label: t('retail.products.price'), name: 'price_minor', value: product ? amountText(product.price_minor) : '', inputmode: 'decimal' }),
+            price: field({ label: t('retail.products.price'), name: 'price_minor', value: product ? amountText(product.business_price_minor ?? product.price_minor) : '', inputmode: 'decimal' }),
             tax_rate: field({ label: t('retail.products.tax_rate'), name: 'tax_rate', options: [['', t('retail.products.tax_default')], ['none', t('retail.products.tax_none')]] }),
             cost: field({ label: t('retail.products.cost'), name: 'cost_minor', value: product && product.cost_minor !== null && product.cost_minor !== undefined ? amountText(product.cost_minor) : '', inputmode: 'decimal' }),
             threshold: field({ label: t('retail.products.threshold'), name: 'low_stock_threshold', type: 'number', min: 0, value: product && product.low_stock_threshold !== null && product.low_stock_threshold !== undefined ? product.low_stock_threshold : '', inputmode: 'numeric' }),

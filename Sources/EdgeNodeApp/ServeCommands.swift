@@ -90,7 +90,8 @@ struct Serve: AsyncParsableCommand {
                                                            "clients": "\(summary.clients)", "appointments": "\(summary.pastAppointments + summary.futureAppointments)"])
                 banner = """
                     Demo shop: \(summary.staff) staff, \(summary.services) services in \(summary.categories) categories, \(summary.clients) clients, \
-                    \(summary.pastAppointments) past and \(summary.futureAppointments) upcoming appointments.
+                    \(summary.pastAppointments) past and \(summary.futureAppointments) upcoming appointments; \(summary.products) products in stock at two \
+                    branches, loyalty points on, the coupon WELCOME10 and a gift card.
                     Data directory (deleted on exit): \(directory.path)
                     Device tokens (send as `Authorization: Bearer <token>`):
                       owner console  \(console)

@@ -21,7 +21,7 @@ enum StockTransit {
         try transaction.execute("DELETE FROM local_stock_transit WHERE transfer_id = ?", [.text(id)])
         guard let row = try transaction.fetchOne("""
             SELECT from_branch, to_branch, lines FROM stock_transfers t WHERE id = ?
-            AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.transfer_id = t.id AND m.kind = 'transfer_in')
+            AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.transfer_id = t.id AND m.transfer_id != '' AND m.kind = 'transfer_in')
             """, [.text(id)]) else { return }
         var quantities: [String: Int] = [:]
         for line in JSONColumn.decode([ProductQuantity].self, row["lines"], default: []) { quantities[line.productID.rawValue, default: 0] += line.quantity }
@@ -38,7 +38,7 @@ enum StockTransit {
             INSERT INTO local_stock_transit (transfer_id, product_id, from_branch, to_branch, quantity)
             SELECT t.id, json_extract(l.value, '$.productID'), t.from_branch, t.to_branch, sum(json_extract(l.value, '$.quantity'))
             FROM stock_transfers t, json_each(CASE WHEN json_valid(t.lines) THEN t.lines ELSE '[]' END) l
-            WHERE NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.transfer_id = t.id AND m.kind = 'transfer_in')
+            WHERE NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.transfer_id = t.id AND m.transfer_id != '' AND m.kind = 'transfer_in')
             GROUP BY t.id, json_extract(l.value, '$.productID')
             """, [])
     }

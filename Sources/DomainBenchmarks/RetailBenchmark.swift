@@ -56,6 +56,9 @@ func retailBenchmark(arguments: [String], makeShop: @escaping (String, BranchID)
     }
 }
 
+/// Prints a line at once (unbuffered, also into a file: a run that fails keeps what it printed).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 /// Medians and 99th percentiles of millisecond samples.
 struct Samples {
     var values: [Double] = []
@@ -254,9 +257,9 @@ struct RetailBench {
         }
         let loadSeconds = Date().timeIntervalSince(started)
         let pairs = try shop.store.read { try $0.scalar("SELECT count(*) FROM (SELECT DISTINCT product_id, branch_id FROM stock_movements)")?.integerValue ?? 0 }
-        print("Stock levels: \(productCount) products × \(branchCount) branches (\(pairs) levels), \(written) movements, \(transfers) transfers (\(inTransit) in transit), \(stocktakes) stocktakes")
-        print("  movements by kind: " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        print(String(format: "  setup: catalogue %.1f s; movements through the replica's write path (derived levels kept at each commit) %.1f s (%.0f rows/s)",
+        say("Stock levels: \(productCount) products × \(branchCount) branches (\(pairs) levels), \(written) movements, \(transfers) transfers (\(inTransit) in transit), \(stocktakes) stocktakes")
+        say("  movements by kind: " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        say(String(format: "  setup: catalogue %.1f s; movements through the replica's write path (derived levels kept at each commit) %.1f s (%.0f rows/s)",
                      catalogueSeconds, loadSeconds, Double(written) / loadSeconds))
 
         // The plain SQL baseline's table, shaped like local_stock_levels.
@@ -287,7 +290,7 @@ struct RetailBench {
         }
         try plainSum()
         let incremental = try sameLevels()
-        print("  levels kept at each commit equal the plain sum: \(incremental.same == incremental.total ? "yes" : "NO") (\(incremental.same) of \(incremental.total))")
+        say("  levels kept at each commit equal the plain sum: \(incremental.same == incremental.total ? "yes" : "NO") (\(incremental.same) of \(incremental.total))")
 
         // Alternating runs after one warm-up of each.
         try plainSum()
@@ -316,14 +319,14 @@ struct RetailBench {
         var rest = Samples()
         for _ in 0..<runs { rest.append(try await milliseconds { try bare.rebuildDerivedState() }) }
         ratios.sort()
-        print("  rebuild from \(written) movements, \(runs) runs each (alternating, after a warm-up):")
-        print(String(format: "    plain SQL sum … GROUP BY into a table:        median %8.1f ms  min %8.1f  max %8.1f", plain.median, plain.minimum, plain.maximum))
-        print(String(format: "    Shop.rebuildDerivedState (the box's rebuild): median %8.1f ms  min %8.1f  max %8.1f", derived.median, derived.minimum, derived.maximum))
-        print(String(format: "    ratio derived / plain:                         median %.2f×  (runs %.2f–%.2f)   goal ≤ 1.5×: %@",
+        say("  rebuild from \(written) movements, \(runs) runs each (alternating, after a warm-up):")
+        say(String(format: "    plain SQL sum … GROUP BY into a table:        median %8.1f ms  min %8.1f  max %8.1f", plain.median, plain.minimum, plain.maximum))
+        say(String(format: "    Shop.rebuildDerivedState (the box's rebuild): median %8.1f ms  min %8.1f  max %8.1f", derived.median, derived.minimum, derived.maximum))
+        say(String(format: "    ratio derived / plain:                         median %.2f×  (runs %.2f–%.2f)   goal ≤ 1.5×: %@",
                      ratios[ratios.count / 2], ratios.first ?? 0, ratios.last ?? 0, ratios[ratios.count / 2] <= 1.5 ? "met" : "NOT met"))
-        print(String(format: "    breakdown: the GROUP BY read alone (reader connection) median %.1f ms; the rest of the derived state (same catalogue, no movements) median %.1f ms",
+        say(String(format: "    breakdown: the GROUP BY read alone (reader connection) median %.1f ms; the rest of the derived state (same catalogue, no movements) median %.1f ms",
                      aggregate.median, rest.median))
-        print("    rebuilt levels equal the plain sum: \(rebuilt.same == rebuilt.total ? "yes" : "NO") (\(rebuilt.same) of \(rebuilt.total))")
+        say("    rebuilt levels equal the plain sum: \(rebuilt.same == rebuilt.total ? "yes" : "NO") (\(rebuilt.same) of \(rebuilt.total))")
 
         // Sales: a checkout with a product line, paid in cash, and the product's level read back; the same
         // checkout with a custom line of the same price as the baseline. Interleaved, after a warm-up.
@@ -365,17 +368,17 @@ struct RetailBench {
             levelRow.append(row)
             movementSum.append(sum)
         }
-        print("  a sale and the level after it (\(sales) sales of 20 products at one branch, each ≈ \(written / max(1, Int(pairs))) movements deep, after \(warmUp) warm-ups):")
-        print(String(format: "    checkout, custom line, cash (baseline):  median %6.3f ms  p99 %7.3f ms", customCheckout.median, customCheckout.p99))
-        print(String(format: "    checkout, product line, cash:            median %6.3f ms  p99 %7.3f ms  ratio median %.2f×  p99 %.2f×",
+        say("  a sale and the level after it (\(sales) sales of 20 products at one branch, each ≈ \(written / max(1, Int(pairs))) movements deep, after \(warmUp) warm-ups):")
+        say(String(format: "    checkout, custom line, cash (baseline):  median %6.3f ms  p99 %7.3f ms", customCheckout.median, customCheckout.p99))
+        say(String(format: "    checkout, product line, cash:            median %6.3f ms  p99 %7.3f ms  ratio median %.2f×  p99 %.2f×",
                      productCheckout.median, productCheckout.p99, productCheckout.median / customCheckout.median, productCheckout.p99 / customCheckout.p99))
-        print(String(format: "      the product line's extra work (stock check, movement, level kept current), medians: %.3f ms",
+        say(String(format: "      the product line's extra work (stock check, movement, level kept current), medians: %.3f ms",
                      productCheckout.median - customCheckout.median))
-        print(String(format: "    level read back (Retail.levels, after the sale): median %6.3f ms  p99 %7.3f ms   goal ≤ 1 ms: %@",
+        say(String(format: "    level read back (Retail.levels, after the sale): median %6.3f ms  p99 %7.3f ms   goal ≤ 1 ms: %@",
                      levelRead.median, levelRead.p99, levelRead.p99 <= 1 ? "met" : "NOT met"))
-        print(String(format: "      its row of local_stock_levels (SQL):     median %6.3f ms  p99 %7.3f ms", levelRow.median, levelRow.p99))
-        print(String(format: "      sum of its movements (SQL, for scale):   median %6.3f ms  p99 %7.3f ms", movementSum.median, movementSum.p99))
-        print("    every level read back was the level before less the sale: \(mismatches == 0 ? "yes" : "NO (\(mismatches) differ)")")
+        say(String(format: "      its row of local_stock_levels (SQL):     median %6.3f ms  p99 %7.3f ms", levelRow.median, levelRow.p99))
+        say(String(format: "      sum of its movements (SQL, for scale):   median %6.3f ms  p99 %7.3f ms", movementSum.median, movementSum.p99))
+        say("    every level read back was the level before less the sale: \(mismatches == 0 ? "yes" : "NO (\(mismatches) differ)")")
     }
 
     // MARK: 2. Redemptions
@@ -466,14 +469,14 @@ struct RetailBench {
             }
         }
         let cash = samples[.cash] ?? Samples()
-        print("Redemptions: one checkout of one line (10,000 ₸) for a client, paid in full in the same call; \(iterations) of each, interleaved, after \(warmUp) warm-ups")
+        say("Redemptions: one checkout of one line (10,000 ₸) for a client, paid in full in the same call; \(iterations) of each, interleaved, after \(warmUp) warm-ups")
         for variant in Variant.allCases {
             let measured = samples[variant] ?? Samples()
             let ratio = measured.median / cash.median
             let goal = variant == .cash ? "" : String(format: "  ratio median %.2f×  p99 %.2f×  goal ≤ 1.3×: %@", ratio, measured.p99 / cash.p99, ratio <= 1.3 ? "met" : "NOT met")
-            print(String(format: "  %-10@ median %6.3f ms  p99 %7.3f ms", variant.rawValue, measured.median, measured.p99) + goal)
+            say(String(format: "  %-10@ median %6.3f ms  p99 %7.3f ms", variant.rawValue, measured.median, measured.p99) + goal)
         }
-        print("  rows written by one checkout of each:")
-        for variant in Variant.allCases { print("    \(variant.rawValue): \(written[variant] ?? "")") }
+        say("  rows written by one checkout of each:")
+        for variant in Variant.allCases { say("    \(variant.rawValue): \(written[variant] ?? "")") }
     }
 }

@@ -219,11 +219,11 @@ struct RetailBench {
                     case 0..<8:
                         try movement("received", product: product, branch: branch, quantity: 12 + random.next(49), at: at,
                                      ["supplier": .text("Supplier \(1 + product % 7)"), "unit_cost_minor": .integer(products[product].costMinor ?? 0)])
-                    case 8..<80:
+                    case 8..<85:
                         try movement("sold", product: product, branch: branch, quantity: -(1 + random.next(3)), at: at, ["sale_id": .text(random.uuid(at: at))])
-                    case 80..<83:
+                    case 85..<88:
                         try movement("returned", product: product, branch: branch, quantity: 1, at: at, ["sale_id": .text(random.uuid(at: at - 86_400_000))])
-                    case 83..<88:
+                    case 88..<97:
                         let reasons = ["damaged", "expired", "used_in_service", "other"]
                         let reason = reasons[random.next(reasons.count)]
                         let quantity = reason == "other" ? random.next(5) - 2 : -(1 + random.next(2))

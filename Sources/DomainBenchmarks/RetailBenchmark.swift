@@ -474,8 +474,18 @@ struct RetailBench {
             let measured = samples[variant] ?? Samples()
             let ratio = measured.median / cash.median
             let goal = variant == .cash ? "" : String(format: "  ratio median %.2f×  p99 %.2f×  goal ≤ 1.3×: %@", ratio, measured.p99 / cash.p99, ratio <= 1.3 ? "met" : "NOT met")
-            say(String(format: "  %-10@ median %6.3f ms  p99 %7.3f ms", variant.rawValue, measured.median, measured.p99) + goal)
+            say("  " + variant.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " median %6.3f ms  p99 %7.3f ms", measured.median, measured.p99) + goal)
         }
+        // Whether a variant slows down as its history grows (the coupon's uses, a client's points ledger, a card's spends).
+        let third = iterations / 3
+        say("  medians of the first and the last \(third) of each (does it slow down as the history grows?):")
+        for variant in Variant.allCases {
+            let values = samples[variant]?.values ?? []
+            let early = Samples(values: Array(values.prefix(third))), late = Samples(values: Array(values.suffix(third)))
+            say("    " + variant.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %6.3f ms → %6.3f ms", early.median, late.median))
+        }
+        let uses = try await shop.retail.coupon(code: "BENCH10").usesKnown
+        say("  at the end: the coupon has \(uses) uses; \(warmUp + iterations + 1) points and as many gift-card payments spread over \(clients.count) clients and \(cards.count) cards")
         say("  rows written by one checkout of each:")
         for variant in Variant.allCases { say("    \(variant.rawValue): \(written[variant] ?? "")") }
     }

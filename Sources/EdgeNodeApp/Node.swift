@@ -207,6 +207,8 @@ public final class EdgeNodeRuntime: Sendable {
         let dispatcher = MessageDispatcher(shop: shop, transports: transports, perSecond: messagingSetup.perSecond, logger: logger)
         self.dispatcher.set(dispatcher)
         money.append(.init(service: MessagingService(dispatcher: dispatcher, wake: messagingWake, logger: logger)))
+        // Moves escrowed balances (coupon uses, gift cards, points) that other boxes asked this box for.
+        money.append(.init(service: EscrowService(shop: shop, logger: logger)))
         if let bot = transports[.telegram] as? TelegramBot {
             money.append(.init(service: TelegramPollService(source: bot, bot: bot, shop: shop, wake: messagingWake, logger: logger)))
         }

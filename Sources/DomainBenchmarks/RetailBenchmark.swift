@@ -28,6 +28,7 @@ func retailBenchmark(arguments: [String], makeShop: @escaping (String, BranchID)
     var runs = 5
     var sales = 500
     var redemptions = 300
+    var couponUses = 0
     var parts: Set<String> = ["stock", "redeem"]
     var iterator = arguments.makeIterator()
     while let argument = iterator.next() {
@@ -38,11 +39,12 @@ func retailBenchmark(arguments: [String], makeShop: @escaping (String, BranchID)
         case "--runs": runs = max(1, Int(iterator.next() ?? "") ?? runs)
         case "--sales": sales = max(10, Int(iterator.next() ?? "") ?? sales)
         case "--redemptions": redemptions = max(10, Int(iterator.next() ?? "") ?? redemptions)
+        case "--coupon-uses": couponUses = max(0, Int(iterator.next() ?? "") ?? 0)
         case "--only": parts = [iterator.next() ?? ""]
         default:
             FileHandle.standardError.write(Data("""
                 usage: edgenode-domain-bench --retail [--movements N] [--products N] [--branches N] [--runs N] [--sales N] \
-                [--redemptions N] [--only stock|redeem]\n
+                [--redemptions N] [--coupon-uses N] [--only stock|redeem]\n
                 """.utf8))
             exit(2)
         }
@@ -52,7 +54,7 @@ func retailBenchmark(arguments: [String], makeShop: @escaping (String, BranchID)
         try await bench.stockLevels(movements: movementCount, products: productCount, branches: branchCount, runs: runs, sales: sales)
     }
     if parts.contains("redeem") {
-        try await bench.redemptions(iterations: redemptions)
+        try await bench.redemptions(iterations: redemptions, couponUses: couponUses)
     }
 }
 
@@ -383,7 +385,9 @@ struct RetailBench {
 
     // MARK: 2. Redemptions
 
-    func redemptions(iterations: Int) async throws {
+    /// - Parameter couponUses: uses of the coupon before the measured checkouts (its history), written
+    ///   as this box's own spends through the replica's write path, 5,000 a transaction.
+    func redemptions(iterations: Int, couponUses: Int) async throws {
         let branch = BranchID.derived(from: "bench-branch", "0", at: now)
         let shop = try makeShop("redeem", branch)
         let week = WeeklyHours.every(Weekday.allCases, [WallInterval("09:00", "21:00")!])
@@ -397,7 +401,21 @@ struct RetailBench {
              "currency":"KZT","services":[],"products":[],"categories":[],"minSpendMinor":0,"perClientLimit":0,"totalLimit":1000000,"active":true,
              "usesKnown":0,"createdAt":{"milliseconds":\(now.milliseconds)},"createdBy":"bench"}
             """
-        _ = try await shop.retail.save(try JSONDecoder().decode(Coupon.self, from: Data(couponJSON.utf8)), as: acting)
+        let coupon = try await shop.retail.save(try JSONDecoder().decode(Coupon.self, from: Data(couponJSON.utf8)), as: acting)
+        var random = SeededGenerator(state: 20261207)
+        let site = shop.store.site.hex
+        for chunk in stride(from: 0, to: couponUses, by: 5_000) {
+            try shop.store.write { transaction in
+                for index in chunk..<min(chunk + 5_000, couponUses) {
+                    let at = now.milliseconds - Int64(couponUses - index) * 60_000
+                    try transaction.insert("escrow_entries", [
+                        "id": .text(random.uuid(at: at)), "account": .text(EscrowAccount.coupon(coupon.id).description), "kind": .text("spend"),
+                        "holder": .text(site), "amount": .integer(-1), "sale_id": .text(random.uuid(at: at)), "note": .text("coupon BENCH10"),
+                        "site": .text(site), "at": .integer(at), "by": .text("bench"),
+                    ])
+                }
+            }
+        }
 
         // 50 clients, each with points from one large cash sale; 50 gift cards sold for cash.
         let price: Int64 = 1_000_000  // 10,000 ₸
@@ -469,7 +487,7 @@ struct RetailBench {
             }
         }
         let cash = samples[.cash] ?? Samples()
-        say("Redemptions: one checkout of one line (10,000 ₸) for a client, paid in full in the same call; \(iterations) of each, interleaved, after \(warmUp) warm-ups")
+        say("Redemptions: one checkout of one line (10,000 ₸) for a client, paid in full in the same call; \(iterations) of each, interleaved, after \(warmUp) warm-ups; the coupon used \(couponUses) times before")
         for variant in Variant.allCases {
             let measured = samples[variant] ?? Samples()
             let ratio = measured.median / cash.median

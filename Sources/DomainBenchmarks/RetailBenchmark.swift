@@ -8,8 +8,8 @@ import Replication
 ///    `stock_movements` rows of every kind (receipts, sales, returns, adjustments, transfer pairs,
 ///    stocktake corrections) spread over the year before 2024-05-06, written through the replica
 ///    store's write path (change capture, signed changesets, derived state kept current at every
-///    commit) in transactions of 5,000 rows — the domain's stock checks are bypassed so setup is
-///    quick, as the other domain benchmarks do. Then, in the same process, alternating:
+///    commit) in transactions of 5,000 rows — not through `Retail`'s operations, whose checks would
+///    make setup take hours (as the other domain benchmarks do). Then, in the same process, alternating:
 ///    - the baseline: `DELETE` + `INSERT INTO … SELECT product_id, branch_id, sum(quantity) FROM
 ///      stock_movements GROUP BY product_id, branch_id` into a local table shaped like
 ///      `local_stock_levels`, in one write transaction;

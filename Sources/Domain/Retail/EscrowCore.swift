@@ -35,22 +35,17 @@ enum EscrowLedger {
         """
 
     static func update(_ changes: ChangedRows, in transaction: some QueryContext & LocalWriter) throws {
-        var accounts = Set<String>()
-        for key in changes["escrow_entries"] {
-            if let row = try transaction.fetchOne("SELECT account FROM escrow_entries WHERE id = ?", [key]) { accounts.insert(row["account"].string) }
-        }
-        for account in accounts.sorted() {
-            try transaction.execute("DELETE FROM local_escrow_balances WHERE account = ?", [.text(account)])
-            try insertBalances(filter: "e.account = ?", [.text(account)], in: transaction)
-        }
+        try applyIncrementally(changes, in: transaction)
     }
 
     static func rebuild(in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("DELETE FROM local_escrow_balances", [])
+        try transaction.execute("DELETE FROM local_escrow_applied", [])
         try insertBalances(filter: "1", [], in: transaction)
+        try transaction.execute("INSERT INTO local_escrow_applied (entry_id) SELECT id FROM escrow_entries", [])
     }
 
-    private static func insertBalances(filter: String, _ arguments: [SQLValue], in transaction: some QueryContext & LocalWriter) throws {
+    static func insertBalances(filter: String, _ arguments: [SQLValue], in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("""
             INSERT INTO local_escrow_balances (account, holder, amount)
             WITH counted AS (SELECT e.account AS account, e.holder AS holder, e.counterpart AS counterpart, e.kind AS kind, e.amount AS amount

@@ -137,6 +137,7 @@ if let sales = options.zReportSales {
 
 if let arguments = options.retailArguments {
     try await retailBenchmark(arguments: arguments, makeShop: { try makeShop($0, branch: $1) }, now: now)
+    try? FileManager.default.removeItem(atPath: root)  // exit skips the defer above
     exit(0)
 }
 

@@ -8,6 +8,7 @@
 //   swift build -c release --product edgenode-domain-bench
 //   .build/release/edgenode-domain-bench --appointments 100000 --queries 500
 //   .build/release/edgenode-domain-bench --z-report 100000     (issue 16: a Z report against a plain SQL sum)
+//   .build/release/edgenode-domain-bench --retail [options]    (issue 18: stock levels and redemptions, RetailBenchmark.swift)
 import Domain
 import Foundation
 import Logging
@@ -19,6 +20,8 @@ struct Options {
     var directory = NSTemporaryDirectory()
     /// `--z-report N`: the Z report benchmark instead (ZReportBenchmark.swift).
     var zReportSales: Int?
+    /// `--retail …`: the retail benchmarks instead (RetailBenchmark.swift), with the arguments after it.
+    var retailArguments: [String]?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -28,8 +31,9 @@ struct Options {
             case "--queries": queries = Int(iterator.next() ?? "") ?? queries
             case "--dir": directory = iterator.next() ?? directory
             case "--z-report": zReportSales = Int(iterator.next() ?? "") ?? 100_000
+            case "--retail": retailArguments = Array(IteratorSequence(iterator)); return
             default:
-                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N\n".utf8))
+                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N | --retail [--help]\n".utf8))
                 exit(2)
             }
         }
@@ -128,6 +132,12 @@ func measure(_ shop: Shop, branch: BranchID, offering: OfferingID, day: LocalDat
 
 if let sales = options.zReportSales {
     try await zReportBenchmark(sales: sales, makeShop: { try makeShop($0, branch: $1) }, now: now)
+    exit(0)
+}
+
+if let arguments = options.retailArguments {
+    try await retailBenchmark(arguments: arguments, makeShop: { try makeShop($0, branch: $1) }, now: now)
+    try? FileManager.default.removeItem(atPath: root)  // exit skips the defer above
     exit(0)
 }
 

@@ -261,7 +261,7 @@ struct MessagingNodeTests {
         try await Self.linkTelegram(box, fake, client: client, chat: 77)
         try await fake.acceptThenHang(count: 1, recipient: "77")
         let visit = try await box.book(client, "2026-12-08T14:00:00+05:00")
-        try await eventually("the confirmation's outcome unknown", timeout: .seconds(60)) {
+        try await eventually("the confirmation's outcome unknown", timeout: .seconds(180)) {
             try await box.messages(visit).first { $0["kind"] as? String == "confirmation" }?["state"] as? String == "failed"
         }
         let confirmation = try await box.messages(visit).first { $0["kind"] as? String == "confirmation" }!

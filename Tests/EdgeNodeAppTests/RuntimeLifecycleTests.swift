@@ -36,7 +36,7 @@ struct RuntimeLifecycleTests {
         let box = try PeerSyncTests.runtime(directory, peers: ["127.0.0.1:9"])
         let server = Task { try await box.run() }
         _ = try await box.waitUntilListening()
-        try await eventually("the peer at port 9 is unreachable", timeout: .seconds(20)) { box.peers.all.first?.state == "unreachable" }
+        try await eventually("the peer at port 9 is unreachable", timeout: .seconds(120)) { box.peers.all.first?.state == "unreachable" }
         server.cancel()
         #expect(try await Self.ends(server, within: 60), "run() did not return after its task was cancelled")
     }

@@ -160,13 +160,13 @@ import TestSupport
         do {
             // The first pass takes what is there; the outbox then waits for an hour or a signal.
             await queue.add(Documents.sale("first"), dueAt: FiscalOutbox.systemNow())
-            try await eventually("the outbox's first pass", timeout: .seconds(60)) { await queue.receipt("first") != nil }
+            try await eventually("the outbox's first pass", timeout: .seconds(180)) { await queue.receipt("first") != nil }
             await queue.add(Documents.sale("a"), dueAt: FiscalOutbox.systemNow())
             outbox.signal()
-            try await eventually("the signalled document fiscalised", timeout: .seconds(60)) { await queue.receipt("a") != nil }
+            try await eventually("the signalled document fiscalised", timeout: .seconds(180)) { await queue.receipt("a") != nil }
             await queue.add(Documents.sale("b"), dueAt: FiscalOutbox.systemNow())
             outbox.signal()
-            try await eventually("the second signalled document fiscalised", timeout: .seconds(60)) { await queue.receipt("b") != nil }
+            try await eventually("the second signalled document fiscalised", timeout: .seconds(180)) { await queue.receipt("b") != nil }
             await group.triggerGracefulShutdown()
             try await withTimeout(.seconds(60), "the outbox stopping on a graceful shutdown") { try await running.value }
         } catch {

@@ -59,7 +59,7 @@ final class LoopbackServer: Sendable {
             logger: Logger(label: "loopback", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         server.task.withLock { $0 = Task { try await application.runService(gracefulShutdownSignals: []) } }
-        _ = try await eventuallyValue("the loopback server listens", timeout: .seconds(30)) { server.listening.withLock { $0 } }
+        _ = try await eventuallyValue("the loopback server listens", timeout: .seconds(180)) { server.listening.withLock { $0 } }
         return server
     }
 

@@ -28,7 +28,7 @@ struct ReaderTests {
         }
         // Released whatever happens below, so a regression fails the test instead of hanging it.
         defer { release.signal() }
-        try await offPool { guard inside.wait(timeout: .now() + 60) == .success else { throw Stuck() } }
+        try await offPool { guard inside.wait(timeout: .now() + 180) == .success else { throw Stuck() } }
         // The read is open now. A write on another thread must finish while it stays open; were the
         // report holding the store's lock, the write would wait for it and miss the deadline.
         let written = DispatchSemaphore(value: 0)
@@ -37,7 +37,7 @@ struct ReaderTests {
             written.signal()
         }
         writer.start()
-        let finished = try await offPool { written.wait(timeout: .now() + 60) == .success }
+        let finished = try await offPool { written.wait(timeout: .now() + 180) == .success }
         #expect(finished, "a write waited for a long read on a reader connection")
         guard finished else {
             release.signal()

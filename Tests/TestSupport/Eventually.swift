@@ -10,6 +10,14 @@ public struct TimeoutError: Error, CustomStringConvertible {
     public var description: String { "timed out: \(what)" }
 }
 
+/// The deadline a wait really gets: one of 15 s or more says "this should happen", and is raised to
+/// at least 180 s — the full suite on two cores can keep Swift's cooperative pool busy with blocking
+/// test work for tens of seconds, and a wait returns the moment its condition holds anyway. Shorter
+/// deadlines (checks that something does *not* happen soon) are kept as they are.
+public func generous(_ timeout: Duration) -> Duration {
+    timeout >= .seconds(15) ? max(timeout, .seconds(180)) : timeout
+}
+
 /// Waits until `condition` holds, checking it every `interval`.
 /// - Parameters:
 ///   - what: what is awaited, for the failure message.
@@ -27,6 +35,7 @@ public func eventually(_ what: @autoclosure () -> String, timeout: Duration = .s
 /// - Throws: `TimeoutError` as `eventually` does.
 public func eventuallyValue<T>(_ what: @autoclosure () -> String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(50),
                                report: () -> String = { "" }, _ produce: () async throws -> T?) async throws -> T {
+    let timeout = generous(timeout)
     let deadline = ContinuousClock.now + timeout
     while true {
         if let value = try await produce() { return value }
@@ -52,7 +61,8 @@ public func holdsWithin(_ timeout: Duration, every interval: Duration = .millise
 /// Runs `body`, and fails with `TimeoutError(what)` if it has not finished after `timeout` (so
 /// an unreachable server fails the test instead of hanging the suite).
 public func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
+    let timeout = generous(timeout)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: timeout)

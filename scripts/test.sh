@@ -119,7 +119,7 @@ kill "$watchdog_pid" 2>/dev/null || true
 # Debian's Chromium; screenshots of every main screen in each language go to
 # .build/webapp-artifacts/. In a session of their own, with a deadline, like the Swift tests.
 web_status=0
-WEBAPP_BINARY="$(swift build --show-bin-path)/edgenode" setsid timeout --kill-after=10 "${WEBAPP_TEST_TIMEOUT_SECONDS:-1200}" \
+WEBAPP_BINARY="$(swift build --show-bin-path)/edgenode" setsid timeout --kill-after=10 "${WEBAPP_TEST_TIMEOUT_SECONDS:-1800}" \
     python3 -m pytest -q -p no:cacheprovider webapp/tests || web_status=$?
 [ "$web_status" -eq 0 ] || echo "scripts/test.sh: the web app's browser tests failed (status $web_status)" >&2
 [ "$status" -ne 0 ] || status=$web_status

@@ -116,10 +116,15 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     /// For `.locked`: when the next attempt is allowed.
     public var retryAt: Instant?
 
-    public init(_ code: Code, _ message: String, retryAt: Instant? = nil) {
+    /// A stable word for why, where one code has several reasons a person is told apart in their own
+    /// language (a coupon refusal's `total_limit`, `expired`, …; docs/retail.md, "Coupons").
+    public var reason: String?
+
+    public init(_ code: Code, _ message: String, retryAt: Instant? = nil, reason: String? = nil) {
         self.code = code
         self.message = message
         self.retryAt = retryAt
+        self.reason = reason
     }
 
     public var description: String { "\(code): \(message)" }

@@ -18,6 +18,8 @@ struct APIError: Error, Sendable {
     var clearCookies: [String] = []
     /// For `held_elsewhere`: what other boxes hold of the account (the problem's `elsewhere` member).
     var elsewhere: [ElsewhereBody]?
+    /// For `coupon_refused`: why, as a stable word (the problem's `reason` member).
+    var reason: String?
 
     static func malformedBody(_ detail: String) -> APIError {
         APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)
@@ -105,6 +107,7 @@ extension APIError {
             self.init(status: 409, kind: code, title: "Not enough stock", detail: error.message)
         case .couponRefused:
             self.init(status: 409, kind: code, title: "The coupon cannot be used", detail: error.message)
+            reason = error.reason
         case .insufficientBalance:
             self.init(status: 409, kind: code, title: "Not enough balance", detail: error.message)
         case .heldElsewhere:
@@ -123,11 +126,16 @@ extension APIError {
         ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter)
     }
 
-    /// The document's JSON, with `elsewhere` (appended as the last member) for `held_elsewhere`.
+    /// The document's JSON, with `reason` (`coupon_refused`) and `elsewhere` (`held_elsewhere`)
+    /// appended as its last members.
     func body(instance: String) -> [UInt8] {
-        let plain = document(instance: instance).body
-        guard let elsewhere, plain.last == UInt8(ascii: "}") else { return plain }
-        return plain.dropLast() + Array(",\"elsewhere\":".utf8) + APIEncoding.encode(elsewhere) + [UInt8(ascii: "}")]
+        var body = document(instance: instance).body
+        var extra: [UInt8] = []
+        if let reason { extra += Array(",\"reason\":".utf8) + APIEncoding.encode(reason) }
+        if let elsewhere { extra += Array(",\"elsewhere\":".utf8) + APIEncoding.encode(elsewhere) }
+        guard !extra.isEmpty, body.last == UInt8(ascii: "}") else { return body }
+        body.removeLast()
+        return body + extra + [UInt8(ascii: "}")]
     }
 
     /// The problem as a response (its document's headers, `body(instance:)`).

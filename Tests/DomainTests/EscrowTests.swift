@@ -67,15 +67,17 @@ struct EscrowTests {
         _ = try e.sell(client: e.client, coupon: "once")
         _ = try e.sell(coupon: "ONE")
         let sales = try e.count("sales"), entries = try e.count("escrow_entries")
-        let cases: [(String, ClientID?, String)] = [
-            ("NOPE", nil, "no coupon has the code NOPE"), ("OLD", nil, "no longer active"), ("SOON", nil, "is valid from"), ("PAST", nil, "expired"),
-            ("BIG", nil, "below its minimum spend of 200000"), ("CUTS", nil, "nothing in this sale"), ("ONCE", e.client, "used coupon ONCE 1 times"),
-            ("ONCE", nil, "name the client"), ("USD", nil, "in USD"), ("ONE", nil, "reached its limit of 1 uses"),
+        let cases: [(String, ClientID?, String, String)] = [
+            ("NOPE", nil, "no coupon has the code NOPE", "unknown"), ("OLD", nil, "no longer active", "inactive"), ("SOON", nil, "is valid from", "not_yet_valid"),
+            ("PAST", nil, "expired", "expired"), ("BIG", nil, "below its minimum spend of 200000", "min_spend"), ("CUTS", nil, "nothing in this sale", "nothing_matches"),
+            ("ONCE", e.client, "used coupon ONCE 1 times", "client_limit"), ("ONCE", nil, "name the client", "client_required"), ("USD", nil, "in USD", "currency"),
+            ("ONE", nil, "reached its limit of 1 uses", "total_limit"),
         ]
-        for (code, client, message) in cases {
+        for (code, client, message, reason) in cases {
             let error = domainError { _ = try e.sell(client: client, coupon: code) }
             #expect(error?.code == .couponRefused, "\(code)")
             #expect(error?.message.contains(message) == true, "\(code): \(error?.message ?? "")")
+            #expect(error?.reason == reason, "\(code): \(error?.reason ?? "no reason")")
         }
         #expect(try e.count("sales") == sales)
         #expect(try e.count("escrow_entries") == entries)

@@ -158,8 +158,10 @@ struct RetailAPITests {
             let spent = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body(["products": [["product": shampoo]], "coupon": "WELCOME10"]))
             #expect(spent.status == 409 && spent["type"] as? String == "urn:edgenode:problem:coupon_refused", "\(spent.text)")
             #expect(!(spent["detail"] as? String ?? "").isEmpty)
+            #expect(spent["reason"] as? String == "total_limit", "\(spent.text)")
             let unknown = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body(["products": [["product": shampoo]], "coupon": "NOPE"]))
             #expect(unknown.status == 409 && unknown["type"] as? String == "urn:edgenode:problem:coupon_refused", "\(unknown.text)")
+            #expect(unknown["reason"] as? String == "unknown", "\(unknown.text)")
             let both = try await client.send(.post, "/v1/sales", as: .frontDesk, json: body([
                 "products": [["product": shampoo]], "coupon": "WELCOME10", "discount": ["percent": 5, "reason": "x"]]))
             #expect(both.status == 422 && both.text.contains("coupon"), "\(both.text)")

@@ -181,35 +181,35 @@ extension Shop {
         let typed = code.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
         guard let normalised = try? Self.normaliseCouponCode(typed),
               let row = try transaction.fetchOne("SELECT * FROM coupons WHERE code = ? ORDER BY active DESC, created_at, id LIMIT 1", [.text(normalised)]) else {
-            throw DomainError(.couponRefused, "no coupon has the code \(typed)")
+            throw DomainError(.couponRefused, "no coupon has the code \(typed)", reason: "unknown")
         }
         let coupon = try coupon(row, counted: false, in: transaction)
         let name = coupon.code
-        guard coupon.active else { throw DomainError(.couponRefused, "coupon \(name) is no longer active") }
-        if let from = coupon.validFrom, now < from { throw DomainError(.couponRefused, "coupon \(name) is valid from \(from)") }
-        if let until = coupon.validUntil, now >= until { throw DomainError(.couponRefused, "coupon \(name) expired at \(until)") }
+        guard coupon.active else { throw DomainError(.couponRefused, "coupon \(name) is no longer active", reason: "inactive") }
+        if let from = coupon.validFrom, now < from { throw DomainError(.couponRefused, "coupon \(name) is valid from \(from)", reason: "not_yet_valid") }
+        if let until = coupon.validUntil, now >= until { throw DomainError(.couponRefused, "coupon \(name) expired at \(until)", reason: "expired") }
         if coupon.kind == .amount, coupon.currency != currency {
-            throw DomainError(.couponRefused, "coupon \(name) is an amount in \(coupon.currency); this sale is in \(currency)")
+            throw DomainError(.couponRefused, "coupon \(name) is an amount in \(coupon.currency); this sale is in \(currency)", reason: "currency")
         }
         let matching = try lines.map { try couponMatches(coupon, $0, in: transaction) }
         let gross = zip(lines, matching).map { $1 ? Int64($0.quantity) * $0.unitPriceMinor : 0 }
         let sum = gross.reduce(0, +)
-        guard matching.contains(true) else { throw DomainError(.couponRefused, "nothing in this sale is something coupon \(name) applies to") }
+        guard matching.contains(true) else { throw DomainError(.couponRefused, "nothing in this sale is something coupon \(name) applies to", reason: "nothing_matches") }
         guard sum >= coupon.minSpendMinor else {
-            throw DomainError(.couponRefused, "what coupon \(name) applies to comes to \(sum), below its minimum spend of \(coupon.minSpendMinor)")
+            throw DomainError(.couponRefused, "what coupon \(name) applies to comes to \(sum), below its minimum spend of \(coupon.minSpendMinor)", reason: "min_spend")
         }
         if coupon.perClientLimit > 0 {
-            guard let clientID else { throw DomainError(.couponRefused, "coupon \(name) is limited per client: name the client") }
+            guard let clientID else { throw DomainError(.couponRefused, "coupon \(name) is limited per client: name the client", reason: "client_required") }
             let used = try couponUses(coupon.id, client: clientID, in: transaction)
             guard used < Int64(coupon.perClientLimit) else {
-                throw DomainError(.couponRefused, "the client has used coupon \(name) \(used) times, its limit per client")
+                throw DomainError(.couponRefused, "the client has used coupon \(name) \(used) times, its limit per client", reason: "client_limit")
             }
         }
         if coupon.totalLimit > 0 {
             let balance = try escrowBalance(.coupon(coupon.id), in: transaction)
             if balance.here < 1 {
                 let elsewhere = balance.elsewhere.reduce(0) { $0 + $1.amount }
-                guard elsewhere > 0 else { throw DomainError(.couponRefused, "coupon \(name) has reached its limit of \(coupon.totalLimit) uses") }
+                guard elsewhere > 0 else { throw DomainError(.couponRefused, "coupon \(name) has reached its limit of \(coupon.totalLimit) uses", reason: "total_limit") }
                 throw DomainError(.heldElsewhere, "this box has no uses of coupon \(name) left; \(elsewhere) are held by other boxes (\(describeElsewhere(balance.elsewhere, unit: { "\($0) uses" }, in: transaction))): move some here when the boxes are connected")
             }
         }

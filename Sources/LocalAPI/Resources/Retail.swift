@@ -46,27 +46,15 @@ extension RetailHandlers {
     ]
 }
 
-/// GS1 check digits of EAN-13 and UPC-A barcodes (docs/retail.md, "Products").
-enum Barcode {
-    /// Why `text` is not a barcode a product may carry, or nil when it is one (empty is allowed).
-    static func problem(_ text: String) -> String? {
-        if text.isEmpty { return nil }
-        guard text.count == 12 || text.count == 13, text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            return "must be an EAN-13 (13 digits) or UPC-A (12 digits) barcode"
-        }
-        let digits = text.compactMap { $0.wholeNumberValue }
-        // From the right, the check digit (position 1) counts once, position 2 three times, and so on.
-        let sum = digits.reversed().enumerated().reduce(0) { $0 + $1.element * ($1.offset % 2 == 1 ? 3 : 1) }
-        guard sum % 10 == 0 else {
-            let data = digits.dropLast().reversed().enumerated().reduce(0) { $0 + $1.element * ($1.offset % 2 == 0 ? 3 : 1) }
-            return "has a wrong check digit (\(digits.last ?? 0); the digits before it need \((10 - data % 10) % 10))"
-        }
-        return nil
-    }
-}
-
 enum RetailHandlers {
     static let languages: Set<String> = ["ru", "kk", "en"]
+
+    /// Why `text` is not a barcode a product may carry (the Domain's GS1 check), or nil when it is one (empty is allowed).
+    static func barcodeProblem(_ text: String) -> String? {
+        guard !text.isEmpty else { return nil }
+        do { try Barcode.validate(text) } catch { return error.message }
+        return nil
+    }
 
     // MARK: Bodies
 
@@ -544,7 +532,7 @@ enum RetailHandlers {
         let inactive = query.bool("include_inactive") ?? false
         let branch = query.id("branch", as: BranchID.self)
         try query.validate()
-        if let barcode, let problem = Barcode.problem(barcode) {
+        if let barcode, let problem = barcodeProblem(barcode) {
             throw APIError.invalidParameters([FieldError(field: "barcode", message: problem)])
         }
         var branchID: BranchID?
@@ -588,7 +576,7 @@ enum RetailHandlers {
         if let names = names(body, required: creating) { product.names = names }
         if let sku = body.string("sku", maxLength: 64) { product.sku = sku.trimmingCharacters(in: .whitespaces) }
         if let barcode = body.string("barcode", maxLength: 32) {
-            if let problem = Barcode.problem(barcode) { body.reject("barcode", problem) } else { product.barcode = barcode }
+            if let problem = barcodeProblem(barcode) { body.reject("barcode", problem) } else { product.barcode = barcode }
         }
         if let category = body.string("category", maxLength: 100) { product.category = category.trimmingCharacters(in: .whitespaces) }
         if let price = body.integer("price_minor", required: creating, range: 0...100_000_000_000) { product.priceMinor = price }

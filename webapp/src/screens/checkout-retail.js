@@ -5,7 +5,7 @@
 // appointment. The box prices everything; the screen shows an estimate.
 import { h, mount } from '../dom.js';
 import { api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { state } from '../store.js';
 import { button, field, alertBox, showProblem, emptyState } from '../ui.js';
 import { money, readAmount } from '../money.js';
@@ -170,7 +170,7 @@ export function retailPart(options = {}) {
                 const elsewhere = (error.body && error.body.elsewhere) || [];
                 const text = error.kind === 'held_elsewhere'
                     ? t('retail.coupon.held_elsewhere', { count: elsewhere.reduce((s, e) => s + Number(e.amount || 0), 0) })
-                    : t('retail.coupon.refused', { reason: couponReason(error.detail) });
+                    : t('retail.coupon.refused', { reason: couponReason(error) });
                 coupon.setError(text);
                 coupon.control.focus();
                 return true;
@@ -187,17 +187,11 @@ export function retailPart(options = {}) {
     };
 }
 
-/** The reason of a coupon refusal in the person's language when the box's text is one we know. */
-export function couponReason(detail) {
-    const text = String(detail || '').toLowerCase();
-    // The box's reasons (docs/retail.md, "Coupons"), by what their text says.
-    const known = [
-        ['limit per client', 'client_limit'], ['per client', 'client_limit'], ['reached its limit', 'total_limit'], ['total limit', 'total_limit'],
-        ['no coupon has', 'unknown'], ['no longer active', 'inactive'], ['inactive', 'inactive'], ['valid from', 'not_yet_valid'], ['expired', 'expired'],
-        ['minimum spend', 'min_spend'], ['nothing in this sale', 'nothing_matches'], ['other boxes', 'held_elsewhere'],
-    ];
-    for (const [needle, key] of known) if (text.includes(needle)) return `${t(`retail.coupon.reason.${key}`)} (${detail})`;
-    return detail || t('problem.unknown');
+/** A coupon refusal's reason in the person's language (the problem's stable `reason`), with the box's detail after it. */
+export function couponReason(error) {
+    const key = `retail.coupon.reason.${(error.body && error.body.reason) || ''}`;
+    if (has(key)) return error.detail ? `${t(key)} (${error.detail})` : t(key);
+    return error.detail || t('problem.unknown');
 }
 
 /** A client picker for a sale with no appointment (name or phone). `onpick(client)`. */

@@ -103,6 +103,12 @@ struct RelayTLSTests {
         try await relay.start()
         let (a, branch) = try InvitationTests.ownerBox(root: root, relayURL: relay.url, clients: 5, pullWait: 1, caFile: pki.caFile)
         let serverA = Task { try await a.run() }
+        // B bootstraps only if the relay holds what A wrote when B first connects: wait for A's push
+        // (under load A's first requests can fail and back off, and B would then find nothing to
+        // bootstrap from, receive A's changesets as an ordinary pull, and never report a bootstrap).
+        try await eventually("A pushed its clients to the relay", timeout: .seconds(300)) {
+            a.uplink?.current.state == "connected" && a.uplink?.pending(ours: a.store.versionVector, site: a.store.site).push == 0
+        }
         // Without the CA the owner's box cannot verify the relay: no invitation, and it says what to set.
         let unverified = await #expect(throws: InvitationError.self) {
             _ = try await InvitationIssuer.issue(directory: ReplicaDirectory(path: root + "/a"), relayURL: relay.url, branch: branch.rawValue)

@@ -358,6 +358,11 @@ enum DomainSchema {
             CREATE TABLE local_escrow_balances (
                 account TEXT NOT NULL, holder TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (account, holder));
             """),
+        ("domain-8-reports", """
+            CREATE INDEX appointments_by_branch_start ON appointments (branch_id, starts_at);
+            CREATE INDEX appointments_by_branch_created ON appointments (branch_id, created_at);
+            CREATE INDEX local_payment_state_by_time ON local_payment_state (created_at, counts, kind);
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [

@@ -401,6 +401,27 @@ struct ReportFixtureTests {
         #expect(two.slowMovers.map(\.name) == ["Conditioner", "Shampoo"])
     }
 
+    @Test("a group session books its staff member and resource once, however many join it")
+    func groupSession() async throws {
+        let branch = BranchID(trusted: "01900000-0000-7000-8000-00000000c001")
+        let h = try ReportHistory(now: "2026-07-01T00:00:00Z", home: branch)
+        try h.branch(branch, "Studio", zone: "Asia/Atyrau", currency: "KZT", hours: hours("10:00", "18:00"))
+        let coach = try h.staff(branch, "Coach")
+        let room = try h.resource(branch, "Room", units: 1)
+        let yoga = try h.offering(branch, "Yoga", category: "class", minutes: 60, price: 1000, currency: "KZT",
+                                  resources: [ResourceRequirement(resource: room)], capacity: 3)
+        let start = h.at(branch, "2026-03-23", "10:00")
+        for _ in 0..<3 {
+            try h.appointment(branch, client: nil, [ReportHistory.Item(offering: yoga, staff: coach, start: start, minutes: 60,
+                                                                        resources: [ResourceRequirement(resource: room)], capacity: 3)],
+                              status: .confirmed, created: start.adding(minutes: -600))
+        }
+        let figures = try await h.shop.reports.utilisation(ReportQuery(from: date("2026-03-23"), to: date("2026-03-23"))).figures
+        #expect(figures.staff.map(\.bookedMinutes) == [60])
+        #expect(figures.resources.map(\.bookedMinutes) == [60])
+        #expect(figures.bookingsHeat[0][10] == 3)
+    }
+
     @Test("dashboard: today, this week and a 14-day sparkline from the same facts as the reports")
     func dashboard() async throws {
         let f = try TwoBranchHistory()

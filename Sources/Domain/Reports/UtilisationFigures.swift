@@ -122,15 +122,9 @@ enum UtilisationFacts {
         while t < end {
             let off = offset(t)
             let local = t + off
-            var pieceEnd = min(end, t + (3_600_000 - local.floorModulo(3_600_000)))
-            if offset(pieceEnd - 1) != off {
-                var low = t, high = pieceEnd - 1
-                while high - low > 1 {
-                    let middle = low + (high - low) / 2
-                    if offset(middle) == off { low = middle } else { high = middle }
-                }
-                pieceEnd = high
-            }
+            // Clocks change on a whole hour of the offset they leave (London at 01:00 UTC, Lord Howe's
+            // half hour at 02:00 local), so a piece that ends at the next local hour boundary has one offset.
+            let pieceEnd = min(end, t + (3_600_000 - local.floorModulo(3_600_000)))
             body(LocalDate(daysSinceEpoch: Int(local.floorDivided(by: ReportScope.dayMilliseconds))), Int(local.floorModulo(ReportScope.dayMilliseconds) / 3_600_000),
                  pieceEnd - t)
             total += pieceEnd - t

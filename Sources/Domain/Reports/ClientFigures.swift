@@ -67,11 +67,10 @@ enum ClientsReportBuilder {
             WITH \(seg.sql)
             SELECT coalesce(nullif((SELECT c.merged_into FROM clients c WHERE c.id = s.client_id), ''), s.client_id) AS client, s.currency AS currency,
                    sum(CASE WHEN p.kind = 'refund' THEN -p.amount_minor ELSE p.amount_minor END) AS net
-            FROM seg JOIN sales s ON s.branch_id = seg.branch_id
-            JOIN local_payment_state p ON p.sale_id = s.id AND p.created_at >= seg.s AND p.created_at < seg.e
-            WHERE s.client_id != '' AND p.counts = 1 AND p.kind IN ('payment', 'refund')
+            FROM \(ReportScope.paymentsInPeriod)
+            WHERE p.created_at >= ? AND p.created_at < ? AND s.client_id != '' AND p.counts = 1 AND p.kind IN ('payment', 'refund')
             GROUP BY client, currency
-            """, seg.arguments) {
+            """, seg.arguments + scope.bounds) {
             guard let id = ClientID(row["client"].string) else { continue }
             top.append(ClientRow(clientID: id, name: "", phone: "", visits: visits[id.rawValue]?.count ?? 0, lastVisit: nil,
                                  amountMinor: row["net"].int64, currency: row["currency"].string))
@@ -137,8 +136,8 @@ enum StaffReportBuilder {
             SELECT d.staff AS staff, count(*) AS visits,
                    sum(d.client != '' AND EXISTS (SELECT 1 FROM appointments n WHERE n.client_id = d.client AND n.id != d.id AND n.starts_at > d.start
                        AND n.status NOT IN \(BookingFacts.notBookings) AND (n.created_at + d.off) / 86400000 = (d.start + d.off) / 86400000)) AS rebooked,
-                   (SELECT count(*) FROM visit_reviews r WHERE r.appointment_id IN (SELECT id FROM done WHERE staff = d.staff) AND r.rating BETWEEN 1 AND 5) AS ratings,
-                   (SELECT coalesce(sum(r.rating), 0) FROM visit_reviews r WHERE r.appointment_id IN (SELECT id FROM done WHERE staff = d.staff) AND r.rating BETWEEN 1 AND 5) AS rating_sum
+                   sum((SELECT count(*) FROM visit_reviews r WHERE r.appointment_id = d.id AND r.rating BETWEEN 1 AND 5)) AS ratings,
+                   sum((SELECT coalesce(sum(r.rating), 0) FROM visit_reviews r WHERE r.appointment_id = d.id AND r.rating BETWEEN 1 AND 5)) AS rating_sum
             FROM done d GROUP BY d.staff
             """, seg.arguments) {
             try update(found["staff"].string) {

@@ -83,6 +83,19 @@ struct ReportScope {
 
     var branchIDs: [BranchID] { branches.map(\.branch.id) }
 
+    /// The earliest segment start and the latest segment end: a range an index on time can scan
+    /// once for every branch (facts whose branch is known only through a join, such as payments).
+    var bounds: [SQLValue] {
+        [.integer(segments.map(\.start).min() ?? 0), .integer(segments.map(\.end).max() ?? 0)]
+    }
+
+    /// Payments (`local_payment_state p`) of the period joined to their sale (`s`) and segment:
+    /// one scan of the time index, then the sale by its key.
+    static let paymentsInPeriod = """
+        local_payment_state p INDEXED BY local_payment_state_by_time CROSS JOIN sales s ON s.id = p.sale_id
+        CROSS JOIN seg ON seg.branch_id = s.branch_id AND p.created_at >= seg.s AND p.created_at < seg.e
+        """
+
     /// `WITH seg(branch_id, s, e, off) AS (VALUES …)` and its arguments (one impossible row when
     /// there are no branches, so the statement still prepares).
     var segmentTable: (sql: String, arguments: [SQLValue]) {

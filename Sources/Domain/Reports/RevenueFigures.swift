@@ -21,11 +21,10 @@ enum MoneyFacts {
             WITH \(seg.sql)
             SELECT s.currency AS currency, s.branch_id AS branch, p.kind AS kind, p.method AS method, \(ReportScope.localDay("p.created_at")) AS day,
                    count(*) AS n, sum(p.amount_minor) AS amount
-            FROM seg JOIN sales s ON s.branch_id = seg.branch_id
-            JOIN local_payment_state p ON p.sale_id = s.id AND p.created_at >= seg.s AND p.created_at < seg.e
-            WHERE p.counts = 1 AND p.kind IN ('payment', 'refund')
+            FROM \(ReportScope.paymentsInPeriod)
+            WHERE p.created_at >= ? AND p.created_at < ? AND p.counts = 1 AND p.kind IN ('payment', 'refund')
             GROUP BY s.currency, s.branch_id, p.kind, p.method, day
-            """, seg.arguments).map { row in
+            """, seg.arguments + scope.bounds).map { row in
             PaymentGroup(currency: row["currency"].string, branch: row["branch"].string, refund: row["kind"].string == "refund",
                          method: row["method"].string, day: LocalDate(daysSinceEpoch: row["day"].int), count: row["n"].int,
                          amountMinor: row["amount"].int64)

@@ -153,11 +153,10 @@ enum UtilisationReportBuilder {
             WITH \(seg.sql)
             SELECT s.currency AS currency, \(ReportScope.localWeekdayIndex("p.created_at")) AS weekday, \(ReportScope.localHour("p.created_at")) AS hour,
                    sum(p.amount_minor) AS amount
-            FROM seg JOIN sales s ON s.branch_id = seg.branch_id
-            JOIN local_payment_state p ON p.sale_id = s.id AND p.created_at >= seg.s AND p.created_at < seg.e
-            WHERE p.counts = 1 AND p.kind = 'payment'
+            FROM \(ReportScope.paymentsInPeriod)
+            WHERE p.created_at >= ? AND p.created_at < ? AND p.counts = 1 AND p.kind = 'payment'
             GROUP BY currency, weekday, hour
-            """, seg.arguments) {
+            """, seg.arguments + scope.bounds) {
             revenueHeat[row["currency"].string, default: [[Int64]](repeating: [Int64](repeating: 0, count: 24), count: 7)][row["weekday"].int][row["hour"].int] += row["amount"].int64
         }
         var byDay: [LocalDate: MinutesBucket] = [:]

@@ -401,6 +401,27 @@ struct ReportFixtureTests {
         #expect(two.slowMovers.map(\.name) == ["Conditioner", "Shampoo"])
     }
 
+    @Test("utilisation's available minutes honour time off, a staff member's day override and a branch's closed day")
+    func availableExceptions() async throws {
+        let f = try TwoBranchHistory()
+        _ = try f.h.shop.addTimeOff(staff: f.aigul, range: TimeRange(start: f.h.at(f.atyrau, "2026-03-24", "12:00"), end: f.h.at(f.atyrau, "2026-03-24", "14:00")))
+        try f.h.shop.setOverride(DateOverride(date: date("2026-03-25"), intervals: [hours("10:00", "12:00")]), staff: f.aigul)
+        try f.h.shop.setOverride(DateOverride(date: date("2026-03-26"), intervals: []), branch: f.atyrau)
+        // Two weeks: the first week's ordinary days come first, so the exceptions must not reuse them.
+        let query = ReportQuery(from: date("2026-03-16"), to: date("2026-03-29"), branches: [f.atyrau])
+        let figures = try await f.h.shop.reports.utilisation(query).figures
+        var expected: [LocalDate: Int] = [:]
+        for day in 16...29 { expected[date("2026-03-\(day)")] = 480 }
+        expected[date("2026-03-24")] = 360
+        expected[date("2026-03-25")] = 120
+        expected[date("2026-03-26")] = 0
+        #expect(figures.byDay.mapValues(\.availableMinutes).filter { $0.value > 0 } == expected.filter { $0.value > 0 })
+        #expect(figures.byDay[date("2026-03-26")]?.availableMinutes == 0)
+        #expect(figures.staff.map(\.availableMinutes) == [7 * 480 + 2400])
+        #expect(figures.resources.map(\.availableMinutes) == [2 * 13 * 480])
+        #expect(figures.byHour[12].availableMinutes == 60 * 11 && figures.byHour[10].availableMinutes == 60 * 13)
+    }
+
     @Test("a group session books its staff member and resource once, however many join it")
     func groupSession() async throws {
         let branch = BranchID(trusted: "01900000-0000-7000-8000-00000000c001")

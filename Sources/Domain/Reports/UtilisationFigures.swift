@@ -24,17 +24,46 @@ enum UtilisationFacts {
             let branchID = info.branch.id
             let period = TimeRange(start: info.start, end: info.end)
             var engine = try AvailabilityEngine(context: context, branch: info.branch, now: info.start)
+            let dates = (from: SQLValue.text(scope.query.from.description), to: SQLValue.text(scope.query.to.description))
+            // Days on which the branch's hours are its own (no override) and the clocks do not change:
+            // on them a staff member's working time depends on the weekday only, so it is computed
+            // (by the booking rules) once per weekday and reused; every other day is computed on its own.
+            let branchOverrides = Set(try context.fetchAll("SELECT date FROM branch_overrides WHERE branch_id = ? AND date BETWEEN ? AND ?",
+                                                           [.text(branchID.rawValue), dates.from, dates.to]).map { $0["date"].string })
+            let ordinary = Set(scope.dates.filter { date in
+                !branchOverrides.contains(date.description)
+                    && info.zone.startOfDay(date.adding(days: 1)).milliseconds - info.zone.startOfDay(date).milliseconds == ReportScope.dayMilliseconds
+            })
             // Available: each active staff member's working time per local day.
             for member in try context.fetchAll("SELECT id, name FROM staff WHERE branch_id = ? AND active = 1 ORDER BY display_order, name, id", [.text(branchID.rawValue)]) {
                 let id = member["id"].string
                 guard let staffID = StaffID(id) else { continue }
+                var own = Set(try context.fetchAll("SELECT date FROM staff_overrides WHERE staff_id = ? AND date BETWEEN ? AND ?",
+                                                   [.text(id), dates.from, dates.to]).map { $0["date"].string })
+                for off in try context.fetchAll("SELECT starts_at, ends_at FROM staff_time_off WHERE staff_id = ? AND ends_at > ? AND starts_at < ?",
+                                                [.text(id), .instant(period.start), .instant(period.end)]) {
+                    var day = info.zone.localDate(of: Instant(milliseconds: max(off["starts_at"].int64, period.start.milliseconds)))
+                    let last = info.zone.localDate(of: Instant(milliseconds: min(off["ends_at"].int64, period.end.milliseconds) - 1))
+                    while day <= last { own.insert(day.description); day = day.adding(days: 1) }
+                }
+                var byWeekday: [Weekday: [(hour: Int, ms: Int64)]] = [:]
                 var available: Int64 = 0
                 for date in scope.dates {
-                    for range in try engine.workingTime(staff: staffID, date: date).ranges {
-                        available += split(range, clippedTo: period, zone: info.zone) { day, hour, ms in
-                            result.dayAvailable[day, default: 0] += ms
-                            result.hourAvailable[hour] += ms
+                    let reusable = ordinary.contains(date) && !own.contains(date.description)
+                    var pieces: [(hour: Int, ms: Int64)]
+                    if reusable, let known = byWeekday[date.weekday] {
+                        pieces = known
+                    } else {
+                        pieces = []
+                        for range in try engine.workingTime(staff: staffID, date: date).ranges {
+                            split(range, clippedTo: period, zone: info.zone) { _, hour, ms in pieces.append((hour, ms)) }
                         }
+                        if reusable { byWeekday[date.weekday] = pieces }
+                    }
+                    for piece in pieces {
+                        result.dayAvailable[date, default: 0] += piece.ms
+                        result.hourAvailable[piece.hour] += piece.ms
+                        available += piece.ms
                     }
                 }
                 staffRows[id] = (UtilisationRow(id: id, name: member["name"].string, branchID: branchID, availableMinutes: 0, bookedMinutes: 0), available, 0)
@@ -42,8 +71,8 @@ enum UtilisationFacts {
             // Available: each active resource's units × the branch's hours.
             var branchHours: [LocalDate: RangeSet] = [:]
             for date in scope.dates {
-                let override = try context.fetchOne("SELECT intervals FROM branch_overrides WHERE id = ? AND active = 1",
-                                                    [.text(derivedKey("branch-override", branchID.rawValue, date.description))])
+                let override = branchOverrides.contains(date.description) ? try context.fetchOne("SELECT intervals FROM branch_overrides WHERE id = ? AND active = 1",
+                                                    [.text(derivedKey("branch-override", branchID.rawValue, date.description))]) : nil
                 let intervals = override.map { JSONColumn.decode([WallInterval].self, $0["intervals"], default: []) } ?? info.branch.openingHours[date.weekday]
                 branchHours[date] = engine.ranges(intervals, on: date)
             }

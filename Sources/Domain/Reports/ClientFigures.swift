@@ -134,8 +134,8 @@ enum StaffReportBuilder {
                 FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e, json_each(a.items) i
                 WHERE a.status = 'completed')
             SELECT d.staff AS staff, count(*) AS visits,
-                   sum(d.client != '' AND EXISTS (SELECT 1 FROM appointments n WHERE n.client_id = d.client AND n.id != d.id AND n.starts_at > d.start
-                       AND n.status NOT IN \(BookingFacts.notBookings) AND (n.created_at + d.off) / 86400000 = (d.start + d.off) / 86400000)) AS rebooked,
+                   sum(CASE WHEN d.client = '' THEN 0 ELSE EXISTS (SELECT 1 FROM appointments n WHERE n.client_id = d.client AND n.id != d.id AND n.starts_at > d.start
+                       AND n.status NOT IN \(BookingFacts.notBookings) AND (n.created_at + d.off) / 86400000 = (d.start + d.off) / 86400000) END) AS rebooked,
                    sum((SELECT count(*) FROM visit_reviews r WHERE r.appointment_id = d.id AND r.rating BETWEEN 1 AND 5)) AS ratings,
                    sum((SELECT coalesce(sum(r.rating), 0) FROM visit_reviews r WHERE r.appointment_id = d.id AND r.rating BETWEEN 1 AND 5)) AS rating_sum
             FROM done d GROUP BY d.staff

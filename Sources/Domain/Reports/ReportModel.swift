@@ -60,7 +60,7 @@ public struct BranchFreshness: Hashable, Sendable, Codable {
     public var timeZone: String
     public var currency: String
     public var boxes: [Box]
-    /// The latest of the branch's appointments' creation, sales, payments and stock movements that
+    /// The latest of the branch's appointments' creation, its sales and its stock movements that
     /// this replica holds (each stamped by the box that wrote it); nil when it holds none.
     public var newestFactAt: Instant?
 }

@@ -1,4 +1,5 @@
 import Domain
+import Foundation
 import Replication
 
 /// What `DemoShop.seed` created.
@@ -12,11 +13,17 @@ public struct DemoSummary: Sendable, Hashable {
     public var pastAppointments: Int
     /// Appointments (confirmed or cancelled) that start later.
     public var futureAppointments: Int
+    /// Products on sale (docs/retail.md).
+    public var products: Int = 0
 }
 
 /// The demo shop that `edgenode serve --demo` seeds into a throw-away replica: a beauty salon in
 /// Atyrau, Kazakhstan, with five staff, fifteen services in four categories, two hundred clients
-/// and a calendar of two weeks back and two weeks ahead.
+/// and a calendar of two weeks back and two weeks ahead; and its retail side: a dozen products
+/// (EAN-13 barcodes, names in ru/kk/en) stocked at the salon and at a second branch (a shop
+/// corner in the Avangard mall), one of them low, a transfer in transit, loyalty points, the coupon
+/// `WELCOME10` whose uses are split with the mall's box, a gift card sold and partly used, and
+/// products sold with some of the past visits.
 public enum DemoShop {
     /// Seeds an empty replica with the Atyrau salon. `clock` must be the clock the shop's store was opened with.
     /// The branch id is `branchID` (the box's home branch). Throws if the replica already has branches.
@@ -103,6 +110,8 @@ private final class Seeder {
     var usedPhones: Set<String> = []
     var usedNames: Set<String> = []
     var booked: [Booked] = []
+    /// The products, in the order of `DemoRetail.products`.
+    var products: [Product] = []
     /// Starts of face-fitness group sessions per date, so later clients can join them.
     var sessions: [LocalDate: [Instant]] = [:]
 
@@ -140,6 +149,7 @@ private final class Seeder {
         }
         try await createCatalogue()
         try await createClients()
+        try await createRetail()
 
         // The past two weeks and today: each day is booked two evenings before, then lived through.
         let first = today.adding(days: -14)
@@ -166,11 +176,12 @@ private final class Seeder {
         if try await shop.money.drawerSession() == nil {
             _ = try await shop.money.openDrawer(branch: branchID, floatMinor: 2_000_000, as: Self.frontDesk)
         }
+        try await sellGiftCard()
         let now = clock.now
         return DemoSummary(branchID: branchID, staff: staffIDs.count, services: offeringIDs.count,
                            categories: Set(DemoCatalogue.services.map(\.category)).count, clients: clients.count,
                            pastAppointments: booked.filter { $0.start < now }.count,
-                           futureAppointments: booked.filter { $0.start >= now }.count)
+                           futureAppointments: booked.filter { $0.start >= now }.count, products: products.count)
     }
 
     // MARK: The walk
@@ -449,11 +460,87 @@ private final class Seeder {
         let price = try await shop.calendar.appointment(appointment.id).price.amountMinor
         let method: PaymentMethod = index % 10 < 5 ? .card : index % 10 < 9 ? .cash : .bankTransfer
         let tendered: Int64? = method == .cash ? (price + 99_999) / 100_000 * 100_000 : nil
-        let payment = PaymentRequest(method: method, amountMinor: price, tenderedMinor: tendered,
+        // Every fifth visit also buys a product (in turn, by the visit's number; never the low one).
+        let sellable = products.filter { $0.barcode != DemoRetail.lowBarcode }
+        let bought: [ProductSaleLine] = index % 5 == 1 && !sellable.isEmpty ? [ProductSaleLine(productID: sellable[(index / 5) % sellable.count].id, quantity: 1)] : []
+        var payment = PaymentRequest(method: method, amountMinor: price, tenderedMinor: tendered,
                                      cardLast4: method == .card ? Self.digits((index * 7919) % 10_000, 4) : "",
                                      approvalCode: method == .card ? "A" + Self.digits(index * 31 % 100_000, 5) : "")
-        let request = CheckoutRequest(branchID: branchID, appointmentIDs: [appointment.id], payments: price > 0 ? [payment] : [])
+        if let line = bought.first, let product = sellable.first(where: { $0.id == line.productID }) {
+            payment.amountMinor += product.price(at: branchID)
+            if method == .cash { payment.tenderedMinor = (payment.amountMinor + 99_999) / 100_000 * 100_000 }
+        }
+        let request = CheckoutRequest(branchID: branchID, appointmentIDs: [appointment.id], payments: payment.amountMinor > 0 ? [payment] : [], products: bought)
         _ = try await shop.money.checkout(request, rights: .all, fiscalRequired: false, as: Self.frontDesk)
+    }
+
+    // MARK: Retail
+
+    /// Products, stock at both branches (one product low, a transfer in transit), the loyalty rules
+    /// and the coupon, before the walk starts (so past visits can buy products and earn points).
+    /// Draws only on the id generator, never on the data generator: the calendar stays as it was.
+    func createRetail() async throws {
+        let mall: BranchID = try makeID()
+        try await shop.catalogue.save(Branch(id: mall, name: DemoRetail.mallName, address: DemoRetail.mallAddress, phone: DemoCatalogue.phone,
+                                             timeZone: DemoCatalogue.timeZone, currency: DemoCatalogue.currency, locale: "ru-KZ", region: "KZ",
+                                             openingHours: try weeklyHours(Dictionary(uniqueKeysWithValues: Weekday.allCases.map { ($0, [("10:00", "22:00")]) }))),
+                                      as: Self.seeding)
+        for spec in DemoRetail.products {
+            let id: ProductID = try makeID()
+            products.append(try await shop.retail.save(Product(id: id, names: ["ru": spec.ru, "kk": spec.kk, "en": spec.en], sku: spec.sku, barcode: spec.barcode,
+                                                               category: spec.category, priceMinor: spec.priceTenge * 100, costMinor: spec.costTenge * 100,
+                                                               lowStockThreshold: spec.threshold), as: Self.seeding))
+        }
+        // The salon's delivery: plenty of everything but the lash serum, which is low.
+        let salon = zip(products, DemoRetail.products).map { ProductQuantity(productID: $0.id, quantity: $1.salonStock, unitCostMinor: $1.costTenge * 100) }
+        _ = try await shop.retail.receive(branch: branchID, supplier: "ТОО «Бьюти Дистрибьюшн»", lines: salon, note: "Поставка № 1", as: Self.frontDesk)
+        let corner = zip(products, DemoRetail.products).filter { $1.mallStock > 0 }
+            .map { ProductQuantity(productID: $0.id, quantity: $1.mallStock, unitCostMinor: $1.costTenge * 100) }
+        _ = try await shop.retail.receive(branch: mall, supplier: "ТОО «Бьюти Дистрибьюшн»", lines: corner, note: "Поставка № 1", as: Self.frontDesk)
+        // Hair masks on their way to the mall's shelf.
+        if let mask = zip(products, DemoRetail.products).first(where: { $1.sku == DemoRetail.transferSKU })?.0 {
+            _ = try await shop.retail.transfer(from: branchID, to: mall, lines: [ProductQuantity(productID: mask.id, quantity: 4)], note: "Для витрины в «Авангарде»",
+                                               override: false, rights: .all, as: Self.frontDesk)
+        }
+        _ = try await shop.retail.saveLoyaltyRules(LoyaltyRules(enabled: true, earnPoints: 1, earnPerMinor: 10_000, visitPoints: 20, pointValueMinor: 100,
+                                                                expiryDays: 365, maxRedeemPercent: 30), as: Self.seeding)
+        // WELCOME10: 100 uses, 40 of them held by the mall's box (it spends only what it holds).
+        let mallBox = ids.bytes16().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        var coupon = try await newCoupon()
+        coupon.code = "WELCOME10"
+        coupon.name = "Добро пожаловать: −10% на первый визит"
+        coupon.kind = .percent
+        coupon.value = 10
+        coupon.perClientLimit = 1
+        coupon.totalLimit = 100
+        _ = try await shop.retail.save(coupon, allotments: [mallBox: 40], as: Self.seeding)
+    }
+
+    /// An empty coupon (the model has no public initialiser; it is Codable).
+    func newCoupon() async throws -> Coupon {
+        let id: CouponID = try makeID()
+        let fields = """
+            {"id":"\(id.rawValue)","code":"","name":"","kind":"percent","value":0,"currency":"","services":[],"products":[],"categories":[],
+             "minSpendMinor":0,"perClientLimit":0,"totalLimit":0,"active":true,"usesKnown":0,"createdAt":{"milliseconds":\(shop.now.milliseconds)},"createdBy":"demo"}
+            """
+        return try JSONDecoder().decode(Coupon.self, from: Data(fields.utf8))
+    }
+
+    /// A gift card of 20 000 ₸ sold today to a regular, who then paid part of a product with it.
+    func sellGiftCard() async throws {
+        guard let client = clients.first, let oil = zip(products, DemoRetail.products).first(where: { $1.sku == DemoRetail.giftCardSKU })?.0 else { return }
+        let alphabet = Array("ACDEFHKMNPRTWXY3479")
+        let code = String(ids.bytes16().map { alphabet[Int($0) % alphabet.count] })
+        let card = GiftCardSaleLine(amountMinor: 2_000_000, code: code, expiresAt: shop.now.adding(minutes: 365 * 24 * 60), clientID: client.id)
+        _ = try await shop.money.checkout(CheckoutRequest(branchID: branchID, clientID: client.id,
+                                                          payments: [PaymentRequest(method: .card, amountMinor: 2_000_000, cardLast4: "4417", approvalCode: "A20417")],
+                                                          giftCards: [card]),
+                                          rights: .all, fiscalRequired: false, as: Self.frontDesk)
+        let price = oil.price(at: branchID)
+        _ = try await shop.money.checkout(CheckoutRequest(branchID: branchID, clientID: client.id,
+                                                          payments: [PaymentRequest(method: .giftCard, amountMinor: price, giftCardCode: code)],
+                                                          products: [ProductSaleLine(productID: oil.id, quantity: 1)]),
+                                          rights: .all, fiscalRequired: false, as: Self.frontDesk)
     }
 
     static func digits(_ value: Int, _ count: Int) -> String {
@@ -531,4 +618,56 @@ private final class Seeder {
             }
         }
     }
+}
+
+/// The demo's retail data: products (EAN-13 barcodes with the Kazakh prefix 487, check digits valid),
+/// the second branch (a shop corner in a mall) and what is stocked where.
+enum DemoRetail {
+    struct ProductSpec {
+        var sku: String
+        var barcode: String
+        var category: String
+        var ru: String
+        var kk: String
+        var en: String
+        var priceTenge: Int64
+        var costTenge: Int64
+        var threshold: Int?
+        var salonStock: Int
+        var mallStock: Int
+    }
+
+    static let mallName = "Atyrau Beauty — ТРЦ «Авангард»"
+    static let mallAddress = "Атырау, ул. Азаттык, 48, ТРЦ «Авангард», 1 этаж"
+    /// Below its threshold at the salon from the start (and never sold by the walk).
+    static let lowBarcode = "4870000000104"
+    static let transferSKU = "HC-MASK-200"
+    static let giftCardSKU = "HC-OIL-50"
+
+    static let products: [ProductSpec] = [
+        ProductSpec(sku: "HC-SHAMPOO-250", barcode: "4870000000012", category: "hair_care", ru: "Шампунь восстанавливающий, 250 мл",
+                    kk: "Қалпына келтіретін сусабын, 250 мл", en: "Repair shampoo, 250 ml", priceTenge: 6_500, costTenge: 3_900, threshold: 5, salonStock: 30, mallStock: 12),
+        ProductSpec(sku: "HC-COND-250", barcode: "4870000000029", category: "hair_care", ru: "Бальзам-кондиционер, 250 мл",
+                    kk: "Шаш бальзамы, 250 мл", en: "Conditioner, 250 ml", priceTenge: 6_200, costTenge: 3_700, threshold: 5, salonStock: 30, mallStock: 12),
+        ProductSpec(sku: "HC-MASK-200", barcode: "4870000000036", category: "hair_care", ru: "Маска для волос, 200 мл",
+                    kk: "Шашқа арналған маска, 200 мл", en: "Hair mask, 200 ml", priceTenge: 8_900, costTenge: 5_200, threshold: 4, salonStock: 24, mallStock: 0),
+        ProductSpec(sku: "HC-OIL-50", barcode: "4870000000043", category: "hair_care", ru: "Масло для кончиков волос, 50 мл",
+                    kk: "Шаш ұштарына арналған май, 50 мл", en: "Hair tip oil, 50 ml", priceTenge: 7_400, costTenge: 4_100, threshold: 4, salonStock: 24, mallStock: 8),
+        ProductSpec(sku: "HC-SPRAY-150", barcode: "4870000000050", category: "hair_care", ru: "Термозащитный спрей, 150 мл",
+                    kk: "Термоқорғаныш спрейі, 150 мл", en: "Heat protection spray, 150 ml", priceTenge: 5_800, costTenge: 3_300, threshold: 4, salonStock: 24, mallStock: 8),
+        ProductSpec(sku: "NC-POLISH-RED", barcode: "4870000000067", category: "nail_care", ru: "Лак для ногтей, красный",
+                    kk: "Тырнақ лагы, қызыл", en: "Nail polish, red", priceTenge: 3_500, costTenge: 1_800, threshold: 6, salonStock: 30, mallStock: 15),
+        ProductSpec(sku: "NC-CUTICLE-15", barcode: "4870000000074", category: "nail_care", ru: "Масло для кутикулы, 15 мл",
+                    kk: "Кутикулаға арналған май, 15 мл", en: "Cuticle oil, 15 ml", priceTenge: 2_900, costTenge: 1_400, threshold: 6, salonStock: 30, mallStock: 15),
+        ProductSpec(sku: "SC-HAND-75", barcode: "4870000000081", category: "skin_care", ru: "Крем для рук, 75 мл",
+                    kk: "Қолға арналған крем, 75 мл", en: "Hand cream, 75 ml", priceTenge: 3_200, costTenge: 1_600, threshold: 6, salonStock: 30, mallStock: 20),
+        ProductSpec(sku: "SC-SERUM-30", barcode: "4870000000098", category: "skin_care", ru: "Сыворотка для лица, 30 мл",
+                    kk: "Бетке арналған сарысу, 30 мл", en: "Face serum, 30 ml", priceTenge: 14_500, costTenge: 8_700, threshold: 3, salonStock: 18, mallStock: 6),
+        ProductSpec(sku: "BL-LASH-3", barcode: "4870000000104", category: "brows_lashes", ru: "Сыворотка для роста ресниц, 3 мл",
+                    kk: "Кірпік өсіруге арналған сарысу, 3 мл", en: "Lash growth serum, 3 ml", priceTenge: 11_000, costTenge: 6_500, threshold: 3, salonStock: 2, mallStock: 0),
+        ProductSpec(sku: "BL-BROW-GEL", barcode: "4870000000111", category: "brows_lashes", ru: "Гель для бровей, прозрачный",
+                    kk: "Қасқа арналған гель, мөлдір", en: "Brow gel, clear", priceTenge: 4_200, costTenge: 2_100, threshold: 4, salonStock: 24, mallStock: 10),
+        ProductSpec(sku: "AC-BRUSH", barcode: "4870000000128", category: "accessories", ru: "Массажная расчёска",
+                    kk: "Массаж тарағы", en: "Massage hair brush", priceTenge: 5_500, costTenge: 2_600, threshold: nil, salonStock: 20, mallStock: 10),
+    ]
 }

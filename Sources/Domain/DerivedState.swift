@@ -38,7 +38,7 @@ struct Session {
 /// - `local_client_index` + `local_client_search` (FTS5 trigram): client search;
 /// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`).
 enum DerivedState {
-    static let version: Int64 = 4
+    static let version: Int64 = 5
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64, site: String) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
@@ -46,6 +46,7 @@ enum DerivedState {
         try Ledger.update(changes, in: transaction)
         try MessageLedger.update(changes, in: transaction, at: milliseconds, site: site)
         try StockLedger.update(changes, in: transaction)
+        try StockTransit.update(changes, in: transaction)
         try EscrowLedger.update(changes, in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
@@ -72,6 +73,7 @@ enum DerivedState {
         try Ledger.rebuild(in: transaction)
         try MessageLedger.rebuild(in: transaction, at: Int64(Date().timeIntervalSince1970 * 1000), site: site)
         try StockLedger.rebuild(in: transaction)
+        try StockTransit.rebuild(in: transaction)
         try EscrowLedger.rebuild(in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {

@@ -358,7 +358,16 @@ enum DomainSchema {
             CREATE TABLE local_escrow_balances (
                 account TEXT NOT NULL, holder TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (account, holder));
             """),
-        ("domain-8-reports", """
+        ("domain-8-retail-derived", """
+            CREATE TABLE local_stock_transit (
+                transfer_id TEXT NOT NULL, product_id TEXT NOT NULL, from_branch TEXT NOT NULL, to_branch TEXT NOT NULL, quantity INTEGER NOT NULL,
+                PRIMARY KEY (transfer_id, product_id));
+            CREATE INDEX local_stock_transit_from ON local_stock_transit (from_branch, product_id);
+            CREATE INDEX local_stock_transit_to ON local_stock_transit (to_branch, product_id);
+            CREATE TABLE local_escrow_applied (entry_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+            CREATE INDEX escrow_entries_by_client ON escrow_entries (client_id, account, kind) WHERE client_id != '';
+            """),
+        ("domain-9-reports", """
             CREATE INDEX appointments_by_branch_start ON appointments (branch_id, starts_at);
             CREATE INDEX appointments_by_branch_created ON appointments (branch_id, created_at);
             CREATE INDEX local_payment_state_by_time ON local_payment_state (created_at, counts, kind);

@@ -4,6 +4,6 @@ extension LocalAPI {
     /// handlers, in its own file under `Resources/`: adding an endpoint is a change to that file
     /// (and to docs/openapi.yaml, which `OpenAPIContractTests` checks against the declarations).
     static let endpoints: [Endpoint] = SystemHandlers.endpoints + AccessHandlers.endpoints + CatalogueHandlers.endpoints
-        + BookingHandlers.endpoints + GuestHandlers.endpoints + ClientHandlers.endpoints + MoneyHandlers.endpoints + MessagingHandlers.endpoints
+        + BookingHandlers.endpoints + GuestHandlers.endpoints + ClientHandlers.endpoints + MoneyHandlers.endpoints + RetailHandlers.endpoints + MessagingHandlers.endpoints
         + CalendarFeedHandlers.endpoints
 }

@@ -32,6 +32,9 @@ enum EventStream {
         case "drawer_sessions", "drawer_movements", "z_reports": ("drawer", .moneyRead)
         case "messages", "message_events", "visit_reviews": ("message", .messagesRead)
         case "client_messaging", "client_consents": ("client", .clientsRead)
+        case "products", "product_branches": ("product", .retailRead)
+        case "stock_movements", "stock_transfers", "stocktakes": ("stock", .retailRead)
+        case "coupons", "loyalty_rules", "gift_cards", "escrow_entries", "escrow_requests": ("loyalty", .moneyRead)
         default: nil
         }
     }
@@ -44,6 +47,48 @@ enum EventStream {
         var at: String
         /// For appointments: the appointment as it is now (nil once deleted).
         var appointment: AppointmentBody?
+    }
+
+    /// `stock_low`: a change of `stock_movements` (written here or merged) left a product's level at a
+    /// branch at or below its threshold. `id` is the movement that was the last change of the batch.
+    struct StockLowBody: Encodable {
+        var sequence: Int64
+        var type = "stock_low"
+        var table = "stock_movements"
+        var id: String
+        var at: String
+        var product: String
+        var name: String
+        var branch: String
+        var quantity: Int
+        var threshold: Int
+    }
+
+    /// The low levels (product and branch → quantity) the stream has told about, to tell only what changed.
+    struct LowLevels: Sendable {
+        var known: [String: Int] = [:]
+
+        /// The levels at or below their threshold now, at every branch.
+        static func current(_ shop: Shop) async -> [String: StockLevel] {
+            var result: [String: StockLevel] = [:]
+            guard let branches = try? await shop.catalogue.branches() else { return [:] }
+            for branch in branches {
+                for level in (try? await shop.retail.lowStock(branch: branch.id)) ?? [] {
+                    result["\(level.productID.rawValue)|\(level.branchID.rawValue)"] = level
+                }
+            }
+            return result
+        }
+
+        /// The low levels that are new or moved since the last call (and remembers the current ones).
+        mutating func changed(_ shop: Shop) async -> [StockLevel] {
+            let now = await Self.current(shop)
+            let fresh = now.filter { known[$0.key] != $0.value.quantity }.values.sorted {
+                ($0.branchID.rawValue, $0.productID.rawValue) < ($1.branchID.rawValue, $1.productID.rawValue)
+            }
+            known = now.mapValues(\.quantity)
+            return Array(fresh)
+        }
     }
 
     static func handle(_ call: Call) async throws -> Reply {
@@ -88,6 +133,10 @@ enum EventStream {
                 return
             }
             let keepAlive = api.configuration.keepAliveInterval
+            // What is low already when the stream starts is not news; stock_low tells what a change makes low.
+            let watchesStock = Permission.retailRead.isGranted(to: role)
+            var lows = LowLevels()
+            if watchesStock { lows.known = await LowLevels.current(shop).mapValues(\.quantity) }
             // One queue of ticks: something committed, idle for `keepAlive`, or credentials may have
             // stopped working (a device revoked, a session ended).
             let (ticks, tick) = AsyncStream<Tick>.makeStream(bufferingPolicy: .bufferingNewest(8))
@@ -131,10 +180,15 @@ enum EventStream {
                     let events = try await shop.events.events(after: last, limit: 200)
                     guard !events.isEmpty else { return }
                     var text = ""
+                    var stockChange: ChangeEvent?
                     for event in events {
                         last = event.sequence
+                        if event.table == "stock_movements" { stockChange = event }
                         guard let kind = kind(of: event.table), kind.permission.isGranted(to: role) || (role == .kiosk && event.table == "appointments") else { continue }
                         text += try await render(event, kind: kind.type, role: role, api: api)
+                    }
+                    if watchesStock, let stockChange {
+                        for level in await lows.changed(shop) { text += await renderLow(level, after: stockChange, api: api) }
                     }
                     if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
                 }
@@ -163,6 +217,14 @@ enum EventStream {
         } catch {
             return true
         }
+    }
+
+    static func renderLow(_ level: StockLevel, after event: ChangeEvent, api: LocalAPI) async -> String {
+        let name = (try? await api.shop.retail.product(level.productID))?.name(in: "en") ?? ""
+        let body = StockLowBody(sequence: event.sequence, id: event.key, at: api.zones.format(event.at, branch: level.branchID), product: level.productID.rawValue,
+                                name: name, branch: level.branchID.rawValue, quantity: level.quantity, threshold: level.threshold ?? 0)
+        let data = String(decoding: APIEncoding.encode(body), as: UTF8.self)
+        return "id: \(event.sequence)\nevent: stock_low\ndata: \(data)\n\n"
     }
 
     static func render(_ event: ChangeEvent, kind: String, role: Role, api: LocalAPI) async throws -> String {

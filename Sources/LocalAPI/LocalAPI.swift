@@ -210,7 +210,7 @@ public final class LocalAPI: Sendable {
     }
 
     func problem(_ error: APIError, requestID: String, path: String) -> Response {
-        var response = error.document(instance: path).response
+        var response = error.response(instance: path)
         if error.status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"edgenode\"" }
         for name in error.clearCookies { response.headers.append(HTTPField(name: .setCookie, value: BrowserCredentials.clearing(name))) }
         return response

@@ -49,6 +49,16 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
     case messagesSend = "messages.send"
     case messagingSettings = "messaging.settings"
     case calendarFeeds = "calendar.feeds"
+    /// Products, stock levels, movements, transfers and stocktakes.
+    case retailRead = "retail.read"
+    /// Create and change products and their per-branch prices and thresholds.
+    case productsManage = "products.manage"
+    /// Receive goods, adjust stock, send and book in transfers, stocktakes.
+    case stockManage = "stock.manage"
+    /// Sell or send a product below zero stock (a manager's PIN approval gives it for one request).
+    case stockOverride = "stock.override"
+    /// Coupons, loyalty rules, moving escrow between any boxes.
+    case loyaltyManage = "loyalty.manage"
 
     public func isGranted(to role: Role) -> Bool {
         switch self {
@@ -60,10 +70,12 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
             role != .kiosk && role != .staff
         case .catalogueWrite, .clientsMerge, .conflictsResolve, .devicesManage, .systemRead, .moneyDiscount, .moneyRefund, .moneyVerify, .moneyReports:
             role == .owner || role == .manager
-        case .moneyRead, .moneyTake, .messagesRead, .messagesSend:
+        case .moneyRead, .moneyTake, .messagesRead, .messagesSend, .retailRead:
             role != .kiosk
-        case .messagingSettings, .calendarFeeds:
+        case .messagingSettings, .calendarFeeds, .productsManage, .stockOverride, .loyaltyManage:
             role == .owner || role == .manager
+        case .stockManage:
+            role == .owner || role == .manager || role == .frontDesk
         case .drawerOperate:
             role == .owner || role == .manager || role == .frontDesk
         case .moneySettings:

@@ -1,6 +1,8 @@
 import Domain
 import Foundation
 import HTTPProblem
+import Hummingbird
+import NIOCore
 
 /// An error response: RFC 9457 `application/problem+json` with a stable `type` per kind.
 struct APIError: Error, Sendable {
@@ -14,6 +16,8 @@ struct APIError: Error, Sendable {
     var retryAfter: Int?
     /// Cookies the answer clears (`Max-Age=0`): the web app's refused credentials.
     var clearCookies: [String] = []
+    /// For `held_elsewhere`: what other boxes hold of the account (the problem's `elsewhere` member).
+    var elsewhere: [ElsewhereBody]?
 
     static func malformedBody(_ detail: String) -> APIError {
         APIError(status: 400, kind: "malformed_body", title: "The request body is not valid JSON for this endpoint", detail: detail)
@@ -97,6 +101,14 @@ extension APIError {
             self.init(status: 409, kind: code, title: "No Telegram bot is set", detail: error.message)
         case .notResendable:
             self.init(status: 409, kind: code, title: "This message cannot be sent again", detail: error.message)
+        case .insufficientStock:
+            self.init(status: 409, kind: code, title: "Not enough stock", detail: error.message)
+        case .couponRefused:
+            self.init(status: 409, kind: code, title: "The coupon cannot be used", detail: error.message)
+        case .insufficientBalance:
+            self.init(status: 409, kind: code, title: "Not enough balance", detail: error.message)
+        case .heldElsewhere:
+            self.init(status: 409, kind: code, title: "Held by other boxes", detail: error.message)
         case .storage:
             self.init(status: 503, kind: code, title: "The box could not read or write its data", detail: "the replica store failed; the request changed nothing. See the box's log.")
         default:
@@ -111,7 +123,18 @@ extension APIError {
         ProblemDocument(status: status, kind: kind, title: title, detail: detail, instance: instance, errors: errors, retryAfter: retryAfter)
     }
 
-    func body(instance: String) -> [UInt8] { document(instance: instance).body }
+    /// The document's JSON, with `elsewhere` (appended as the last member) for `held_elsewhere`.
+    func body(instance: String) -> [UInt8] {
+        let plain = document(instance: instance).body
+        guard let elsewhere, plain.last == UInt8(ascii: "}") else { return plain }
+        return plain.dropLast() + Array(",\"elsewhere\":".utf8) + APIEncoding.encode(elsewhere) + [UInt8(ascii: "}")]
+    }
+
+    /// The problem as a response (its document's headers, `body(instance:)`).
+    func response(instance: String) -> Response {
+        let document = document(instance: instance)
+        return Response(status: .init(code: status), headers: document.headers, body: .init(byteBuffer: ByteBuffer(bytes: body(instance: instance))))
+    }
 
     /// The problem an `HTTPEdgeRequestError` (a body cut short or malformed) stands for.
     init(_ error: HTTPEdgeRequestError) {
@@ -131,5 +154,21 @@ enum APIEncoding {
             // Only non-finite doubles fail to encode, and the API has none.
             return Array("{}".utf8)
         }
+    }
+}
+
+/// What another box holds of an escrow account: `{box, box_name, branch, amount}` (docs/retail.md).
+struct ElsewhereBody: Codable, Sendable, Hashable {
+    /// The box's site id (hex), as `POST /v1/escrow/moves` takes it.
+    var box: String
+    var boxName: String
+    var branch: String?
+    var amount: Int64
+
+    init(_ holding: EscrowHolding) {
+        box = holding.site
+        boxName = holding.boxName
+        branch = holding.branchID?.rawValue
+        amount = holding.amount
     }
 }

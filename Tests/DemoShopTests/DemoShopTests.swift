@@ -206,6 +206,37 @@ struct DemoShopTests {
         #expect(events.last.map { $0.at >= sample.end } == true)
     }
 
+    @Test("retail: a dozen products with valid barcodes in three languages, stock at both branches with one low and a transfer in transit, loyalty on, WELCOME10 split between the boxes, a gift card partly used, products sold with past visits")
+    func retailIsStocked() async throws {
+        let demo = try await demo()
+        let shop = demo.replica.shop
+        let home = demo.replica.branchID
+        let products = try shop.products(query: "", category: "", includeInactive: true, limit: 100)
+        #expect(demo.summary.products == 12 && products.count == 12)
+        for product in products {
+            #expect(["en", "ru", "kk"].allSatisfy { !(product.names[$0] ?? "").isEmpty }, "\(product.names)")
+            #expect(try shop.product(barcode: product.barcode).id == product.id, "\(product.barcode) is a valid EAN-13 of one product")
+            #expect(product.priceMinor % 100 == 0 && !product.category.isEmpty)
+        }
+        #expect(Set(products.map(\.category)).count >= 4)
+        let mall = try #require(try shop.branches().first { $0.id != home })
+        let levels = try shop.stockLevels(branch: home, products: [])
+        #expect(levels.count == 12 && levels.allSatisfy { $0.quantity >= 0 })
+        #expect(try shop.lowStock(branch: home).count == 1)
+        #expect(try shop.stockLevels(branch: mall.id, products: []).filter { $0.quantity > 0 }.count >= 8)
+        let inTransit = try shop.stockTransfers(branch: mall.id, inTransitOnly: true, limit: 10)
+        #expect(inTransit.count == 1 && inTransit.first?.fromBranch == home)
+        #expect(try shop.loyaltyRules().enabled)
+        let coupon = try shop.coupon(code: "WELCOME10")
+        let uses = try shop.escrowBalance(.coupon(coupon.id))
+        #expect(coupon.totalLimit == 100 && uses.here == 60 && uses.elsewhere.map(\.amount).reduce(0, +) == 40, "\(uses)")
+        let cards = try shop.store.read { try $0.rows("SELECT id FROM gift_cards") }.compactMap { $0.first?.textValue.flatMap(GiftCardID.init) }
+        let card = try shop.giftCard(try #require(cards.first))
+        #expect(cards.count == 1 && card.state == .active && card.initialMinor == 2_000_000 && (1..<2_000_000).contains(card.balance.here), "\(card)")
+        let sold = try shop.store.read { try $0.rows("SELECT COUNT(*) FROM stock_movements WHERE kind = 'sold'") }.first?.first?.integerValue ?? 0
+        #expect(sold > 20, "products sold with past visits: \(sold)")
+    }
+
     @Test func noConflicts() async throws {
         let demo = try await demo()
         #expect(try demo.replica.shop.conflicts().isEmpty)

@@ -164,6 +164,12 @@ struct EscrowPropertyTests {
         for (key, amount) in stored where !key.hasPrefix("coupon:") || key.hasPrefix(limitedAccount) {
             #expect(amount >= 0, "\(key) is below zero")
         }
+        // Σ spends ≤ Σ grants + earns + restores, per account (the sum over its holders; transfers cancel out).
+        var totals: [String: Int64] = [:]
+        for (key, amount) in stored { totals[String(key.prefix { $0 != "@" }), default: 0] += amount }
+        for (account, total) in totals where !account.hasPrefix("coupon:") || account == limitedAccount {
+            #expect(total >= 0, "\(account) spent more than it was given")
+        }
         let coupon = try shop.coupon(limited)
         #expect(coupon.usesKnown <= coupon.totalLimit, "coupon used \(coupon.usesKnown) times, its limit \(coupon.totalLimit)")
         let credits = entries.filter { $0.account.description == limitedAccount && ($0.kind == .grant) }.reduce(0) { $0 + $1.amount }

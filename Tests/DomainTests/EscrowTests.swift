@@ -155,6 +155,28 @@ struct EscrowTests {
         #expect(try a.coupon(coupon.id).totalLimit == 4)
     }
 
+    @Test("a voided sale gives its coupon use back to the box that held it, once, even when two boxes apart both void it")
+    func voidedSaleRestoresUse() throws {
+        let e = try EscrowFixture()
+        let a = e.shop, b = try e.f.world.makeShop(home: nil)
+        let coupon = try a.saveCoupon(e.makeCoupon("ONLY", limit: 1), allotments: [:], actor: manager)
+        let sale = try e.sell(on: a, coupon: "ONLY")
+        #expect(try a.escrowBalance(.coupon(coupon.id)).here == 0)
+        try syncAll([a, b])
+        _ = try a.voidSale(sale.id, reason: "mistake", actor: manager)
+        _ = try b.voidSale(sale.id, reason: "mistake", actor: manager)
+        try syncAll([a, b])
+        for shop in [a, b] {
+            let restores = try shop.read { try $0.fetchAll("SELECT holder FROM escrow_entries WHERE kind = 'restore'", []).map { $0["holder"].string } }
+            #expect(restores == [a.siteHex, a.siteHex])
+            #expect(try shop.coupon(coupon.id).usesKnown == 0)
+            #expect(try shop.escrowBalance(.coupon(coupon.id)).total == 1)
+        }
+        #expect(try a.escrowBalance(.coupon(coupon.id)).here == 1)
+        _ = try e.sell(on: a, coupon: "ONLY")
+        #expect(domainError { _ = try e.sell(on: a, coupon: "ONLY") }?.code == .couponRefused)
+    }
+
     @Test("a gift card sold in checkout: unpaid until paid, pays in part by its code, a refund gives back, expiry and a voided sale stop it")
     func giftCards() throws {
         let e = try EscrowFixture()
@@ -224,6 +246,14 @@ struct EscrowTests {
         let loyalty = try shop.clientLoyalty(e.client)
         #expect(loyalty.points.here == 11_015)
         #expect(loyalty.ledger.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.earn, .earn, .restore, .spend])
+        // Paid in full again after a refund, on another box that knows the sale's earning: it earned once already.
+        let other = try e.f.world.makeShop(home: nil)
+        try syncAll([shop, other])
+        _ = try other.refund(visit.payments[0].id, amountMinor: 1_000, reason: "adjusted", refundID: .generate(at: other.now), online: true, actor: manager)
+        _ = try other.takePayment(visit.id, PaymentRequest(method: .card, amountMinor: 1_000), actor: manager)
+        #expect(try other.sale(visit.id).state == .paid)
+        try syncAll([shop, other])
+        #expect(try shop.clientLoyalty(e.client).points.total == 11_015)
         let anonymous = try e.sell(10_000)
         #expect(domainError { _ = try shop.takePayment(anonymous.id, PaymentRequest(method: .points, amountMinor: 100), actor: manager) }?.code == .invalidArgument)
 
@@ -306,6 +336,8 @@ struct EscrowTests {
             #expect(domainError { _ = try shop.requestEscrowMove(account, from: from, to: to, amount: amount, reason: "", actor: manager) }?.code == .invalidArgument)
         }
         #expect(domainError { _ = try shop.requestEscrowMove(.points(ClientID.generate(at: now)), from: String(repeating: "a", count: 32), to: shop.siteHex, amount: 1, reason: "", actor: manager) }?.code == .notFound)
+        let stranger = domainError { _ = try shop.requestEscrowMove(account, from: String(repeating: "a", count: 32), to: shop.siteHex, amount: 1, reason: "", actor: manager) }
+        #expect(stranger?.code == .invalidArgument && stranger?.message.contains("no box") == true)
         #expect(try e.count("escrow_requests") == 0)
         #expect(try e.count("escrow_entries") == 0)
     }

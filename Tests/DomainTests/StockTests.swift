@@ -80,8 +80,36 @@ func derivedLevels(_ shop: Shop) throws -> [String: Int] {
 
 func expectRebuildAgrees(_ shop: Shop, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let incremental = try derivedLevels(shop)
+    let transit = try derivedTransit(shop)
+    #expect(transit == (try directTransit(shop)), "what is in transit is not what the raw transfers say", sourceLocation: sourceLocation)
     try shop.rebuildDerivedState()
     #expect(try derivedLevels(shop) == incremental, "a rebuild derives other levels", sourceLocation: sourceLocation)
+    #expect(try derivedTransit(shop) == transit, "a rebuild derives another transit", sourceLocation: sourceLocation)
+}
+
+/// `local_stock_transit` as "transfer/product from→to": quantity.
+func derivedTransit(_ shop: Shop) throws -> [String: Int] {
+    try shop.read { transaction in
+        var result: [String: Int] = [:]
+        for row in try transaction.fetchAll("SELECT transfer_id, product_id, from_branch, to_branch, quantity FROM local_stock_transit", []) {
+            result["\(row["transfer_id"].string)/\(row["product_id"].string) \(row["from_branch"].string)→\(row["to_branch"].string)"] = row["quantity"].int
+        }
+        return result
+    }
+}
+
+/// The same computed in Swift from the raw rows: the lines of every transfer without a booking-in.
+func directTransit(_ shop: Shop) throws -> [String: Int] {
+    try shop.read { transaction in
+        let received = Set(try transaction.fetchAll("SELECT transfer_id FROM stock_movements WHERE kind = 'transfer_in'", []).map { $0["transfer_id"].string })
+        var result: [String: Int] = [:]
+        for row in try transaction.fetchAll("SELECT id, from_branch, to_branch, lines FROM stock_transfers", []) where !received.contains(row["id"].string) {
+            for line in JSONColumn.decode([ProductQuantity].self, row["lines"], default: []) {
+                result["\(row["id"].string)/\(line.productID.rawValue) \(row["from_branch"].string)→\(row["to_branch"].string)", default: 0] += line.quantity
+            }
+        }
+        return result
+    }
 }
 
 @Suite("Stock: products, barcodes, movements, checkout, returns, transfers, stocktakes")

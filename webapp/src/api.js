@@ -86,6 +86,8 @@ export async function request(method, path, body, options = {}) {
         const kind = type.startsWith('urn:edgenode:problem:') ? type.slice('urn:edgenode:problem:'.length) : `http_${response.status}`;
         const error = new ApiError(response.status, kind, (document && document.detail) || response.statusText,
             document && document.errors, document && document.retry_after);
+        // The whole problem document (a `held_elsewhere` names the boxes that hold the rest).
+        error.body = document;
         // A 401 means the tablet or the person's session is no longer accepted — except for a
         // PIN sign-in (`pinAttempt`), where it means a wrong person or PIN.
         if (response.status === 401 && !options.pinAttempt) emit('unauthenticated', error);

@@ -14,6 +14,7 @@ export const METHODS = ['cash', 'card', 'kaspi_qr', 'kaspi_static', 'bank_transf
 const HOLDERS = {
     'money.discount': ['owner', 'manager'], 'money.refund': ['owner', 'manager'], 'money.verify': ['owner', 'manager'],
     'money.reports': ['owner', 'manager'], 'money.settings': ['owner'], 'drawer.operate': ['owner', 'manager', 'front_desk'],
+    'stock.override': ['owner', 'manager'],
 };
 
 /** Minor units in the branch's (or the given) currency: 8 000 ₸, £25.50. */

@@ -28,6 +28,8 @@ export function navigation() {
     if (can('conflicts.read')) items.push(['#/queue', t('nav.queue'), 'queue']);
     if (can('clients.read')) items.push(['#/clients', t('nav.clients'), 'clients']);
     if (can('money.read')) items.push(['#/drawer', t('nav.till'), 'till']);
+    if (can('retail.read')) items.push(['#/products', t('nav.products'), 'products']);
+    if (can('retail.read')) items.push(['#/stock', t('nav.stock'), 'stock']);
     if (can('messages.read')) items.push(['#/messages', t('nav.messages'), 'messages']);
     if (can('catalogue.write')) items.push(['#/manage/services', t('nav.catalogue'), 'manage']);
     if (can('devices.manage')) items.push(['#/devices', t('nav.devices'), 'devices']);

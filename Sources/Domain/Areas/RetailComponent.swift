@@ -164,3 +164,14 @@ public struct Retail: Sendable {
     /// Coupon and escrow findings after merges.
     public func flags() async throws -> [RetailFlag] { try await shop.perform { try $0.retailFlags() } }
 }
+
+extension Retail {
+    /// The automatic rule for coupons: asks for half of the largest other holding of each coupon whose
+    /// allotment this box has used up (the escrow service calls it when the change feed moves).
+    /// - Returns: how many requests it wrote.
+    @discardableResult
+    public func rebalanceCoupons(as acting: Acting) async throws -> Int {
+        let actor = actor(acting)
+        return try await shop.perform(as: acting) { try $0.requestCouponRebalance(actor: actor) }
+    }
+}

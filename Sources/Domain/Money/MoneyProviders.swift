@@ -84,6 +84,9 @@ extension Shop {
         switch method {
         case .cash: .cash
         case .card: .card
+        // Points and gift cards are not money received: strictly, selling a gift card is an advance and
+        // paying with it settles the advance (docs/retail.md, "Fiscal"). The fiscal port has no
+        // advance/prepayment method yet, so they go as electronic for now.
         case .kaspiQR, .kaspiStatic, .bankTransfer, .points, .giftCard: .electronic
         }
     }

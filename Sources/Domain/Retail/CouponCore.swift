@@ -125,12 +125,14 @@ extension Shop {
         return try coupon(row, in: context)
     }
 
-    private func coupon(_ row: Row, in context: some QueryContext) throws -> Coupon {
+    /// A coupon read back; `counted: false` skips what needs its whole ledger (`usesKnown` is 0 and
+    /// `totalLimit` is the row's), for checkout, which runs on every use.
+    private func coupon(_ row: Row, counted: Bool = true, in context: some QueryContext) throws -> Coupon {
         let id = CouponID(trusted: row["id"].string)
         let scope = JSONColumn.decode(CouponScope.self, row["applies_to"], default: CouponScope())
         let limit = row["total_limit"].int64
         let account = EscrowAccount.coupon(id)
-        let uses = try context.fetchOne("""
+        let uses = !counted ? 0 : try context.fetchOne("""
             SELECT coalesce(sum(-e.amount), 0) AS uses FROM escrow_entries e
             WHERE e.account = ? AND ((e.kind = 'spend' AND \(EscrowLedger.wellFormed)) OR (e.kind = 'restore' AND \(EscrowLedger.counts)))
             """, [.text(account.description)])?["uses"].int64 ?? 0
@@ -140,7 +142,7 @@ extension Shop {
                       products: scope.products.compactMap(ProductID.init), categories: scope.categories,
                       validFrom: from > 0 ? Instant(milliseconds: from) : nil, validUntil: until > 0 ? Instant(milliseconds: until) : nil,
                       minSpendMinor: row["min_spend_minor"].int64, perClientLimit: row["per_client_limit"].int,
-                      totalLimit: limit > 0 ? max(limit, try grantedTotal(account, in: context)) : 0, active: row["active"].bool,
+                      totalLimit: limit > 0 ? (counted ? max(limit, try grantedTotal(account, in: context)) : limit) : 0, active: row["active"].bool,
                       usesKnown: uses, createdAt: Instant(milliseconds: row["created_at"].int64), createdBy: row["created_by"].string)
     }
 
@@ -181,7 +183,7 @@ extension Shop {
               let row = try transaction.fetchOne("SELECT * FROM coupons WHERE code = ? ORDER BY active DESC, created_at, id LIMIT 1", [.text(normalised)]) else {
             throw DomainError(.couponRefused, "no coupon has the code \(typed)")
         }
-        let coupon = try coupon(row, in: transaction)
+        let coupon = try coupon(row, counted: false, in: transaction)
         let name = coupon.code
         guard coupon.active else { throw DomainError(.couponRefused, "coupon \(name) is no longer active") }
         if let from = coupon.validFrom, now < from { throw DomainError(.couponRefused, "coupon \(name) is valid from \(from)") }

@@ -24,32 +24,28 @@ enum EscrowLedger {
          OR (e.kind = 'transfer' AND e.amount <= 0 AND e.site = e.holder AND e.counterpart != '' AND e.counterpart != e.holder))
         """
 
-    /// The rows that count (well formed, and the first of duplicate restores and earns).
+    /// The rows that count (well formed, and the first of duplicate restores and earns). The `!= ''`
+    /// terms let SQLite use the partial indexes on `reverses` and `sale_id`.
     static let counts = """
         \(wellFormed)
-        AND NOT (e.kind = 'restore' AND (e.reverses = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.reverses = e.reverses AND o.account = e.account
+        AND NOT (e.kind = 'restore' AND (e.reverses = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.reverses = e.reverses AND o.reverses != '' AND o.account = e.account
             AND o.kind = 'restore' AND o.amount > 0 AND (o.at < e.at OR (o.at = e.at AND o.id < e.id)))))
-        AND NOT (e.kind = 'earn' AND (e.sale_id = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.sale_id = e.sale_id AND o.account = e.account
+        AND NOT (e.kind = 'earn' AND (e.sale_id = '' OR EXISTS (SELECT 1 FROM escrow_entries o WHERE o.sale_id = e.sale_id AND o.sale_id != '' AND o.account = e.account
             AND o.kind = 'earn' AND o.site = e.site AND o.amount > 0 AND (o.at < e.at OR (o.at = e.at AND o.id < e.id)))))
         """
 
     static func update(_ changes: ChangedRows, in transaction: some QueryContext & LocalWriter) throws {
-        var accounts = Set<String>()
-        for key in changes["escrow_entries"] {
-            if let row = try transaction.fetchOne("SELECT account FROM escrow_entries WHERE id = ?", [key]) { accounts.insert(row["account"].string) }
-        }
-        for account in accounts.sorted() {
-            try transaction.execute("DELETE FROM local_escrow_balances WHERE account = ?", [.text(account)])
-            try insertBalances(filter: "e.account = ?", [.text(account)], in: transaction)
-        }
+        try applyIncrementally(changes, in: transaction)
     }
 
     static func rebuild(in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("DELETE FROM local_escrow_balances", [])
+        try transaction.execute("DELETE FROM local_escrow_applied", [])
         try insertBalances(filter: "1", [], in: transaction)
+        try transaction.execute("INSERT INTO local_escrow_applied (entry_id) SELECT id FROM escrow_entries", [])
     }
 
-    private static func insertBalances(filter: String, _ arguments: [SQLValue], in transaction: some QueryContext & LocalWriter) throws {
+    static func insertBalances(filter: String, _ arguments: [SQLValue], in transaction: some QueryContext & LocalWriter) throws {
         try transaction.execute("""
             INSERT INTO local_escrow_balances (account, holder, amount)
             WITH counted AS (SELECT e.account AS account, e.holder AS holder, e.counterpart AS counterpart, e.kind AS kind, e.amount AS amount
@@ -100,8 +96,9 @@ extension Shop {
 
     // MARK: Balances
 
-    /// Whether an account may be spent at all now, and what it says if not (a card unpaid, voided or
-    /// expired; points past their expiry). Nil: spendable.
+    /// Whether nothing of an account may be spent now (`blocked`): a card that is unpaid, voided or
+    /// expired (its `state`), or points past their expiry (`pointsExpireAt`). A coupon is never blocked
+    /// here (its window is checked at checkout).
     func escrowBlock(_ account: EscrowAccount, in context: some QueryContext) throws -> (state: GiftCard.State?, pointsExpireAt: Instant?, blocked: Bool) {
         switch account {
         case .coupon:
@@ -198,6 +195,10 @@ extension Shop {
         guard text.count <= 500 else { throw DomainError(.invalidArgument, "a move's reason has at most 500 characters") }
         return try write(.escrowMove) { transaction in
             try requireAccount(account, in: transaction)
+            let boxes = knownBoxes()
+            for site in [fromSite, toSite] where site != siteHex && boxes[site] == nil {
+                throw DomainError(.invalidArgument, "no box \(site) is known to this replica (it has no certificate of it)")
+            }
             let id = EscrowRequestID.generate(at: now)
             if fromSite == siteHex {
                 let held = try escrowBalance(account, in: transaction).here

@@ -132,7 +132,7 @@ extension Shop {
             guard balance.total >= needed else {
                 throw DomainError(.insufficientBalance, "\(unit(needed)) are needed; \(unit(balance.total)) are known (\(unit(balance.here)) on this box)")
             }
-            throw DomainError(.heldElsewhere, "this box holds \(unit(balance.here)) of the \(unit(needed)) needed; the rest is at \(describeElsewhere(balance.elsewhere, unit: unit, in: transaction)): move it here when the boxes are connected")
+            throw DomainError(.heldElsewhere, "this box holds \(unit(balance.here)) of the \(unit(needed)) needed; other boxes hold \(describeElsewhere(balance.elsewhere, unit: unit, in: transaction)): move it here when the boxes are connected")
         }
         try writeEscrowEntry(account, kind: .spend, holder: siteHex, amount: -needed, sale: sale.id, payment: paymentID, client: sale.clientID,
                              note: "payment", actor: actor, in: transaction)

@@ -348,17 +348,7 @@ extension Shop {
                 quantities[id.rawValue] = row?["quantity"].int
             }
         }
-        var incoming: [String: Int] = [:]
-        var outgoing: [String: Int] = [:]
-        for row in try transaction.fetchAll("""
-            SELECT from_branch, lines FROM stock_transfers t WHERE (from_branch = ? OR to_branch = ?)
-            AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.transfer_id = t.id AND m.transfer_id != '' AND m.kind = 'transfer_in')
-            """, [.text(branch.rawValue), .text(branch.rawValue)]) {
-            let outbound = row["from_branch"].string == branch.rawValue
-            for line in JSONColumn.decode([ProductQuantity].self, row["lines"], default: []) {
-                if outbound { outgoing[line.productID.rawValue, default: 0] += line.quantity } else { incoming[line.productID.rawValue, default: 0] += line.quantity }
-            }
-        }
+        let (incoming, outgoing) = try StockTransit.quantities(branch: branch.rawValue, products: only.map(\.rawValue), in: transaction)
         let products: [ProductID: Product]
         var ids: Set<ProductID>
         if only.isEmpty {

@@ -27,6 +27,7 @@ extension MoneyHandlers {
         Endpoint(.get, "/v1/sales/{id}/receipt", .moneyRead, answers: [200: .json("Receipt")], MoneyHandlers.receipt),
         Endpoint(.post, "/v1/sales/{id}/payments", .moneyTake, body: .json("PaymentInput"), answers: [201: .json("Payment")], MoneyHandlers.pay),
         Endpoint(.post, "/v1/sales/{id}/void", .moneyTake, body: .json("VoidInput"), answers: [200: .json("Sale")], MoneyHandlers.voidSale),
+        Endpoint(.post, "/v1/sales/{id}/returns", .moneyTake, body: .json("ReturnInput"), answers: [201: .json("SaleReturn")], MoneyHandlers.returnProducts),
         Endpoint(.get, "/v1/payments/unverified", .moneyRead, query: ["branch"], answers: [200: .json("PaymentPage")], MoneyHandlers.unverified),
         Endpoint(.get, "/v1/payments/{id}", .moneyRead, answers: [200: .json("Payment")], MoneyHandlers.getPayment),
         Endpoint(.post, "/v1/payments/{id}/refund", .moneyTake, body: .json("RefundInput"), answers: [201: .json("Payment")], MoneyHandlers.refund),
@@ -62,6 +63,10 @@ enum MoneyHandlers {
     struct LineBody: Encodable {
         var kind: String
         var ref: String?
+        /// A product line's product.
+        var product: String?
+        /// A gift-card line's card.
+        var giftCard: String?
         var staff: String?
         var appointment: String?
         var name: String
@@ -144,6 +149,9 @@ enum MoneyHandlers {
         var amountMinor: Int64
         var reason: String
         var approvedBy: String
+        /// A coupon's discount: its code and id.
+        var coupon: String?
+        var couponId: String?
     }
 
     struct TipBody: Encodable {
@@ -202,12 +210,15 @@ enum MoneyHandlers {
             createdAt = zones.format(sale.createdAt, branch: sale.branchID)
             createdBy = sale.createdBy
             lines = sale.lines.map { line in
-                LineBody(kind: line.kind.rawValue, ref: line.reference.isEmpty ? nil : line.reference, staff: line.staffID?.rawValue,
+                LineBody(kind: line.kind.rawValue, ref: line.reference.isEmpty ? nil : line.reference,
+                         product: line.kind == .product && !line.reference.isEmpty ? line.reference : nil,
+                         giftCard: line.kind == .giftCard && !line.reference.isEmpty ? line.reference : nil, staff: line.staffID?.rawValue,
                          appointment: line.appointmentID?.rawValue, name: line.name(in: language), names: line.names, quantity: line.quantity,
                          unitPriceMinor: line.unitPriceMinor, discountMinor: line.discountMinor, netMinor: line.netMinor,
                          taxRate: line.taxRate.map(TaxRateBody.init), taxMinor: line.taxMinor, totalMinor: line.totalMinor)
             }
-            discount = sale.discount.map { DiscountBody(percent: $0.percent, amountMinor: $0.amountMinor, reason: $0.reason, approvedBy: $0.approvedBy) }
+            discount = sale.discount.map { DiscountBody(percent: $0.percent, amountMinor: $0.amountMinor, reason: $0.reason, approvedBy: $0.approvedBy,
+                                                        coupon: $0.coupon, couponId: $0.couponID?.rawValue) }
             tips = sale.tips.map { TipBody(staff: $0.staffID.rawValue, amountMinor: $0.amountMinor) }
             subtotalMinor = sale.subtotalMinor
             discountMinor = sale.discountMinor
@@ -392,9 +403,15 @@ enum MoneyHandlers {
         let last4 = body.string("card_last4", maxLength: 4)
         let code = body.string("approval_code", maxLength: 32)
         let reference = body.string("reference", maxLength: 200)
+        let cardCode = body.string("gift_card_code", maxLength: 40)
         if method == .kaspiQR, !kaspi { body.errors.add("method", "kaspi_qr is not set up on this box (no Kaspi gateway); use kaspi_static") }
+        if method == .giftCard, (cardCode ?? "").isEmpty, !(reference ?? "").hasPrefix("card:") {
+            body.reject("gift_card_code", "is required for a gift_card payment (the card's code as typed or scanned)")
+        }
+        if let cardCode, !cardCode.isEmpty, method != .giftCard { body.reject("gift_card_code", "is only for a gift_card payment") }
         guard let method, let amount else { return nil }
-        return PaymentRequest(method: method, amountMinor: amount, tenderedMinor: tendered, cardLast4: last4 ?? "", approvalCode: code ?? "", reference: reference ?? "")
+        return PaymentRequest(method: method, amountMinor: amount, tenderedMinor: tendered, cardLast4: last4 ?? "", approvalCode: code ?? "", reference: reference ?? "",
+                              giftCardCode: cardCode ?? "")
     }
 
     static func checkout(_ call: Call) async throws -> Reply {
@@ -437,12 +454,48 @@ enum MoneyHandlers {
             payment.finish()
             if let request { payments.append(request) }
         }
+        var products: [ProductSaleLine] = []
+        for line in body.objects("products", maxCount: 100) ?? [] {
+            let product = line.id("product", required: true, as: ProductID.self)
+            let quantity = line.int("quantity", range: 1...10_000)
+            line.finish()
+            if let product { products.append(ProductSaleLine(productID: product, quantity: quantity ?? 1)) }
+        }
+        var cards: [GiftCardSaleLine] = []
+        for card in body.objects("gift_cards", maxCount: 20) ?? [] {
+            let amount = card.integer("amount_minor", required: true, range: 1...100_000_000_000)
+            let code = card.string("code", maxLength: 40)
+            let expires = card.instant("expires_at")
+            let owner = card.id("client", as: ClientID.self)
+            card.finish()
+            if let code, !code.isEmpty, !(8...32).contains(code.filter({ $0 != " " && $0 != "-" }).count)
+                || !code.allSatisfy({ $0 == " " || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) {
+                card.reject("code", "must be a pre-printed card's 8–32 letters and digits (spaces and dashes may separate groups)")
+            }
+            if let expires, expires <= call.shop.now { card.reject("expires_at", "must be in the future") }
+            if let amount { cards.append(GiftCardSaleLine(amountMinor: amount, code: code ?? "", expiresAt: expires, clientID: owner)) }
+        }
+        let coupon = body.string("coupon", maxLength: 32, allowEmpty: false)
+        if coupon != nil, discount != nil { body.reject("coupon", "does not combine with a manual discount") }
+        let stockOverride = body.bool("stock_override") ?? false
         let rights = try await rights(call, body)
         try body.validate()
         let branchID = try call.branch(branch)
-        let request = CheckoutRequest(branchID: branchID, clientID: client, appointmentIDs: appointments, lines: lines, discount: discount, tips: tips, payments: payments)
+        let request = CheckoutRequest(branchID: branchID, clientID: client, appointmentIDs: appointments, lines: lines, discount: discount, tips: tips, payments: payments,
+                                      products: products, giftCards: cards, coupon: coupon, stockOverride: stockOverride)
         let money = call.api.configuration.money
-        let sale = try await call.shop.money.checkout(request, rights: rights, fiscalRequired: money.fiscalRequired, as: call.acting)
+        let shop = call.shop
+        let tenders = payments
+        let sale = try await RetailHandlers.elsewhere(call, account: {
+            // Which account was held elsewhere: the coupon's when one is named and is held elsewhere, else a payment's.
+            if let coupon, let found = try? await shop.retail.coupon(code: coupon), (try? await shop.retail.balance(.coupon(found.id)))?.here == 0 {
+                return .coupon(found.id)
+            }
+            for payment in tenders { if let account = try await escrowAccount(payment, client: client, shop: shop) { return account } }
+            return nil
+        }) {
+            try await call.shop.money.checkout(request, rights: rights, fiscalRequired: money.fiscalRequired, as: call.acting)
+        }
         if payments.contains(where: { $0.method == .kaspiQR }) { money.wakeQR() }
         money.wakeFiscal()
         return .json(SaleBody(sale, zones: call.zones, language: language(call)), status: 201, location: "/v1/sales/\(sale.id)")
@@ -540,11 +593,51 @@ enum MoneyHandlers {
         let rights = try await rights(call, body)
         try body.validate()
         guard let request else { throw APIError.validation([]) }
-        let payment = try await call.shop.money.takePayment(id, request, rights: rights, as: call.acting)
+        let shop = call.shop
+        let payment = try await RetailHandlers.elsewhere(call, account: {
+            try await escrowAccount(request, client: try await shop.money.sale(id).clientID, shop: shop)
+        }) {
+            try await call.shop.money.takePayment(id, request, rights: rights, as: call.acting)
+        }
         let money = call.api.configuration.money
         if request.method == .kaspiQR { money.wakeQR() }
         money.wakeFiscal()
         return .json(PaymentBody(payment, zones: call.zones), status: 201, location: "/v1/payments/\(payment.id)")
+    }
+
+    /// The escrow account a points or gift-card payment spends (nil for other methods or an unknown card).
+    static func escrowAccount(_ request: PaymentRequest, client: ClientID?, shop: Shop) async throws -> EscrowAccount? {
+        switch request.method {
+        case .points:
+            return client.map { .points($0) }
+        case .giftCard:
+            if let account = EscrowAccount(request.reference), case .giftCard = account { return account }
+            return try? await .giftCard(shop.retail.giftCard(code: request.giftCardCode).id)
+        default:
+            return nil
+        }
+    }
+
+    struct ReturnBody: Encodable {
+        var sale: String
+        var lines: [RetailHandlers.QuantityBody]
+        var restock: Bool
+        var reason: String
+        var refundableMinor: Int64
+        var movements: [String]
+    }
+
+    static func returnProducts(_ call: Call) async throws -> Reply {
+        let id = try call.id("id", as: SaleID.self)
+        let body = try call.bodyReader()
+        let lines = RetailHandlers.quantities(body, "lines", range: 1...10_000)
+        let restock = body.bool("restock") ?? true
+        let reason = body.string("reason", required: true, maxLength: 500, allowEmpty: false)
+        let rights = try await rights(call, body)
+        try body.validate()
+        let done = try await call.shop.retail.returnProducts(sale: id, lines: lines, restock: restock, reason: reason ?? "", rights: rights, as: call.acting)
+        return .json(ReturnBody(sale: done.saleID.rawValue, lines: done.lines.map(RetailHandlers.QuantityBody.init), restock: done.restock, reason: done.reason,
+                                refundableMinor: done.refundableMinor, movements: done.movements.map(\.rawValue)), status: 201)
     }
 
     static func voidSale(_ call: Call) async throws -> Reply {

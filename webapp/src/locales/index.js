@@ -6,5 +6,6 @@ import manage from './manage.js';
 import kiosk from './kiosk.js';
 import money from './money.js';
 import messaging from './messaging.js';
+import retail from './retail.js';
 
-export const catalogues = [core, day, clients, manage, kiosk, money, messaging];
+export const catalogues = [core, day, clients, manage, kiosk, money, messaging, retail];

@@ -1,5 +1,6 @@
-// Checkout (#/checkout?appointments=<id>[,<id>]): the visit's lines (from its appointments, plus
-// custom lines), a sale discount (amount or percent, with a reason; a manager's approval when the
+// Checkout (#/checkout?appointments=<id>[,<id>], or #/checkout alone for a sale of products): the
+// visit's lines (from its appointments, plus custom lines), products (a barcode scanner or search,
+// checkout-retail.js), gift cards sold, a coupon, a sale discount (amount or percent, with a reason; a manager's approval when the
 // person lacks money.discount), tips per staff member. "Create the sale" posts it (POST
 // /v1/sales); the box computes tax and totals, and the sale's screen takes the payments.
 import { h, mount } from '../dom.js';
@@ -12,6 +13,7 @@ import { button, field, alertBox, showProblem, emptyState, problemText } from '.
 import { money, readAmount, withApproval, keyedWrites, writeOptions } from '../money.js';
 import { serviceName, staffName, whoName, loadClients } from './day-common.js';
 import { section } from './manage-common.js';
+import { retailPart, clientPicker } from './checkout-retail.js';
 
 /** Statuses an appointment may be checked out in. */
 export const CHECKOUT_STATUSES = ['confirmed', 'checked_in', 'completed'];
@@ -22,12 +24,15 @@ export function renderCheckout(container, params, query) {
     let appointments = [];
     let others = [];
     let settings = null;
+    let client = null;
     const custom = [];
     const nextKey = keyedWrites();
     const alert = alertBox();
     const body = h('div', { class: 'checkout' });
     mount(container, h('div', { class: 'screen-head' }, h('h1', null, t('money.checkout.title'))), alert, body);
     if (!can('money.take')) { mount(body, h('p', { class: 'alert', role: 'alert' }, t('problem.forbidden'))); return null; }
+    const retail = can('retail.read') ? retailPart({ onchange: () => drawSummary() }) : null;
+    const picker = ids.length ? null : clientPicker((picked) => { client = picked.id; });
     mount(body, h('p', { class: 'muted' }, t('loading')));
 
     const lineName = field({ label: t('money.checkout.line_name'), name: 'name', maxlength: 200 });
@@ -113,7 +118,8 @@ export function renderCheckout(container, params, query) {
         drawLines();
         drawDiscount();
         mount(body,
-            appointments.length ? h('p', { dataset: { testid: 'checkout-who' } }, whoName(appointments[0])) : null,
+            appointments.length ? h('p', { dataset: { testid: 'checkout-who' } }, whoName(appointments[0])) : picker,
+            retail ? retail.element : null,
             section(t('money.checkout.lines'), null, linesArea,
                 h('form', { class: 'sub-form add-line', novalidate: true, onsubmit: addLine, 'aria-label': t('money.checkout.add_line') },
                     h('h3', null, t('money.checkout.add_line')),
@@ -177,6 +183,7 @@ export function renderCheckout(container, params, query) {
         let lines = 0;
         for (const a of appointments) for (const item of a.items) lines += item.price_minor;
         for (const line of custom) lines += line.quantity * line.unit_price_minor;
+        if (retail) lines += retail.estimate();
         mount(summary, h('p', null, t('money.checkout.estimate', { amount: money(lines) })), h('p', { class: 'hint' }, t('money.checkout.estimate_hint')));
     }
 
@@ -185,6 +192,12 @@ export function renderCheckout(container, params, query) {
         if (tips === null) return;
         const sale = { appointments: ids, lines: custom, tips };
         if (appointments[0] && appointments[0].client) sale.client = appointments[0].client;
+        else if (client) sale.client = client;
+        if (retail) {
+            const extra = retail.body(sale.client);
+            if (extra === null) return;
+            Object.assign(sale, extra);
+        }
         const kind = discountKind.control.value;
         if (kind !== 'none') {
             const reason = discountReason.control.value.trim();
@@ -201,19 +214,23 @@ export function renderCheckout(container, params, query) {
             if (!reason) { discountReason.setError(t('money.error.reason_required')); return; }
             discountReason.setError('');
         }
-        if (!ids.length && !custom.length) { showProblem(alert, { kind: 'local', detail: t('money.checkout.no_lines') }); return; }
+        if (!ids.length && !custom.length && !(retail && retail.hasLines())) { showProblem(alert, { kind: 'local', detail: t('money.checkout.no_lines') }); return; }
         try {
+            // A sale below zero stock with the override: the person's own right, else a manager's PIN.
+            const right = sale.stock_override && !can('stock.override') ? 'stock.override' : 'money.discount';
             const created = await withApproval((approval) => {
+                if (!approval && right === 'stock.override') return Promise.reject(Object.assign(new Error('approval'), { kind: 'approval_required' }));
                 const bodyWithApproval = approval ? { ...sale, approval } : sale;
                 return api.post('/v1/sales', bodyWithApproval, writeOptions(approval, nextKey(bodyWithApproval)));
-            }, 'money.discount');
+            }, right);
             go(`/sales/${created.id}`);
         } catch (error) {
+            if (retail && retail.showRefusal(error, () => createSale(), can('stock.override') || can('drawer.operate'))) { showProblem(alert, null); return; }
             showProblem(alert, error, { discount: discountValue, 'discount.reason': discountReason, 'discount.percent': discountValue, 'discount.amount_minor': discountValue });
             if (error.kind === 'already_checked_out') load();
         }
     }
 
     load();
-    return () => { alive = false; };
+    return () => { alive = false; if (retail) retail.stop(); };
 }

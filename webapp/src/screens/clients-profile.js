@@ -12,6 +12,7 @@ import { button, field, alertBox, showProblem, openDialog, emptyState, statusBad
 import { clientForm, showClientProblem, openMerge } from './clients.js';
 import { section } from './manage-common.js';
 import { clientMessaging } from './client-messaging.js';
+import { clientLoyalty } from './loyalty.js';
 
 export function renderClient(container, params) {
     const id = params.id;
@@ -25,6 +26,7 @@ export function renderClient(container, params) {
     const visits = h('div');
     const alert = alertBox();
     const messaging = can('messages.read') ? clientMessaging(id) : null;
+    const loyalty = can('money.read') && can('retail.read') ? clientLoyalty(id) : null;
 
     async function loadClient() {
         try {
@@ -188,7 +190,7 @@ export function renderClient(container, params) {
         h('p', null, h('a', { href: '#/clients', class: 'back-link' }, `← ${t('clients.back')}`)),
         title, head, alert,
         h('div', { class: 'profile-grid' },
-            h('div', null, contact, stats, messaging && messaging.element,
+            h('div', null, contact, stats, loyalty && loyalty.element, messaging && messaging.element,
                 section(t('clients.notes.title'), null,
                     can('clients.notes') ? h('form', { novalidate: true, onsubmit: addNote, class: 'note-form' }, noteField, noteAlert,
                         button(t('clients.notes.add'), null, { kind: 'primary', type: 'submit', dataset: { testid: 'add-note' } })) : null,
@@ -202,5 +204,5 @@ export function renderClient(container, params) {
         on('event:client_note', () => { clearTimeout(noteTimer); noteTimer = setTimeout(loadNotes, 100); }),
         on('event:appointment', (event) => { if (event && event.appointment && event.appointment.client === id) loadHistory(); }),
     ];
-    return () => { alive = false; clearTimeout(noteTimer); offs.forEach((off) => off()); if (messaging) messaging.stop(); };
+    return () => { alive = false; clearTimeout(noteTimer); offs.forEach((off) => off()); if (messaging) messaging.stop(); if (loyalty) loyalty.stop(); };
 }

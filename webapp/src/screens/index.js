@@ -9,6 +9,8 @@ import { renderCheckout } from './checkout.js';
 import { renderSale } from './sale.js';
 import { renderReceipt } from './receipt.js';
 import { renderMessages } from './messages.js';
+import { renderProducts } from './products.js';
+import { renderStock } from './stock.js';
 import { renderDrawer, renderZReports, renderZReport, renderUnverified, renderAnomalies } from './till.js';
 
 export const routes = [
@@ -30,4 +32,7 @@ export const routes = [
     ['/money/unverified', renderUnverified, 'till'],
     ['/money/anomalies', renderAnomalies, 'till'],
     ['/messages', renderMessages, 'messages'],
+    ['/products', renderProducts, 'products'],
+    ['/stock', renderStock, 'stock'],
+    ['/stock/:section', renderStock, 'stock'],
 ];

@@ -1,6 +1,7 @@
 // The catalogue (#/manage/:section, catalogue.write): tabs services | staff | branch | resources,
 // and the tabs of their own permissions: money (money.settings), messaging and templates
-// (messaging.settings), calendar feeds (calendar.feeds).
+// (messaging.settings), calendar feeds (calendar.feeds), coupons and loyalty rules (loyalty.manage)
+// and the gift-card balance enquiry (money.read): loyalty.js.
 // Each tab is its own module; this one draws the tabs, the resources tab, and keeps the app's
 // shared catalogue (state.services, state.staff) fresh after a change.
 import { h, mount } from '../dom.js';
@@ -15,10 +16,12 @@ import { renderBranch } from './manage-branch.js';
 import { renderMoneySettings } from './manage-money.js';
 import { renderMessagingSettings, renderTemplates } from './manage-messaging.js';
 import { renderFeeds } from './manage-feeds.js';
+import { renderCoupons, renderLoyaltyRules, renderGiftCards } from './loyalty.js';
 
-const ALL_SECTIONS = ['services', 'staff', 'branch', 'resources', 'money', 'messaging', 'templates', 'feeds'];
+const ALL_SECTIONS = ['services', 'staff', 'branch', 'resources', 'money', 'messaging', 'templates', 'feeds', 'coupons', 'loyalty', 'giftcards'];
 /** The permission of a tab (the others: catalogue.write). */
-const SECTION_PERMISSION = { money: 'money.settings', messaging: 'messaging.settings', templates: 'messaging.settings', feeds: 'calendar.feeds' };
+const SECTION_PERMISSION = { money: 'money.settings', messaging: 'messaging.settings', templates: 'messaging.settings', feeds: 'calendar.feeds',
+    coupons: 'loyalty.manage', loyalty: 'loyalty.manage', giftcards: 'money.read' };
 /** The tabs the role may use (money settings: the owner's money.settings). */
 const sectionsFor = () => ALL_SECTIONS.filter((key) => can(SECTION_PERMISSION[key] || 'catalogue.write'));
 
@@ -50,6 +53,9 @@ export function renderManage(container, params, query) {
     if (current === 'messaging') return renderMessagingSettings(body);
     if (current === 'templates') return renderTemplates(body, query);
     if (current === 'feeds') return renderFeeds(body);
+    if (current === 'coupons') return renderCoupons(body);
+    if (current === 'loyalty') return renderLoyaltyRules(body);
+    if (current === 'giftcards') return renderGiftCards(body);
     return renderResources(body);
 }
 

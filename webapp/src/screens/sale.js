@@ -12,6 +12,7 @@ import { button, field, alertBox, showProblem, openDialog, emptyState, problemTe
 import { money, parseAmount, readAmount, amountText, methodName, paymentBadge, saleBadge, withApproval, keyedWrites, writeOptions, METHODS, facts, loadPeople, personName } from '../money.js';
 import { openKaspi } from './kaspi.js';
 import { section } from './manage-common.js';
+import { retailMethods, giftCardPayment, pointsPayment, heldElsewhere, hasProducts, openReturn } from './sale-retail.js';
 
 /** Whether refund and void are offered: the refund right, or a till role that can ask a manager (not staff). */
 export function mayReverse() {
@@ -51,6 +52,7 @@ export function renderSale(container, params) {
         if (payArea.dataset.balance !== String(sale.balance_minor) || sale.state === 'voided') { payArea.dataset.balance = String(sale.balance_minor); drawPay(); }
         mount(actionsArea,
             h('a', { class: 'btn secondary', href: `#/sales/${sale.id}/receipt`, dataset: { testid: 'open-receipt' } }, t('money.sale.receipt')),
+            sale.state !== 'voided' && hasProducts(sale) && mayReverse() ? button(t('retail.returns.button'), () => openReturn(sale, refundAfterReturn), { dataset: { testid: 'return-products' } }) : null,
             sale.state !== 'voided' && sale.paid_minor === 0 && sale.payments.every((p) => p.kind !== 'payment' || ['failed', 'voided'].includes(p.status)) && mayReverse()
                 ? button(t('money.sale.void'), voidSale, { kind: 'danger', dataset: { testid: 'void-sale' } }) : null);
     }
@@ -82,7 +84,7 @@ export function renderSale(container, params) {
         if (!sale || sale.state === 'voided' || sale.balance_minor <= 0 || !can('money.take')) { mount(payArea); return; }
         // What was typed (other than the amount, which follows the balance) survives a redraw.
         const typed = Object.fromEntries([...payArea.querySelectorAll('input')].map((input) => [input.name, input.value]));
-        const methods = ((settings && settings.methods) || METHODS).filter((m) => METHODS.includes(m));
+        const methods = [...((settings && settings.methods) || METHODS).filter((m) => METHODS.includes(m)), ...retailMethods(sale)];
         let method = payArea.dataset.method && methods.includes(payArea.dataset.method) ? payArea.dataset.method : methods[0];
         const form = h('form', { class: 'pay-form', novalidate: true, dataset: { testid: 'pay-form' } });
         const formAlert = alertBox();
@@ -100,7 +102,10 @@ export function renderSale(container, params) {
         const fields = { amount_minor: amount, tendered_minor: tendered, card_last4: last4, approval_code: approvalCode, reference };
         for (const [name, wrapper] of Object.entries(fields)) if (name !== 'amount_minor' && typed[name]) wrapper.control.value = typed[name];
         const methodArea = h('div');
-        const nextKey = keyedWrites();
+        let nextKey = keyedWrites();
+        const giftCard = retailMethods(sale).includes('gift_card') ? giftCardPayment(sale) : null;
+        const points = retailMethods(sale).includes('points') ? pointsPayment(sale) : null;
+        if (giftCard) fields.gift_card_code = giftCard.field;
 
         function drawChange() {
             if (method !== 'cash') { change.textContent = ''; return; }
@@ -117,6 +122,8 @@ export function renderSale(container, params) {
                 bank_transfer: [reference],
                 kaspi_qr: [h('p', { class: 'hint' }, t('money.pay.kaspi_qr_hint'))],
                 kaspi_static: [staticInfo()],
+                gift_card: giftCard ? giftCard.elements : [],
+                points: points ? points.elements : [],
             }[method];
             mount(methodArea, amount, ...extra);
             drawChange();
@@ -161,6 +168,11 @@ export function renderSale(container, params) {
                 if (approvalCode.control.value.trim()) body.approval_code = approvalCode.control.value.trim();
             }
             if (method === 'bank_transfer' && reference.control.value.trim()) body.reference = reference.control.value.trim();
+            if (method === 'gift_card') {
+                const code = giftCard.read();
+                if (code === null) return;
+                body.gift_card_code = code;
+            }
             try {
                 const payment = await withApproval((approval) => {
                     const sent = approval ? { ...body, approval } : body;
@@ -179,6 +191,13 @@ export function renderSale(container, params) {
                 showProblem(formAlert, error, fields);
                 if (error.kind === 'drawer_closed') mount(formAlert, problemText(error), ' ', h('a', { href: '#/drawer' }, t('money.drawer.open_link')));
                 if (error.kind === 'overpayment' || error.kind === 'already_checked_out') load();
+                // Refused for what another box holds: the same payment asked again later is a new attempt
+                // (the box would replay this refusal for the same idempotency key).
+                if (error.kind === 'held_elsewhere' || error.kind === 'insufficient_balance') nextKey = keyedWrites();
+                if (error.kind === 'held_elsewhere') {
+                    const source = method === 'points' ? points : giftCard;
+                    heldElsewhere(formAlert, error, source ? await source.account().catch(() => null) : null, value, sale.currency, method === 'points');
+                }
             }
         }
         form.addEventListener('submit', pay);
@@ -193,10 +212,17 @@ export function renderSale(container, params) {
     function readQuiet(wrapper) { return parseAmount(wrapper.control.value, sale.currency); }
 
     // --- refund, void -----------------------------------------------------------------------
-    function openRefund(p) {
+    /** After a return: the refund of what the returned products cost, from the first payment that can give it. */
+    async function refundAfterReturn(amount) {
+        await load();
+        const payment = sale.payments.find((p) => p.kind === 'payment' && p.refundable_minor > 0 && ['settled', 'verified', 'unverified'].includes(p.status));
+        if (payment) openRefund(payment, Math.min(amount, payment.refundable_minor));
+    }
+
+    function openRefund(p, suggested) {
         openDialog(t('money.refund.title'), (handle) => {
             const dialogAlert = alertBox();
-            const amount = field({ label: t('money.refund.amount'), name: 'amount_minor', value: amountText(p.refundable_minor, p.currency), inputmode: 'decimal',
+            const amount = field({ label: t('money.refund.amount'), name: 'amount_minor', value: amountText(suggested ?? p.refundable_minor, p.currency), inputmode: 'decimal',
                 hint: t('money.refund.refundable', { amount: money(p.refundable_minor, p.currency) }) });
             amount.control.dataset.testid = 'refund-amount';
             const reason = field({ label: t('money.reason'), name: 'reason', maxlength: 500, required: true });

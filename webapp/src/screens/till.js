@@ -21,7 +21,8 @@ function tabs(current) {
 }
 
 function head(title, current) {
-    return [h('div', { class: 'screen-head' }, h('h1', null, title)), tabs(current)];
+    return [h('div', { class: 'screen-head' }, h('h1', null, title),
+        can('money.take') ? h('a', { class: 'btn primary no-print', href: '#/checkout', dataset: { testid: 'new-sale' } }, t('retail.checkout.new_sale')) : null), tabs(current)];
 }
 
 /** An X or Z report's figures, every unverified and unfiscalised item listed. */

@@ -46,15 +46,16 @@ enum BookingFacts {
         return counts
     }
 
-    /// Per service or staff member (`field`: `offeringID` or `staffID` of the items): an appointment
-    /// counts once for each distinct service (or staff member) among its items.
-    static func byItem(_ field: String, _ scope: ReportScope, in context: some QueryContext) throws -> [String: BookingCounts] {
+    /// Per service or staff member (`column`: `offering_id` or `staff_id` of the items in
+    /// `local_appointment_items`): an appointment counts once for each distinct service (or staff member) among its items.
+    static func byItem(_ column: String, _ scope: ReportScope, in context: some QueryContext) throws -> [String: BookingCounts] {
         let seg = scope.segmentTable
         var result: [String: BookingCounts] = [:]
         for row in try context.fetchAll("""
             WITH \(seg.sql)
-            SELECT json_extract(i.value, '$.\(field)') AS subject, a.status AS status, a.late_cancellation AS late, count(DISTINCT a.id) AS n
-            FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e, json_each(a.items) i
+            SELECT i.\(column) AS subject, a.status AS status, a.late_cancellation AS late, count(DISTINCT a.id) AS n
+            FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
+            JOIN local_appointment_items i ON i.appointment_id = a.id
             WHERE a.status NOT IN \(notBookings)
             GROUP BY subject, status, late
             """, seg.arguments) {
@@ -99,10 +100,10 @@ enum BookingsReportBuilder {
             """, seg.arguments) {
             lead[row["bucket"].string] = row["n"].int
         }
-        let services = try BookingFacts.byItem("offeringID", scope, in: context).map {
+        let services = try BookingFacts.byItem("offering_id", scope, in: context).map {
             BookingsRow(key: $0.key, name: try names.lookup("offerings", $0.key).name, counts: $0.value)
         }
-        let staff = try BookingFacts.byItem("staffID", scope, in: context).map {
+        let staff = try BookingFacts.byItem("staff_id", scope, in: context).map {
             BookingsRow(key: $0.key, name: try names.lookup("staff", $0.key).name, counts: $0.value)
         }
         let branches = scope.branches.map { info in

@@ -130,8 +130,9 @@ enum StaffReportBuilder {
         // Completed items, visits, rebooking (same local day, by the offset at the visit) and ratings.
         for found in try context.fetchAll("""
             WITH \(seg.sql), done AS (
-                SELECT DISTINCT a.id AS id, a.client_id AS client, a.starts_at AS start, seg.off AS off, json_extract(i.value, '$.staffID') AS staff
-                FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e, json_each(a.items) i
+                SELECT DISTINCT a.id AS id, a.client_id AS client, a.starts_at AS start, seg.off AS off, i.staff_id AS staff
+                FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
+                JOIN local_appointment_items i ON i.appointment_id = a.id
                 WHERE a.status = 'completed')
             SELECT d.staff AS staff, count(*) AS visits,
                    sum(CASE WHEN d.client = '' THEN 0 ELSE EXISTS (SELECT 1 FROM appointments n WHERE n.client_id = d.client AND n.id != d.id AND n.starts_at > d.start
@@ -149,8 +150,9 @@ enum StaffReportBuilder {
         }
         for found in try context.fetchAll("""
             WITH \(seg.sql)
-            SELECT json_extract(i.value, '$.staffID') AS staff, count(*) AS n
-            FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e, json_each(a.items) i
+            SELECT i.staff_id AS staff, count(*) AS n
+            FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
+            JOIN local_appointment_items i ON i.appointment_id = a.id
             WHERE a.status = 'completed' GROUP BY staff
             """, seg.arguments) {
             try update(found["staff"].string) { $0.servicesPerformed = found["n"].int }

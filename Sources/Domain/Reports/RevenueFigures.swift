@@ -78,10 +78,10 @@ enum MoneyFacts {
         let seg = scope.segmentTable
         return try context.fetchAll("""
             WITH \(seg.sql)
-            SELECT s.currency AS currency, s.branch_id AS branch, json_extract(l.value, '$.kind') AS kind,
-                   coalesce(json_extract(l.value, '$.reference'), '') AS reference, coalesce(json_extract(l.value, '$.staffID'), '') AS staff,
-                   sum(json_extract(l.value, '$.quantity')) AS quantity, sum(json_extract(l.value, '$.totalMinor')) AS total
-            FROM seg JOIN sales s ON s.branch_id = seg.branch_id AND s.created_at >= seg.s AND s.created_at < seg.e, json_each(s.lines) l
+            SELECT s.currency AS currency, s.branch_id AS branch, l.kind AS kind, l.reference AS reference, l.staff_id AS staff,
+                   sum(l.quantity) AS quantity, sum(l.total_minor) AS total
+            FROM seg JOIN sales s ON s.branch_id = seg.branch_id AND s.created_at >= seg.s AND s.created_at < seg.e
+            JOIN local_sale_lines l ON l.sale_id = s.id
             WHERE \(notVoided)
             GROUP BY s.currency, s.branch_id, kind, reference, staff
             """, seg.arguments).map { row in

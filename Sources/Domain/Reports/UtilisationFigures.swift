@@ -89,10 +89,9 @@ enum UtilisationFacts {
             var sessions = Set<String>()
             var resourceSessions: [String: Int64] = [:]
             for item in try context.fetchAll("""
-                SELECT a.id AS appointment, json_extract(i.value, '$.staffID') AS staff, json_extract(i.value, '$.offeringID') AS offering,
-                       json_extract(i.value, '$.start.milliseconds') AS start, json_extract(i.value, '$.end.milliseconds') AS end,
-                       coalesce(json_extract(i.value, '$.capacity'), 1) AS capacity, json_extract(i.value, '$.resources') AS resources
-                FROM appointments a, json_each(a.items) i
+                SELECT a.id AS appointment, i.staff_id AS staff, i.offering_id AS offering, i.item_start AS start, i.item_end AS end,
+                       i.capacity AS capacity, i.resources AS resources
+                FROM appointments a JOIN local_appointment_items i ON i.appointment_id = a.id
                 WHERE a.branch_id = ? AND a.starts_at >= ? AND a.starts_at < ? AND a.status IN \(bookedStatuses)
                 """, [.text(branchID.rawValue), .integer(info.start.milliseconds - ReportScope.dayMilliseconds), .integer(info.end.milliseconds)]) {
                 let range = TimeRange(start: Instant(milliseconds: item["start"].int64), end: Instant(milliseconds: item["end"].int64))

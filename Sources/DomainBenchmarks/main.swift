@@ -8,6 +8,7 @@
 //   swift build -c release --product edgenode-domain-bench
 //   .build/release/edgenode-domain-bench --appointments 100000 --queries 500
 //   .build/release/edgenode-domain-bench --z-report 100000     (issue 16: a Z report against a plain SQL sum)
+//   .build/release/edgenode-domain-bench --reports 300000      (issue 19: owner reports over a year against a plain SQL sum)
 import Domain
 import Foundation
 import Logging
@@ -19,6 +20,8 @@ struct Options {
     var directory = NSTemporaryDirectory()
     /// `--z-report N`: the Z report benchmark instead (ZReportBenchmark.swift).
     var zReportSales: Int?
+    /// `--reports N`: the owner reports benchmark instead (ReportsBenchmark.swift).
+    var reportsCount: Int?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -28,8 +31,9 @@ struct Options {
             case "--queries": queries = Int(iterator.next() ?? "") ?? queries
             case "--dir": directory = iterator.next() ?? directory
             case "--z-report": zReportSales = Int(iterator.next() ?? "") ?? 100_000
+            case "--reports": reportsCount = Int(iterator.next() ?? "") ?? 300_000
             default:
-                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N\n".utf8))
+                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N | --reports N\n".utf8))
                 exit(2)
             }
         }
@@ -124,6 +128,11 @@ func measure(_ shop: Shop, branch: BranchID, offering: OfferingID, day: LocalDat
     }
     samples.sort()
     return (samples[samples.count / 2], samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))], slots)
+}
+
+if let count = options.reportsCount {
+    try await reportsBenchmark(count: count, makeShop: { try makeShop($0, branch: $1) })
+    exit(0)
 }
 
 if let sales = options.zReportSales {

@@ -368,7 +368,8 @@ enum DomainSchema {
             CREATE INDEX escrow_entries_by_client ON escrow_entries (client_id, account, kind) WHERE client_id != '';
             """),
         ("domain-9-reports", """
-            CREATE INDEX appointments_by_branch_start ON appointments (branch_id, starts_at);
+            CREATE INDEX appointments_by_branch_start ON appointments (
+                branch_id, starts_at, status, late_cancellation, client_id, created_at, source, id);
             CREATE INDEX appointments_by_branch_created ON appointments (branch_id, created_at);
             CREATE INDEX local_payment_state_by_time ON local_payment_state (created_at, counts, kind);
             """),

@@ -130,7 +130,8 @@ func reportsBenchmark(count: Int, makeShop: (String, BranchID) throws -> Shop) a
     print(String(format: "  plain SQL sum of the payments:        median %8.1f ms  max %8.1f ms", plain.median, plain.max))
     print(String(format: "  plain SQL count of the appointments:  median %8.1f ms  max %8.1f ms", plainAppointments.median, plainAppointments.max))
     for (name, timing) in timings {
-        print(String(format: "  %-12@ median %8.1f ms  max %8.1f ms  (%.1f× the payment sum)%@", name, timing.median, timing.max, timing.median / plain.median,
+        let label = name.padding(toLength: 12, withPad: " ", startingAt: 0)
+        print(String(format: "  %@ median %8.1f ms  max %8.1f ms  (%.1f× the payment sum)%@", label, timing.median, timing.max, timing.median / plain.median,
                      timing.median <= 200 ? "" : "  over 200 ms"))
     }
     print(String(format: "  dashboard    median %8.1f ms  max %8.1f ms%@", dashboard.median, dashboard.max, dashboard.median <= 100 ? "" : "  over 100 ms"))

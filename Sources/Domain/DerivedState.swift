@@ -38,7 +38,7 @@ struct Session {
 /// - `local_client_index` + `local_client_search` (FTS5 trigram): client search;
 /// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`).
 enum DerivedState {
-    static let version: Int64 = 5
+    static let version: Int64 = 6
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64, site: String) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
@@ -48,6 +48,7 @@ enum DerivedState {
         try StockLedger.update(changes, in: transaction)
         try StockTransit.update(changes, in: transaction)
         try EscrowLedger.update(changes, in: transaction)
+        try ReportLedger.update(changes, in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
             try reindexAppointment(key.string, in: transaction, windows: &windows)
@@ -75,6 +76,7 @@ enum DerivedState {
         try StockLedger.rebuild(in: transaction)
         try StockTransit.rebuild(in: transaction)
         try EscrowLedger.rebuild(in: transaction)
+        try ReportLedger.rebuild(in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
             try reindexAppointment(row["id"].string, in: transaction, windows: &windows)

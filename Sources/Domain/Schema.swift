@@ -367,6 +367,21 @@ enum DomainSchema {
             CREATE TABLE local_escrow_applied (entry_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
             CREATE INDEX escrow_entries_by_client ON escrow_entries (client_id, account, kind) WHERE client_id != '';
             """),
+        ("domain-9-reports", """
+            CREATE INDEX appointments_by_branch_start ON appointments (
+                branch_id, starts_at, status, late_cancellation, client_id, created_at, source, id);
+            CREATE INDEX appointments_by_branch_created ON appointments (branch_id, created_at);
+            CREATE INDEX local_payment_state_by_time ON local_payment_state (created_at, counts, kind);
+            """),
+        ("domain-9-report-tables", """
+            CREATE TABLE local_sale_lines (
+                sale_id TEXT NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, reference TEXT NOT NULL, staff_id TEXT NOT NULL,
+                quantity INTEGER NOT NULL, total_minor INTEGER NOT NULL, PRIMARY KEY (sale_id, position)) WITHOUT ROWID;
+            CREATE TABLE local_appointment_items (
+                appointment_id TEXT NOT NULL, position INTEGER NOT NULL, staff_id TEXT NOT NULL, offering_id TEXT NOT NULL,
+                item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, capacity INTEGER NOT NULL, resources TEXT NOT NULL,
+                PRIMARY KEY (appointment_id, position)) WITHOUT ROWID;
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [

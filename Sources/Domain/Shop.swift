@@ -58,6 +58,7 @@ public final class Shop: Sendable {
     /// Money: sales, payments, the drawer, reports, the fiscal queue.
     public var money: Payments { Payments(shop: self) }
     public var retail: Retail { Retail(shop: self) }
+    public var reports: Reports { Reports(shop: self) }
     /// Calendar feeds (RFC 5545) per staff member and per branch, at secret, revocable URLs.
     public var calendarFeeds: CalendarFeeds { CalendarFeeds(shop: self) }
     /// The audit trail.

@@ -9,6 +9,7 @@
 //   .build/release/edgenode-domain-bench --appointments 100000 --queries 500
 //   .build/release/edgenode-domain-bench --z-report 100000     (issue 16: a Z report against a plain SQL sum)
 //   .build/release/edgenode-domain-bench --retail [options]    (issue 18: stock levels and redemptions, RetailBenchmark.swift)
+//   .build/release/edgenode-domain-bench --reports 300000      (issue 19: owner reports over a year against a plain SQL sum)
 import Domain
 import Foundation
 import Logging
@@ -22,6 +23,8 @@ struct Options {
     var zReportSales: Int?
     /// `--retail …`: the retail benchmarks instead (RetailBenchmark.swift), with the arguments after it.
     var retailArguments: [String]?
+    /// `--reports N`: the owner reports benchmark instead (ReportsBenchmark.swift).
+    var reportsCount: Int?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -32,8 +35,9 @@ struct Options {
             case "--dir": directory = iterator.next() ?? directory
             case "--z-report": zReportSales = Int(iterator.next() ?? "") ?? 100_000
             case "--retail": retailArguments = Array(IteratorSequence(iterator)); return
+            case "--reports": reportsCount = Int(iterator.next() ?? "") ?? 300_000
             default:
-                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N | --retail [--help]\n".utf8))
+                FileHandle.standardError.write(Data("usage: edgenode-domain-bench [--appointments N] [--queries N] [--dir PATH] | --z-report N | --retail [--help] | --reports N\n".utf8))
                 exit(2)
             }
         }
@@ -128,6 +132,11 @@ func measure(_ shop: Shop, branch: BranchID, offering: OfferingID, day: LocalDat
     }
     samples.sort()
     return (samples[samples.count / 2], samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))], slots)
+}
+
+if let count = options.reportsCount {
+    try await reportsBenchmark(count: count, makeShop: { try makeShop($0, branch: $1) })
+    exit(0)
 }
 
 if let sales = options.zReportSales {

@@ -48,7 +48,7 @@ struct Init: ParsableCommand {
     @OptionGroup var data: DataDirectoryOption
     @Option(help: "The name of the branch this box serves.") var branch: String = "Main branch"
     @Option(name: .customLong("time-zone"), help: "The branch's IANA time zone (default: the system's).") var timeZone: String?
-    @Option(help: "ISO 4217 currency (default from the time zone for KZ, GB and BD).") var currency: String?
+    @Option(help: "ISO 4217 currency, e.g. KZT (default from the time zone for KZ, GB and BD; required for any other zone).") var currency: String?
     @Option(help: "ISO 3166 region for local phone numbers (default from the time zone).") var region: String?
     @Option(help: "BCP 47 locale (default from the time zone, else en).") var locale: String?
     @Option(name: .customLong("owner-name"), help: "The owner's name, for signing in with a PIN.") var ownerName: String = "Owner"
@@ -60,8 +60,16 @@ struct Init: ParsableCommand {
         guard !directory.isInitialised else { throw CommandFailure("\(directory.path) is already initialised; see `edgenode status --data-dir \(directory.path)`") }
         let zone = timeZone ?? Provisioning.systemTimeZone
         let defaults = Provisioning.regionalDefaults[zone]
-        // "XXX" is ISO 4217's "no currency": the branch works, and the owner sets the real one later.
-        let currency = currency ?? defaults?.currency ?? "XXX"
+        // No silent "XXX" (ISO 4217's "no currency"): prices and payments need the real one.
+        guard let currency = currency ?? defaults?.currency else {
+            throw CommandFailure("""
+                no currency is known for the time zone \(zone): give --currency (ISO 4217, e.g. KZT, GBP, BDT) and --region \
+                (ISO 3166, e.g. KZ, GB, BD); only the time zones of \(Provisioning.regionalDefaultsSummary) imply them
+                """)
+        }
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw CommandFailure("--currency \(currency): an ISO 4217 code is three capital letters, e.g. KZT, GBP, BDT")
+        }
         let region = region ?? defaults?.region ?? ""
         var owner: SigningKey?
         if importOwnerPhrase {
@@ -78,7 +86,7 @@ struct Init: ParsableCommand {
               site      \(result.site)
               branch    \(branch) (\(result.branchID), \(zone), \(currency))
 
-            \(currency == "XXX" ? "No currency known for \(zone): give --currency and --region, or set them later with PUT /v1/branches/\(result.branchID).\n" : "")Owner \(ownerName) signs in on tablets with the PIN \(result.ownerPIN) (shown once; change it in the API).
+            Owner \(ownerName) signs in on tablets with the PIN \(result.ownerPIN) (shown once; change it in the API).
             The box console's token is in \(result.consoleTokenPath) (edgenode pair and status use it).
             The owner key is in \(directory.ownerKeyPath). Write down its recovery phrase now:
               edgenode owner export-phrase --data-dir \(directory.path)
@@ -263,7 +271,7 @@ struct Status: AsyncParsableCommand {
         guard directory.isInitialised else { throw CommandFailure("\(directory.path) is not initialised; see `edgenode init --help`") }
         var document: [String: Any]
         var source = "data directory (the daemon is not running)"
-        if let client = try? ConsoleClient(configuration: configuration), case let (200, body)? = try? client.request("GET", "/v1/status"),
+        if let client = try? ConsoleClient(configuration: configuration, explicit: (options.bind, options.port)), case let (200, body)? = try? client.request("GET", "/v1/status"),
            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] {
             document = object
             source = "running daemon on port \(client.port)"

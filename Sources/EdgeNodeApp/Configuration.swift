@@ -225,12 +225,20 @@ extension NodeConfiguration {
     ///   `environment` names the file, and it must exist; when that is unset too, `defaultFile` is
     ///   read if it exists, and otherwise there is no file.
     /// - environment: the process environment; only `EDGENODE_*` variables are read. Each key has
-    ///   one (`environmentVariable(for:)`); any other `EDGENODE_*` variable except `EDGENODE_CONFIG`
-    ///   and the relay's and tests' `EDGENODE_RELAY_*` and `EDGENODE_TEST_*` is an error.
+    ///   one (`environmentVariable(for:)`); any other `EDGENODE_*` variable that looks like a key
+    ///   (under a table's prefix such as `EDGENODE_HTTP_`, or a typo of a key's variable) is an error;
+    ///   the rest (`EDGENODE_BIN`), `EDGENODE_CONFIG`, and the relay's and tests' `EDGENODE_RELAY_*`
+    ///   and `EDGENODE_TEST_*` are not read (`ignoredVariables` names the first kind for a warning).
     /// - flags: dotted key → the raw string from the command line (`commandLineFlags` lists the
     ///   flags the CLI offers).
     public static func load(file: String?, environment: [String: String], flags: [String: String]) throws(ConfigurationError) -> NodeConfiguration {
         try loadWithSources(file: file, environment: environment, flags: flags).configuration
+    }
+
+    /// The `EDGENODE_*` variables of `environment` that are neither keys, nor like a key, nor
+    /// another program's: ignored, and worth a warning.
+    public static func ignoredVariables(in environment: [String: String]) -> [String] {
+        layers.ignoredVariables(in: environment)
     }
 
     /// `EDGENODE_*` variables that belong to other programs of the project — the relay's
@@ -254,6 +262,7 @@ extension NodeConfiguration {
             keys: settings.map(\.layerKey), environmentPrefix: "EDGENODE_", fileVariable: "EDGENODE_CONFIG", documentation: documentation,
             failure: { ConfigurationError(key: $0, source: $1, message: $2) })
         layers.otherProgramsPrefixes = otherProgramsPrefixes
+        layers.refusesOnlyKeyLikeVariables = true
         return layers
     }()
 

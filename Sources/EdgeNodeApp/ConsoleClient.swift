@@ -9,36 +9,59 @@ public struct ConsoleClient: Sendable {
     public let host: String
     public let port: Int
     public let token: String
+    /// Where the address came from and which token file was read, for error messages
+    /// (e.g. `daemon.url in /var/lib/edgenode`, `/var/lib/edgenode/console.token`).
+    let addressSource: String
+    let tokenPath: String?
 
     public init(host: String, port: Int, token: String) {
         self.host = host
         self.port = port
         self.token = token
+        addressSource = "given"
+        tokenPath = nil
     }
 
-    /// The daemon of `configuration`'s data directory: where it says it listens (`daemon.url`,
-    /// written by `serve` — so a daemon started with `--port`, or with port 0, is found too), else
-    /// `http.bind` and `http.port` of the configuration.
-    init(configuration: NodeConfiguration) throws {
+    /// The daemon of `configuration`'s data directory: the address given on the command line
+    /// (`--bind`/`--port`) if any, else where the daemon says it listens (`daemon.url`, written by
+    /// `serve` — so a daemon started with `--port`, or with port 0, is found too), else `http.bind`
+    /// and `http.port` of the configuration.
+    /// - Parameter explicit: the `--bind`/`--port` flags given to this command.
+    init(configuration: NodeConfiguration, explicit: (bind: String?, port: String?) = (nil, nil)) throws {
         let directory = ReplicaDirectory(path: configuration.dataDirectory)
         let path = Provisioning.consoleTokenPath(directory)
         guard let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw CommandFailure("cannot read the console token \(path); run this as the daemon's user (e.g. sudo -u edgenode) with the same --data-dir")
         }
-        if let listening = DaemonAddress.read(directory) {
+        if explicit.bind == nil, explicit.port == nil, let listening = DaemonAddress.read(directory) {
             (host, port) = listening
+            addressSource = "from \(DaemonAddress.path(directory))"
         } else {
             host = DaemonAddress.localHost(bind: configuration.http.bind)
             port = configuration.http.port
+            addressSource = explicit.bind != nil || explicit.port != nil
+                ? "from --bind/--port"
+                : "from the configuration: no daemon.url in \(directory.path), so no daemon has said it serves this data directory"
         }
         self.token = token
+        tokenPath = path
     }
 
-    static func describe(_ status: Int, _ body: String) -> String {
+    /// The daemon's address as a person reads it, e.g. `127.0.0.1:8470`, `[::1]:8470`.
+    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// A refusal or an unexpected answer, naming the address asked (and where it came from) and,
+    /// when the token was refused, the token file this command used.
+    func describe(_ status: Int, _ body: String) -> String {
+        let asked = "the daemon at \(address) (\(addressSource))"
         if let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let detail = object["detail"] as? String {
-            return "the daemon refused (\(status)): \(detail)"
+            var text = "\(asked) refused (\(status)): \(detail)"
+            if status == 401, let tokenPath {
+                text += ". This command sent the console token from \(tokenPath): the daemon at \(address) is not the one serving that data directory — give the same --data-dir as the daemon, or its --bind/--port"
+            }
+            return text
         }
-        return "the daemon answered \(status): \(body.prefix(300))"
+        return "\(asked) answered \(status): \(body.prefix(300))"
     }
 
     /// Sends one request and returns the status and body. Throws if the daemon is not reachable.
@@ -63,9 +86,9 @@ public struct ConsoleClient: Sendable {
             let response = try HTTPClientOutbound.shared.sendAndWait(request)
             return (response.status, response.text)
         } catch let failure as OutboundHTTPError where failure.kind == .connect {
-            throw DaemonUnreachable(message: "the daemon is not running on \(host):\(port) (\(failure.reason ?? failure.description))")
+            throw DaemonUnreachable(message: "the daemon is not running on \(address) (\(addressSource)): \(failure.reason ?? failure.description)")
         } catch {
-            throw CommandFailure("the daemon at \(host):\(port): \(error)")
+            throw CommandFailure("the daemon at \(address) (\(addressSource)): \(error)")
         }
     }
 }

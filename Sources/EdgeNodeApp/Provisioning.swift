@@ -43,6 +43,9 @@ public struct Provisioning: Sendable {
         "Asia/Qyzylorda": ("KZT", "KZ", "ru-KZ"), "Europe/London": ("GBP", "GB", "en-GB"), "Asia/Dhaka": ("BDT", "BD", "bn-BD"),
     ]
 
+    /// For messages: "Kazakhstan (Asia/Almaty, …), the UK (Europe/London) and Bangladesh (Asia/Dhaka)".
+    static let regionalDefaultsSummary = "Kazakhstan (Asia/Almaty, Asia/Atyrau, …), the UK (Europe/London) and Bangladesh (Asia/Dhaka)"
+
     /// The system's zone (`/etc/localtime`), else UTC.
     static var systemTimeZone: String {
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/localtime"), let range = target.range(of: "zoneinfo/") {

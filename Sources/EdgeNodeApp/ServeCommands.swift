@@ -12,8 +12,10 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "The TOML configuration file (default: $EDGENODE_CONFIG or /etc/edgenode/edgenode.toml if it exists).")
     var configFile: String?
     @Option(name: .customLong("data-dir"), help: "The data directory (key data_dir; default /var/lib/edgenode).") var dataDirectory: String?
-    @Option(help: "The address to listen on (key http.bind; default 0.0.0.0).") var bind: String?
-    @Option(help: "The port to listen on (key http.port; default 8470; 0 = any free port).") var port: String?
+    @Option(help: "serve: the address to listen on. pair, status, invite: the daemon's address, when it is not the one daemon.url in the data directory names (key http.bind; default 0.0.0.0).")
+    var bind: String?
+    @Option(help: "serve: the port to listen on (0 = any free port). pair, status, invite: the daemon's port, when it is not the one daemon.url names (key http.port; default 8470).")
+    var port: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (key log.level).") var logLevel: String?
 
     var flags: [String: String] {
@@ -28,6 +30,9 @@ struct NodeOptions: ParsableArguments {
     /// Configuration from defaults < file < environment < these flags; a bad key stops here.
     func load(extraDefaults: [String: String] = [:]) throws -> NodeConfiguration {
         let environment = ProcessInfo.processInfo.environment
+        for name in NodeConfiguration.ignoredVariables(in: environment) {
+            FileHandle.standardError.write(Data("edgenode: warning: ignoring \(name): not a configuration variable (docs/configuration.md lists them)\n".utf8))
+        }
         do {
             return try NodeConfiguration.load(file: configFile, environment: environment, flags: extraDefaults.merging(flags) { $1 })
         } catch {
@@ -159,10 +164,10 @@ struct Pair: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let client = try ConsoleClient(configuration: configuration)
+        let client = try ConsoleClient(configuration: configuration, explicit: (options.bind, options.port))
         guard let code else {
             let (status, body) = try client.request("GET", "/v1/pairing-requests")
-            guard status == 200 else { throw CommandFailure(ConsoleClient.describe(status, body)) }
+            guard status == 200 else { throw CommandFailure(client.describe(status, body)) }
             let items = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
             if items.isEmpty { print("No tablet is waiting to pair. On the tablet, ask to pair; it shows a six-digit code.") }
             for item in items {
@@ -173,7 +178,7 @@ struct Pair: AsyncParsableCommand {
         guard Role(rawValue: role) != nil else { throw CommandFailure("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
         let payload = reject ? ["code": code] : ["code": code, "role": role]
         let (status, body) = try client.request("POST", reject ? "/v1/pairing-requests/reject" : "/v1/pairing-requests/approve", json: payload)
-        guard status == 200 else { throw CommandFailure(ConsoleClient.describe(status, body)) }
+        guard status == 200 else { throw CommandFailure(client.describe(status, body)) }
         let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
         print(reject ? "Rejected \(object["device_name"] ?? code)." : "Approved \(object["device_name"] ?? code) as \(role). The tablet collects its token now.")
     }

@@ -68,6 +68,10 @@ public struct ConfigurationLayers<Configuration, Failure: Error>: Sendable {
     public var otherProgramsPrefixes: [String] = []
     /// Whether a variable under `environmentPrefix` that names no key is an error (the box) or ignored.
     public var refusesUnknownVariables = true
+    /// With `refusesUnknownVariables`: refuse only an unknown variable that looks like one of the
+    /// keys (`looksLikeKey`) and ignore the others (`ignoredVariables` lists them, for a warning),
+    /// so that `EDGENODE_BIN` set by someone's script stops nothing while `EDGENODE_HTTP_PROT` does.
+    public var refusesOnlyKeyLikeVariables = false
     /// Whether an empty variable counts as unset (the relay) or as an empty value (the box).
     public var ignoresEmptyVariables = false
     /// Whether every value is checked as its layer is read, so that a bad value fails even when a
@@ -150,7 +154,7 @@ public struct ConfigurationLayers<Configuration, Failure: Error>: Sendable {
             if ignoresEmptyVariables && value.isEmpty { continue }
             let source = "environment \(name)"
             guard let setting else {
-                guard refusesUnknownVariables else { continue }
+                guard refusesUnknownVariables, !refusesOnlyKeyLikeVariables || looksLikeKey(name) else { continue }
                 let candidates = keys.map(\.environmentVariable) + (fileVariable.map { [$0] } ?? [])
                 let hint = Self.suggestion(for: name, among: candidates, prefix: environmentPrefix).map { "; did you mean \($0)?" } ?? " (\(documentation))"
                 throw failure(nil, source, "unknown variable\(hint)")
@@ -216,6 +220,27 @@ public struct ConfigurationLayers<Configuration, Failure: Error>: Sendable {
 
     /// The known name closest to `name` (a typo, or the right key in the wrong table), if any is close.
     /// - Parameter prefix: the environment prefix, dropped when comparing last segments.
+    /// Whether an unknown variable under `environmentPrefix` looks like a configuration key: it
+    /// starts with a table of the keys (`EDGENODE_HTTP_…` for `http.*`), or `suggestion` finds a key
+    /// it may mean (`EDGENODE_DATADIR`, `EDGENODE_PORT`). `EDGENODE_BIN` does not.
+    public func looksLikeKey(_ name: String) -> Bool {
+        let candidates = keys.map(\.environmentVariable) + (fileVariable.map { [$0] } ?? [])
+        let tables = Set(keys.compactMap { key in key.key.firstIndex(of: ".").map { String(key.key[..<$0]) } })
+        let rest = name.dropFirst(environmentPrefix.count).uppercased()
+        if tables.contains(where: { rest.hasPrefix($0.uppercased() + "_") }) { return true }
+        return Self.suggestion(for: name, among: candidates, prefix: environmentPrefix) != nil
+    }
+
+    /// The variables under `environmentPrefix` that `load` ignores although they belong to no other
+    /// program: unknown, and not like a key (with `refusesOnlyKeyLikeVariables`). Sorted.
+    public func ignoredVariables(in environment: [String: String]) -> [String] {
+        guard refusesUnknownVariables, refusesOnlyKeyLikeVariables else { return [] }
+        return environment.keys.sorted().filter { name in
+            name.hasPrefix(environmentPrefix) && name != fileVariable && !keys.contains { $0.environmentVariable == name }
+                && !otherProgramsPrefixes.contains { name.hasPrefix($0) } && !looksLikeKey(name)
+        }
+    }
+
     public static func suggestion(for name: String, among candidates: [String], prefix: String = "EDGENODE_") -> String? {
         let lowered = name.lowercased()
         let scored = candidates.map { ($0, editDistance(lowered, $0.lowercased())) }

@@ -9,7 +9,7 @@ struct CommandLineTests {
     func initAndStatus() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let initOutput = try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Atyrau Central"]).output
+        let initOutput = try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Atyrau Central", "--time-zone", "Asia/Atyrau"]).output
         #expect(initOutput.contains("Initialised replica"))
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/identity.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -21,6 +21,16 @@ struct CommandLineTests {
         // init writes three changesets: the certificate, the first branch, the owner (a person with a PIN).
         #expect((json["vector"] as? [String: Int])?[json["site"] as! String] == 3)
         #expect((json["health"] as? [Any])?.isEmpty == true)
+
+        // A zone that implies no currency needs --currency: never a silent "XXX" (issue 21); nothing is written.
+        let scratch = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let noCurrency = try run(Binaries.edgenode, ["init", "--data-dir", scratch, "--time-zone", "UTC"], check: false)
+        #expect(noCurrency.status != 0)
+        #expect(noCurrency.error.contains("no currency is known for the time zone UTC: give --currency"), "\(noCurrency.error)")
+        let lowercase = try run(Binaries.edgenode, ["init", "--data-dir", scratch, "--time-zone", "UTC", "--currency", "usd"], check: false)
+        #expect(lowercase.status != 0 && lowercase.error.contains("--currency usd: an ISO 4217 code is three capital letters"), "\(lowercase.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/identity.key"))
 
         // Second init refuses to overwrite.
         let again = try run(Binaries.edgenode, ["init", "--data-dir", directory], check: false)
@@ -45,7 +55,7 @@ struct CommandLineTests {
             try? FileManager.default.removeItem(atPath: first)
             try? FileManager.default.removeItem(atPath: second)
         }
-        try run(Binaries.edgenode, ["init", "--data-dir", first, "--branch", "one"])
+        try run(Binaries.edgenode, ["init", "--data-dir", first, "--branch", "one", "--time-zone", "UTC", "--currency", "USD", "--region", "US"])
         let key = try run(Binaries.edgenode, ["keygen", "--data-dir", second]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         try run(Binaries.edgenode, ["certify", "--data-dir", first, "--public-key", key, "--branch", "two", "--out", second + "/cert"])
         try run(Binaries.edgenode, ["join", "--data-dir", second, "--certificate", second + "/cert"])
@@ -70,7 +80,7 @@ struct CommandLineTests {
     func independentVerification() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "verify"])
+        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "verify", "--time-zone", "Asia/Dhaka"])
         let status = try JSONSerialization.jsonObject(with: Data(try run(Binaries.edgenode, ["status", "--data-dir", directory, "--json"]).output.utf8)) as! [String: Any]
         let file = directory + "/changeset-1"
         try run(Binaries.edgenode, ["changeset", "export", "--data-dir", directory, "--sequence", "1", "--out", file])

@@ -12,7 +12,7 @@ struct CrashSafetyTests {
     func killDuringWrites(round: Int) throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "crash"])
+        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "crash", "--time-zone", "Asia/Atyrau"])
         let writer = try ChildProcess(name: "writer", program: Binaries.torture, arguments: ["write", "--data-dir", directory], keepErrors: false)
         var acknowledged: [String] = []
         let target = 150 * round
@@ -51,7 +51,7 @@ struct CrashSafetyTests {
             try? FileManager.default.removeItem(atPath: source)
             try? FileManager.default.removeItem(atPath: target)
         }
-        try run(Binaries.edgenode, ["init", "--data-dir", source, "--branch", "source"])
+        try run(Binaries.edgenode, ["init", "--data-dir", source, "--branch", "source", "--time-zone", "Asia/Atyrau"])
         try run(Binaries.torture, ["write", "--data-dir", source, "--count", "1500"])
         let publicKey = try run(Binaries.edgenode, ["keygen", "--data-dir", target]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         try run(Binaries.edgenode, ["certify", "--data-dir", source, "--public-key", publicKey, "--branch", "target", "--out", target + "/cert.bin"])

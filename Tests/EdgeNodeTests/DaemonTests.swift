@@ -174,6 +174,39 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test("pair finds the daemon serving its data directory through daemon.url, and a refusal names the address asked, where it came from and the token file sent")
+    func pairNamesTheDaemonItAsked() throws {
+        let served = temporaryDirectory(), other = temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: served)
+            try? FileManager.default.removeItem(atPath: other)
+        }
+        for directory in [served, other] {
+            try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Leeds", "--time-zone", "Europe/London"])
+        }
+        let daemon = try Daemon(["serve", "--data-dir", served, "--bind", "127.0.0.1", "--port", "0"])
+        defer { _ = daemon.stop() }
+        // Without --bind/--port, pair reaches the daemon on its ephemeral port through daemon.url.
+        let listed = try run(Binaries.edgenode, ["pair", "--data-dir", served])
+        #expect(listed.output.contains("No tablet is waiting to pair"), "\(listed.output)\(listed.error)")
+        // The other data directory's console token, sent to this daemon: refused, and the message says so.
+        let wrong = try run(Binaries.edgenode, ["pair", "--data-dir", other, "--port", String(daemon.port), "--bind", "127.0.0.1"], check: false)
+        #expect(wrong.status != 0)
+        #expect(wrong.error.contains("the daemon at 127.0.0.1:\(daemon.port) (from --bind/--port) refused (401)"), "\(wrong.error)")
+        #expect(wrong.error.contains("console token from \(other)/console.token"), "\(wrong.error)")
+        // The same through a daemon.url that names this daemon.
+        try "http://127.0.0.1:\(daemon.port)\n".write(toFile: other + "/daemon.url", atomically: true, encoding: .utf8)
+        let viaFile = try run(Binaries.edgenode, ["pair", "--data-dir", other], check: false)
+        #expect(viaFile.error.contains("the daemon at 127.0.0.1:\(daemon.port) (from \(other)/daemon.url) refused (401)"), "\(viaFile.error)")
+        // Nothing there: the address and its source are named.
+        try FileManager.default.removeItem(atPath: other + "/daemon.url")
+        let nobody = try run(Binaries.edgenode, ["pair", "--data-dir", other, "--bind", "127.0.0.1", "--port", "9"], check: false)
+        #expect(nobody.status != 0 && nobody.error.contains("the daemon is not running on 127.0.0.1:9 (from --bind/--port)"), "\(nobody.error)")
+        // An EDGENODE_* variable of someone's script stops nothing and is named in a warning.
+        let withScript = try run(Binaries.edgenode, ["pair", "--data-dir", served], environment: ChildProcess.cleanEnvironment.merging(["EDGENODE_BIN": "/usr/local/bin/edgenode"]) { $1 })
+        #expect(withScript.error.contains("edgenode: warning: ignoring EDGENODE_BIN: not a configuration variable"), "\(withScript.error)")
+    }
+
     @Test("bad configuration stops start-up naming the key; serve without init explains what to do")
     func badConfiguration() throws {
         let directory = temporaryDirectory()

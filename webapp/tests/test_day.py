@@ -214,6 +214,28 @@ def test_book_a_client_into_a_free_slot(tablet, desk):
     expect(element).to_contain_text(client["name"])
 
 
+def test_a_date_past_or_beyond_the_horizon_says_why_nothing_is_offered(tablet, desk):
+    box = desk
+    date = tomorrow(box)
+    staff, service, start = bookable_slot(box, date)
+    today = local_now(box).date()
+    horizon = branch(box)["policy"]["horizon_days"]
+    past, far = (today - datetime.timedelta(days=1)).isoformat(), (today + datetime.timedelta(days=horizon + 1)).isoformat()
+    # The API names the rule (issue 21: not a silent empty list).
+    for day, reason in ((past, "past"), (far, "beyond_horizon"), (date, None)):
+        result = box.ok("GET", f"/v1/availability?service={service['id']}&date={day}")
+        assert [u["reason"] for u in result["unavailable"]] == ([reason] if reason else []), result["unavailable"]
+    page = open_app(tablet, box, f"#/day/{date}")
+    dialog = start_booking(page, staff, start)
+    note = dialog.get_by_test_id("offered-note")
+    dialog.locator("input[name=date]").fill(far)
+    expect(note).to_have_text("The shop does not take bookings this far ahead yet: choose an earlier date.")
+    dialog.locator("input[name=date]").fill(past)
+    expect(note).to_have_text("This date has passed: choose today or a later date.")
+    dialog.locator("input[name=date]").fill(date)
+    expect(note).to_contain_text("offered on")
+
+
 def test_a_new_client_created_inline_and_a_guest(tablet, desk):
     box = desk
     date = tomorrow(box)

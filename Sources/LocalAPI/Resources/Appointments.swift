@@ -72,6 +72,31 @@ enum BookingHandlers {
         var staff: [StaffSlots]
         /// Bookable visits (one entry per start; for several services, the chain's items).
         var slots: [SlotBody]
+        /// The asked dates that offer nothing by rule, and why: `past` (before today in the branch's
+        /// zone) or `beyond_horizon` (more than the branch's `horizon_days` ahead). A date not listed
+        /// may still have no slots (closed, fully booked, nobody qualified).
+        var unavailable: [UnavailableDate]
+    }
+
+    struct UnavailableDate: Encodable {
+        var date: String
+        var reason: String
+        var detail: String
+    }
+
+    /// Why `date` offers nothing whatever the bookings (the rule of `Availability.slots`), if it does not.
+    static func unavailability(of date: LocalDate, branch: Branch, now: Instant) -> UnavailableDate? {
+        guard let zone = try? ZoneRules.named(branch.timeZone) else { return nil }
+        let today = zone.localDate(of: now)
+        if date < today {
+            return UnavailableDate(date: date.description, reason: "past", detail: "\(date) is before today (\(today)) in \(branch.timeZone)")
+        }
+        let horizon = branch.policy.horizonDays
+        if date.daysSinceEpoch - today.daysSinceEpoch > horizon {
+            return UnavailableDate(date: date.description, reason: "beyond_horizon",
+                                   detail: "\(date) is more than \(horizon) days ahead (the branch's horizon_days); the last bookable date is \(today.adding(days: horizon))")
+        }
+        return nil
     }
 
     struct StaffSlots: Encodable {
@@ -116,7 +141,8 @@ enum BookingHandlers {
                     SlotBody.Item(service: $0.offeringID.rawValue, staff: $0.staffID.rawValue, start: call.zones.format($0.start, branch: branch.id),
                                   end: call.zones.format($0.end, branch: branch.id))
                 })
-            })
+            },
+            unavailable: dates.compactMap { unavailability(of: $0, branch: branch, now: call.shop.now) })
         return .json(body)
     }
 

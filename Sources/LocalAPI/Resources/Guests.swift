@@ -85,6 +85,8 @@ enum GuestHandlers {
         var timeZone: String
         var dates: [String]
         var starts: [String]
+        /// The asked dates that offer nothing by rule, and why (as `GET /v1/availability`).
+        var unavailable: [BookingHandlers.UnavailableDate]
     }
 
     /// The starts the booking could move to: its services with the same staff, as `reschedule` takes them.
@@ -101,7 +103,8 @@ enum GuestHandlers {
         let parts = appointment.items.map { VisitPart(offeringID: $0.offeringID, staffID: $0.staffID) }
         let slots = try await call.shop.calendar.availability(branch: appointment.branchID, parts: parts, dates: dates)
         return .json(AvailabilityBody(timeZone: branch.timeZone, dates: dates.map(\.description),
-                                      starts: slots.filter { $0.start != appointment.start }.map(\.localStart)))
+                                      starts: slots.filter { $0.start != appointment.start }.map(\.localStart),
+                                      unavailable: dates.compactMap { BookingHandlers.unavailability(of: $0, branch: branch, now: call.shop.now) }))
     }
 
     static func cancel(_ call: Call) async throws -> Reply {

@@ -30,6 +30,8 @@ export async function openBooking(prefill) {
     let mode = 'client';
     let chosenClient = prefill.client || null;
     let offered = [];
+    // Why the chosen date offers nothing by rule (`unavailable[].reason` of GET /v1/availability), or empty.
+    let ruledOut = '';
     let wantedTime = prefill.time || null;
     let availabilityTimer = null;
     let searchTimer = null;
@@ -172,9 +174,12 @@ export async function openBooking(prefill) {
             try {
                 const result = await api.get('/v1/availability', { service: ids.join(','), date, staff: staffField.control.value });
                 offered = (result.slots || []).map((s) => s.start);
+                // A date the rules exclude (past, beyond the booking horizon): say why, not just "nothing free".
+                ruledOut = ((result.unavailable || [])[0] || {}).reason || '';
                 startField.setError('');
             } catch (error) {
                 offered = [];
+                ruledOut = '';
                 startField.setError(explain(error));
             }
             let selected = '';
@@ -192,8 +197,10 @@ export async function openBooking(prefill) {
             }
             options.push(...offered.map((s) => h('option', { value: s, selected: s === selected }, formatTime(s))));
             mount(startField.control, ...options);
-            offeredNote.textContent = offered.length ? t('day.offered_count', { count: offered.length, date: formatDate(instantOf(date, '12:00')) }) : t('day.nothing_offered_hint');
-            if (!offered.length && !waitArea.dataset.touched) waitArea.hidden = false;
+            const ruledOutNote = { past: 'day.date_past', beyond_horizon: 'day.date_beyond_horizon' }[ruledOut];
+            offeredNote.textContent = offered.length ? t('day.offered_count', { count: offered.length, date: formatDate(instantOf(date, '12:00')) })
+                : t(ruledOutNote || 'day.nothing_offered_hint');
+            if (!offered.length && !ruledOutNote && !waitArea.dataset.touched) waitArea.hidden = false;
         }
 
         async function submit(event) {

@@ -382,6 +382,12 @@ enum DomainSchema {
                 item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, capacity INTEGER NOT NULL, resources TEXT NOT NULL,
                 PRIMARY KEY (appointment_id, position)) WITHOUT ROWID;
             """),
+        ("domain-10-report-grants", """
+            CREATE TABLE report_grants (
+                person_id TEXT PRIMARY KEY NOT NULL, branches TEXT NOT NULL DEFAULT '', granted_by TEXT NOT NULL DEFAULT '',
+                granted_at INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE local_sites_heard (site TEXT PRIMARY KEY NOT NULL, heard_at INTEGER NOT NULL) WITHOUT ROWID;
+            """),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [
@@ -399,7 +405,7 @@ enum DomainSchema {
         ("messages", .appendOnly), ("message_events", .appendOnly), ("visit_reviews", .appendOnly), ("calendar_feeds", .lastWriterWins),
         ("products", .lastWriterWins), ("product_branches", .lastWriterWins), ("stock_movements", .appendOnly), ("stock_transfers", .appendOnly),
         ("stocktakes", .appendOnly), ("coupons", .lastWriterWins), ("loyalty_rules", .lastWriterWins), ("gift_cards", .appendOnly),
-        ("escrow_entries", .appendOnly), ("escrow_requests", .appendOnly),
+        ("escrow_entries", .appendOnly), ("escrow_requests", .appendOnly), ("report_grants", .lastWriterWins),
     ]
 }
 

@@ -262,7 +262,9 @@ extension Shop {
     /// replica — confirms or rejects the requested bookings they brought.
     @discardableResult
     public func apply(_ batch: [[UInt8]]) throws -> ApplyReport {
+        let before = store.versionVector
         let report = try store.apply(batch)
+        try recordHeard(since: before)
         changeFeed.signal()
         if !report.applied.isEmpty { try reviewRequests() }
         return report
@@ -273,7 +275,9 @@ extension Shop {
     /// - Returns: the version vector after the merge.
     @discardableResult
     public func applySnapshot(_ bytes: [UInt8]) throws -> VersionVector {
+        let before = store.versionVector
         let vector = try store.applySnapshot(bytes)
+        try recordHeard(since: before)
         changeFeed.signal()
         try reviewRequests()
         return vector

@@ -5,5 +5,5 @@ extension LocalAPI {
     /// (and to docs/openapi.yaml, which `OpenAPIContractTests` checks against the declarations).
     static let endpoints: [Endpoint] = SystemHandlers.endpoints + AccessHandlers.endpoints + CatalogueHandlers.endpoints
         + BookingHandlers.endpoints + GuestHandlers.endpoints + ClientHandlers.endpoints + MoneyHandlers.endpoints + RetailHandlers.endpoints + MessagingHandlers.endpoints
-        + CalendarFeedHandlers.endpoints
+        + CalendarFeedHandlers.endpoints + ReportHandlers.endpoints
 }

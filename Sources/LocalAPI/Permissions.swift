@@ -59,6 +59,10 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
     case stockOverride = "stock.override"
     /// Coupons, loyalty rules, moving escrow between any boxes.
     case loyaltyManage = "loyalty.manage"
+    /// The owner reports (a manager: their own branch unless granted more; docs/reports.md).
+    case reportsRead = "reports.read"
+    /// Grant a person report access to more branches.
+    case reportsGrant = "reports.grant"
 
     public func isGranted(to role: Role) -> Bool {
         switch self {
@@ -78,7 +82,9 @@ public enum Permission: String, Hashable, Sendable, CaseIterable {
             role == .owner || role == .manager || role == .frontDesk
         case .drawerOperate:
             role == .owner || role == .manager || role == .frontDesk
-        case .moneySettings:
+        case .reportsRead:
+            role == .owner || role == .manager
+        case .moneySettings, .reportsGrant:
             role == .owner
         }
     }

@@ -420,14 +420,17 @@ struct PersonBody: Encodable {
     var staff: String?
     var active: Bool
     var createdAt: String
+    /// Which branches the person may report on: `"own"`, `"all"` or the branch ids granted besides their own.
+    var reportAccess: ReportAccessBody
 
-    init(_ person: Person, zones: Zones) {
+    init(_ person: Person, zones: Zones, reportAccess: ReportAccess) {
         id = person.id.rawValue
         name = person.name
         role = person.role.rawValue
         staff = person.staffID?.rawValue
         active = person.isActive
         createdAt = zones.format(person.createdAt, branch: nil)
+        self.reportAccess = ReportAccessBody(reportAccess)
     }
 }
 

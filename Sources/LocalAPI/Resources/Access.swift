@@ -144,7 +144,8 @@ enum AccessHandlers {
     static func listPeople(_ call: Call) async throws -> Reply {
         try call.query().validate()
         let people = try await call.shop.access.people()
-        return .json(Page(items: people.map { PersonBody($0, zones: call.zones) }, nextCursor: nil))
+        let grants = try await call.shop.reports.grants()
+        return .json(Page(items: people.map { PersonBody($0, zones: call.zones, reportAccess: grants[$0.id]?.access ?? .own) }, nextCursor: nil))
     }
 
     static func createPerson(_ call: Call) async throws -> Reply {
@@ -157,7 +158,8 @@ enum AccessHandlers {
         guard let name, let role, let pin else { throw APIError.validation([]) }
         guard call.role.mayGrant(role) else { throw APIError.forbidden("a \(call.role.rawValue) may not add a person with the role \(role.rawValue)") }
         let person = try await call.shop.access.createPerson(name: name, role: role, pin: pin, staff: staff, as: call.acting)
-        return .json(PersonBody(person, zones: call.zones), status: 201, location: "/v1/people/\(person.id)")
+        return .json(PersonBody(person, zones: call.zones, reportAccess: try await call.shop.reports.access(of: person.id)), status: 201,
+                     location: "/v1/people/\(person.id)")
     }
 
     static func updatePerson(_ call: Call) async throws -> Reply {
@@ -173,7 +175,7 @@ enum AccessHandlers {
         let current = try await call.shop.access.person(id)
         guard callerRole.mayGrant(current.role) else { throw APIError.forbidden("a \(callerRole.rawValue) may not change a \(current.role.rawValue)") }
         let person = try await call.shop.access.updatePerson(id, name: name, role: role, pin: pin, isActive: active, as: call.acting)
-        return .json(PersonBody(person, zones: call.zones))
+        return .json(PersonBody(person, zones: call.zones, reportAccess: try await call.shop.reports.access(of: person.id)))
     }
 
     struct SessionBody: Encodable {
@@ -194,7 +196,8 @@ enum AccessHandlers {
         let policy = call.api.configuration.access
         let session = try await call.shop.access.startSession(person: person, pin: pin, device: device, policy: policy, as: call.acting)
         let principal = Principal(device: device, person: session.person)
-        let answer = SessionBody(token: form == .token ? session.token : nil, person: PersonBody(session.person, zones: call.zones),
+        let access = try await call.shop.reports.access(of: session.person.id)
+        let answer = SessionBody(token: form == .token ? session.token : nil, person: PersonBody(session.person, zones: call.zones, reportAccess: access),
                                  role: principal.role.rawValue, expiresAt: call.zones.format(session.expiresAt, branch: nil))
         var reply = Reply.json(answer, status: 201)
         if form == .cookie {

@@ -101,6 +101,8 @@ enum SystemHandlers {
         var staff: String?
         /// The home branch's name, zone, currency and locale, for formatting times and money.
         var branch: MeBranch?
+        /// The branches this caller may report on (empty when none; see docs/reports.md, "Who sees what").
+        var reportBranches: [String]
     }
 
     struct MeBranch: Encodable {
@@ -122,10 +124,15 @@ enum SystemHandlers {
                 branch = nil   // the home branch is not in the replica yet (a box still joining)
             }
         }
-        return .json(MeBody(device: DeviceBody(principal.device, zones: call.zones), person: principal.person.map { PersonBody($0, zones: call.zones) },
+        var person: PersonBody?
+        if let signedIn = principal.person {
+            person = PersonBody(signedIn, zones: call.zones, reportAccess: try await call.shop.reports.access(of: signedIn.id))
+        }
+        return .json(MeBody(device: DeviceBody(principal.device, zones: call.zones), person: person,
                             role: principal.role.rawValue,
                             permissions: Permission.allCases.filter { $0 != .open && $0.isGranted(to: principal.role) }.map(\.rawValue),
-                            homeBranch: call.shop.homeBranch?.rawValue, staff: principal.person?.staffID?.rawValue, branch: branch))
+                            homeBranch: call.shop.homeBranch?.rawValue, staff: principal.person?.staffID?.rawValue, branch: branch,
+                            reportBranches: try await ReportHandlers.reportBranches(call)))
     }
 
     /// `GET /v1/connectivity`: the truth for the web app's status line, from the node's status

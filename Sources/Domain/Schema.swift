@@ -382,6 +382,7 @@ enum DomainSchema {
                 item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, capacity INTEGER NOT NULL, resources TEXT NOT NULL,
                 PRIMARY KEY (appointment_id, position)) WITHOUT ROWID;
             """),
+        ("domain-11-report-rollups", ReportRollups.migration),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [

@@ -107,7 +107,7 @@ enum StaffReportBuilder {
     static func figures(_ scope: ReportScope, in context: some QueryContext) throws -> StaffFigures {
         let seg = scope.segmentTable
         let utilisation = try UtilisationFacts.compute(scope, in: context)
-        let lines = try MoneyFacts.lines(scope, in: context)
+        let lines = try MoneyFacts.lineFacts(scope, in: context)
         let tips = try MoneyFacts.tips(scope, in: context)
         var rows: [String: StaffRow] = [:]
         func row(_ id: String) throws -> StaffRow? {
@@ -125,7 +125,7 @@ enum StaffReportBuilder {
         for entry in utilisation.staff {
             try update(entry.id) { $0.availableMinutes = entry.availableMinutes; $0.bookedMinutes = entry.bookedMinutes }
         }
-        for line in lines where !line.staff.isEmpty { try update(line.staff) { $0.revenue[line.currency, default: 0] += line.totalMinor } }
+        for line in lines.staff { try update(line.staff) { $0.revenue[line.currency, default: 0] += line.totalMinor } }
         for (currency, byStaff) in tips { for (staff, amount) in byStaff { try update(staff) { $0.tips[currency, default: 0] += amount } } }
         // Completed items, visits, rebooking (same local day, by the offset at the visit) and ratings.
         for found in try context.fetchAll("""
@@ -163,7 +163,7 @@ enum StaffReportBuilder {
 
 enum StockReportBuilder {
     static func figures(_ scope: ReportScope, slowMoverMaximum: Int, in context: some QueryContext) throws -> StockFigures {
-        let lines = try MoneyFacts.lines(scope, in: context).filter { $0.kind == "product" }
+        let lines = try MoneyFacts.lineFacts(scope, in: context).references.filter { $0.kind == "product" }
         var names = MoneyFacts.Names(context)
         var byProduct: [String: [String: AmountRow]] = [:]
         var sold: [String: Int] = [:]

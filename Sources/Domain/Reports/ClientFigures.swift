@@ -128,6 +128,27 @@ enum StaffReportBuilder {
         for line in lines.staff { try update(line.staff) { $0.revenue[line.currency, default: 0] += line.totalMinor } }
         for (currency, byStaff) in tips { for (staff, amount) in byStaff { try update(staff) { $0.tips[currency, default: 0] += amount } } }
         // Completed items, visits, rebooking (same local day, by the offset at the visit) and ratings.
+        if scope.rollups {
+            let range = scope.rollupRange
+            for found in try context.fetchAll("""
+                SELECT staff_id AS staff, sum(n) AS visits, sum(rebooked) AS rebooked, sum(ratings) AS ratings, sum(rating_sum) AS rating_sum
+                FROM local_report_staff_visit_days WHERE \(range.sql) GROUP BY staff_id
+                """, range.arguments) {
+                try update(found["staff"].string) {
+                    $0.completedVisits = found["visits"].int
+                    $0.rebooked = found["rebooked"].int
+                    $0.ratings = found["ratings"].int
+                    $0.ratingSum = found["rating_sum"].int
+                }
+            }
+            for found in try context.fetchAll("""
+                SELECT subject AS staff, sum(items) AS n FROM local_report_subject_days WHERE \(range.sql) AND kind = 'staff' AND status = 'completed'
+                GROUP BY subject
+                """, range.arguments) {
+                try update(found["staff"].string) { $0.servicesPerformed = found["n"].int }
+            }
+            return StaffFigures(staff: rows.values.sorted { ($0.branchID.rawValue, $0.name, $0.staffID.rawValue) < ($1.branchID.rawValue, $1.name, $1.staffID.rawValue) })
+        }
         for found in try context.fetchAll("""
             WITH \(seg.sql), done AS (
                 SELECT DISTINCT a.id AS id, a.client_id AS client, a.starts_at AS start, seg.off AS off, i.staff_id AS staff

@@ -126,14 +126,14 @@ package enum ReportRollups {
 
     static let appointments = Memo(
         table: "local_report_appointments", fact: "appointment_id",
-        columns: "(appointment_id, branch_id, day, hour, status, late, created_day, source, elsewhere, lead)",
+        columns: "(appointment_id, branch_id, day, hour, status, late, created_day, source, elsewhere, lead, client_id, created_at)",
         select: { condition in """
             SELECT id, branch_id, (t + off) / 86400000, ((t + off) % 86400000) / 3600000, status, late, (c + coff) / 86400000, source, elsewhere,
                    CASE WHEN t - c < 3600000 THEN 'same_hour' WHEN t - c < 86400000 THEN 'same_day' WHEN t - c < 3 * 86400000 THEN 'days_1_3'
-                        WHEN t - c < 7 * 86400000 THEN 'days_3_7' WHEN t - c < 30 * 86400000 THEN 'days_7_30' ELSE 'days_30_plus' END
+                        WHEN t - c < 7 * 86400000 THEN 'days_3_7' WHEN t - c < 30 * 86400000 THEN 'days_7_30' ELSE 'days_30_plus' END, client_id, c
             FROM (
                 SELECT a.id AS id, a.branch_id AS branch_id, a.starts_at AS t, a.created_at AS c, a.status AS status, a.late_cancellation AS late,
-                       a.source AS source, \(offset("a.branch_id", "a.starts_at")) AS off, \(offset("a.branch_id", "a.created_at")) AS coff,
+                       a.source AS source, a.client_id AS client_id, \(offset("a.branch_id", "a.starts_at")) AS off, \(offset("a.branch_id", "a.created_at")) AS coff,
                        EXISTS (SELECT 1 FROM appointment_events e WHERE e.appointment_id = a.id AND e.to_status = 'requested'
                                AND (e.action = 'created' OR e.from_status = 'held')) AS elsewhere
                 FROM appointments a WHERE \(condition) AND a.status NOT IN \(BookingFacts.notBookings))
@@ -167,8 +167,34 @@ package enum ReportRollups {
                    sums: [("items", "items")]),
         ])
 
-    /// In dependency order: lines and tips read the sales memo, subjects the appointments memo.
-    static let all = [payments, sales, lines, tips, appointments, subjects]
+    /// Completed visits per staff member of the visit (the staff report): whether the client booked
+    /// again the same local day (another appointment, not held or rejected, starting later and created
+    /// that local day by the offset at the visit's start), and the visit's ratings 1…5.
+    static let staffVisits = Memo(
+        table: "local_report_staff_visits", fact: "appointment_id",
+        columns: "(appointment_id, staff_id, branch_id, day, rebooked, ratings, rating_sum)",
+        select: { condition in """
+            SELECT v.appointment_id, v.staff_id, v.branch_id, v.day,
+                   CASE WHEN v.client = '' THEN 0 ELSE EXISTS (
+                       SELECT 1 FROM appointments n WHERE n.client_id = v.client AND n.created_at >= v.day * 86400000 - v.off
+                       AND n.created_at < (v.day + 1) * 86400000 - v.off AND n.id != v.appointment_id AND n.starts_at > v.start
+                       AND n.status NOT IN \(BookingFacts.notBookings)) END,
+                   (SELECT count(*) FROM visit_reviews r WHERE r.appointment_id = v.appointment_id AND r.rating BETWEEN 1 AND 5),
+                   (SELECT coalesce(sum(r.rating), 0) FROM visit_reviews r WHERE r.appointment_id = v.appointment_id AND r.rating BETWEEN 1 AND 5)
+            FROM (
+                SELECT m.appointment_id AS appointment_id, m.subject AS staff_id, m.branch_id AS branch_id, m.day AS day, a.client_id AS client,
+                       a.starts_at AS start, \(offset("m.branch_id", "a.starts_at")) AS off
+                FROM local_report_subjects m JOIN appointments a ON a.id = m.appointment_id
+                WHERE \(condition) AND m.kind = 'staff' AND m.status = 'completed') v
+            """ },
+        source: "m.appointment_id",
+        rollups: [
+            Rollup(table: "local_report_staff_visit_days", keys: [("branch_id", "branch_id"), ("day", "day"), ("staff_id", "staff_id")],
+                   sums: [("rebooked", "rebooked"), ("ratings", "ratings"), ("rating_sum", "rating_sum")]),
+        ])
+
+    /// In dependency order: lines and tips read the sales memo, subjects the appointments memo, staff visits the subjects.
+    static let all = [payments, sales, lines, tips, appointments, subjects, staffVisits]
 
     /// Booked time (utilisation): `local_report_appointment_sessions` names, per booked appointment
     /// item, the session it books for its staff member and for each resource (a group session —
@@ -257,12 +283,28 @@ package enum ReportRollups {
                 appointments.insert(row["appointment_id"].string)
             }
         }
+        // A visit's rebooking depends on the client's other appointments created around its day, and on its reviews.
+        var visits = appointments
+        for key in changes["visit_reviews"] {
+            if let row = try transaction.fetchOne("SELECT appointment_id FROM visit_reviews WHERE id = ?", [key]) { visits.insert(row["appointment_id"].string) }
+        }
+        let changed = SQLValue.text(JSONColumn.encode(appointments.sorted()))
+        func neighbours() throws -> Set<String> {
+            Set(try transaction.fetchAll("""
+                SELECT n.id AS id FROM local_report_appointments m JOIN appointments n ON n.client_id = m.client_id
+                WHERE m.appointment_id IN (SELECT value FROM json_each(?1)) AND m.client_id != '' AND n.status = 'completed'
+                  AND n.starts_at BETWEEN m.created_at - 2 * 86400000 AND m.created_at + 2 * 86400000
+                """, [changed]).map { $0["id"].string })
+        }
+        if !appointments.isEmpty { visits.formUnion(try neighbours()) }
         try refresh(Self.payments, payments, in: transaction)
         try refresh(Self.sales, sales, in: transaction)
         try refresh(Self.lines, sales, in: transaction)
         try refresh(Self.tips, sales, in: transaction)
         try refresh(Self.appointments, appointments, in: transaction)
         try refresh(Self.subjects, appointments, in: transaction)
+        if !appointments.isEmpty { visits.formUnion(try neighbours()) }
+        try refresh(Self.staffVisits, visits, in: transaction)
         try refreshSessions(of: appointments, in: transaction)
     }
 
@@ -477,7 +519,8 @@ package enum ReportRollups {
             amount_minor INTEGER NOT NULL, PRIMARY KEY (branch_id, day, currency, staff_id)) WITHOUT ROWID;
         CREATE TABLE local_report_appointments (
             appointment_id TEXT PRIMARY KEY NOT NULL, branch_id TEXT NOT NULL, day INTEGER NOT NULL, hour INTEGER NOT NULL, status TEXT NOT NULL,
-            late INTEGER NOT NULL, created_day INTEGER, source TEXT NOT NULL, elsewhere INTEGER NOT NULL, lead TEXT NOT NULL) WITHOUT ROWID;
+            late INTEGER NOT NULL, created_day INTEGER, source TEXT NOT NULL, elsewhere INTEGER NOT NULL, lead TEXT NOT NULL,
+            client_id TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
         CREATE INDEX local_report_appointments_by_branch ON local_report_appointments (branch_id);
         CREATE TABLE local_report_visit_days (
             branch_id TEXT NOT NULL, day INTEGER NOT NULL, status TEXT NOT NULL, late INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -495,6 +538,13 @@ package enum ReportRollups {
         CREATE TABLE local_report_subject_days (
             branch_id TEXT NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, status TEXT NOT NULL, late INTEGER NOT NULL,
             n INTEGER NOT NULL, items INTEGER NOT NULL, PRIMARY KEY (branch_id, day, kind, subject, status, late)) WITHOUT ROWID;
+        CREATE TABLE local_report_staff_visits (
+            appointment_id TEXT NOT NULL, staff_id TEXT NOT NULL, branch_id TEXT NOT NULL, day INTEGER NOT NULL, rebooked INTEGER NOT NULL,
+            ratings INTEGER NOT NULL, rating_sum INTEGER NOT NULL, PRIMARY KEY (appointment_id, staff_id)) WITHOUT ROWID;
+        CREATE TABLE local_report_staff_visit_days (
+            branch_id TEXT NOT NULL, day INTEGER NOT NULL, staff_id TEXT NOT NULL, n INTEGER NOT NULL, rebooked INTEGER NOT NULL,
+            ratings INTEGER NOT NULL, rating_sum INTEGER NOT NULL, PRIMARY KEY (branch_id, day, staff_id)) WITHOUT ROWID;
+        CREATE INDEX appointments_by_client_created ON appointments (client_id, created_at);
         CREATE TABLE local_report_appointment_sessions (
             appointment_id TEXT NOT NULL, session TEXT NOT NULL, branch_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
             item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, units INTEGER NOT NULL, PRIMARY KEY (appointment_id, session)) WITHOUT ROWID;

@@ -321,14 +321,15 @@ package enum ReportRollups {
         var units: Int
     }
 
-    /// The sessions the booked items of the appointments (`condition` over `a`, `?1` their ids) book.
+    /// The sessions the booked items of the appointments (`condition` over `a`, `?1` their ids) book
+    /// (`+a.status`: looked up by key, not by a scan of the status index).
     static func sessionItems(_ condition: String, _ arguments: [SQLValue], in transaction: some QueryContext) throws -> [SessionItem] {
         var result: [SessionItem] = []
         for row in try transaction.fetchAll("""
             SELECT a.id AS appointment, a.branch_id AS branch, i.staff_id AS staff, i.offering_id AS offering, i.item_start AS start, i.item_end AS end,
                    i.capacity AS capacity, i.resources AS resources
             FROM appointments a JOIN local_appointment_items i ON i.appointment_id = a.id
-            WHERE \(condition) AND a.status IN \(UtilisationFacts.bookedStatuses)
+            WHERE \(condition) AND +a.status IN \(UtilisationFacts.bookedStatuses)
             """, arguments) {
             let appointment = row["appointment"].string, branch = row["branch"].string, start = row["start"].int64, end = row["end"].int64
             let group = row["capacity"].int > 1 ? "o:\(row["offering"].string)@\(start)" : "a:\(appointment)@\(start)"

@@ -158,6 +158,32 @@ struct ReportRollupTests {
                                                         ReportQuery(from: date("2026-03-01"), to: date("2026-05-31"), branches: [f.atyrau, f.london])])
     }
 
+    @Test("a visit's rebooking and ratings follow what is written after it: the client's next appointment, its rejection, a review")
+    func rebookingLater() async throws {
+        let h = try ReportHistory(now: "2026-06-01T00:00:00Z", home: atyrau)
+        try h.branch(atyrau, "Atyrau", zone: "Asia/Atyrau", currency: "KZT", hours: hours("09:00", "18:00"))
+        let aigul = try h.staff(atyrau, "Aigul")
+        let cut = try h.offering(atyrau, "Cut", category: "hair", minutes: 30, price: 1000, currency: "KZT")
+        let dana = try h.client("Dana", "+77010000001")
+        let visit = try h.appointment(atyrau, client: dana, [ReportHistory.Item(offering: cut, staff: aigul, start: h.at(atyrau, "2026-03-23", "10:00"), minutes: 30)],
+                                      status: .completed, created: h.at(atyrau, "2026-03-01", "10:00"))
+        let week = ReportQuery(from: date("2026-03-23"), to: date("2026-03-29"), compare: false)
+        func row() async throws -> StaffRow? { try await h.shop.reports.staff(week).figures.staff.first { $0.staffID == aigul } }
+        #expect(try await row()?.rebooked == 0)
+        // Dana books her next visit at the desk that day, 45 minutes after her visit began: rebooked.
+        let next = try h.appointment(atyrau, client: dana, [ReportHistory.Item(offering: cut, staff: aigul, start: h.at(atyrau, "2026-04-20", "10:00"), minutes: 30)],
+                                     status: .confirmed, created: h.at(atyrau, "2026-03-23", "10:45"))
+        #expect(try await row()?.rebooked == 1)
+        try await expectSameReports(h.shop, queries: [week])
+        // The home box rejects it: no longer a booking.
+        try h.shop.store.write { t in try t.update("appointments", key: .text(next.rawValue), ["status": .text("rejected")]) }
+        #expect(try await row()?.rebooked == 0)
+        // A review arrives later.
+        try h.review(visit, rating: 4, at: h.at(atyrau, "2026-03-24", "12:00"))
+        #expect(try await row().map { ($0.ratings, $0.ratingSum) } ?? (0, 0) == (1, 4))
+        try await expectSameReports(h.shop, queries: [week])
+    }
+
     @Test("a query outside the dates the rollups cover is computed directly")
     func outsideCoverage() throws {
         let f = try TwoBranchHistory()

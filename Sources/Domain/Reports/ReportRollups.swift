@@ -547,6 +547,7 @@ package enum ReportRollups {
             ratings INTEGER NOT NULL, rating_sum INTEGER NOT NULL, PRIMARY KEY (branch_id, day, staff_id)) WITHOUT ROWID;
         CREATE INDEX appointments_by_client_created ON appointments (client_id, created_at);
         CREATE INDEX local_sale_appointments_by_sale ON local_sale_appointments (sale_id);
+        CREATE INDEX local_conflict_members_by_conflict ON local_conflict_members (conflict_id);
         CREATE TABLE local_report_appointment_sessions (
             appointment_id TEXT NOT NULL, session TEXT NOT NULL, branch_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
             item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, units INTEGER NOT NULL, PRIMARY KEY (appointment_id, session)) WITHOUT ROWID;

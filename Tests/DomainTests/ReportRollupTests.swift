@@ -29,7 +29,7 @@ struct ReportRollupTests {
             offerings[branch] = [try h.offering(branch, "S", category: "c", minutes: 30, price: 1000, currency: currencies[branch]!),
                                  try h.offering(branch, "T", category: "d", minutes: 60, price: 2000, currency: currencies[branch]!)]
         }
-        let clients = [try h.client("Dana", "+77010000001"), try h.client("Erlan", "+77010000002")]
+        let clients = [try h.client("Dana", "+77010000001"), try h.client("Erlan", "+77010000002"), try h.client("Farida", "+77010000003")]
         // Around both of London's clock changes (29 March and 25 October 2026).
         let bases = [instant("2026-03-20T00:00:00Z"), instant("2026-10-17T00:00:00Z")]
         func randomInstant() -> Instant { bases.randomElement(using: &random)!.adding(minutes: Int.random(in: 0..<(16 * 1440), using: &random) / 15 * 15) }
@@ -56,7 +56,7 @@ struct ReportRollupTests {
                            : ReportHistory.line(.service, offerings[branch]![k].rawValue, staff: Bool.random(using: &random) ? staff[branch]![k] : nil,
                                                 quantity: Int.random(in: 1...2, using: &random), unit: Int64.random(in: 1...5000, using: &random))
                 }
-                let sale = try h.sale(branch, currency: currency, client: nil, lines: lines,
+                let sale = try h.sale(branch, currency: currency, client: Bool.random(using: &random) ? clients.randomElement(using: &random)! : nil, lines: lines,
                                       tips: Bool.random(using: &random) ? [Tip(staffID: staff[branch]![1], amountMinor: 100)] : [], at: at)
                 sales.append(sale)
                 for _ in 0..<Int.random(in: 0...3, using: &random) {
@@ -102,6 +102,10 @@ struct ReportRollupTests {
             try h.pay(SaleID(trusted: row["sale_id"].string), .cash, 0, at: instant("2026-11-01T00:00:00Z"), currency: "KZT", kind: .void,
                       reverses: PaymentID(trusted: row["id"].string))
         }
+        try await expectSame(shop)
+
+        // Farida's record is merged into Dana's: her visits and payments count for Dana.
+        try shop.store.write { t in try t.update("clients", key: .text(clients[2].rawValue), ["merged_into": .text(clients[0].rawValue)]) }
         try await expectSame(shop)
 
         // Facts written on another replica arrive by merge (both ways).

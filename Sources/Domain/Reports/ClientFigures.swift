@@ -8,6 +8,7 @@ enum ClientsReportBuilder {
     static let clientKey = "coalesce(nullif((SELECT c.merged_into FROM clients c WHERE c.id = a.client_id), ''), a.client_id)"
 
     static func figures(_ scope: ReportScope, now: Instant, notSeenForDays: Int, in context: some QueryContext) throws -> ClientsFigures {
+        if scope.rollups { return try fromRollups(scope, now: now, notSeenForDays: notSeenForDays, in: context) }
         let seg = scope.segmentTable
         let branches = scope.branchList
         // Each visiting client's visits in the period and first visit in it.
@@ -97,6 +98,100 @@ enum ClientsReportBuilder {
             guard let id = ClientID(row["client"].string) else { return nil }
             return ClientRow(clientID: id, name: row["name"].string, phone: row["phone"].string, visits: row["n"].int,
                              lastVisit: Instant(milliseconds: row["last"].int64), amountMinor: 0, currency: "")
+        }
+        return ClientsFigures(visiting: visits.count, new: new, returning: visits.count - new, retention: retention, frequency: frequency,
+                              lifetimeValue: values, topClients: top, notSeen: notSeen, notSeenForDays: notSeenForDays)
+    }
+}
+
+extension ClientsReportBuilder {
+    /// The same figures from `local_report_client_visits` (each completed visit by the client it
+    /// counts as), the per client × branch counts, and the payments memo by client: per client
+    /// and branch, index range scans instead of passes over every visit and payment.
+    static func fromRollups(_ scope: ReportScope, now: Instant, notSeenForDays: Int, in context: some QueryContext) throws -> ClientsFigures {
+        let branches = scope.branchList
+        var visits: [String: (count: Int, first: Int64)] = [:]
+        var seen: [String: (count: Int, last: Int64)] = [:]
+        for pair in try context.fetchAll("""
+            SELECT client, branch_id, n FROM local_report_client_branches WHERE branch_id IN \(branches.sql) AND n != 0
+            """, branches.arguments) {
+            let client = pair["client"].string, branch = pair["branch_id"].string
+            guard let info = scope.info(branch) else { continue }
+            if let row = try context.fetchOne("""
+                SELECT count(*) AS n, min(start) AS first FROM local_report_client_visits WHERE client = ? AND branch_id = ? AND start >= ? AND start < ?
+                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]), row["n"].int > 0 {
+                let earlier = visits[client]
+                visits[client] = ((earlier?.count ?? 0) + row["n"].int, min(earlier?.first ?? Int64.max, row["first"].int64))
+            }
+            let last = try context.fetchOne("SELECT max(start) AS last FROM local_report_client_visits WHERE client = ? AND branch_id = ?",
+                                            [.text(client), .text(branch)])?["last"].int64 ?? 0
+            let earlier = seen[client]
+            seen[client] = ((earlier?.count ?? 0) + pair["n"].int, max(earlier?.last ?? Int64.min, last))
+        }
+        var new = 0
+        var retention = [30, 60, 90].map { ClientsFigures.Retention(days: $0, eligible: 0, returned: 0) }
+        var frequency: [String: Int] = [:]
+        for (client, visit) in visits {
+            if let first = try context.fetchOne("SELECT min(start) AS first FROM local_report_client_visits WHERE client = ?", [.text(client)])?["first"],
+               first != .null, first.int64 >= visit.first { new += 1 }
+            for index in retention.indices {
+                let window = Int64(retention[index].days) * ReportScope.dayMilliseconds
+                guard visit.first + window <= now.milliseconds else { continue }
+                retention[index].eligible += 1
+                if try context.fetchOne("SELECT 1 AS one FROM local_report_client_visits WHERE client = ? AND start > ? AND start <= ? LIMIT 1",
+                                        [.text(client), .integer(visit.first), .integer(visit.first + window)]) != nil {
+                    retention[index].returned += 1
+                }
+            }
+            let bucket = switch visit.count { case 1: "1"; case 2: "2"; case 3: "3"; case 4, 5: "4-5"; default: "6+" }
+            frequency[bucket, default: 0] += 1
+        }
+        var lifetime: [String: [Int64]] = [:]
+        for row in try context.fetchAll("SELECT client, currency, net FROM local_report_client_money WHERE n != 0", []) where visits[row["client"].string] != nil {
+            lifetime[row["currency"].string, default: []].append(row["net"].int64)
+        }
+        let values = lifetime.keys.sorted().map { currency -> ClientsFigures.LifetimeValue in
+            let sorted = lifetime[currency]!.sorted()
+            func rank(_ percent: Int) -> Int64 { sorted[max(0, (percent * sorted.count + 99) / 100 - 1)] }
+            return ClientsFigures.LifetimeValue(currency: currency, clients: sorted.count, totalMinor: sorted.reduce(0, +), minimumMinor: sorted[0],
+                                                p25Minor: rank(25), medianMinor: rank(50), p75Minor: rank(75), p90Minor: rank(90), maximumMinor: sorted[sorted.count - 1])
+        }
+        var paid: [String: [String: Int64]] = [:]
+        for pair in try context.fetchAll("""
+            SELECT client, branch_id FROM local_report_client_payers WHERE branch_id IN \(branches.sql) AND n != 0
+            """, branches.arguments) {
+            let client = pair["client"].string, branch = pair["branch_id"].string
+            guard let info = scope.info(branch) else { continue }
+            for row in try context.fetchAll("""
+                SELECT currency, sum(CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END) AS net FROM local_report_payments
+                WHERE client = ? AND branch_id = ? AND created_at >= ? AND created_at < ? GROUP BY currency
+                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]) {
+                paid[client, default: [:]][row["currency"].string, default: 0] += row["net"].int64
+            }
+        }
+        var top: [ClientRow] = []
+        for (client, byCurrency) in paid {
+            guard let id = ClientID(client) else { continue }
+            for (currency, net) in byCurrency {
+                top.append(ClientRow(clientID: id, name: "", phone: "", visits: visits[client]?.count ?? 0, lastVisit: nil, amountMinor: net, currency: currency))
+            }
+        }
+        top = Dictionary(grouping: top, by: \.currency).keys.sorted().flatMap { currency in
+            top.filter { $0.currency == currency }.sorted { ($1.amountMinor, $0.clientID.rawValue) < ($0.amountMinor, $1.clientID.rawValue) }.prefix(20)
+        }
+        for index in top.indices {
+            if let client = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(top[index].clientID.rawValue)]) {
+                top[index].name = client["name"].string
+                top[index].phone = client["phone"].string
+            }
+        }
+        let cutoff = now.milliseconds - Int64(notSeenForDays) * ReportScope.dayMilliseconds
+        var notSeen: [ClientRow] = []
+        for (client, entry) in seen.filter({ $0.value.last < cutoff }).sorted(by: { ($1.value.last, $0.key) < ($0.value.last, $1.key) }) {
+            guard notSeen.count < 500 else { break }
+            guard let row = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(client)]), let id = ClientID(client) else { continue }
+            notSeen.append(ClientRow(clientID: id, name: row["name"].string, phone: row["phone"].string, visits: entry.count,
+                                     lastVisit: Instant(milliseconds: entry.last), amountMinor: 0, currency: ""))
         }
         return ClientsFigures(visiting: visits.count, new: new, returning: visits.count - new, retention: retention, frequency: frequency,
                               lifetimeValue: values, topClients: top, notSeen: notSeen, notSeenForDays: notSeenForDays)

@@ -61,11 +61,13 @@ package enum ReportRollups {
 
     static let payments = Memo(
         table: "local_report_payments", fact: "payment_id",
-        columns: "(payment_id, sale_id, branch_id, currency, kind, method, day, hour, amount_minor)",
+        columns: "(payment_id, sale_id, branch_id, currency, kind, method, day, hour, amount_minor, client, created_at)",
         select: { condition in """
-            SELECT payment_id, sale_id, branch_id, currency, kind, method, (t + off) / 86400000, ((t + off) % 86400000) / 3600000, amount_minor FROM (
+            SELECT payment_id, sale_id, branch_id, currency, kind, method, (t + off) / 86400000, ((t + off) % 86400000) / 3600000, amount_minor,
+                   client, t FROM (
                 SELECT p.payment_id AS payment_id, p.sale_id AS sale_id, s.branch_id AS branch_id, s.currency AS currency, p.kind AS kind,
-                       p.method AS method, p.created_at AS t, p.amount_minor AS amount_minor, \(offset("s.branch_id", "p.created_at")) AS off
+                       p.method AS method, p.created_at AS t, p.amount_minor AS amount_minor, \(offset("s.branch_id", "p.created_at")) AS off,
+                       CASE WHEN s.client_id = '' THEN '' ELSE \(resolvedClient("s.client_id")) END AS client
                 FROM local_payment_state p JOIN sales s ON s.id = p.sale_id
                 WHERE \(condition) AND p.counts = 1 AND p.kind IN ('payment', 'refund'))
             WHERE off IS NOT NULL
@@ -76,6 +78,28 @@ package enum ReportRollups {
                    sums: [("amount_minor", "amount_minor")]),
             Rollup(table: "local_report_payment_hours", keys: [("branch_id", "branch_id"), ("day", "day"), ("hour", "hour"), ("currency", "currency"), ("kind", "kind")],
                    sums: [("amount_minor", "amount_minor")]),
+            Rollup(table: "local_report_client_money", keys: [("client", "client"), ("currency", "currency")],
+                   sums: [("net", "CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END")], filter: "client != ''"),
+            Rollup(table: "local_report_client_payers", keys: [("client", "client"), ("branch_id", "branch_id")], sums: [], filter: "client != ''"),
+        ])
+
+    /// The client a client id counts as: the one it was merged into, else itself.
+    static func resolvedClient(_ id: String) -> String {
+        "coalesce(nullif((SELECT c.merged_into FROM clients c WHERE c.id = \(id)), ''), \(id))"
+    }
+
+    /// Completed visits of client records (the clients report), by the client they count as, with
+    /// the number of them per client and branch.
+    static let clientVisits = Memo(
+        table: "local_report_client_visits", fact: "appointment_id",
+        columns: "(appointment_id, client, branch_id, start)",
+        select: { condition in """
+            SELECT a.id, \(resolvedClient("a.client_id")), a.branch_id, a.starts_at FROM appointments a
+            WHERE \(condition) AND a.status = 'completed' AND a.client_id != ''
+            """ },
+        source: "a.id",
+        rollups: [
+            Rollup(table: "local_report_client_branches", keys: [("client", "client"), ("branch_id", "branch_id")], sums: []),
         ])
 
     static let notVoided = "NOT EXISTS (SELECT 1 FROM sale_voids v WHERE v.sale_id = s.id)"
@@ -194,7 +218,7 @@ package enum ReportRollups {
         ])
 
     /// In dependency order: lines and tips read the sales memo, subjects the appointments memo, staff visits the subjects.
-    static let all = [payments, sales, lines, tips, appointments, subjects, staffVisits]
+    static let all = [payments, sales, lines, tips, appointments, subjects, staffVisits, clientVisits]
 
     /// Booked time (utilisation): `local_report_appointment_sessions` names, per booked appointment
     /// item, the session it books for its staff member and for each resource (a group session —
@@ -277,6 +301,14 @@ package enum ReportRollups {
                 payments.formUnion(try transaction.fetchAll("SELECT payment_id FROM local_payment_state WHERE sale_id = ?", [key]).map { $0["payment_id"].string })
             }
         }
+        // A client merged into another (or back): their visits and payments count for another client.
+        var clientVisits = Set<String>()
+        for key in changes["clients"] {
+            clientVisits.formUnion(try transaction.fetchAll("SELECT id FROM appointments WHERE client_id = ?", [key]).map { $0["id"].string })
+            payments.formUnion(try transaction.fetchAll("""
+                SELECT p.payment_id AS id FROM sales s JOIN local_payment_state p ON p.sale_id = s.id WHERE s.client_id = ?
+                """, [key]).map { $0["id"].string })
+        }
         for key in changes["appointments"] { appointments.insert(key.string) }
         for key in changes["appointment_events"] {
             if let row = try transaction.fetchOne("SELECT appointment_id FROM appointment_events WHERE id = ?", [key]) {
@@ -305,6 +337,7 @@ package enum ReportRollups {
         try refresh(Self.subjects, appointments, in: transaction)
         if !appointments.isEmpty { visits.formUnion(try neighbours()) }
         try refresh(Self.staffVisits, visits, in: transaction)
+        try refresh(Self.clientVisits, clientVisits.union(appointments), in: transaction)
         try refreshSessions(of: appointments, in: transaction)
     }
 
@@ -484,7 +517,8 @@ package enum ReportRollups {
             branch_id TEXT NOT NULL, s INTEGER NOT NULL, e INTEGER NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (branch_id, s)) WITHOUT ROWID;
         CREATE TABLE local_report_payments (
             payment_id TEXT PRIMARY KEY NOT NULL, sale_id TEXT NOT NULL, branch_id TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
-            method TEXT NOT NULL, day INTEGER NOT NULL, hour INTEGER NOT NULL, amount_minor INTEGER NOT NULL) WITHOUT ROWID;
+            method TEXT NOT NULL, day INTEGER NOT NULL, hour INTEGER NOT NULL, amount_minor INTEGER NOT NULL, client TEXT NOT NULL,
+            created_at INTEGER NOT NULL) WITHOUT ROWID;
         CREATE INDEX local_report_payments_by_branch ON local_report_payments (branch_id);
         CREATE TABLE local_report_payment_days (
             branch_id TEXT NOT NULL, day INTEGER NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL, method TEXT NOT NULL,
@@ -548,6 +582,17 @@ package enum ReportRollups {
         CREATE INDEX appointments_by_client_created ON appointments (client_id, created_at);
         CREATE INDEX local_sale_appointments_by_sale ON local_sale_appointments (sale_id);
         CREATE INDEX local_conflict_members_by_conflict ON local_conflict_members (conflict_id);
+        CREATE INDEX local_report_payments_by_client ON local_report_payments (client, branch_id, created_at, currency, kind, amount_minor);
+        CREATE TABLE local_report_client_money (
+            client TEXT NOT NULL, currency TEXT NOT NULL, n INTEGER NOT NULL, net INTEGER NOT NULL, PRIMARY KEY (client, currency)) WITHOUT ROWID;
+        CREATE TABLE local_report_client_payers (
+            client TEXT NOT NULL, branch_id TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (client, branch_id)) WITHOUT ROWID;
+        CREATE TABLE local_report_client_visits (
+            appointment_id TEXT PRIMARY KEY NOT NULL, client TEXT NOT NULL, branch_id TEXT NOT NULL, start INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX local_report_client_visits_by_branch ON local_report_client_visits (client, branch_id, start);
+        CREATE INDEX local_report_client_visits_by_start ON local_report_client_visits (client, start);
+        CREATE TABLE local_report_client_branches (
+            client TEXT NOT NULL, branch_id TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (client, branch_id)) WITHOUT ROWID;
         CREATE TABLE local_report_appointment_sessions (
             appointment_id TEXT NOT NULL, session TEXT NOT NULL, branch_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
             item_start INTEGER NOT NULL, item_end INTEGER NOT NULL, units INTEGER NOT NULL, PRIMARY KEY (appointment_id, session)) WITHOUT ROWID;

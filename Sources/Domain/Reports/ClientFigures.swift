@@ -117,14 +117,16 @@ extension ClientsReportBuilder {
             """, branches.arguments) {
             let client = pair["client"].string, branch = pair["branch_id"].string
             guard let info = scope.info(branch) else { continue }
-            if let row = try context.fetchOne("""
-                SELECT count(*) AS n, min(start) AS first FROM local_report_client_visits WHERE client = ? AND branch_id = ? AND start >= ? AND start < ?
-                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]), row["n"].int > 0 {
+            guard let row = try context.fetchOne("""
+                SELECT count(*) AS n, min(start) AS first,
+                       (SELECT max(start) FROM local_report_client_visits WHERE client = ?1 AND branch_id = ?2) AS last
+                FROM local_report_client_visits WHERE client = ?1 AND branch_id = ?2 AND start >= ?3 AND start < ?4
+                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]) else { continue }
+            if row["n"].int > 0 {
                 let earlier = visits[client]
                 visits[client] = ((earlier?.count ?? 0) + row["n"].int, min(earlier?.first ?? Int64.max, row["first"].int64))
             }
-            let last = try context.fetchOne("SELECT max(start) AS last FROM local_report_client_visits WHERE client = ? AND branch_id = ?",
-                                            [.text(client), .text(branch)])?["last"].int64 ?? 0
+            let last = row["last"].int64
             let earlier = seen[client]
             seen[client] = ((earlier?.count ?? 0) + pair["n"].int, max(earlier?.last ?? Int64.min, last))
         }

@@ -95,7 +95,7 @@ package enum ReportRollups {
         columns: "(appointment_id, client, branch_id, start)",
         select: { condition in """
             SELECT a.id, \(resolvedClient("a.client_id")), a.branch_id, a.starts_at FROM appointments a
-            WHERE \(condition) AND a.status = 'completed' AND a.client_id != ''
+            WHERE \(condition) AND +a.status = 'completed' AND a.client_id != ''
             """ },
         source: "a.id",
         rollups: [

@@ -134,16 +134,19 @@ extension ClientsReportBuilder {
         var retention = [30, 60, 90].map { ClientsFigures.Retention(days: $0, eligible: 0, returned: 0) }
         var frequency: [String: Int] = [:]
         for (client, visit) in visits {
-            if let first = try context.fetchOne("SELECT min(start) AS first FROM local_report_client_visits WHERE client = ?", [.text(client)])?["first"],
-               first != .null, first.int64 >= visit.first { new += 1 }
+            // The first visit ever, and whether another came within each window (index seeks, one statement).
+            let windows = retention.map { Int64($0.days) * ReportScope.dayMilliseconds }
+            guard let found = try context.fetchOne("""
+                SELECT (SELECT min(start) FROM local_report_client_visits WHERE client = ?1) AS first,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?3) AS r0,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?4) AS r1,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?5) AS r2
+                """, [.text(client), .integer(visit.first), .integer(windows[0]), .integer(windows[1]), .integer(windows[2])]) else { continue }
+            if found["first"] != .null, found["first"].int64 >= visit.first { new += 1 }
             for index in retention.indices {
-                let window = Int64(retention[index].days) * ReportScope.dayMilliseconds
-                guard visit.first + window <= now.milliseconds else { continue }
+                guard visit.first + windows[index] <= now.milliseconds else { continue }
                 retention[index].eligible += 1
-                if try context.fetchOne("SELECT 1 AS one FROM local_report_client_visits WHERE client = ? AND start > ? AND start <= ? LIMIT 1",
-                                        [.text(client), .integer(visit.first), .integer(visit.first + window)]) != nil {
-                    retention[index].returned += 1
-                }
+                if found["r\(index)"].bool { retention[index].returned += 1 }
             }
             let bucket = switch visit.count { case 1: "1"; case 2: "2"; case 3: "3"; case 4, 5: "4-5"; default: "6+" }
             frequency[bucket, default: 0] += 1

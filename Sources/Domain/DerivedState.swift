@@ -36,9 +36,11 @@ struct Session {
 /// changes them (local writes and merges alike), and rebuildable from scratch:
 /// - `local_occupancy`: one row per appointment item per staff member or resource it holds;
 /// - `local_client_index` + `local_client_search` (FTS5 trigram): client search;
-/// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`).
+/// - `local_conflicts` + `local_conflict_members`: overlaps beyond capacity (see `ConflictDetector`);
+/// - the reports' derived tables: `ReportLedger` (sale lines, appointment items) and `ReportRollups`
+///   (per-fact memos and per-day rollups).
 enum DerivedState {
-    static let version: Int64 = 6
+    static let version: Int64 = 7
 
     static func update(_ changes: ChangedRows, in transaction: DerivedStateTransaction, at milliseconds: Int64, site: String) throws {
         try ChangeFeed.record(changes, in: transaction, at: milliseconds)
@@ -49,6 +51,7 @@ enum DerivedState {
         try StockTransit.update(changes, in: transaction)
         try EscrowLedger.update(changes, in: transaction)
         try ReportLedger.update(changes, in: transaction)
+        try ReportRollups.update(changes, in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for key in changes["appointments"] {
             try reindexAppointment(key.string, in: transaction, windows: &windows)
@@ -77,6 +80,7 @@ enum DerivedState {
         try StockTransit.rebuild(in: transaction)
         try EscrowLedger.rebuild(in: transaction)
         try ReportLedger.rebuild(in: transaction)
+        try ReportRollups.rebuild(in: transaction)
         var windows: [String: [TimeRange]] = [:]
         for row in try transaction.fetchAll("SELECT id FROM appointments", []) {
             try reindexAppointment(row["id"].string, in: transaction, windows: &windows)

@@ -388,6 +388,7 @@ enum DomainSchema {
                 granted_at INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE local_sites_heard (site TEXT PRIMARY KEY NOT NULL, heard_at INTEGER NOT NULL) WITHOUT ROWID;
             """),
+        ("domain-11-report-rollups", ReportRollups.migration),
     ]
 
     static let replicated: [(String, ReplicatedTableKind)] = [

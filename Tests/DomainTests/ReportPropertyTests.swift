@@ -6,7 +6,8 @@ import Testing
 import TestSupport
 
 /// Random histories over two branches in two zones (one crossing a DST change): every report's
-/// totals equal sums the test computes itself from the raw rows, with its own local-date logic.
+/// totals equal sums the test computes itself from the raw rows, with its own local-date logic;
+/// the reports read from the rollups equal the direct computation (more in `ReportRollupTests`).
 @Suite("Reports: totals equal direct sums over random histories")
 struct ReportPropertyTests {
     let atyrau = BranchID(trusted: "01900000-0000-7000-8000-00000000a001")
@@ -149,5 +150,15 @@ struct ReportPropertyTests {
         let weekRevenue = try await shop.reports.revenue(week).figures
         #expect(dashboard.week.netMinor == Dictionary(uniqueKeysWithValues: weekRevenue.currencies.filter { $0.payments + $0.refunds > 0 }.map { ($0.currency, $0.netMinor) }))
         #expect(dashboard.week.bookedMinutes == (try await shop.reports.utilisation(week)).figures.bookedMinutes)
+        // The rollups (above) and the direct computation from the facts give the same results.
+        let direct = shop.reports.direct
+        for q in [query, week] {
+            #expect(try await shop.reports.revenue(q) == direct.revenue(q))
+            #expect(try await shop.reports.bookings(q) == direct.bookings(q))
+            #expect(try await shop.reports.utilisation(q) == direct.utilisation(q))
+            #expect(try await shop.reports.staff(q) == direct.staff(q))
+            #expect(try await shop.reports.stock(q) == direct.stock(q))
+        }
+        #expect(dashboard == (try await direct.dashboard(today: today)))
     }
 }

@@ -12,53 +12,58 @@ import Replication
 ///   `.notFound` for an unknown branch.
 public struct Reports: Sendable {
     let shop: Shop
+    /// Where the figures come from: the rollups (the default; the direct computation for dates they do not cover), or always directly from the facts.
+    var source: ReportSource = .rollups
+
+    /// The same reports computed directly from the facts, without the rollups (the reference the tests compare them with).
+    package var direct: Reports { Reports(shop: shop, source: .direct) }
 
     public func revenue(_ query: ReportQuery) async throws -> ReportResult<RevenueFigures> {
-        try await shop.perform { try $0.report(query) { scope, context in try RevenueReportBuilder.figures(scope, in: context) } }
+        try await shop.perform { try $0.report(query, source: source) { scope, context in try RevenueReportBuilder.figures(scope, in: context) } }
     }
 
     public func utilisation(_ query: ReportQuery) async throws -> ReportResult<UtilisationFigures> {
-        try await shop.perform { try $0.report(query) { scope, context in try UtilisationReportBuilder.figures(scope, in: context) } }
+        try await shop.perform { try $0.report(query, source: source) { scope, context in try UtilisationReportBuilder.figures(scope, in: context) } }
     }
 
     public func bookings(_ query: ReportQuery) async throws -> ReportResult<BookingsFigures> {
-        try await shop.perform { try $0.report(query) { scope, context in try BookingsReportBuilder.figures(scope, in: context) } }
+        try await shop.perform { try $0.report(query, source: source) { scope, context in try BookingsReportBuilder.figures(scope, in: context) } }
     }
 
     /// - Parameter notSeenForDays: the "not seen for N days" list's N (1…3650).
     public func clients(_ query: ReportQuery, notSeenForDays: Int = 90) async throws -> ReportResult<ClientsFigures> {
-        try await shop.perform { try $0.clientsReport(query, notSeenForDays: notSeenForDays) }
+        try await shop.perform { try $0.clientsReport(query, notSeenForDays: notSeenForDays, source: source) }
     }
 
     public func staff(_ query: ReportQuery) async throws -> ReportResult<StaffFigures> {
-        try await shop.perform { try $0.report(query) { scope, context in try StaffReportBuilder.figures(scope, in: context) } }
+        try await shop.perform { try $0.report(query, source: source) { scope, context in try StaffReportBuilder.figures(scope, in: context) } }
     }
 
     /// - Parameter slowMoverMaximum: a product in stock that sold at most this many units in the period is a slow mover (0…1,000,000).
     public func stock(_ query: ReportQuery, slowMoverMaximum: Int = 0) async throws -> ReportResult<StockFigures> {
-        try await shop.perform { try $0.stockReport(query, slowMoverMaximum: slowMoverMaximum) }
+        try await shop.perform { try $0.stockReport(query, slowMoverMaximum: slowMoverMaximum, source: source) }
     }
 
     /// Today and this week (Monday…today) and the last 14 days, for `branches` (nil: all).
     /// - Parameter today: the local date; by default today in the home branch's zone (else the first branch's, else UTC).
     public func dashboard(branches: [BranchID]? = nil, today: LocalDate? = nil) async throws -> DashboardFigures {
-        try await shop.perform { try $0.dashboard(branches: branches, today: today) }
+        try await shop.perform { try $0.dashboard(branches: branches, today: today, source: source) }
     }
 }
 
 extension Shop {
     /// Shop.reports: see `Reports`.
-    func report<F>(_ query: ReportQuery, _ build: (ReportScope, ReadTransaction) throws -> F) throws -> ReportResult<F> {
+    func report<F>(_ query: ReportQuery, source: ReportSource, _ build: (ReportScope, ReadTransaction) throws -> F) throws -> ReportResult<F> {
         try query.validate()
         let boxes = boxesByBranch()
         return try readSnapshot { transaction in
-            let scope = try ReportScope(query, in: transaction)
+            let scope = try ReportScope(query, source: source, in: transaction)
             let figures = try build(scope, transaction)
             var previous: F?
             var previousPeriod: ReportPeriod?
             if query.compare {
                 let earlier = query.previous
-                previous = try build(try ReportScope(earlier, in: transaction), transaction)
+                previous = try build(try ReportScope(earlier, source: source, in: transaction), transaction)
                 previousPeriod = ReportPeriod(from: earlier.from, to: earlier.to, days: earlier.days)
             }
             return ReportResult(period: ReportPeriod(from: query.from, to: query.to, days: query.days), branches: scope.branchIDs, figures: figures,
@@ -67,22 +72,22 @@ extension Shop {
         }
     }
 
-    package func clientsReport(_ query: ReportQuery, notSeenForDays: Int) throws -> ReportResult<ClientsFigures> {
+    package func clientsReport(_ query: ReportQuery, notSeenForDays: Int, source: ReportSource = .rollups) throws -> ReportResult<ClientsFigures> {
         guard (1...3650).contains(notSeenForDays) else {
             throw DomainError(.invalidArgument, "not seen for \(notSeenForDays) days: the number of days must be 1…3650")
         }
         let now = self.now
-        return try report(query) { scope, context in try ClientsReportBuilder.figures(scope, now: now, notSeenForDays: notSeenForDays, in: context) }
+        return try report(query, source: source) { scope, context in try ClientsReportBuilder.figures(scope, now: now, notSeenForDays: notSeenForDays, in: context) }
     }
 
-    package func stockReport(_ query: ReportQuery, slowMoverMaximum: Int) throws -> ReportResult<StockFigures> {
+    package func stockReport(_ query: ReportQuery, slowMoverMaximum: Int, source: ReportSource = .rollups) throws -> ReportResult<StockFigures> {
         guard (0...1_000_000).contains(slowMoverMaximum) else {
             throw DomainError(.invalidArgument, "slow movers sold at most \(slowMoverMaximum) units: the number must be 0…1000000")
         }
-        return try report(query) { scope, context in try StockReportBuilder.figures(scope, slowMoverMaximum: slowMoverMaximum, in: context) }
+        return try report(query, source: source) { scope, context in try StockReportBuilder.figures(scope, slowMoverMaximum: slowMoverMaximum, in: context) }
     }
 
-    package func dashboard(branches: [BranchID]?, today: LocalDate?) throws -> DashboardFigures {
+    package func dashboard(branches: [BranchID]?, today: LocalDate?, source: ReportSource = .rollups) throws -> DashboardFigures {
         let boxes = boxesByBranch()
         let now = self.now
         return try readSnapshot { transaction in
@@ -97,10 +102,15 @@ extension Shop {
                 let zone = try zoneBranch.map { try ZoneRules.named(try Loader.branch($0, in: transaction).timeZone) } ?? ZoneRules.named("UTC")
                 date = zone.localDate(of: now)
             }
-            let scope = try ReportScope(ReportQuery(from: date, to: date, branches: branches, compare: false), in: transaction)
+            let scope = try ReportScope(ReportQuery(from: date, to: date, branches: branches, compare: false), source: source, in: transaction)
             let freshness = try FreshnessBuilder.freshness(scope.branches.map(\.branch), boxes: boxes, in: transaction)
-            return try DashboardBuilder.figures(today: date, branches: branches, freshness: freshness, in: transaction)
+            return try DashboardBuilder.figures(today: date, branches: branches, freshness: freshness, source: source, in: transaction)
         }
+    }
+
+    /// Rebuilds the report rollups (`ReportRollups`) from scratch (the benchmark times it; a rebuild of all derived state does it too).
+    package func rebuildReportRollups() throws {
+        try store.write { transaction in try ReportRollups.rebuild(in: transaction) }
     }
 
     /// The boxes whose newest certificate names each branch, with the newest changeset of each this replica holds.

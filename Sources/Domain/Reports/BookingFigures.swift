@@ -15,14 +15,17 @@ enum BookingFacts {
     }
 
     static func visits(_ scope: ReportScope, in context: some QueryContext) throws -> [VisitGroup] {
-        let seg = scope.segmentTable
-        return try context.fetchAll("""
+        let seg = scope.segmentTable, range = scope.rollupRange
+        let rows = scope.rollups ? try context.fetchAll("""
+            SELECT branch_id AS branch, status, late, day, n FROM local_report_visit_days WHERE \(range.sql)
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT a.branch_id AS branch, a.status AS status, a.late_cancellation AS late, \(ReportScope.localDay("a.starts_at")) AS day, count(*) AS n
             FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
             WHERE a.status NOT IN \(notBookings)
             GROUP BY branch, status, late, day
-            """, seg.arguments).map {
+            """, seg.arguments)
+        return rows.map {
             VisitGroup(branch: $0["branch"].string, status: $0["status"].string, late: $0["late"].bool, day: LocalDate(daysSinceEpoch: $0["day"].int),
                        count: $0["n"].int)
         }
@@ -49,8 +52,16 @@ enum BookingFacts {
     /// Per service or staff member (`column`: `offering_id` or `staff_id` of the items in
     /// `local_appointment_items`): an appointment counts once for each distinct service (or staff member) among its items.
     static func byItem(_ column: String, _ scope: ReportScope, in context: some QueryContext) throws -> [String: BookingCounts] {
-        let seg = scope.segmentTable
+        let seg = scope.segmentTable, range = scope.rollupRange
         var result: [String: BookingCounts] = [:]
+        if scope.rollups {
+            for row in try context.fetchAll("""
+                SELECT subject, status, late, sum(n) AS n FROM local_report_subject_days WHERE \(range.sql) AND kind = ? GROUP BY subject, status, late
+                """, range.arguments + [.text(column == "offering_id" ? "offering" : "staff")]) {
+                add(status: row["status"].string, late: row["late"].bool, count: row["n"].int, to: &result[row["subject"].string, default: BookingCounts()])
+            }
+            return result
+        }
         for row in try context.fetchAll("""
             WITH \(seg.sql)
             SELECT i.\(column) AS subject, a.status AS status, a.late_cancellation AS late, count(DISTINCT a.id) AS n
@@ -67,12 +78,14 @@ enum BookingFacts {
 
 enum BookingsReportBuilder {
     static func figures(_ scope: ReportScope, in context: some QueryContext) throws -> BookingsFigures {
-        let seg = scope.segmentTable
+        let seg = scope.segmentTable, range = scope.rollupRange
         let visits = try BookingFacts.visits(scope, in: context)
         var names = MoneyFacts.Names(context)
         var bySource: [String: Int] = [:]
         var created = 0, elsewhere = 0
-        for row in try context.fetchAll("""
+        let createdRows = scope.rollups ? try context.fetchAll("""
+            SELECT source, sum(n) AS n, sum(elsewhere) AS elsewhere FROM local_report_created_days WHERE \(range.sql) GROUP BY source
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT a.source AS source, count(*) AS n,
                    sum(EXISTS (SELECT 1 FROM appointment_events e WHERE e.appointment_id = a.id AND e.to_status = 'requested'
@@ -80,13 +93,16 @@ enum BookingsReportBuilder {
             FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.created_at >= seg.s AND a.created_at < seg.e
             WHERE a.status NOT IN \(BookingFacts.notBookings)
             GROUP BY a.source
-            """, seg.arguments) {
+            """, seg.arguments)
+        for row in createdRows {
             bySource[row["source"].string, default: 0] += row["n"].int
             created += row["n"].int
             elsewhere += row["elsewhere"].int
         }
         var lead: [String: Int] = [:]
-        for row in try context.fetchAll("""
+        let leadRows = scope.rollups ? try context.fetchAll("""
+            SELECT lead AS bucket, sum(n) AS n FROM local_report_lead_days WHERE \(range.sql) GROUP BY lead
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT CASE WHEN a.starts_at - a.created_at < 3600000 THEN 'same_hour'
                         WHEN a.starts_at - a.created_at < 86400000 THEN 'same_day'
@@ -97,7 +113,8 @@ enum BookingsReportBuilder {
             FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
             WHERE a.status NOT IN \(BookingFacts.notBookings)
             GROUP BY bucket
-            """, seg.arguments) {
+            """, seg.arguments)
+        for row in leadRows {
             lead[row["bucket"].string] = row["n"].int
         }
         let services = try BookingFacts.byItem("offering_id", scope, in: context).map {

@@ -8,6 +8,7 @@ enum ClientsReportBuilder {
     static let clientKey = "coalesce(nullif((SELECT c.merged_into FROM clients c WHERE c.id = a.client_id), ''), a.client_id)"
 
     static func figures(_ scope: ReportScope, now: Instant, notSeenForDays: Int, in context: some QueryContext) throws -> ClientsFigures {
+        if scope.rollups { return try fromRollups(scope, now: now, notSeenForDays: notSeenForDays, in: context) }
         let seg = scope.segmentTable
         let branches = scope.branchList
         // Each visiting client's visits in the period and first visit in it.
@@ -103,11 +104,110 @@ enum ClientsReportBuilder {
     }
 }
 
+extension ClientsReportBuilder {
+    /// The same figures from `local_report_client_visits` (each completed visit by the client it
+    /// counts as), the per client × branch counts, and the payments memo by client: per client
+    /// and branch, index range scans instead of passes over every visit and payment.
+    static func fromRollups(_ scope: ReportScope, now: Instant, notSeenForDays: Int, in context: some QueryContext) throws -> ClientsFigures {
+        let branches = scope.branchList
+        var visits: [String: (count: Int, first: Int64)] = [:]
+        var seen: [String: (count: Int, last: Int64)] = [:]
+        for pair in try context.fetchAll("""
+            SELECT client, branch_id, n FROM local_report_client_branches WHERE branch_id IN \(branches.sql) AND n != 0
+            """, branches.arguments) {
+            let client = pair["client"].string, branch = pair["branch_id"].string
+            guard let info = scope.info(branch) else { continue }
+            guard let row = try context.fetchOne("""
+                SELECT count(*) AS n, min(start) AS first,
+                       (SELECT max(start) FROM local_report_client_visits WHERE client = ?1 AND branch_id = ?2) AS last
+                FROM local_report_client_visits WHERE client = ?1 AND branch_id = ?2 AND start >= ?3 AND start < ?4
+                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]) else { continue }
+            if row["n"].int > 0 {
+                let earlier = visits[client]
+                visits[client] = ((earlier?.count ?? 0) + row["n"].int, min(earlier?.first ?? Int64.max, row["first"].int64))
+            }
+            let last = row["last"].int64
+            let earlier = seen[client]
+            seen[client] = ((earlier?.count ?? 0) + pair["n"].int, max(earlier?.last ?? Int64.min, last))
+        }
+        var new = 0
+        var retention = [30, 60, 90].map { ClientsFigures.Retention(days: $0, eligible: 0, returned: 0) }
+        var frequency: [String: Int] = [:]
+        for (client, visit) in visits {
+            // The first visit ever, and whether another came within each window (index seeks, one statement).
+            let windows = retention.map { Int64($0.days) * ReportScope.dayMilliseconds }
+            guard let found = try context.fetchOne("""
+                SELECT (SELECT min(start) FROM local_report_client_visits WHERE client = ?1) AS first,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?3) AS r0,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?4) AS r1,
+                       EXISTS (SELECT 1 FROM local_report_client_visits WHERE client = ?1 AND start > ?2 AND start <= ?2 + ?5) AS r2
+                """, [.text(client), .integer(visit.first), .integer(windows[0]), .integer(windows[1]), .integer(windows[2])]) else { continue }
+            if found["first"] != .null, found["first"].int64 >= visit.first { new += 1 }
+            for index in retention.indices {
+                guard visit.first + windows[index] <= now.milliseconds else { continue }
+                retention[index].eligible += 1
+                if found["r\(index)"].bool { retention[index].returned += 1 }
+            }
+            let bucket = switch visit.count { case 1: "1"; case 2: "2"; case 3: "3"; case 4, 5: "4-5"; default: "6+" }
+            frequency[bucket, default: 0] += 1
+        }
+        var lifetime: [String: [Int64]] = [:]
+        for row in try context.fetchAll("SELECT client, currency, net FROM local_report_client_money WHERE n != 0", []) where visits[row["client"].string] != nil {
+            lifetime[row["currency"].string, default: []].append(row["net"].int64)
+        }
+        let values = lifetime.keys.sorted().map { currency -> ClientsFigures.LifetimeValue in
+            let sorted = lifetime[currency]!.sorted()
+            func rank(_ percent: Int) -> Int64 { sorted[max(0, (percent * sorted.count + 99) / 100 - 1)] }
+            return ClientsFigures.LifetimeValue(currency: currency, clients: sorted.count, totalMinor: sorted.reduce(0, +), minimumMinor: sorted[0],
+                                                p25Minor: rank(25), medianMinor: rank(50), p75Minor: rank(75), p90Minor: rank(90), maximumMinor: sorted[sorted.count - 1])
+        }
+        var paid: [String: [String: Int64]] = [:]
+        for pair in try context.fetchAll("""
+            SELECT client, branch_id FROM local_report_client_payers WHERE branch_id IN \(branches.sql) AND n != 0
+            """, branches.arguments) {
+            let client = pair["client"].string, branch = pair["branch_id"].string
+            guard let info = scope.info(branch) else { continue }
+            for row in try context.fetchAll("""
+                SELECT currency, sum(CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END) AS net FROM local_report_payments
+                WHERE client = ? AND branch_id = ? AND created_at >= ? AND created_at < ? GROUP BY currency
+                """, [.text(client), .text(branch), .instant(info.start), .instant(info.end)]) {
+                paid[client, default: [:]][row["currency"].string, default: 0] += row["net"].int64
+            }
+        }
+        var top: [ClientRow] = []
+        for (client, byCurrency) in paid {
+            guard let id = ClientID(client) else { continue }
+            for (currency, net) in byCurrency {
+                top.append(ClientRow(clientID: id, name: "", phone: "", visits: visits[client]?.count ?? 0, lastVisit: nil, amountMinor: net, currency: currency))
+            }
+        }
+        top = Dictionary(grouping: top, by: \.currency).keys.sorted().flatMap { currency in
+            top.filter { $0.currency == currency }.sorted { ($1.amountMinor, $0.clientID.rawValue) < ($0.amountMinor, $1.clientID.rawValue) }.prefix(20)
+        }
+        for index in top.indices {
+            if let client = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(top[index].clientID.rawValue)]) {
+                top[index].name = client["name"].string
+                top[index].phone = client["phone"].string
+            }
+        }
+        let cutoff = now.milliseconds - Int64(notSeenForDays) * ReportScope.dayMilliseconds
+        var notSeen: [ClientRow] = []
+        for (client, entry) in seen.filter({ $0.value.last < cutoff }).sorted(by: { ($1.value.last, $0.key) < ($0.value.last, $1.key) }) {
+            guard notSeen.count < 500 else { break }
+            guard let row = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(client)]), let id = ClientID(client) else { continue }
+            notSeen.append(ClientRow(clientID: id, name: row["name"].string, phone: row["phone"].string, visits: entry.count,
+                                     lastVisit: Instant(milliseconds: entry.last), amountMinor: 0, currency: ""))
+        }
+        return ClientsFigures(visiting: visits.count, new: new, returning: visits.count - new, retention: retention, frequency: frequency,
+                              lifetimeValue: values, topClients: top, notSeen: notSeen, notSeenForDays: notSeenForDays)
+    }
+}
+
 enum StaffReportBuilder {
     static func figures(_ scope: ReportScope, in context: some QueryContext) throws -> StaffFigures {
         let seg = scope.segmentTable
         let utilisation = try UtilisationFacts.compute(scope, in: context)
-        let lines = try MoneyFacts.lines(scope, in: context)
+        let lines = try MoneyFacts.lineFacts(scope, in: context)
         let tips = try MoneyFacts.tips(scope, in: context)
         var rows: [String: StaffRow] = [:]
         func row(_ id: String) throws -> StaffRow? {
@@ -125,9 +225,30 @@ enum StaffReportBuilder {
         for entry in utilisation.staff {
             try update(entry.id) { $0.availableMinutes = entry.availableMinutes; $0.bookedMinutes = entry.bookedMinutes }
         }
-        for line in lines where !line.staff.isEmpty { try update(line.staff) { $0.revenue[line.currency, default: 0] += line.totalMinor } }
+        for line in lines.staff { try update(line.staff) { $0.revenue[line.currency, default: 0] += line.totalMinor } }
         for (currency, byStaff) in tips { for (staff, amount) in byStaff { try update(staff) { $0.tips[currency, default: 0] += amount } } }
         // Completed items, visits, rebooking (same local day, by the offset at the visit) and ratings.
+        if scope.rollups {
+            let range = scope.rollupRange
+            for found in try context.fetchAll("""
+                SELECT staff_id AS staff, sum(n) AS visits, sum(rebooked) AS rebooked, sum(ratings) AS ratings, sum(rating_sum) AS rating_sum
+                FROM local_report_staff_visit_days WHERE \(range.sql) GROUP BY staff_id
+                """, range.arguments) {
+                try update(found["staff"].string) {
+                    $0.completedVisits = found["visits"].int
+                    $0.rebooked = found["rebooked"].int
+                    $0.ratings = found["ratings"].int
+                    $0.ratingSum = found["rating_sum"].int
+                }
+            }
+            for found in try context.fetchAll("""
+                SELECT subject AS staff, sum(items) AS n FROM local_report_subject_days WHERE \(range.sql) AND kind = 'staff' AND status = 'completed'
+                GROUP BY subject
+                """, range.arguments) {
+                try update(found["staff"].string) { $0.servicesPerformed = found["n"].int }
+            }
+            return StaffFigures(staff: rows.values.sorted { ($0.branchID.rawValue, $0.name, $0.staffID.rawValue) < ($1.branchID.rawValue, $1.name, $1.staffID.rawValue) })
+        }
         for found in try context.fetchAll("""
             WITH \(seg.sql), done AS (
                 SELECT DISTINCT a.id AS id, a.client_id AS client, a.starts_at AS start, seg.off AS off, i.staff_id AS staff
@@ -163,7 +284,7 @@ enum StaffReportBuilder {
 
 enum StockReportBuilder {
     static func figures(_ scope: ReportScope, slowMoverMaximum: Int, in context: some QueryContext) throws -> StockFigures {
-        let lines = try MoneyFacts.lines(scope, in: context).filter { $0.kind == "product" }
+        let lines = try MoneyFacts.lineFacts(scope, in: context).references.filter { $0.kind == "product" }
         var names = MoneyFacts.Names(context)
         var byProduct: [String: [String: AmountRow]] = [:]
         var sold: [String: Int] = [:]

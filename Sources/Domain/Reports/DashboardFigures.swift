@@ -4,8 +4,9 @@ enum DashboardBuilder {
     /// Today and this week at a glance, with the last 14 days as a sparkline: one computation of
     /// the same facts the reports use (payments, visits, utilisation) over the 14 days, summed
     /// into the windows.
-    static func figures(today: LocalDate, branches: [BranchID]?, freshness: [BranchFreshness], in context: some QueryContext) throws -> DashboardFigures {
-        let scope = try ReportScope(ReportQuery(from: today.adding(days: -13), to: today, branches: branches, compare: false), in: context)
+    static func figures(today: LocalDate, branches: [BranchID]?, freshness: [BranchFreshness], source: ReportSource,
+                        in context: some QueryContext) throws -> DashboardFigures {
+        let scope = try ReportScope(ReportQuery(from: today.adding(days: -13), to: today, branches: branches, compare: false), source: source, in: context)
         let payments = try MoneyFacts.payments(scope, in: context)
         let visits = try BookingFacts.visits(scope, in: context)
         let utilisation = try UtilisationFacts.compute(scope, in: context)

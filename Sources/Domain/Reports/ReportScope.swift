@@ -1,5 +1,11 @@
 import Replication
 
+/// Where report figures come from: the rollups (`ReportRollups`), or the direct computation from
+/// the facts, which is the reference the rollups are tested against.
+package enum ReportSource: Sendable {
+    case rollups, direct
+}
+
 /// The branches a report covers and, for each, its local days of the period as UTC segments of
 /// constant offset (a local day is 23 or 25 hours across a DST change).
 ///
@@ -25,13 +31,16 @@ struct ReportScope {
     let query: ReportQuery
     let branches: [BranchInfo]
     let segments: [Segment]
+    /// Whether this scope reads the rollups: asked for, and the dates are within the ones they cover.
+    let rollups: Bool
 
     static let dayMilliseconds: Int64 = 86_400_000
 
     /// - Throws: `.invalidArgument` for a bad range, `.notFound` for an unknown branch.
-    init(_ query: ReportQuery, in context: some QueryContext) throws {
+    init(_ query: ReportQuery, source: ReportSource, in context: some QueryContext) throws {
         try query.validate()
         self.query = query
+        self.rollups = source == .rollups && query.from >= ReportRollups.coveredFrom && query.to <= ReportRollups.coveredTo
         let ids: [BranchID]
         if let chosen = query.branches {
             var seen = Set<BranchID>()
@@ -103,6 +112,15 @@ struct ReportScope {
         let values = segments.map { _ in "(?, ?, ?, ?)" }.joined(separator: ", ")
         return ("seg(branch_id, s, e, off) AS (VALUES \(values))",
                 segments.flatMap { [SQLValue.text($0.branch), .integer($0.start), .integer($0.end), .integer($0.offset)] })
+    }
+
+    /// The local days of the period, as days since 1970-01-01 (the rollups' `day`), for `day BETWEEN ? AND ?`.
+    var dayBounds: [SQLValue] { [.int(query.from.daysSinceEpoch), .int(query.to.daysSinceEpoch)] }
+
+    /// `branch_id IN (…) AND day BETWEEN ? AND ? AND n != 0` over a rollup, and its arguments.
+    var rollupRange: (sql: String, arguments: [SQLValue]) {
+        let list = branchList
+        return ("branch_id IN \(list.sql) AND day BETWEEN ? AND ? AND n != 0", list.arguments + dayBounds)
     }
 
     /// `(?, ?, …)` of the branch ids and the arguments.

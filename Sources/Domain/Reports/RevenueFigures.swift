@@ -16,6 +16,16 @@ enum MoneyFacts {
     }
 
     static func payments(_ scope: ReportScope, in context: some QueryContext) throws -> [PaymentGroup] {
+        if scope.rollups {
+            let range = scope.rollupRange
+            return try context.fetchAll("""
+                SELECT currency, branch_id AS branch, kind, method, day, n, amount_minor AS amount FROM local_report_payment_days WHERE \(range.sql)
+                """, range.arguments).map { row in
+                PaymentGroup(currency: row["currency"].string, branch: row["branch"].string, refund: row["kind"].string == "refund",
+                             method: row["method"].string, day: LocalDate(daysSinceEpoch: row["day"].int), count: row["n"].int,
+                             amountMinor: row["amount"].int64)
+            }
+        }
         let seg = scope.segmentTable
         return try context.fetchAll("""
             WITH \(seg.sql)
@@ -48,14 +58,18 @@ enum MoneyFacts {
     static let notVoided = "NOT EXISTS (SELECT 1 FROM sale_voids v WHERE v.sale_id = s.id)"
 
     static func sales(_ scope: ReportScope, in context: some QueryContext) throws -> [String: SaleTotals] {
-        let seg = scope.segmentTable
+        let seg = scope.segmentTable, range = scope.rollupRange
         var result: [String: SaleTotals] = [:]
-        for row in try context.fetchAll("""
+        let rows = scope.rollups ? try context.fetchAll("""
+            SELECT currency, sum(n) AS n, sum(total_minor) AS total, sum(discount_minor) AS discount, sum(tips_minor) AS tips
+            FROM local_report_sale_days WHERE \(range.sql) GROUP BY currency
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT s.currency AS currency, count(*) AS n, sum(s.total_minor) AS total, sum(s.discount_minor) AS discount, sum(s.tips_minor) AS tips
             FROM seg JOIN sales s ON s.branch_id = seg.branch_id AND s.created_at >= seg.s AND s.created_at < seg.e
             WHERE \(notVoided) GROUP BY s.currency
-            """, seg.arguments) {
+            """, seg.arguments)
+        for row in rows {
             result[row["currency"].string] = SaleTotals(count: row["n"].int, totalMinor: row["total"].int64, discountMinor: row["discount"].int64,
                                                         tipsMinor: row["tips"].int64)
         }
@@ -72,6 +86,52 @@ enum MoneyFacts {
         var staff: String
         var quantity: Int
         var totalMinor: Int64
+    }
+
+    /// The period's lines summed two ways: per currency, branch, kind and reference (`staff` empty),
+    /// and per currency, branch and staff member for lines naming one (`kind` and `reference` empty).
+    struct Lines {
+        var references: [LineGroup]
+        var staff: [LineGroup]
+    }
+
+    static func lineFacts(_ scope: ReportScope, in context: some QueryContext) throws -> Lines {
+        if scope.rollups {
+            let range = scope.rollupRange
+            let references = try context.fetchAll("""
+                SELECT currency, branch_id AS branch, kind, reference, sum(quantity) AS quantity, sum(total_minor) AS total FROM local_report_line_days
+                WHERE \(range.sql) GROUP BY currency, branch_id, kind, reference
+                """, range.arguments).map { row in
+                LineGroup(currency: row["currency"].string, branch: row["branch"].string, kind: row["kind"].string, reference: row["reference"].string,
+                          staff: "", quantity: row["quantity"].int, totalMinor: row["total"].int64)
+            }
+            let staff = try context.fetchAll("""
+                SELECT currency, branch_id AS branch, staff_id AS staff, sum(quantity) AS quantity, sum(total_minor) AS total FROM local_report_line_staff_days
+                WHERE \(range.sql) GROUP BY currency, branch_id, staff_id
+                """, range.arguments).map { row in
+                LineGroup(currency: row["currency"].string, branch: row["branch"].string, kind: "", reference: "",
+                          staff: row["staff"].string, quantity: row["quantity"].int, totalMinor: row["total"].int64)
+            }
+            return Lines(references: references, staff: staff)
+        }
+        let groups = try lines(scope, in: context)
+        var references: [String: LineGroup] = [:], staff: [String: LineGroup] = [:]
+        for group in groups {
+            let key = [group.currency, group.branch, group.kind, group.reference].joined(separator: "\u{1}")
+            var entry = references[key] ?? LineGroup(currency: group.currency, branch: group.branch, kind: group.kind, reference: group.reference,
+                                                     staff: "", quantity: 0, totalMinor: 0)
+            entry.quantity += group.quantity
+            entry.totalMinor += group.totalMinor
+            references[key] = entry
+            guard !group.staff.isEmpty else { continue }
+            let staffKey = [group.currency, group.branch, group.staff].joined(separator: "\u{1}")
+            var byStaff = staff[staffKey] ?? LineGroup(currency: group.currency, branch: group.branch, kind: "", reference: "", staff: group.staff,
+                                                      quantity: 0, totalMinor: 0)
+            byStaff.quantity += group.quantity
+            byStaff.totalMinor += group.totalMinor
+            staff[staffKey] = byStaff
+        }
+        return Lines(references: Array(references.values), staff: Array(staff.values))
     }
 
     static func lines(_ scope: ReportScope, in context: some QueryContext) throws -> [LineGroup] {
@@ -92,15 +152,18 @@ enum MoneyFacts {
 
     /// Tips of the period's sales that are not voided, per currency and staff member.
     static func tips(_ scope: ReportScope, in context: some QueryContext) throws -> [String: [String: Int64]] {
-        let seg = scope.segmentTable
+        let seg = scope.segmentTable, range = scope.rollupRange
         var result: [String: [String: Int64]] = [:]
-        for row in try context.fetchAll("""
+        let rows = scope.rollups ? try context.fetchAll("""
+            SELECT currency, staff_id AS staff, sum(amount_minor) AS amount FROM local_report_tip_days WHERE \(range.sql) GROUP BY currency, staff_id
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT s.currency AS currency, t.staff_id AS staff, sum(t.amount_minor) AS amount
             FROM seg JOIN sales s ON s.branch_id = seg.branch_id AND s.created_at >= seg.s AND s.created_at < seg.e
             JOIN local_sale_tips t ON t.sale_id = s.id
             WHERE \(notVoided) GROUP BY s.currency, t.staff_id
-            """, seg.arguments) {
+            """, seg.arguments)
+        for row in rows {
             result[row["currency"].string, default: [:]][row["staff"].string, default: 0] += row["amount"].int64
         }
         return result
@@ -140,10 +203,11 @@ enum RevenueReportBuilder {
     static func figures(_ scope: ReportScope, in context: some QueryContext) throws -> RevenueFigures {
         let payments = try MoneyFacts.payments(scope, in: context)
         let sales = try MoneyFacts.sales(scope, in: context)
-        let lines = try MoneyFacts.lines(scope, in: context)
+        let lines = try MoneyFacts.lineFacts(scope, in: context)
         let tips = try MoneyFacts.tips(scope, in: context)
         var names = MoneyFacts.Names(context)
-        let currencies = Set(payments.map(\.currency)).union(sales.keys).union(lines.map(\.currency)).union(tips.keys).sorted()
+        let currencies = Set(payments.map(\.currency)).union(sales.keys).union(lines.references.map(\.currency)).union(lines.staff.map(\.currency))
+            .union(tips.keys).sorted()
         var result: [CurrencyRevenue] = []
         for currency in currencies {
             let mine = payments.filter { $0.currency == currency }
@@ -165,7 +229,7 @@ enum RevenueReportBuilder {
             let weeks = buckets(mine, key: \.weekStart)
             let months = buckets(mine, key: \.monthStart)
             let totals = sales[currency] ?? MoneyFacts.SaleTotals()
-            let mineLines = lines.filter { $0.currency == currency }
+            let mineLines = lines.references.filter { $0.currency == currency }
             var services: [String: AmountRow] = [:], categories: [String: AmountRow] = [:], products: [String: AmountRow] = [:], staff: [String: AmountRow] = [:]
             for line in mineLines {
                 var category = line.kind
@@ -181,10 +245,10 @@ enum RevenueReportBuilder {
                 default: break
                 }
                 categories[category, default: AmountRow(key: category, name: category, count: 0, amountMinor: 0)].add(line)
-                if !line.staff.isEmpty {
-                    let name = try names.lookup("staff", line.staff).name
-                    staff[line.staff, default: AmountRow(key: line.staff, name: name, count: 0, amountMinor: 0)].add(line)
-                }
+            }
+            for line in lines.staff where line.currency == currency {
+                let name = try names.lookup("staff", line.staff).name
+                staff[line.staff, default: AmountRow(key: line.staff, name: name, count: 0, amountMinor: 0)].add(line)
             }
             let tipRows = try (tips[currency] ?? [:]).map { AmountRow(key: $0.key, name: try names.lookup("staff", $0.key).name, count: 0, amountMinor: $0.value) }
             result.append(CurrencyRevenue(

@@ -85,6 +85,36 @@ enum UtilisationFacts {
                 resourceRows[resource["id"].string] = (UtilisationRow(id: resource["id"].string, name: resource["name"].string, branchID: branchID,
                                                                       availableMinutes: 0, bookedMinutes: 0), available, 0)
             }
+            if scope.rollups {
+                // Booked, from the rollups: each session's time once, by local day (and hour).
+                let days = [SQLValue.text(branchID.rawValue)] + scope.dayBounds
+                for row in try context.fetchAll("""
+                    SELECT kind, subject, sum(ms) AS ms FROM local_report_booked_days WHERE branch_id = ? AND day BETWEEN ? AND ? AND n != 0
+                    GROUP BY kind, subject
+                    """, days) {
+                    let id = row["subject"].string, ms = row["ms"].int64
+                    if row["kind"].string == "staff" {
+                        if staffRows[id] == nil {
+                            let name = try context.fetchOne("SELECT name FROM staff WHERE id = ?", [.text(id)])?["name"].string ?? ""
+                            staffRows[id] = (UtilisationRow(id: id, name: name, branchID: branchID, availableMinutes: 0, bookedMinutes: 0), 0, 0)
+                        }
+                        staffRows[id]?.booked += ms
+                    } else {
+                        if resourceRows[id] == nil {
+                            let name = try context.fetchOne("SELECT name FROM resources WHERE id = ?", [.text(id)])?["name"].string ?? ""
+                            resourceRows[id] = (UtilisationRow(id: id, name: name, branchID: branchID, availableMinutes: 0, bookedMinutes: 0), 0, 0)
+                        }
+                        resourceRows[id]?.booked += ms
+                    }
+                }
+                for row in try context.fetchAll("""
+                    SELECT day, hour, sum(ms) AS ms FROM local_report_booked_hours WHERE branch_id = ? AND day BETWEEN ? AND ? AND n != 0 GROUP BY day, hour
+                    """, days) {
+                    result.dayBooked[LocalDate(daysSinceEpoch: row["day"].int), default: 0] += row["ms"].int64
+                    result.hourBooked[row["hour"].int] += row["ms"].int64
+                }
+                continue
+            }
             // Booked: the items of the branch's booked appointments, a group session once.
             var sessions = Set<String>()
             var resourceSessions: [String: Int64] = [:]
@@ -165,26 +195,33 @@ enum UtilisationFacts {
 enum UtilisationReportBuilder {
     static func figures(_ scope: ReportScope, in context: some QueryContext) throws -> UtilisationFigures {
         let facts = try UtilisationFacts.compute(scope, in: context)
-        let seg = scope.segmentTable
+        let seg = scope.segmentTable, range = scope.rollupRange
         var bookingsHeat = [[Int]](repeating: [Int](repeating: 0, count: 24), count: 7)
-        for row in try context.fetchAll("""
+        let heatRows = scope.rollups ? try context.fetchAll("""
+            SELECT (day + 3) % 7 AS weekday, hour, sum(n) AS n FROM local_report_visit_hours WHERE \(range.sql) GROUP BY weekday, hour
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT \(ReportScope.localWeekdayIndex("a.starts_at")) AS weekday, \(ReportScope.localHour("a.starts_at")) AS hour, count(*) AS n
             FROM seg JOIN appointments a ON a.branch_id = seg.branch_id AND a.starts_at >= seg.s AND a.starts_at < seg.e
             WHERE a.status NOT IN \(BookingFacts.notBookings)
             GROUP BY weekday, hour
-            """, seg.arguments) {
+            """, seg.arguments)
+        for row in heatRows {
             bookingsHeat[row["weekday"].int][row["hour"].int] += row["n"].int
         }
         var revenueHeat: [String: [[Int64]]] = [:]
-        for row in try context.fetchAll("""
+        let revenueRows = scope.rollups ? try context.fetchAll("""
+            SELECT currency, (day + 3) % 7 AS weekday, hour, sum(amount_minor) AS amount FROM local_report_payment_hours
+            WHERE \(range.sql) AND kind = 'payment' GROUP BY currency, weekday, hour
+            """, range.arguments) : try context.fetchAll("""
             WITH \(seg.sql)
             SELECT s.currency AS currency, \(ReportScope.localWeekdayIndex("p.created_at")) AS weekday, \(ReportScope.localHour("p.created_at")) AS hour,
                    sum(p.amount_minor) AS amount
             FROM \(ReportScope.paymentsInPeriod)
             WHERE p.created_at >= ? AND p.created_at < ? AND p.counts = 1 AND p.kind = 'payment'
             GROUP BY currency, weekday, hour
-            """, seg.arguments + scope.bounds) {
+            """, seg.arguments + scope.bounds)
+        for row in revenueRows {
             revenueHeat[row["currency"].string, default: [[Int64]](repeating: [Int64](repeating: 0, count: 24), count: 7)][row["weekday"].int][row["hour"].int] += row["amount"].int64
         }
         var byDay: [LocalDate: MinutesBucket] = [:]

@@ -158,6 +158,8 @@ export function heatMap({ title, values, rowLabels, format = String, testid }) {
     const cell = 26, left = 44, top = 18;
     const width = left + cell * shown.length + 4, height = top + cell * values.length + 4;
     const chart = frame(width, height, title, 'heat-map');
+    // Its natural size (cells of 26 px), narrower on a small screen.
+    chart.setAttribute('width', String(width));
     if (testid) chart.dataset.testid = testid;
     const max = Math.max(0, ...values.flat().map((v) => Number(v) || 0));
     shown.forEach((hour, column) => chart.appendChild(svg('text', { x: left + cell * column + cell / 2, y: top - 5, 'text-anchor': 'middle', class: 'chart-tick', 'aria-hidden': 'true' }, String(hour))));

@@ -52,9 +52,9 @@ def major_digits(minor):
 
 
 def one_decimal(value):
-    """As the box and the app round a percentage (half away from zero), without the decimal mark."""
+    """The digits of a percentage with one decimal, rounded half away from zero as the box and the app do (41.06 → "411", 0 → "00")."""
     tenths = int(abs(value) * 10 + 0.5)
-    return str(tenths)
+    return f"{tenths // 10}{tenths % 10}"
 
 
 def table_shown(page, name):

@@ -213,7 +213,7 @@ export function reportTable(kind, name, result) {
                 (f.top_clients || []).map((c) => [text(c.currency), link(c.name, `#/clients/${encodeURIComponent(c.client_id)}`), text(c.phone), count(c.visits), date(instantDate(c.last_visit)), money(c.amount_minor, c.currency)]));
         case 'not_seen':
             return sheet(name, ['client', 'phone', 'visits', 'last_visit'],
-                (f.not_seen || []).map((c) => [link(c.name, `#/clients/${encodeURIComponent(c.client_id)}`), text(c.phone), count(c.visits), date(instantDate(c.last_visit))]));
+                (f.not_seen || []).map((c) => [link(c.name, `#/clients/${encodeURIComponent(c.client_id)}`), c.phone ? link(c.phone, `tel:${c.phone.replace(/[^+\d]/g, '')}`) : text(''), count(c.visits), date(instantDate(c.last_visit))]));
         default:
             return sheet('summary', ['visiting', 'new', 'returning'], [[count(f.visiting), count(f.new), count(f.returning)]]);
         }

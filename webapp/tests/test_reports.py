@@ -117,8 +117,10 @@ def test_dashboard_and_two_reports_in_each_language(box, tablet, check_accessibi
 
     page.locator("[data-testid=report-tab-revenue]").click()
     expect(page.locator("[data-testid=table-by_day]")).to_be_visible()
-    expect(page.locator("svg[data-testid=chart-revenue-KZT] rect.previous").first).to_be_attached()
-    expect(page.locator("svg[data-testid=chart-revenue-KZT] title").first).to_be_attached()
+    chart = page.locator("svg[data-testid=chart-revenue-KZT]")
+    expect(chart.locator("rect.previous").first).to_be_attached()       # the previous period, beside this one
+    expect(chart).to_have_attribute("role", "img")
+    assert chart.locator(":scope > title").text_content() == chart.get_attribute("aria-label") != ""
     screenshot(page, f"reports-revenue-{language}")
     check_accessibility(page, f"revenue report ({language})")
 

@@ -155,7 +155,7 @@ export function renderDevices(container) {
                 h('td', null, t(`role.${person.role}`)),
                 h('td', null, person.staff ? staffName(person.staff) : '—'),
                 h('td', null, person.active ? t('manage.people.active') : t('manage.people.inactive')),
-                h('td', null, person.role === 'owner' && !isOwner() ? h('span', { class: 'muted small' }, t('manage.people.owner_only'))
+                h('td', { class: 'person-actions' }, person.role === 'owner' && !isOwner() ? h('span', { class: 'muted small' }, t('manage.people.owner_only'))
                     : button(t('manage.people.edit'), () => openPerson(person), { ariaLabel: t('manage.people.edit_named', { name: person.name }), dataset: { testid: 'edit-person' } }),
                     person.role === 'manager' && can('reports.grant') ? button(t('manage.people.report_access'), () => openReportAccess(person, loadPeople),
                         { ariaLabel: t('manage.people.report_access_named', { name: person.name }), dataset: { testid: 'report-access' } }) : null))))))

@@ -15,6 +15,8 @@ public struct DemoSummary: Sendable, Hashable {
     public var futureAppointments: Int
     /// Products on sale (docs/retail.md).
     public var products: Int = 0
+    /// Appointments of the older history (eight weeks back to the two weeks before today) that the reports show.
+    public var historyAppointments: Int = 0
 }
 
 /// The demo shop that `edgenode serve --demo` seeds into a throw-away replica: a beauty salon in
@@ -23,7 +25,9 @@ public struct DemoSummary: Sendable, Hashable {
 /// (EAN-13 barcodes, names in ru/kk/en) stocked at the salon and at a second branch (a shop
 /// corner in the Avangard mall), one of them low, a transfer in transit, loyalty points, the coupon
 /// `WELCOME10` whose uses are split with the mall's box, a gift card sold and partly used, and
-/// products sold with some of the past visits.
+/// products sold with some of the past visits; and for the owner reports, eight weeks of older
+/// history at both branches (`DemoHistory`: the salon's visits before the walk's two weeks, the
+/// mall corner's product sales up to yesterday).
 public enum DemoShop {
     /// Seeds an empty replica with the Atyrau salon. `clock` must be the clock the shop's store was opened with.
     /// The branch id is `branchID` (the box's home branch). Throws if the replica already has branches.
@@ -33,7 +37,8 @@ public enum DemoShop {
     /// policy) is set to the salon's. Any other branch, or any service, staff member, resource,
     /// client or appointment, makes it throw `DomainError(.invalidArgument)` before writing anything.
     ///
-    /// Everything is written through the `Shop` API, as a front desk would: the clock is walked
+    /// Everything but the older history (written as rows in a handful of transactions, so that
+    /// start-up stays quick) is written through the `Shop` API, as a front desk would: the clock is walked
     /// forward through the past two weeks (bookings made two days ahead, walk-ins at 11:00, check-ins,
     /// completions, no-shows and cancellations at their own times), then reset to now for the
     /// future bookings. The same seed gives the same people and services, and on the same date the
@@ -94,6 +99,7 @@ private final class Seeder {
     let today: LocalDate
     var data: SplitMix64
     var ids: SplitMix64
+    let seedValue: UInt64
     /// The walk's current pretend time (the clock may read a few milliseconds more).
     var pretend: Instant
     /// Whether the clock is still walking through the past (false once it is back to real time).
@@ -114,6 +120,8 @@ private final class Seeder {
     var products: [Product] = []
     /// Starts of face-fitness group sessions per date, so later clients can join them.
     var sessions: [LocalDate: [Instant]] = [:]
+    /// The second branch (the mall corner).
+    var mall: BranchID?
 
     init(shop: Shop, branchID: BranchID, clock: DemoClock, seed: UInt64) async throws {
         let branches = try await shop.catalogue.branches()
@@ -132,6 +140,7 @@ private final class Seeder {
         startedAt = clock.now
         today = zone.localDate(of: startedAt)
         data = SplitMix64(seed: seed)
+        seedValue = seed
         // Record ids depend on the branch too, so two demo boxes never share ids.
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in branchID.rawValue.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
@@ -150,6 +159,8 @@ private final class Seeder {
         try await createCatalogue()
         try await createClients()
         try await createRetail()
+        // Eight weeks of older history (the owner reports' figures), written as rows; draws on its own generators.
+        let history = try writeHistory()
 
         // The past two weeks and today: each day is booked two evenings before, then lived through.
         let first = today.adding(days: -14)
@@ -181,7 +192,30 @@ private final class Seeder {
         return DemoSummary(branchID: branchID, staff: staffIDs.count, services: offeringIDs.count,
                            categories: Set(DemoCatalogue.services.map(\.category)).count, clients: clients.count,
                            pastAppointments: booked.filter { $0.start < now }.count,
-                           futureAppointments: booked.filter { $0.start >= now }.count, products: products.count)
+                           futureAppointments: booked.filter { $0.start >= now }.count, products: products.count, historyAppointments: history)
+    }
+
+    /// The salon's visits and the mall's product sales of the eight weeks before the walk (`DemoHistory`).
+    func writeHistory() throws -> Int {
+        guard let mall else { return 0 }
+        let offerings = Dictionary(uniqueKeysWithValues: DemoCatalogue.services.map { ($0.key, $0) })
+        let performers = try DemoCatalogue.staff.compactMap { spec -> DemoHistory.Performer? in
+            guard let staffID = staffIDs[spec.key] else { return nil }
+            let services = DemoCatalogue.assignments.filter { $0.staff == spec.key }.compactMap { assignment -> DemoHistory.Service? in
+                // Rooms, chairs and group sessions are left to the walk: the history never overlaps.
+                guard let service = offerings[assignment.service], service.resources.isEmpty, service.capacity == 1,
+                      let offeringID = offeringIDs[assignment.service] else { return nil }
+                return DemoHistory.Service(offeringID: offeringID, names: ["en": service.en, "ru": service.ru, "kk": service.kk],
+                                           minutes: assignment.minutes ?? service.minutes, priceMinor: (assignment.priceTenge ?? service.priceTenge) * 100,
+                                           bufferBefore: service.bufferBefore, bufferAfter: service.bufferAfter)
+            }
+            return DemoHistory.Performer(staffID: staffID, schedule: try weeklyHours(spec.schedule), breaks: try weeklyHours(spec.breaks), services: services)
+        }
+        let items = products.filter { $0.barcode != DemoRetail.lowBarcode }
+            .map { DemoHistory.Item(id: $0.id, names: $0.names, priceMinor: $0.priceMinor, costMinor: $0.costMinor ?? -1) }
+        var history = DemoHistory(shop: shop, salon: branchID, mall: mall, zone: zone, today: today, performers: performers, clients: clients.map(\.id),
+                                  products: items, currency: DemoCatalogue.currency, seed: seedValue)
+        return try history.write()
     }
 
     // MARK: The walk
@@ -481,6 +515,7 @@ private final class Seeder {
     /// Draws only on the id generator, never on the data generator: the calendar stays as it was.
     func createRetail() async throws {
         let mall: BranchID = try makeID()
+        self.mall = mall
         try await shop.catalogue.save(Branch(id: mall, name: DemoRetail.mallName, address: DemoRetail.mallAddress, phone: DemoCatalogue.phone,
                                              timeZone: DemoCatalogue.timeZone, currency: DemoCatalogue.currency, locale: "ru-KZ", region: "KZ",
                                              openingHours: try weeklyHours(Dictionary(uniqueKeysWithValues: Weekday.allCases.map { ($0, [("10:00", "22:00")]) }))),

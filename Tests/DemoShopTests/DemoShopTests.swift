@@ -237,6 +237,31 @@ struct DemoShopTests {
         #expect(sold > 20, "products sold with past visits: \(sold)")
     }
 
+    @Test("history: eight weeks of visits at the salon and product sales at the mall, paid by cash, card and Kaspi, for the owner reports")
+    func historyFeedsTheReports() async throws {
+        let demo = try await demo()
+        let shop = demo.replica.shop
+        let home = demo.replica.branchID
+        #expect((200...1000).contains(demo.summary.historyAppointments), "\(demo.summary.historyAppointments) appointments in the history")
+        let weeks = ReportQuery(from: demo.today.adding(days: -56), to: demo.today.adding(days: -1), compare: false)
+        let revenue = try #require(try await shop.reports.revenue(weeks).figures.currencies.first { $0.currency == "KZT" })
+        #expect(revenue.byBranch.count == 2 && revenue.byBranch.allSatisfy { $0.paidMinor > 0 }, "\(revenue.byBranch)")
+        #expect(Set(revenue.byMethod.filter { $0.paidMinor > 0 }.map(\.method)).isSuperset(of: ["cash", "card", "kaspi_qr"]), "\(revenue.byMethod)")
+        #expect(revenue.byDay.count == 56, "money every day")
+        #expect(revenue.byProduct.count >= 8 && revenue.refunds > 0 && revenue.byStaff.count == 5)
+        // The older part is the history alone: every appointment of it, with no-shows and cancellations.
+        let older = ReportQuery(from: demo.today.adding(days: -56), to: demo.today.adding(days: -15), branches: [home], compare: false)
+        let counts = try await shop.reports.bookings(older).figures.counts
+        #expect(counts.scheduled == demo.summary.historyAppointments)
+        #expect(counts.completed > counts.scheduled * 3 / 4 && counts.noShows > 0 && counts.lateCancelled > 0 && counts.cancelled > counts.lateCancelled)
+        // Inside everyone's hours: nobody is booked beyond their available time.
+        let utilisation = try await shop.reports.utilisation(older).figures
+        #expect(utilisation.staff.count == 5 && utilisation.staff.allSatisfy { $0.bookedMinutes > 0 && $0.bookedMinutes <= $0.availableMinutes }, "\(utilisation.staff)")
+        // The history's sales came out of a delivery that covered them: today's levels are the demo's.
+        let mall = try #require(try shop.branches().first { $0.id != home })
+        #expect(try shop.stockLevels(branch: mall.id, products: []).allSatisfy { $0.quantity >= 0 })
+    }
+
     @Test func noConflicts() async throws {
         let demo = try await demo()
         #expect(try demo.replica.shop.conflicts().isEmpty)

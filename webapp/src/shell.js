@@ -31,6 +31,8 @@ export function navigation() {
     if (can('retail.read')) items.push(['#/products', t('nav.products'), 'products']);
     if (can('retail.read')) items.push(['#/stock', t('nav.stock'), 'stock']);
     if (can('messages.read')) items.push(['#/messages', t('nav.messages'), 'messages']);
+    // The owner reports: owner and manager (reports.read), when they may report on some branch.
+    if (can('reports.read') && ((state.me && state.me.report_branches) || []).length) items.push(['#/dashboard', t('nav.reports'), 'reports']);
     if (can('catalogue.write')) items.push(['#/manage/services', t('nav.catalogue'), 'manage']);
     if (can('devices.manage')) items.push(['#/devices', t('nav.devices'), 'devices']);
     if (can('system.read')) items.push(['#/sync', t('nav.sync'), 'sync']);

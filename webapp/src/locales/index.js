@@ -7,5 +7,6 @@ import kiosk from './kiosk.js';
 import money from './money.js';
 import messaging from './messaging.js';
 import retail from './retail.js';
+import reports from './reports.js';
 
-export const catalogues = [core, day, clients, manage, kiosk, money, messaging, retail];
+export const catalogues = [core, day, clients, manage, kiosk, money, messaging, retail, reports];

@@ -155,8 +155,10 @@ export function renderDevices(container) {
                 h('td', null, t(`role.${person.role}`)),
                 h('td', null, person.staff ? staffName(person.staff) : '—'),
                 h('td', null, person.active ? t('manage.people.active') : t('manage.people.inactive')),
-                h('td', null, person.role === 'owner' && !isOwner() ? h('span', { class: 'muted small' }, t('manage.people.owner_only'))
-                    : button(t('manage.people.edit'), () => openPerson(person), { ariaLabel: t('manage.people.edit_named', { name: person.name }), dataset: { testid: 'edit-person' } })))))))
+                h('td', { class: 'person-actions' }, person.role === 'owner' && !isOwner() ? h('span', { class: 'muted small' }, t('manage.people.owner_only'))
+                    : button(t('manage.people.edit'), () => openPerson(person), { ariaLabel: t('manage.people.edit_named', { name: person.name }), dataset: { testid: 'edit-person' } }),
+                    person.role === 'manager' && can('reports.grant') ? button(t('manage.people.report_access'), () => openReportAccess(person, loadPeople),
+                        { ariaLabel: t('manage.people.report_access_named', { name: person.name }), dataset: { testid: 'report-access' } }) : null))))))
             : emptyState(t('manage.people.none')));
     }
 
@@ -242,4 +244,46 @@ export function renderDevices(container) {
     poll();
     const offs = [on('event:person', loadPeople)];
     return () => { alive = false; clearTimeout(pollTimer); offs.forEach((off) => off()); };
+}
+
+/**
+ * The owner's control of a manager's report access (issue 19): their own branch, every branch, or
+ * chosen branches → `PUT /v1/people/{id}/report-access` (reports.grant).
+ */
+function openReportAccess(person, reload) {
+    const access = person.report_access === undefined ? 'own' : person.report_access;
+    const current = Array.isArray(access) ? 'chosen' : access;
+    openDialog(t('manage.people.report_access_title', { name: person.name }), (handle) => {
+        const alert = alertBox();
+        const name = `access-${person.id}`;
+        const choices = ['own', 'all', 'chosen'].map((value) => h('label', { class: 'check' },
+            h('input', { type: 'radio', name, value, checked: value === current, dataset: { testid: `access-${value}` }, onchange: () => { picks.hidden = !chosen(); } }),
+            ` ${t(`manage.people.report_access_${value}`)}`));
+        const boxes = (state.branches || []).map((branch) => h('label', { class: 'check' },
+            h('input', { type: 'checkbox', value: branch.id, checked: Array.isArray(access) && access.includes(branch.id), dataset: { testid: 'access-branch' } }), ` ${branch.name}`));
+        const picks = h('fieldset', { class: 'report-branches', hidden: current !== 'chosen' }, h('legend', null, t('reports.filter.branches')), boxes);
+        const chosen = () => choices.some((label) => label.querySelector('input').checked && label.querySelector('input').value === 'chosen');
+        async function save(event) {
+            event.preventDefault();
+            const picked = choices.map((label) => label.querySelector('input')).find((input) => input.checked);
+            let branches = picked ? picked.value : 'own';
+            if (branches === 'chosen') {
+                branches = boxes.map((label) => label.querySelector('input')).filter((input) => input.checked).map((input) => input.value);
+                if (!branches.length) { alert.hidden = false; alert.textContent = t('manage.people.report_access_pick'); return; }
+            }
+            try {
+                await api.put(`/v1/people/${person.id}/report-access`, { branches });
+            } catch (error) {
+                showProblem(alert, error);
+                return;
+            }
+            notify(t('manage.people.report_access_saved', { name: person.name }));
+            handle.close();
+            reload();
+        }
+        return h('form', { novalidate: true, onsubmit: save, dataset: { testid: 'report-access-form' } },
+            h('fieldset', { class: 'report-branches' }, h('legend', null, t('manage.people.report_access')), choices),
+            picks, h('p', { class: 'hint' }, t('manage.people.report_access_hint')), alert,
+            h('div', { class: 'actions' }, button(t('manage.people.save'), null, { type: 'submit', kind: 'primary', dataset: { testid: 'report-access-save' } })));
+    });
 }

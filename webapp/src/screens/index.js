@@ -11,6 +11,7 @@ import { renderReceipt } from './receipt.js';
 import { renderMessages } from './messages.js';
 import { renderProducts } from './products.js';
 import { renderStock } from './stock.js';
+import { renderDashboard, renderReport } from './reports.js';
 import { renderDrawer, renderZReports, renderZReport, renderUnverified, renderAnomalies } from './till.js';
 
 export const routes = [
@@ -35,4 +36,6 @@ export const routes = [
     ['/products', renderProducts, 'products'],
     ['/stock', renderStock, 'stock'],
     ['/stock/:section', renderStock, 'stock'],
+    ['/dashboard', renderDashboard, 'reports'],
+    ['/reports/:kind', renderReport, 'reports'],
 ];

@@ -72,6 +72,12 @@ struct ReportDSTTests {
         }
         let longest = try await h.shop.reports.bookings(ReportQuery(from: date("2023-01-01"), to: date("2025-12-31"), compare: false))
         #expect(longest.period.days == 1096)
+        // From 29 February: three years on is 1 March (no 29 February then), so up to 28 February is allowed.
+        let leap = try await h.shop.reports.bookings(ReportQuery(from: date("2024-02-29"), to: date("2027-02-28"), compare: false))
+        #expect(leap.period.days == 1096)
+        await #expect(throws: DomainError(.invalidArgument, "the report's range 2024-02-29…2027-03-01 is longer than 3 years (1097 days)")) {
+            try await h.shop.reports.bookings(ReportQuery(from: date("2024-02-29"), to: date("2027-03-01")))
+        }
         await #expect(throws: DomainError.self) { try await h.shop.reports.clients(ReportQuery(from: date("2026-03-01"), to: date("2026-03-01")), notSeenForDays: 0) }
         await #expect(throws: DomainError.self) { try await h.shop.reports.stock(ReportQuery(from: date("2026-03-01"), to: date("2026-03-01")), slowMoverMaximum: -1) }
         do {

@@ -32,7 +32,10 @@ public struct ReportQuery: Hashable, Sendable, Codable {
     /// - Throws: `DomainError(.invalidArgument)` when `to` is before `from` or the range is longer than three years.
     public func validate() throws(DomainError) {
         guard from <= to else { throw DomainError(.invalidArgument, "the report's range is backwards: \(to) is before \(from)") }
-        guard let limit = from.adding(months: 12 * Self.maximumYears), to < limit else {
+        // From 29 February the same date three years on does not exist: the limit is 1 March then.
+        let limit = from.adding(months: 12 * Self.maximumYears)
+            ?? from.adding(days: -1).adding(months: 12 * Self.maximumYears).map { $0.adding(days: 1) }
+        guard let limit, to < limit else {
             throw DomainError(.invalidArgument, "the report's range \(from)…\(to) is longer than \(Self.maximumYears) years (\(days) days)")
         }
     }

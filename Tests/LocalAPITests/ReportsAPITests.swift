@@ -563,4 +563,13 @@ struct ReportsAPITests {
             }
         }
     }
+
+    @Test("a CSV text cell a spreadsheet would run as a formula is made inert with a leading quote; phones and numbers are left alone")
+    func csvFormulaInjection() {
+        let sheet = CSVSheet(columns: ["name"], rows: [[.text("=HYPERLINK(\"http://x\")")], [.text("@SUM(A1)")], [.text("+1+cmd|' /C calc'!A0")],
+                                                       [.text("-2+3")], [.text("+7 (701) 555-01-01")], [.text("Aigerim")], [.integer(-500)]])
+        let text = String(decoding: sheet.bytes(language: .en, mark: .point).dropFirst(3), as: UTF8.self)
+        let rows = text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        #expect(rows == ["\"'=HYPERLINK(\"\"http://x\"\")\"", "'@SUM(A1)", "'+1+cmd|' /C calc'!A0", "'-2+3", "+7 (701) 555-01-01", "Aigerim", "-500"])
+    }
 }

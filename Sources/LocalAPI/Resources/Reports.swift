@@ -700,10 +700,20 @@ enum CSVCell: Sendable, Hashable {
         }
     }
 
+    /// A text that a spreadsheet would run as a formula (a client named `=HYPERLINK(…)`) gets a
+    /// leading `'`: anything starting with `=` or `@`, or with `+`/`-` followed by more than a
+    /// phone number's digits, spaces, brackets and dashes (OWASP's CSV injection advice).
+    static func inert(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        if first == "=" || first == "@" || first == "\t" || first == "\r" { return "'" + text }
+        if first == "+" || first == "-", !text.dropFirst().allSatisfy({ $0.isNumber || " ()-".contains($0) }) { return "'" + text }
+        return text
+    }
+
     func text(mark: ReportHandlers.DecimalMark) -> String {
         let separator = mark == .comma ? "," : "."
         switch self {
-        case .text(let text): return text
+        case .text(let text): return Self.inert(text)
         case .integer(let value): return String(value)
         case .money(let minor, let currency):
             let digits = Self.minorDigits(currency)

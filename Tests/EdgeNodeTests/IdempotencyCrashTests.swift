@@ -112,7 +112,7 @@ struct IdempotencyCrashTests {
     static func rounds(seeds: [UInt64]) throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Reykjavik", "--time-zone", "Atlantic/Reykjavik", "--owner-name", "Anna"])
+        try run(Binaries.edgenode, ["init", "--data-dir", directory, "--branch", "Reykjavik", "--time-zone", "Atlantic/Reykjavik", "--currency", "ISK", "--region", "IS", "--owner-name", "Anna"])
         let token = try String(contentsOfFile: directory + "/console.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let arguments = ["serve", "--data-dir", directory, "--bind", "127.0.0.1", "--port", "0", "--log-level", "info"]
         var daemon = try Daemon(arguments)

@@ -76,15 +76,7 @@ enum ClientsReportBuilder {
             top.append(ClientRow(clientID: id, name: "", phone: "", visits: visits[id.rawValue]?.count ?? 0, lastVisit: nil,
                                  amountMinor: row["net"].int64, currency: row["currency"].string))
         }
-        top = Dictionary(grouping: top, by: \.currency).keys.sorted().flatMap { currency in
-            top.filter { $0.currency == currency }.sorted { ($1.amountMinor, $0.clientID.rawValue) < ($0.amountMinor, $1.clientID.rawValue) }.prefix(20)
-        }
-        for index in top.indices {
-            if let client = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(top[index].clientID.rawValue)]) {
-                top[index].name = client["name"].string
-                top[index].phone = client["phone"].string
-            }
-        }
+        top = try topClients(top, in: context)
         // Not seen: last completed visit in these branches more than N days ago.
         let cutoff = now.milliseconds - Int64(notSeenForDays) * ReportScope.dayMilliseconds
         let notSeen = try context.fetchAll("""
@@ -105,6 +97,20 @@ enum ClientsReportBuilder {
 }
 
 extension ClientsReportBuilder {
+    /// The top clients of each currency (at most 20, by net paid, then id), with their names and phones.
+    static func topClients(_ rows: [ClientRow], in context: some QueryContext) throws -> [ClientRow] {
+        var top = Dictionary(grouping: rows, by: \.currency).keys.sorted().flatMap { currency in
+            rows.filter { $0.currency == currency }.sorted { ($1.amountMinor, $0.clientID.rawValue) < ($0.amountMinor, $1.clientID.rawValue) }.prefix(20)
+        }
+        for index in top.indices {
+            if let client = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(top[index].clientID.rawValue)]) {
+                top[index].name = client["name"].string
+                top[index].phone = client["phone"].string
+            }
+        }
+        return top
+    }
+
     /// The same figures from `local_report_client_visits` (each completed visit by the client it
     /// counts as), the per client × branch counts, and the payments memo by client: per client
     /// and branch, index range scans instead of passes over every visit and payment.
@@ -181,15 +187,7 @@ extension ClientsReportBuilder {
                 top.append(ClientRow(clientID: id, name: "", phone: "", visits: visits[client]?.count ?? 0, lastVisit: nil, amountMinor: net, currency: currency))
             }
         }
-        top = Dictionary(grouping: top, by: \.currency).keys.sorted().flatMap { currency in
-            top.filter { $0.currency == currency }.sorted { ($1.amountMinor, $0.clientID.rawValue) < ($0.amountMinor, $1.clientID.rawValue) }.prefix(20)
-        }
-        for index in top.indices {
-            if let client = try context.fetchOne("SELECT name, phone FROM clients WHERE id = ?", [.text(top[index].clientID.rawValue)]) {
-                top[index].name = client["name"].string
-                top[index].phone = client["phone"].string
-            }
-        }
+        top = try topClients(top, in: context)
         let cutoff = now.milliseconds - Int64(notSeenForDays) * ReportScope.dayMilliseconds
         var notSeen: [ClientRow] = []
         for (client, entry) in seen.filter({ $0.value.last < cutoff }).sorted(by: { ($1.value.last, $0.key) < ($0.value.last, $1.key) }) {
